@@ -1,0 +1,189 @@
+"""The one runner shared by the three SAM services.
+
+Named periodic jobs on ``schedule``; each run happens in its own worker thread so a slow job
+(a long sync) never delays another (the launch cycle). A job never overlaps itself: when it is
+due while its previous run is still going, that tick is skipped. An exception in a job is logged,
+alerted (throttled by the mail client) and the loop goes on; the next successful run announces
+the recovery.
+
+SIGINT, SIGTERM and, on Windows, SIGBREAK (NSSM sends Ctrl+C / Ctrl+Break to console apps) stop
+the loop: no new runs start, in-flight runs get up to ``shutdown_timeout`` seconds to finish,
+then the shutdown hooks run (close pools, DB connections, log out) and ``run()`` returns 0.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import schedule
+
+_STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGBREAK") if hasattr(signal, name)
+)
+
+
+@dataclass
+class _Job:
+    name: str
+    interval_s: float
+    fn: Callable[[], Any]
+    run_at_start: bool
+    thread: threading.Thread | None = None
+    failing: bool = False
+    runs: int = 0
+    skipped: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class ServiceRunner:
+    """Runs named periodic jobs until a stop signal or :meth:`request_stop`."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        logger: logging.Logger | None = None,
+        alerts: Any = None,
+        shutdown_timeout: float = 30.0,
+        tick_s: float = 0.2,
+    ) -> None:
+        self.name = name
+        self.log = logger or logging.getLogger(f"sam.{name}.runner")
+        self.alerts = alerts
+        self.shutdown_timeout = float(shutdown_timeout)
+        self.tick_s = tick_s
+        self.stop_event = threading.Event()
+        self._jobs: dict[str, _Job] = {}
+        self._hooks: list[Callable[[], Any]] = []
+        self._scheduler = schedule.Scheduler()
+
+    # -- configuration -------------------------------------------------------------------
+    def add_job(
+        self, name: str, interval_s: float, fn: Callable[[], Any], *, run_at_start: bool = True
+    ) -> None:
+        if name in self._jobs:
+            raise ValueError(f"job {name!r} already registered")
+        if interval_s <= 0:
+            raise ValueError("interval_s must be positive")
+        job = _Job(name, float(interval_s), fn, run_at_start)
+        self._jobs[name] = job
+        self._scheduler.every(job.interval_s).seconds.do(self._launch, job)
+
+    def add_shutdown_hook(self, fn: Callable[[], Any]) -> None:
+        """Hooks run in registration order after in-flight jobs ended (or timed out)."""
+        self._hooks.append(fn)
+
+    def request_stop(self, reason: str = "solicitud interna") -> None:
+        if not self.stop_event.is_set():
+            self.log.info("Detención solicitada (%s).", reason)
+        self.stop_event.set()
+
+    def job_stats(self, name: str) -> dict[str, int]:
+        job = self._jobs[name]
+        return {"runs": job.runs, "skipped": job.skipped}
+
+    # -- running -------------------------------------------------------------------------
+    def run(self) -> int:
+        self._install_signal_handlers()
+        self.log.info(
+            "Servicio %s iniciado con %d tareas: %s.",
+            self.name,
+            len(self._jobs),
+            ", ".join(f"{j.name} cada {j.interval_s:g} s" for j in self._jobs.values()) or "ninguna",
+        )
+        for job in self._jobs.values():
+            if job.run_at_start and not self.stop_event.is_set():
+                self._launch(job)
+        try:
+            while not self.stop_event.wait(self.tick_s):
+                self._scheduler.run_pending()
+        except KeyboardInterrupt:  # a Ctrl+C that arrived before our handler was installed
+            self.request_stop("Ctrl+C")
+        return self._shutdown()
+
+    def _launch(self, job: _Job) -> None:
+        if self.stop_event.is_set():
+            return
+        with job.lock:
+            if job.thread is not None and job.thread.is_alive():
+                job.skipped += 1
+                self.log.debug("La tarea %s sigue en curso; se omite este turno.", job.name)
+                return
+            job.thread = threading.Thread(
+                target=self._run_job, args=(job,), name=f"{self.name}-{job.name}", daemon=True
+            )
+            job.thread.start()
+
+    def _run_job(self, job: _Job) -> None:
+        started = time.monotonic()
+        try:
+            job.fn()
+        except Exception as exc:  # noqa: BLE001 - a job's failure must never stop the service
+            job.failing = True
+            self.log.exception("La tarea %s falló: %s", job.name, exc)
+            if self.alerts is not None:
+                self.alerts.send_alert(
+                    f"{self.name}:tarea:{job.name}",
+                    f"Error inesperado en la tarea {job.name}",
+                    f"La tarea periódica {job.name} del servicio {self.name} lanzó una excepción: "
+                    f"{type(exc).__name__}: {exc}",
+                    what_to_check="Revise el log del servicio para ver la traza completa.",
+                )
+        else:
+            if job.failing:
+                job.failing = False
+                self.log.info("La tarea %s vuelve a funcionar.", job.name)
+                if self.alerts is not None:
+                    self.alerts.send_recovery(
+                        f"{self.name}:tarea:{job.name}",
+                        f"La tarea {job.name} se ha recuperado",
+                        f"La tarea periódica {job.name} del servicio {self.name} vuelve a completarse sin errores.",
+                    )
+        finally:
+            job.runs += 1
+            self.log.debug("Tarea %s terminada en %.3f s.", job.name, time.monotonic() - started)
+
+    def _shutdown(self) -> int:
+        self.log.info(
+            "Deteniendo el servicio %s: se espera a las tareas en curso (máximo %g s).",
+            self.name,
+            self.shutdown_timeout,
+        )
+        self._scheduler.clear()
+        deadline = time.monotonic() + self.shutdown_timeout
+        for job in self._jobs.values():
+            thread = job.thread
+            if thread is not None and thread.is_alive():
+                thread.join(max(0.0, deadline - time.monotonic()))
+                if thread.is_alive():
+                    self.log.warning(
+                        "La tarea %s no terminó dentro del tiempo de cierre; se abandona.", job.name
+                    )
+        for hook in self._hooks:
+            try:
+                hook()
+            except Exception:  # noqa: BLE001 - one failing hook must not skip the others
+                self.log.exception("Error al cerrar un recurso durante la detención.")
+        self.log.info("Servicio %s detenido correctamente.", self.name)
+        return 0
+
+    def _install_signal_handlers(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            self.log.debug("Runner fuera del hilo principal: sin manejadores de señales.")
+            return
+
+        def _handler(signum: int, _frame: Any) -> None:
+            try:
+                label = signal.Signals(signum).name
+            except ValueError:
+                label = str(signum)
+            self.request_stop(f"señal {label}")
+
+        for sig in _STOP_SIGNALS:
+            signal.signal(sig, _handler)
