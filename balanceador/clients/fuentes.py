@@ -1,0 +1,343 @@
+"""Ticket sources of the Balanceador behind one interface (BEHAVIOUR §7, B1, B2, B8).
+
+Each enabled source (``BALANCEADOR_PROVEEDORES_CARGA``) is read concurrently every cycle by
+:func:`read_all`, which never raises and always returns one :class:`SourceResult` per source
+within a bounded time. A failing source is reported with ``ok=False`` and an empty ``rows``;
+it is never read as "zero tickets" (a defect of the original, BEHAVIOUR §10).
+:class:`SourceHealth` counts consecutive failures per source and sends one alert after
+``BALANCEADOR_FALLOS_PARA_ALERTA`` of them and one more on recovery (B8).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+logger = logging.getLogger("sam.balanceador.fuentes")
+
+KNOWN_SOURCES = ("rpa360", "clouders")
+
+# Used by read_all when a source does not say how long one read may take.
+DEFAULT_MAX_READ_SECONDS = 120.0
+# Extra slack read_all grants on top of the slowest source's own bound.
+READ_ALL_MARGIN_SECONDS = 5.0
+MAX_ERROR_LENGTH = 500
+
+
+@dataclass(frozen=True)
+class SourceResult:
+    name: str  # "rpa360" | "clouders"
+    ok: bool
+    rows: tuple[tuple[str, int | None, int], ...]  # (robot name, RobotId or None, pending tickets)
+    error: str | None  # Spanish, secret-free
+
+
+@runtime_checkable
+class TicketSource(Protocol):
+    name: str
+
+    def read(self) -> list[tuple[str, int | None, int]]:
+        """Pending tickets per robot. Raises on failure (never returns [] to mean failure)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class SourceError(Exception):
+    """A ticket source could not be read. The message is Spanish and carries no secret."""
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every non-empty secret replaced by ``***`` (longest first)."""
+    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
+
+
+def describe_error(exc: BaseException, secrets: Iterable[str] = ()) -> str:
+    """A Spanish, secret-free, single-line description of a read failure."""
+    if isinstance(exc, SourceError):
+        text = str(exc)
+    else:
+        detail = str(exc).strip() or repr(exc)
+        text = f"error inesperado ({type(exc).__name__}): {detail}"
+    text = " ".join(redact(text, secrets).split())
+    if len(text) > MAX_ERROR_LENGTH:
+        text = text[: MAX_ERROR_LENGTH - 3] + "..."
+    return text
+
+
+def normalize_rows(rows: Any, source_name: str) -> tuple[tuple[str, int | None, int], ...]:
+    """Validate what a source returned. Anything malformed is a failure of that source."""
+    if not isinstance(rows, (list, tuple)):
+        raise SourceError(
+            f"la fuente {source_name!r} devolvió un resultado no válido ({type(rows).__name__})"
+        )
+    out: list[tuple[str, int | None, int]] = []
+    for row in rows:
+        try:
+            name, robot_id, count = row
+        except (TypeError, ValueError) as exc:
+            raise SourceError(f"la fuente {source_name!r} devolvió una fila no válida: {row!r}") from exc
+        if not isinstance(name, str) or isinstance(count, bool) or not isinstance(count, int):
+            raise SourceError(f"la fuente {source_name!r} devolvió una fila no válida: {row!r}")
+        if robot_id is not None and (isinstance(robot_id, bool) or not isinstance(robot_id, int)):
+            raise SourceError(f"la fuente {source_name!r} devolvió un RobotId no válido: {row!r}")
+        if count < 0:
+            raise SourceError(f"la fuente {source_name!r} devolvió una cantidad negativa: {row!r}")
+        out.append((name, robot_id, count))
+    return tuple(out)
+
+
+def _source_secrets(source: Any) -> list[str]:
+    try:
+        secrets = getattr(source, "secrets", ())
+        return [s for s in (secrets() if callable(secrets) else secrets) if isinstance(s, str) and s]
+    except Exception:
+        return []
+
+
+def _max_read_seconds(source: Any) -> float:
+    value = getattr(source, "max_read_seconds", None)
+    try:
+        value = float(value() if callable(value) else value)
+    except (TypeError, ValueError):
+        return DEFAULT_MAX_READ_SECONDS
+    return value if value > 0 else DEFAULT_MAX_READ_SECONDS
+
+
+def _read_one(source: Any) -> SourceResult:
+    name = str(getattr(source, "name", "?"))
+    started = time.monotonic()
+    try:
+        rows = normalize_rows(source.read(), name)
+    except Exception as exc:  # a source failing must never stop the cycle
+        error = describe_error(exc, _source_secrets(source))
+        logger.debug("Lectura de la fuente %r fallida tras %.2f s: %s", name, time.monotonic() - started, error)
+        return SourceResult(name=name, ok=False, rows=(), error=error)
+    logger.debug(
+        "Fuente %r leída: %d filas, %d tickets en %.2f s",
+        name,
+        len(rows),
+        sum(r[2] for r in rows),
+        time.monotonic() - started,
+    )
+    return SourceResult(name=name, ok=True, rows=rows, error=None)
+
+
+def read_all(
+    sources: Sequence[Any],
+    executor: concurrent.futures.Executor | None,
+    *,
+    timeout: float | None = None,
+) -> list[SourceResult]:
+    """Read every source concurrently; one result per source, in the order given. Never raises.
+
+    The wait is bounded by ``timeout`` (default: the slowest source's ``max_read_seconds`` plus a
+    margin). A source still running at the deadline is reported as failed; its read keeps running
+    in the background and the source itself refuses overlapping reads.
+    """
+    sources = list(sources)
+    if not sources:
+        return []
+    if timeout is None:
+        timeout = max(_max_read_seconds(s) for s in sources) + READ_ALL_MARGIN_SECONDS
+    own_executor = executor is None
+    if own_executor:
+        executor = concurrent.futures.ThreadPoolExecutor(
+            max_workers=len(sources), thread_name_prefix="fuente-tickets"
+        )
+    results: list[SourceResult | None] = [None] * len(sources)
+    futures: dict[concurrent.futures.Future, int] = {}
+    try:
+        for index, source in enumerate(sources):
+            try:
+                futures[executor.submit(_read_one, source)] = index
+            except Exception as exc:  # executor shut down, ...
+                results[index] = SourceResult(
+                    name=str(getattr(source, "name", "?")),
+                    ok=False,
+                    rows=(),
+                    error=describe_error(exc),
+                )
+        done, _pending = concurrent.futures.wait(futures, timeout=timeout)
+        for future, index in futures.items():
+            name = str(getattr(sources[index], "name", "?"))
+            if future in done:
+                try:
+                    results[index] = future.result()
+                except Exception as exc:  # _read_one never raises; belt and braces
+                    results[index] = SourceResult(name=name, ok=False, rows=(), error=describe_error(exc))
+            else:
+                future.cancel()
+                results[index] = SourceResult(
+                    name=name,
+                    ok=False,
+                    rows=(),
+                    error=f"la fuente {name!r} no respondió en {timeout:.0f} s",
+                )
+    finally:
+        if own_executor:
+            executor.shutdown(wait=False, cancel_futures=True)
+    return [r for r in results if r is not None]
+
+
+class SourceHealth:
+    """B8: consecutive failures per source; one alert at ``threshold``, one on recovery."""
+
+    def __init__(self, alerts: Any, threshold: int, logger: logging.Logger | None = None) -> None:
+        self._alerts = alerts
+        self._threshold = max(1, int(threshold))
+        self._logger = logger or logging.getLogger("sam.balanceador.fuentes")
+        self._failures: dict[str, int] = {}
+        self._alerted: set[str] = set()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def alert_key(name: str) -> str:
+        return f"balanceador.fuente.{name}"
+
+    def consecutive_failures(self, name: str) -> int:
+        with self._lock:
+            return self._failures.get(name, 0)
+
+    def is_alerting(self, name: str) -> bool:
+        with self._lock:
+            return name in self._alerted
+
+    def record(self, results: list[SourceResult]) -> None:
+        for result in results:
+            try:
+                self._record_one(result)
+            except Exception:  # alerting must never break a cycle
+                self._logger.exception("Error registrando el estado de la fuente %r", result.name)
+
+    def _record_one(self, result: SourceResult) -> None:
+        name = result.name
+        with self._lock:
+            if result.ok:
+                previous = self._failures.pop(name, 0)
+                recovered = name in self._alerted
+                self._alerted.discard(name)
+                send_alert = False
+                count = 0
+            else:
+                count = self._failures.get(name, 0) + 1
+                self._failures[name] = count
+                previous = 0
+                recovered = False
+                send_alert = count >= self._threshold and name not in self._alerted
+                if send_alert:
+                    self._alerted.add(name)
+        if result.ok:
+            if previous:
+                self._logger.info(
+                    "Fuente de tickets %r recuperada tras %d lecturas fallidas consecutivas", name, previous
+                )
+            if recovered:
+                self._send(
+                    "send_recovery",
+                    self.alert_key(name),
+                    f"Fuente de tickets '{name}' recuperada",
+                    f"La fuente de tickets '{name}' vuelve a responder tras {previous} ciclos "
+                    "consecutivos con error. El Balanceador vuelve a usar sus datos para ajustar "
+                    "las asignaciones.",
+                )
+            return
+        self._logger.warning(
+            "Fuente de tickets %r no disponible (%d fallo(s) consecutivo(s)); sus robots no se "
+            "reducen en este ciclo: %s",
+            name,
+            count,
+            result.error,
+        )
+        if send_alert:
+            self._logger.error(
+                "Fuente de tickets %r caída durante %d ciclos consecutivos; se envía alerta", name, count
+            )
+            self._send(
+                "send_alert",
+                self.alert_key(name),
+                f"Fuente de tickets '{name}' sin respuesta",
+                f"La fuente de tickets '{name}' ha fallado en {count} ciclos consecutivos del "
+                f"Balanceador. Último error: {result.error or 'desconocido'}. Mientras tanto no se "
+                "liberan equipos de los robots que alimenta esta fuente.",
+                what_to_check=_WHAT_TO_CHECK.get(name, "La conectividad y el estado de la fuente."),
+            )
+
+    def _send(self, method: str, key: str, subject: str, body: str, **extra: Any) -> None:
+        if self._alerts is None:
+            return
+        try:
+            if method == "send_alert":
+                getattr(self._alerts, method)(key, subject, body, level="ERROR", **extra)
+            else:
+                getattr(self._alerts, method)(key, subject, body)
+        except Exception:  # EmailAlertClient never raises, but a fake might
+            self._logger.exception("No se pudo enviar el correo de la fuente de tickets (%s)", key)
+
+
+_WHAT_TO_CHECK = {
+    "rpa360": (
+        "La base de datos rpa360 (variables SQL_RPA360_*), que el servidor responda y que "
+        "dbo.usp_obtener_tickets_pendientes_por_robot (o la tabla TicketsPendientesPorRobot) exista."
+    ),
+    "clouders": (
+        "El servidor SSH de clouders (CLOUDERS_SSH_HOST/PORT, credenciales, known_hosts), que MySQL "
+        "responda en CLOUDERS_MYSQL_DB_HOST:CLOUDERS_MYSQL_DB_PORT desde ese servidor y que la base "
+        "CLOUDERS_MYSQL_DB_NAME tenga las tablas task_task y task_robot."
+    ),
+}
+
+
+def enabled_source_names(cfg: Any) -> list[str]:
+    raw = cfg.BALANCEADOR_PROVEEDORES_CARGA
+    if isinstance(raw, str):
+        raw = raw.replace(";", ",").split(",")
+    names: list[str] = []
+    for item in raw or ():
+        name = str(item).strip().lower()
+        if name and name not in names:
+            names.append(name)
+    return names
+
+
+def build_sources(cfg: Any, sam_db: Any = None) -> list[TicketSource]:
+    """The sources listed in ``BALANCEADOR_PROVEEDORES_CARGA``, in that order.
+
+    Building opens no connection (each source connects on its first read), so a source that is
+    down at start-up is reported by the first cycle instead of preventing the start. ``sam_db``
+    is accepted for interface stability; the rpa360 source always uses its own SQL_RPA360_*
+    connection.
+    """
+    del sam_db
+    sources: list[TicketSource] = []
+    for name in enabled_source_names(cfg):
+        if name == "rpa360":
+            from balanceador.clients.rpa360_client import Rpa360Source
+
+            sources.append(Rpa360Source.from_config(cfg))
+        elif name == "clouders":
+            from balanceador.clients.clouders_client import CloudersSource
+
+            sources.append(CloudersSource.from_config(cfg))
+        else:
+            raise ValueError(
+                f"BALANCEADOR_PROVEEDORES_CARGA: fuente desconocida {name!r} "
+                f"(valores admitidos: {', '.join(KNOWN_SOURCES)})"
+            )
+    return sources
+
+
+def close_sources(sources: Iterable[Any]) -> None:
+    """Close every source; never raises (for shutdown hooks)."""
+    for source in sources:
+        try:
+            source.close()
+        except Exception:
+            logger.warning("Error cerrando la fuente %r", getattr(source, "name", "?"), exc_info=True)

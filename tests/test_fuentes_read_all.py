@@ -1,0 +1,248 @@
+"""read_all, SourceHealth and build_sources (BEHAVIOUR §7 B1, B2, B8; §10 "failing source read as zero")."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import threading
+
+import pytest
+
+from balanceador.clients.fuentes import (
+    SourceError,
+    SourceHealth,
+    SourceResult,
+    TicketSource,
+    build_sources,
+    describe_error,
+    read_all,
+)
+
+
+class FakeSource:
+    def __init__(self, name, rows=None, exc=None, barrier=None, block=None, secrets=()):
+        self.name = name
+        self._rows = rows if rows is not None else []
+        self._exc = exc
+        self._barrier = barrier
+        self._block = block
+        self.secrets = list(secrets)
+        self.reads = 0
+        self.closed = False
+        self.max_read_seconds = 30.0
+
+    def read(self):
+        self.reads += 1
+        if self._barrier is not None:
+            self._barrier.wait(timeout=30)
+        if self._block is not None:
+            self._block.wait(timeout=30)
+        if self._exc is not None:
+            raise self._exc
+        return list(self._rows)
+
+    def close(self):
+        self.closed = True
+
+
+@pytest.fixture()
+def executor():
+    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as ex:
+        yield ex
+
+
+def test_B1_fake_source_satisfies_protocol():
+    assert isinstance(FakeSource("x"), TicketSource)
+
+
+def test_B1_read_all_reads_sources_concurrently(executor):
+    # Each read waits at a 2-party barrier: sequential reads would break it (BrokenBarrierError).
+    barrier = threading.Barrier(2)
+    a = FakeSource("rpa360", rows=[("RobotA", 1, 5)], barrier=barrier)
+    b = FakeSource("clouders", rows=[("bot-b", None, 7)], barrier=barrier)
+    results = read_all([a, b], executor)
+    assert [r.name for r in results] == ["rpa360", "clouders"]
+    assert all(r.ok for r in results), results
+    assert results[0].rows == (("RobotA", 1, 5),)
+    assert results[1].rows == (("bot-b", None, 7),)
+
+
+def test_B2_failing_source_is_not_zero_tickets(executor):
+    good = FakeSource("rpa360", rows=[("RobotA", None, 3)])
+    bad = FakeSource("clouders", exc=SourceError("clouders: no se pudo conectar"))
+    results = read_all([good, bad], executor)
+    assert results[0] == SourceResult("rpa360", True, (("RobotA", None, 3),), None)
+    assert results[1].ok is False
+    assert results[1].rows == ()
+    assert "no se pudo conectar" in results[1].error
+
+
+def test_B2_empty_source_is_ok_with_no_rows(executor):
+    (result,) = read_all([FakeSource("rpa360", rows=[])], executor)
+    assert result.ok is True and result.rows == () and result.error is None
+
+
+def test_B2_unexpected_exception_never_escapes_and_is_secret_free(executor):
+    src = FakeSource("clouders", exc=RuntimeError("login failed for pass=Sup3rS3cr3t!"), secrets=["Sup3rS3cr3t!"])
+    (result,) = read_all([src], executor)
+    assert result.ok is False
+    assert "Sup3rS3cr3t!" not in result.error
+    assert "RuntimeError" in result.error
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        "not a list",
+        [("RobotA", None)],
+        [("RobotA", None, "5")],
+        [("RobotA", None, -1)],
+        [(None, None, 1)],
+        [("RobotA", "7", 1)],
+        [("RobotA", None, True)],
+    ],
+)
+def test_B2_malformed_rows_fail_the_source(executor, rows):
+    class Weird(FakeSource):
+        def read(self):
+            return rows
+
+    (result,) = read_all([Weird("rpa360")], executor)
+    assert result.ok is False and result.rows == ()
+
+
+def test_B1_read_all_is_bounded_in_time(executor):
+    release = threading.Event()
+    stuck = FakeSource("clouders", block=release)
+    good = FakeSource("rpa360", rows=[("RobotA", None, 1)])
+    try:
+        results = read_all([good, stuck], executor, timeout=0.3)
+    finally:
+        release.set()
+    assert results[0].ok is True
+    assert results[1].ok is False and "no respondió" in results[1].error
+
+
+def test_B1_read_all_without_executor_and_without_sources():
+    assert read_all([], None) == []
+    (result,) = read_all([FakeSource("rpa360", rows=[("R", 2, 4)])], None)
+    assert result.ok and result.rows == (("R", 2, 4),)
+
+
+def test_B2_read_all_with_shut_down_executor_reports_failure():
+    ex = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+    ex.shutdown()
+    (result,) = read_all([FakeSource("rpa360")], ex)
+    assert result.ok is False and result.error
+
+
+def test_describe_error_is_single_line_and_bounded():
+    text = describe_error(ValueError("a\nb\t" + "x" * 2000), ["b"])
+    assert "\n" not in text and len(text) <= 500 and "***" in text
+
+
+# --- B8: SourceHealth ---------------------------------------------------------------------
+
+
+class RecordingAlerts:
+    """Mimics EmailAlertClient's contract (send_recovery only when an alert is outstanding)."""
+
+    def __init__(self):
+        self.sent = []
+        self._outstanding = set()
+
+    def send_alert(self, key, subject, body, level="ERROR", what_to_check=""):
+        self.sent.append(("alert", key, subject, body, what_to_check))
+        self._outstanding.add(key)
+        return True
+
+    def send_recovery(self, key, subject, body):
+        if key not in self._outstanding:
+            return False
+        self._outstanding.discard(key)
+        self.sent.append(("recovery", key, subject, body, ""))
+        return True
+
+    def is_alerting(self, key):
+        return key in self._outstanding
+
+
+def _ok(name):
+    return SourceResult(name, True, (("R", None, 1),), None)
+
+
+def _fail(name, error="clouders: conexión rechazada"):
+    return SourceResult(name, False, (), error)
+
+
+def test_B8_one_alert_after_three_consecutive_failures_and_one_on_recovery():
+    alerts = RecordingAlerts()
+    health = SourceHealth(alerts, 3, logging.getLogger("test.health"))
+    health.record([_ok("rpa360"), _fail("clouders")])
+    health.record([_ok("rpa360"), _fail("clouders")])
+    assert alerts.sent == []
+    health.record([_ok("rpa360"), _fail("clouders")])
+    assert [s[0] for s in alerts.sent] == ["alert"]
+    assert alerts.sent[0][1] == SourceHealth.alert_key("clouders")
+    assert "clouders" in alerts.sent[0][2]
+    assert "conexión rechazada" in alerts.sent[0][3]
+    assert health.is_alerting("clouders") and health.consecutive_failures("clouders") == 3
+    for _ in range(5):  # still down: no more e-mails
+        health.record([_fail("clouders")])
+    assert [s[0] for s in alerts.sent] == ["alert"]
+    health.record([_ok("clouders")])
+    assert [s[0] for s in alerts.sent] == ["alert", "recovery"]
+    assert not health.is_alerting("clouders") and health.consecutive_failures("clouders") == 0
+    health.record([_ok("clouders")])
+    assert len(alerts.sent) == 2
+
+
+def test_B8_intermittent_failures_below_threshold_never_alert():
+    alerts = RecordingAlerts()
+    health = SourceHealth(alerts, 3, logging.getLogger("test.health"))
+    for _ in range(4):
+        health.record([_fail("rpa360")])
+        health.record([_fail("rpa360")])
+        health.record([_ok("rpa360")])
+    assert alerts.sent == []
+
+
+def test_B8_sources_are_counted_independently():
+    alerts = RecordingAlerts()
+    health = SourceHealth(alerts, 2, logging.getLogger("test.health"))
+    health.record([_fail("rpa360"), _ok("clouders")])
+    health.record([_ok("rpa360"), _fail("clouders")])
+    assert alerts.sent == []
+    health.record([_fail("rpa360"), _fail("clouders")])
+    assert [(s[0], s[1]) for s in alerts.sent] == [("alert", SourceHealth.alert_key("clouders"))]
+
+
+def test_B8_without_alert_client_and_with_broken_client_never_raises():
+    SourceHealth(None, 1, None).record([_fail("rpa360"), _ok("rpa360")])
+
+    class Broken:
+        def send_alert(self, *a, **k):
+            raise RuntimeError("smtp roto")
+
+        send_recovery = send_alert
+
+    health = SourceHealth(Broken(), 1, logging.getLogger("test.health"))
+    health.record([_fail("rpa360")])
+    health.record([_ok("rpa360")])
+
+
+# --- build_sources ------------------------------------------------------------------------
+
+
+class Cfg:
+    def __init__(self, **values):
+        self.__dict__.update(values)
+
+
+def test_B1_build_sources_empty_list_builds_nothing():
+    assert build_sources(Cfg(BALANCEADOR_PROVEEDORES_CARGA=[])) == []
+
+
+def test_B1_build_sources_rejects_unknown_name():
+    with pytest.raises(ValueError, match="desconocida"):
+        build_sources(Cfg(BALANCEADOR_PROVEEDORES_CARGA=["rpa360x"]))
