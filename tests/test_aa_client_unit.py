@@ -1,0 +1,357 @@
+"""Unit tests of the A360 client: pure parts and HTTP shapes the simulator cannot produce.
+
+Everything that a real Control Room (the simulator) can answer is tested over real HTTP in
+``test_aa_client_sim.py``; here ``responses`` fakes only HTML error pages, non-JSON 2xx/5xx and
+odd pagination metadata.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import socket
+from datetime import datetime, timezone
+
+import pytest
+import responses
+
+from lanzador.clients.aa_client import (
+    PATH_ACTIVITY,
+    PATH_DEPLOY,
+    PATH_DEVICES,
+    PATH_FILES,
+    PATH_LOGIN,
+    PATH_USERS,
+    A360Error,
+    AutomationAnywhereClient,
+    build_bot_input,
+    classify_http_error,
+    decode_jwt_exp,
+    parse_a360_datetime,
+)
+
+BASE = "https://cr.example.test"
+
+
+def make_jwt(payload: dict | None) -> str:
+    def b64(obj: bytes) -> str:
+        return base64.urlsafe_b64encode(obj).decode().rstrip("=")
+
+    body = b64(json.dumps(payload).encode()) if payload is not None else "!!notbase64!!"
+    header = b64(b'{"alg":"RS512"}')
+    return f"{header}.{body}.c2ln"
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    def __call__(self, s: float) -> None:
+        self.waits.append(s)
+
+
+def client(**kw) -> AutomationAnywhereClient:
+    kw.setdefault("password", "S3cr3t-Pass!")
+    kw.setdefault("sleep", Recorder())
+    return AutomationAnywhereClient(BASE + "/", "svc_sam", **kw)
+
+
+def add_login(rsps, token: str | None = None) -> None:
+    rsps.add(responses.POST, BASE + PATH_LOGIN,
+             json={"token": token or make_jwt({"sub": "1", "exp": 4102444800}), "user": {"id": 1}})
+
+
+# --- §6 classification table (pure) ----------------------------------------------------------
+@pytest.mark.parametrize("status,code,message,login,expected", [
+    (401, "AUTH_BAD_CREDENTIALS", "bad", True, ("auth", False)),          # row 2
+    (403, "FORBIDDEN", "no api key", True, ("auth", False)),              # row 2
+    (401, "AUTH_TOKEN_EXPIRED", "", False, ("auth", False)),              # row 2 after re-login
+    (429, None, None, False, ("http", True)),                             # row 3
+    (500, "SESSION_START_FAILED", "x", False, ("http", True)),            # row 4
+    (502, None, None, False, ("http", True)),                             # row 4 non-JSON
+    (504, None, None, True, ("http", True)),                              # row 4 on login too
+    (412, "NO_COMPATIBLE_TARGETS", "", False, ("http", False)),           # row 5
+    (412, None, "No compatible targets found", False, ("http", False)),   # row 5 by message
+    (412, "DEVICE_BUSY", "device is busy", False, ("http", True)),        # row 5b
+    (412, "SOMETHING", "device offline", False, ("http", True)),          # row 5b
+    (400, "DEVICE_BUSY", "", False, ("http", True)),                      # row 6
+    (400, None, "The Device Is Busy now", False, ("http", True)),         # row 6 by message
+    (400, "WEIRD_CODE", "device is busy", False, ("http", True)),         # row 6 unrecognised code
+    (400, "INVALID_ARGUMENT", "device is busy", False, ("http", False)),  # row 7: recognised code
+    (400, "INVALID_ARGUMENT", "run-as user disabled", False, ("http", False)),  # row 7
+    (400, "NO_DEFAULT_DEVICE", "", False, ("http", False)),               # row 7
+    (400, "DEVICE_NOT_CONNECTED", "", False, ("http", False)),            # row 7
+    (403, "FORBIDDEN", "", False, ("http", False)),                       # row 7
+    (404, "NOT_FOUND", "", False, ("http", False)),                       # row 7
+    (405, None, None, False, ("http", False)),                            # row 7
+    (409, None, None, False, ("http", False)),                            # row 7
+])
+def test_A360_6_classification_table(status, code, message, login, expected):
+    assert classify_http_error(status, code, message, login=login) == expected
+
+
+# --- bot input (§2.6) ------------------------------------------------------------------------
+def test_A360_2_6_bot_input_typing_bool_before_int():
+    got = build_bot_input('{"s": "PROD", "b": true, "f": false, "i": 3, "x": 1.5, "big": 1e20,'
+                          ' "t": {"type": "LIST", "list": []}}', 3)
+    assert got == {
+        "s": {"type": "STRING", "string": "PROD"},
+        "b": {"type": "BOOLEAN", "boolean": "true"},
+        "f": {"type": "BOOLEAN", "boolean": "false"},
+        "i": {"type": "NUMBER", "number": "3"},
+        "x": {"type": "NUMBER", "number": "1.5"},
+        "big": {"type": "NUMBER", "number": "100000000000000000000"},
+        "t": {"type": "LIST", "list": []},
+    }
+
+
+@pytest.mark.parametrize("empty", [None, "", "   ", "{}", {}])
+def test_A360_2_6_empty_parametros_gives_num_repeticion(empty):
+    assert build_bot_input(empty, 5) == {"in_NumRepeticion": {"type": "NUMBER", "number": "5"}}
+
+
+@pytest.mark.parametrize("bad", ['{"a": null}', '{"a": [1, 2]}', '{"a": {"x": 1}}', "[1]", "{not json",
+                                 '"text"'])
+def test_A360_2_6_untypable_bot_input_is_input_error(bad):
+    with pytest.raises(A360Error) as ei:
+        build_bot_input(bad, 3)
+    assert ei.value.kind == "input"
+    assert ei.value.retriable is False
+    assert ei.value.status_code is None
+
+
+def test_A360_2_6_dict_parametros_accepted():
+    assert build_bot_input({"n": 2}, 3) == {"n": {"type": "NUMBER", "number": "2"}}
+
+
+# --- ISO times and JWT exp -------------------------------------------------------------------
+@pytest.mark.parametrize("text,expected", [
+    ("2026-03-02T12:00:04.250000Z", datetime(2026, 3, 2, 12, 0, 4, 250000, tzinfo=timezone.utc)),
+    ("2026-03-02T12:00:04.250000123Z", datetime(2026, 3, 2, 12, 0, 4, 250000, tzinfo=timezone.utc)),
+    ("2026-03-02T12:00:04Z", datetime(2026, 3, 2, 12, 0, 4, tzinfo=timezone.utc)),
+    ("2026-03-02T13:00:04.5+01:00", datetime(2026, 3, 2, 12, 0, 4, 500000, tzinfo=timezone.utc)),
+    ("2026-03-02T12:00:04", datetime(2026, 3, 2, 12, 0, 4, tzinfo=timezone.utc)),
+    ("1970-01-01T00:00:00Z", None),
+    ("1970-01-01T00:00:00.000000000Z", None),
+    ("", None),
+    (None, None),
+    ("garbage", None),
+    ("2026-02-30T00:00:00Z", None),
+])
+def test_A360_1_tolerant_iso_parser(text, expected):
+    assert parse_a360_datetime(text) == expected
+
+
+def test_A360_5_exp_decoding_and_undecodable():
+    assert decode_jwt_exp(make_jwt({"exp": 1790000000})) == 1790000000.0
+    assert decode_jwt_exp(make_jwt({"sub": "x"})) is None
+    assert decode_jwt_exp(make_jwt(None)) is None
+    assert decode_jwt_exp("opaque-token") is None
+    assert decode_jwt_exp("") is None
+
+
+def test_A360_5_undecodable_token_renewed_by_age_only():
+    now = [1000.0]
+    with responses.RequestsMock() as rsps:
+        rsps.add(responses.POST, BASE + PATH_LOGIN, json={"token": "opaque-token-1"})
+        rsps.add(responses.POST, BASE + PATH_LOGIN, json={"token": "opaque-token-2"})
+        rsps.add(responses.POST, BASE + PATH_DEVICES, json={"page": {"total": 0}, "list": []})
+        rsps.add(responses.POST, BASE + PATH_DEVICES, json={"page": {"total": 0}, "list": []})
+        rsps.add(responses.POST, BASE + PATH_DEVICES, json={"page": {"total": 0}, "list": []})
+        c = client(clock=lambda: now[0], token_refresh_buffer_s=100)
+        c.list_devices()
+        now[0] += 99
+        c.list_devices()
+        now[0] += 1
+        c.list_devices()
+        tokens = [call.request.headers.get("X-Authorization") for call in rsps.calls
+                  if call.request.url.endswith(PATH_DEVICES)]
+    assert tokens == ["opaque-token-1", "opaque-token-1", "opaque-token-2"]
+    assert c.logins == 2
+
+
+# --- shapes the simulator cannot produce -----------------------------------------------------
+def test_A360_6_row4_html_error_page_is_retriable_http_without_code():
+    rec = Recorder()
+    with responses.RequestsMock() as rsps:
+        add_login(rsps)
+        for _ in range(3):
+            rsps.add(responses.POST, BASE + PATH_DEVICES, status=502, content_type="text/html",
+                     body="<html><body><h1>502 Bad Gateway</h1></body></html>")
+        c = client(sleep=rec)
+        with pytest.raises(A360Error) as ei:
+            c.list_devices()
+    err = ei.value
+    assert (err.kind, err.status_code, err.code, err.retriable) == ("http", 502, None, True)
+    assert "<html" not in err.message and "502" in err.message and PATH_DEVICES in err.message
+    assert len(rec.waits) == 2
+    assert 1.0 <= rec.waits[0] <= 1.2 and 2.0 <= rec.waits[1] <= 2.4
+
+
+def test_A360_6_row4_non_json_5xx_on_deploy_not_retried():
+    with responses.RequestsMock() as rsps:
+        add_login(rsps)
+        rsps.add(responses.POST, BASE + PATH_DEPLOY, status=503, body="Service Unavailable",
+                 content_type="text/plain")
+        c = client()
+        with pytest.raises(A360Error) as ei:
+            c.deploy(5120, 731, {}, "http://sam/api/callback")
+        assert sum(1 for call in rsps.calls if call.request.url.endswith(PATH_DEPLOY)) == 1
+    assert (ei.value.kind, ei.value.status_code, ei.value.retriable) == ("http", 503, True)
+
+
+def test_A360_6_row8_2xx_without_json_is_protocol_error():
+    with responses.RequestsMock() as rsps:
+        add_login(rsps)
+        rsps.add(responses.POST, BASE + PATH_DEVICES, status=200, body="<html>OK</html>",
+                 content_type="text/html")
+        c = client()
+        with pytest.raises(A360Error) as ei:
+            c.list_devices()
+        assert len(rsps.calls) == 2          # protocol errors are not retried
+    assert (ei.value.kind, ei.value.retriable) == ("protocol", False)
+
+
+def test_A360_6_row8_deploy_2xx_without_deployment_id_is_protocol_error():
+    with responses.RequestsMock() as rsps:
+        add_login(rsps)
+        rsps.add(responses.POST, BASE + PATH_DEPLOY, status=201, json={"status": "ok"})
+        c = client()
+        with pytest.raises(A360Error) as ei:
+            c.deploy(5120, 731, {}, "http://sam/api/callback")
+    assert (ei.value.kind, ei.value.retriable) == ("protocol", False)
+
+
+def test_A360_2_6_deploy_accepts_200_and_sends_body():
+    with responses.RequestsMock() as rsps:
+        add_login(rsps)
+        rsps.add(responses.POST, BASE + PATH_DEPLOY, status=200, json={"deploymentId": "abc-1", "x": 1})
+        c = client()
+        dep = c.deploy(5120, 731, {"in_A": {"type": "STRING", "string": "v"}}, "http://sam/cb",
+                       {"X-Authorization": "callback-token-123456"})
+        sent = json.loads(rsps.calls[1].request.body)
+    assert dep == "abc-1"
+    assert sent == {"fileId": 5120, "runAsUserIds": [731],
+                    "botInput": {"in_A": {"type": "STRING", "string": "v"}},
+                    "callbackInfo": {"url": "http://sam/cb",
+                                     "headers": {"X-Authorization": "callback-token-123456"}}}
+
+
+def test_A360_2_1_login_without_token_is_protocol_error():
+    with responses.RequestsMock() as rsps:
+        rsps.add(responses.POST, BASE + PATH_LOGIN, json={"user": {"id": 1}})
+        c = client()
+        with pytest.raises(A360Error) as ei:
+            c.deploy(1, 2, {}, "http://x")
+    assert ei.value.kind == "protocol"
+
+
+def test_A360_6_row1_refused_connection_is_retriable_transport():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()                                    # nothing listens there now
+    rec = Recorder()
+    c = AutomationAnywhereClient(f"http://127.0.0.1:{port}", "svc", password="pw-secret-1", sleep=rec,
+                                 timeout=2)
+    with pytest.raises(A360Error) as ei:
+        c.list_devices()
+    assert (ei.value.kind, ei.value.status_code, ei.value.retriable) == ("transport", None, True)
+    assert len(rec.waits) == 2                   # login is part of each attempt
+    assert c.api_calls == 3
+    assert "pw-secret-1" not in str(ei.value)
+
+
+# --- pagination metadata variants (§7) -------------------------------------------------------
+def _page(rows, **page):
+    return {"page": page, "list": rows}
+
+
+def test_A360_7_unknown_count_reads_until_empty_page_short_page_does_not_stop():
+    with responses.RequestsMock() as rsps:
+        add_login(rsps)
+        rsps.add(responses.POST, BASE + PATH_USERS,
+                 json=_page([{"id": 1, "username": "a"}, {"id": 2, "username": "b"}]))
+        rsps.add(responses.POST, BASE + PATH_USERS, json=_page([{"id": 3, "username": "c"}]))
+        rsps.add(responses.POST, BASE + PATH_USERS, json=_page([]))
+        c = client(page_size=2)
+        users = c.list_users([1, 2, 3][:2])
+        offsets = [json.loads(call.request.body)["page"]["offset"] for call in rsps.calls[1:]]
+    assert [u.id for u in users] == [1, 2, 3]
+    assert offsets == [0, 2, 3]
+
+
+def test_A360_7_total_filter_zero_beside_rows_is_unknown_and_total_ignored_with_filter():
+    with responses.RequestsMock() as rsps:
+        add_login(rsps)
+        rsps.add(responses.POST, BASE + PATH_FILES,
+                 json=_page([{"id": "1", "name": "a", "path": "p", "type": "application/vnd.aa.taskbot"}],
+                            total=1, totalFilter=0))
+        rsps.add(responses.POST, BASE + PATH_FILES,
+                 json=_page([{"id": "2", "name": "b", "path": "p", "type": "application/vnd.aa.taskbot"},
+                             {"id": "9", "name": "dir", "path": "p", "type": "application/vnd.aa.directory"}],
+                            total=1))
+        rsps.add(responses.POST, BASE + PATH_FILES, json=_page([], total=1))
+        c = client()
+        bots = c.list_taskbots()
+    assert [b.id for b in bots] == [1, 2]
+
+
+def test_A360_7_cap_reached_with_rows_left_raises_pagination():
+    with responses.RequestsMock() as rsps:
+        add_login(rsps)
+        for i in range(2):
+            rsps.add(responses.POST, BASE + PATH_DEVICES,
+                     json=_page([{"id": str(i), "hostName": f"h{i}", "status": "CONNECTED"}], total=5))
+        c = client(page_size=1, max_pages=2)
+        with pytest.raises(A360Error) as ei:
+            c.list_devices()
+    assert (ei.value.kind, ei.value.retriable) == ("pagination", False)
+
+
+def test_A360_7_cap_exactly_enough_is_fine_and_dedup_by_id():
+    with responses.RequestsMock() as rsps:
+        add_login(rsps)
+        rsps.add(responses.POST, BASE + PATH_DEVICES,
+                 json=_page([{"id": "1", "hostName": "a", "status": "CONNECTED",
+                              "defaultUsers": [{"id": 7, "username": "u7"}]}], total=3, offset=0))
+        rsps.add(responses.POST, BASE + PATH_DEVICES,
+                 json=_page([{"id": "1", "hostName": "a", "status": "CONNECTED"},
+                             {"id": "2", "hostName": "b", "status": "DISCONNECTED"}], total=3))
+        c = client(page_size=2, max_pages=2)
+        devices = c.list_devices()
+    assert [(d.id, d.host_name, d.status, d.default_users) for d in devices] == [
+        (1, "a", "CONNECTED", ((7, "u7"),)), (2, "b", "DISCONNECTED", ())]
+
+
+def test_A360_2_7_activity_newest_start_wins_and_epoch_end_is_none():
+    rows = [
+        {"id": "a1", "deploymentId": "D1", "status": "running", "startDateTime": "2026-03-02T12:00:00Z",
+         "endDateTime": "1970-01-01T00:00:00Z", "deviceId": "88", "userId": "731", "fileId": "5120"},
+        {"id": "a2", "deploymentId": "D1", "status": "COMPLETED",
+         "startDateTime": "2026-03-02T12:05:00.123456789Z", "endDateTime": "2026-03-02T12:09:00Z",
+         "deviceId": "88", "userId": 731, "fileId": "5120", "message": ""},
+    ]
+    with responses.RequestsMock() as rsps:
+        add_login(rsps)
+        rsps.add(responses.POST, BASE + PATH_ACTIVITY, json=_page(rows, totalFilter=2))
+        c = client()
+        got = c.activity_by_deployment_ids(["D1", "D1"])
+        body = json.loads(rsps.calls[1].request.body)
+    assert body["filter"] == {"operator": "or",
+                              "operands": [{"operator": "eq", "field": "deploymentId", "value": "D1"}]}
+    act = got["D1"]
+    assert act.status == "COMPLETED" and act.message is None
+    assert act.start_utc == datetime(2026, 3, 2, 12, 5, 0, 123456, tzinfo=timezone.utc)
+    assert (act.device_id, act.user_id, act.file_id) == (88, 731, 5120)
+
+
+def test_A360_5_repr_and_config_validation_hide_secrets():
+    c = client(password="S3cr3t-Pass!")
+    assert "S3cr3t" not in repr(c)
+    with pytest.raises(ValueError):
+        AutomationAnywhereClient(BASE, "u", password="p", page_size=0)
+    with pytest.raises(ValueError):
+        AutomationAnywhereClient(BASE, "u", password="p", max_pages=0)
+    with pytest.raises(ValueError):
+        AutomationAnywhereClient(BASE, "u")
