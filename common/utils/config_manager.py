@@ -1,0 +1,583 @@
+"""Typed, validated settings for every SAM process.
+
+One declarative table (``SETTINGS``) lists every setting: name, type, default, whether it is a
+secret and which group it belongs to. ``load_config(service)`` reads the values with the
+precedence
+
+    real environment  >  <root>/<service dir>/.env  >  <root>/.env  >  default
+
+(an empty value counts as "not set" and falls through to the next level), parses each one with
+the parser of its type, checks the cross-setting rules of the service and raises ``ConfigError``
+carrying **every** problem found, one Spanish line each naming the variable. ``os.environ`` is
+never modified.
+
+Groups that a service does not use are parsed leniently (a malformed value falls back to the
+default without an error) so that, e.g., a bad balancer setting in the shared root ``.env`` does
+not stop the Lanzador.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import time as dtime
+from pathlib import Path
+from typing import Any
+
+from dotenv import dotenv_values
+
+from common.clock import resolve_zone
+from common.paths import PROJECT_ROOT
+
+SERVICES = ("lanzador", "callback", "balanceador", "demo")
+# Directory whose .env a service reads (the callback server shares the Lanzador's).
+SERVICE_DIRS = {"lanzador": "lanzador", "callback": "lanzador", "balanceador": "balanceador", "demo": "demo"}
+MASK = "********"
+
+_ALL = frozenset(SERVICES)
+# Which services validate (strictly) each group of settings. "rpa360_db" and "clouders" are
+# further conditioned on BALANCEADOR_PROVEEDORES_CARGA (see _strict_groups).
+GROUP_SERVICES: dict[str, frozenset[str]] = {
+    "logging": _ALL,
+    "general": _ALL,
+    "sam_db": _ALL,
+    "email": _ALL,
+    "a360": frozenset({"lanzador", "demo"}),
+    "callback": frozenset({"lanzador", "callback", "demo"}),
+    "lanzador": frozenset({"lanzador", "callback", "demo"}),
+    "balanceador": frozenset({"balanceador", "demo"}),
+    "rpa360_db": frozenset({"balanceador", "demo"}),
+    "clouders": frozenset({"balanceador", "demo"}),
+}
+
+
+class ConfigError(Exception):
+    """Invalid configuration. ``problems`` holds one Spanish line per problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("Configuración no válida:\n" + "\n".join(f"  - {p}" for p in self.problems))
+
+
+# --------------------------------------------------------------------------- type parsers
+# Each parser takes the raw (stripped, non-empty) text and the Setting; it returns the typed value
+# or raises ValueError whose text completes "se esperaba ...".
+
+_TRUE = {"true", "1", "si", "sí", "yes", "y", "s", "on"}
+_FALSE = {"false", "0", "no", "n", "off"}
+_HHMM = re.compile(r"^(\d{1,2}):(\d{2})$")
+
+
+def _bounds_text(s: Setting) -> str:
+    if s.min is not None and s.max is not None:
+        return f" entre {s.min} y {s.max}"
+    if s.min is not None:
+        return f" >= {s.min}"
+    if s.max is not None:
+        return f" <= {s.max}"
+    return ""
+
+
+def _check_bounds(value: float, s: Setting, what: str) -> None:
+    if (s.min is not None and value < s.min) or (s.max is not None and value > s.max):
+        raise ValueError(what + _bounds_text(s))
+
+
+def _p_str(raw: str, s: Setting) -> str:
+    return raw
+
+
+def _p_int(raw: str, s: Setting) -> int:
+    what = "un número entero" + _bounds_text(s)
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(what) from None
+    _check_bounds(value, s, "un número entero")
+    return value
+
+
+def _p_float(raw: str, s: Setting) -> float:
+    what = "un número" + _bounds_text(s)
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(what) from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(what)
+    _check_bounds(value, s, "un número")
+    return value
+
+
+def _p_port(raw: str, s: Setting) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError("un puerto TCP (1-65535)") from None
+    if not 1 <= value <= 65535:
+        raise ValueError("un puerto TCP (1-65535)")
+    return value
+
+
+def _p_bool(raw: str, s: Setting) -> bool:
+    low = raw.lower()
+    if low in _TRUE:
+        return True
+    if low in _FALSE:
+        return False
+    raise ValueError("un booleano (true/false, 1/0, si/no, yes/no)")
+
+
+def _p_list(raw: str, s: Setting) -> list[str]:
+    items = [part.strip() for part in re.split(r"[,;]", raw)]
+    items = [i for i in items if i]
+    if s.choices:
+        items = [i.lower() for i in items]
+        bad = [i for i in items if i not in s.choices]
+        if bad:
+            raise ValueError("una lista separada por ',' o ';' con valores de: " + ", ".join(s.choices))
+    return items
+
+
+def _p_hhmm(raw: str, s: Setting) -> dtime:
+    m = _HHMM.match(raw)
+    if not m or int(m.group(1)) > 23 or int(m.group(2)) > 59:
+        raise ValueError("HH:MM (00:00-23:59)")
+    return dtime(int(m.group(1)), int(m.group(2)))
+
+
+def _p_json_object(raw: str, s: Setting) -> dict[str, str]:
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        raise ValueError('un objeto JSON de texto a texto, p. ej. {"nombre_clouders": "RobotSAM"}') from None
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise ValueError('un objeto JSON de texto a texto, p. ej. {"nombre_clouders": "RobotSAM"}')
+    return value
+
+
+def _p_enum(raw: str, s: Setting) -> str:
+    assert s.choices
+    for choice in s.choices:
+        if raw.lower() == choice.lower():
+            return choice
+    raise ValueError("uno de: " + ", ".join(s.choices))
+
+
+def _p_regex(raw: str, s: Setting) -> str:
+    try:
+        re.compile(raw)
+    except re.error as exc:
+        raise ValueError(f"una expresión regular válida ({exc})") from None
+    return raw
+
+
+def _p_path(raw: str, s: Setting, root: Path = PROJECT_ROOT) -> Path:
+    path = Path(os.path.expanduser(raw))
+    return path if path.is_absolute() else (root / path)
+
+
+PARSERS: dict[str, Callable[..., Any]] = {
+    "str": _p_str, "int": _p_int, "float": _p_float, "bool": _p_bool, "list": _p_list,
+    "hhmm": _p_hhmm, "json_object": _p_json_object, "port": _p_port, "enum": _p_enum,
+    "regex": _p_regex, "path": _p_path,
+}
+# Value of an unset setting whose default is empty, per type.
+_EMPTY: dict[str, Callable[[], Any]] = {"list": list, "json_object": dict, "hhmm": lambda: None,
+                                        "path": lambda: None}
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    type: str = "str"
+    default: str = ""            # raw text, parsed with the type's parser (paths relative to root)
+    group: str = "general"
+    secret: bool = False
+    choices: tuple[str, ...] = ()
+    min: float | None = None
+    max: float | None = None
+    help: str = ""               # Spanish, one line (also the .env.example comment)
+
+
+S = Setting
+_RETRY_STATES = "08S01,08001,08004,08007,40001,HYT00,HYT01"
+
+
+def _db_settings(prefix: str, group: str, sqlite_default: str, label: str) -> list[Setting]:
+    return [
+        S(f"{prefix}_ENGINE", "enum", "sqlserver", group, choices=("sqlserver", "sqlite"),
+          help=f"Motor de la BD {label}: sqlserver (producción) o sqlite (demo/pruebas)"),
+        S(f"{prefix}_SQLITE_PATH", "path", sqlite_default, group,
+          help=f"Archivo SQLite de la BD {label} (solo con motor sqlite; relativo a la raíz)"),
+        S(f"{prefix}_DRIVER", "str", "ODBC Driver 17 for SQL Server", group, help="Driver ODBC de SQL Server"),
+        S(f"{prefix}_HOST", "str", "", group, help="Servidor\\instancia de SQL Server (obligatorio con sqlserver)"),
+        S(f"{prefix}_DB_NAME", "str", "", group, help="Nombre de la base de datos (obligatorio con sqlserver)"),
+        S(f"{prefix}_UID", "str", "", group, help="Usuario SQL (vacío junto con PWD = autenticación Windows)"),
+        S(f"{prefix}_PWD", "str", "", group, secret=True, help="Contraseña SQL (secreto)"),
+        S(f"{prefix}_TIMEOUT_CONEXION_INICIAL", "int", "30", group, min=1, help="Timeout de conexión (s)"),
+        S(f"{prefix}_MAX_REINTENTOS_QUERY", "int", "3", group, min=0, help="Reintentos ante errores transitorios"),
+        S(f"{prefix}_DELAY_REINTENTO_QUERY_BASE_SEG", "float", "1.0", group, min=0,
+          help="Espera base (s) entre reintentos; crece exponencialmente"),
+        S(f"{prefix}_CODIGOS_SQLSTATE_REINTENTABLES", "list", _RETRY_STATES, group,
+          help="SQLSTATE considerados transitorios (separados por , o ;)"),
+        S(f"{prefix}_PARAMETROS_ODBC_EXTRA", "str", "", group,
+          help="Texto añadido a la cadena de conexión, p. ej. Encrypt=yes;TrustServerCertificate=no"),
+    ]
+
+
+SETTINGS: tuple[Setting, ...] = (
+    # --- Logging
+    S("LOG_DIRECTORY", "path", "logs", "logging", help="Carpeta de logs (relativa a la raíz del proyecto)"),
+    S("LOG_LEVEL", "enum", "INFO", "logging", choices=("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"),
+      help="Nivel de log"),
+    S("LOG_BACKUP_COUNT", "int", "7", "logging", min=0, help="Días de log rotado que se conservan"),
+    S("LOG_FORMAT", "str", "", "logging", help="Formato de logging de Python (vacío = formato de SAM)"),
+    S("LOG_DATEFMT", "str", "%Y-%m-%d %H:%M:%S", "logging", help="Formato de fecha de los logs"),
+    S("APP_LOG_FILENAME_LANZADOR", "str", "sam_lanzador_app.log", "logging", help="Archivo de log del Lanzador"),
+    S("APP_LOG_FILENAME_BALANCEADOR", "str", "sam_balanceador_app.log", "logging",
+      help="Archivo de log del Balanceador"),
+    S("CALLBACK_LOG_FILENAME", "str", "sam_callback_server.log", "logging",
+      help="Archivo de log del servidor de callbacks"),
+    # --- General
+    S("SAM_ZONA_HORARIA", "str", "", "general",
+      help="Zona horaria IANA de las fechas de la BD SAM (p. ej. America/Argentina/Buenos_Aires; vacío = la del equipo)"),
+    # --- SAM DB and rpa360 DB
+    *_db_settings("SQL_SAM", "sam_db", "data/sam.db", "SAM"),
+    *_db_settings("SQL_RPA360", "rpa360_db", "data/rpa360.db", "rpa360"),
+    # --- A360
+    S("AA_URL", "str", "", "a360", help="URL del Control Room de A360, p. ej. https://controlroom.empresa.com"),
+    S("AA_USER", "str", "", "a360", help="Usuario de API de A360"),
+    S("AA_PWD", "str", "", "a360", secret=True, help="Contraseña del usuario de A360 (o usar AA_API_KEY)"),
+    S("AA_API_KEY", "str", "", "a360", secret=True, help="API key del usuario de A360 (alternativa a AA_PWD)"),
+    S("AA_URL_CALLBACK", "str", "", "a360",
+      help="URL pública del servidor de callbacks que A360 llamará, p. ej. https://sam.empresa.com:8008/api/callback"),
+    S("AA_API_TIMEOUT_SECONDS", "int", "60", "a360", min=1, help="Timeout de cada llamada a la API (s)"),
+    S("AA_TOKEN_REFRESH_BUFFER_SEC", "int", "1140", "a360", min=0,
+      help="Antigüedad (s) a partir de la cual se renueva el token de A360"),
+    S("API_DEFAULT_PAGE_SIZE", "int", "100", "a360", min=1, max=500, help="Tamaño de página de la API"),
+    S("API_MAX_PAGINATION_PAGES", "int", "1000", "a360", min=1, help="Máximo de páginas por consulta"),
+    S("AA_VERIFY_SSL", "bool", "true", "a360", help="Verificar el certificado TLS del Control Room"),
+    S("AA_ROBOTS_FILTRO_RUTA", "str", "", "a360", help="Solo sincronizar robots cuya ruta empiece por este texto"),
+    S("AA_ROBOTS_FILTRO_NOMBRE", "regex", "", "a360",
+      help="Solo sincronizar robots cuyo nombre cumpla esta expresión regular"),
+    # --- Callback server
+    S("CALLBACK_SERVER_HOST", "str", "0.0.0.0", "callback", help="Interfaz donde escucha el servidor de callbacks"),
+    S("CALLBACK_SERVER_PORT", "port", "8008", "callback", help="Puerto del servidor de callbacks"),
+    S("CALLBACK_SERVER_PUBLIC_HOST", "str", "", "callback", help="Nombre público del servidor (informativo)"),
+    S("CALLBACK_SERVER_THREADS", "int", "8", "callback", min=1, help="Hilos de waitress"),
+    S("CALLBACK_ENDPOINT_PATH", "str", "/api/callback", "callback", help="Ruta HTTP que recibe los callbacks"),
+    S("CALLBACK_TOKEN", "str", "", "callback", secret=True,
+      help="Token compartido que A360 envía en cada callback (mínimo 16 caracteres)"),
+    S("CALLBACK_AUTH_MODE", "enum", "required", "callback", choices=("required", "none"),
+      help="required = exigir CALLBACK_TOKEN; none = aceptar callbacks sin autenticar (no recomendado)"),
+    S("CALLBACK_MAX_BODY_BYTES", "int", "1048576", "callback", min=1, help="Tamaño máximo del cuerpo de un callback"),
+    # --- E-mail
+    S("EMAIL_SMTP_SERVER", "str", "", "email", help="Servidor SMTP (vacío = las alertas solo se registran en el log)"),
+    S("EMAIL_SMTP_PORT", "port", "25", "email", help="Puerto SMTP"),
+    S("EMAIL_FROM", "str", "", "email", help="Remitente de las alertas"),
+    S("EMAIL_RECIPIENTS", "list", "", "email", help="Destinatarios separados por , o ;"),
+    S("EMAIL_USE_TLS", "bool", "false", "email", help="Usar STARTTLS"),
+    S("EMAIL_USE_SSL", "bool", "false", "email", help="Usar TLS implícito (SMTPS, puerto 465); no junto con EMAIL_USE_TLS"),
+    S("EMAIL_USER", "str", "", "email", help="Usuario SMTP (vacío = sin autenticación)"),
+    S("EMAIL_PASSWORD", "str", "", "email", secret=True, help="Contraseña SMTP"),
+    S("EMAIL_INTERVALO_REPETICION_MIN", "int", "30", "email", min=0,
+      help="Minutos mínimos entre dos alertas con la misma clave"),
+    S("EMAIL_TIMEOUT_SEG", "int", "10", "email", min=1, help="Timeout de la conexión SMTP (s)"),
+    # --- Lanzador
+    S("LANZADOR_INTERVALO_LANZADOR_SEG", "int", "15", "lanzador", min=1, help="Intervalo del ciclo de lanzamiento (s)"),
+    S("LANZADOR_INTERVALO_CONCILIADOR_SEG", "int", "180", "lanzador", min=1, help="Intervalo de la conciliación (s)"),
+    S("LANZADOR_INTERVALO_SYNC_TABLAS_SEG", "int", "3600", "lanzador", min=1,
+      help="Intervalo de sincronización de robots/equipos con A360 (s)"),
+    S("LANZADOR_MAX_LANZAMIENTOS_CONCURRENTES", "int", "10", "lanzador", min=1,
+      help="Despliegues simultáneos como máximo"),
+    S("LANZADOR_PAUSA_INICIO_HHMM", "hhmm", "", "lanzador", help="Inicio de la pausa de lanzamientos (HH:MM, hora local)"),
+    S("LANZADOR_PAUSA_FIN_HHMM", "hhmm", "", "lanzador", help="Fin de la pausa de lanzamientos (HH:MM, hora local)"),
+    S("LANZADOR_BOT_INPUT_VUELTAS", "int", "3", "lanzador", min=0, help="Valor por defecto de 'vueltas' en el botInput"),
+    S("LANZADOR_MAX_REINTENTOS_DEPLOY", "int", "2", "lanzador", min=0,
+      help="Reintentos de un despliegue con error transitorio"),
+    S("LANZADOR_ESPERA_TRAS_FALLO_SEG", "int", "300", "lanzador", min=0,
+      help="Espera (s) antes de volver a intentar un robot/equipo cuyo despliegue falló"),
+    S("LANZADOR_MAX_DURACION_EJECUCION_MIN", "int", "480", "lanzador", min=1,
+      help="Duración (min) a partir de la cual una ejecución se alerta como atascada"),
+    S("LANZADOR_SHUTDOWN_TIMEOUT_SEG", "int", "30", "lanzador", min=0,
+      help="Espera máxima (s) del trabajo en curso al detener el servicio"),
+    S("LANZADOR_LANZANDO_TIMEOUT_SEG", "int", "120", "lanzador", min=1,
+      help="Tiempo (s) tras el cual un registro LANZANDO sin deploymentId se revisa"),
+    S("CONCILIADOR_TOLERANCIA_UNKNOWN_MIN", "int", "120", "lanzador", min=0,
+      help="Minutos en UNKNOWN antes de darla por terminada"),
+    S("LANZADOR_CONCILIADOR_BATCH_SIZE", "int", "100", "lanzador", min=1, help="Ids por consulta de conciliación"),
+    S("CONCILIADOR_EDAD_MINIMA_SEG", "int", "30", "lanzador", min=0,
+      help="Edad mínima (s) de una ejecución para conciliarla"),
+    S("CONCILIADOR_RONDAS_NO_ENCONTRADO", "int", "5", "lanzador", min=1,
+      help="Rondas sin encontrar el deploymentId en A360 antes de marcarla"),
+    S("CONCILIADOR_EDAD_NO_ENCONTRADO_MIN", "int", "15", "lanzador", min=0,
+      help="Edad mínima (min) para marcar una ejecución no encontrada"),
+    S("SAM_FALLOS_CONSECUTIVOS_ALERTA", "int", "3", "lanzador", min=1,
+      help="Ciclos seguidos sin BD o A360 antes de enviar una alerta"),
+    # --- Balanceador
+    S("BALANCEADOR_INTERVALO_CICLO_SEG", "int", "120", "balanceador", min=1, help="Intervalo del ciclo (s)"),
+    S("BALANCEADOR_DEFAULT_TICKETS_POR_EQUIPO", "int", "10", "balanceador", min=1,
+      help="Tickets por equipo cuando el robot no define TicketsPorEquipoAdicional"),
+    S("BALANCEADOR_COOLING_PERIOD_SEG", "int", "300", "balanceador", min=0,
+      help="Periodo de enfriamiento entre cambios de sentido (s)"),
+    S("BALANCEADOR_PROVEEDORES_CARGA", "list", "rpa360,clouders", "balanceador", choices=("rpa360", "clouders"),
+      help="Fuentes de tickets habilitadas: rpa360, clouders"),
+    S("MAPA_ROBOTS", "json_object", "{}", "balanceador",
+      help='JSON nombre en clouders -> Robot en SAM, p. ej. {"proceso_x": "RobotX"}'),
+    S("BALANCEADOR_LICENCIAS_POOL", "list", "ATTENDEDRUNTIME", "balanceador",
+      help="Licencias de los equipos del pool dinámico"),
+    S("BALANCEADOR_UMBRAL_SUBIDA_PCT", "int", "30", "balanceador", min=0,
+      help="Subida de tickets (%) que permite ampliar dentro del enfriamiento"),
+    S("BALANCEADOR_UMBRAL_BAJADA_PCT", "int", "40", "balanceador", min=0,
+      help="Bajada de tickets (%) que permite reducir dentro del enfriamiento"),
+    S("BALANCEADOR_FALLOS_PARA_ALERTA", "int", "3", "balanceador", min=1,
+      help="Fallos seguidos de una fuente antes de alertar"),
+    S("BALANCEADOR_SHUTDOWN_TIMEOUT_SEG", "int", "30", "balanceador", min=0,
+      help="Espera máxima (s) del ciclo en curso al detener el servicio"),
+    # --- Clouders
+    S("CLOUDERS_MODO", "enum", "tunel", "clouders", choices=("tunel", "comando"),
+      help="tunel = pymysql por túnel SSH; comando = cliente mysql ejecutado en el host SSH"),
+    S("CLOUDERS_SSH_HOST", "str", "", "clouders", help="Host SSH de clouders"),
+    S("CLOUDERS_SSH_PORT", "port", "22", "clouders", help="Puerto SSH"),
+    S("CLOUDERS_SSH_USER", "str", "", "clouders", help="Usuario SSH"),
+    S("CLOUDERS_SSH_PASS", "str", "", "clouders", secret=True, help="Contraseña SSH (o CLOUDERS_SSH_KEY_FILE)"),
+    S("CLOUDERS_SSH_KEY_FILE", "str", "", "clouders", help="Archivo de clave privada SSH (alternativa a la contraseña)"),
+    S("CLOUDERS_SSH_KNOWN_HOSTS", "str", "", "clouders",
+      help="Archivo known_hosts con la clave del host (vacío = ~/.ssh/known_hosts)"),
+    S("CLOUDERS_SSH_ACEPTAR_HOST_DESCONOCIDO", "bool", "false", "clouders",
+      help="Aceptar una clave de host desconocida (inseguro; se registra un aviso)"),
+    S("CLOUDERS_SSH_TIMEOUT_SEG", "int", "15", "clouders", min=1, help="Timeout SSH (s)"),
+    S("CLOUDERS_MYSQL_DB_HOST", "str", "127.0.0.1", "clouders", help="Host MySQL visto desde el host SSH"),
+    S("CLOUDERS_MYSQL_DB_PORT", "port", "3306", "clouders", help="Puerto MySQL"),
+    S("CLOUDERS_MYSQL_DB_NAME", "str", "", "clouders", help="Base de datos MySQL de clouders"),
+    S("CLOUDERS_MYSQL_USER", "str", "", "clouders", help="Usuario MySQL"),
+    S("CLOUDERS_MYSQL_PASS", "str", "", "clouders", secret=True, help="Contraseña MySQL"),
+    S("CLOUDERS_MYSQL_CLIENTE", "str", "mysql", "clouders", help="Cliente mysql en el host SSH (modo comando)"),
+)
+SETTINGS_BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
+SECRET_NAMES: frozenset[str] = frozenset(s.name for s in SETTINGS if s.secret)
+
+
+def parse_value(setting: Setting, raw: str | None, root: Path = PROJECT_ROOT) -> Any:
+    """Typed value of ``raw`` (None/blank -> the setting's default). Raises ValueError."""
+    text = (raw or "").strip()
+    if not text:
+        text = setting.default
+        if not text:
+            return _EMPTY.get(setting.type, str)()
+    if setting.type == "path":
+        return _p_path(text, setting, root)
+    return PARSERS[setting.type](text, setting)
+
+
+def _problem(setting: Setting, raw: str, expected: str) -> str:
+    shown = MASK if setting.secret else raw
+    return f"{setting.name}: se esperaba {expected}, se recibió '{shown}'"
+
+
+class Config:
+    """Typed settings of one service. Attribute access: ``cfg.LANZADOR_INTERVALO_LANZADOR_SEG``."""
+
+    def __init__(self, service: str, values: Mapping[str, Any], sources: Mapping[str, str] | None = None,
+                 root: Path = PROJECT_ROOT) -> None:
+        object.__setattr__(self, "service", service)
+        object.__setattr__(self, "_values", dict(values))
+        object.__setattr__(self, "_sources", dict(sources or {}))
+        object.__setattr__(self, "_root", root)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(f"setting desconocido: {name}") from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("Config es inmutable; use with_overrides()")
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"service": self.service, "_values": self._values, "_sources": self._sources, "_root": self._root}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for key, value in state.items():
+            object.__setattr__(self, key, value)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self._values.get(name, default)
+
+    def source(self, name: str) -> str:
+        """Where the value came from: 'entorno', '<dir>/.env', '.env' or 'por defecto'."""
+        return self._sources.get(name, "por defecto")
+
+    def secrets(self) -> list[str]:
+        """Non-empty values of the secret settings (for log/e-mail redaction)."""
+        return [str(self._values[n]) for n in sorted(SECRET_NAMES) if self._values.get(n)]
+
+    def masked(self) -> dict[str, Any]:
+        """All values with the secrets replaced by a mask (safe to log)."""
+        return {k: (MASK if k in SECRET_NAMES and v else v) for k, v in self._values.items()}
+
+    def with_overrides(self, **values: Any) -> Config:
+        """A copy with some settings replaced. Strings are parsed with the setting's type."""
+        new = dict(self._values)
+        problems = []
+        for name, value in values.items():
+            setting = SETTINGS_BY_NAME.get(name)
+            if setting is None:
+                raise AttributeError(f"setting desconocido: {name}")
+            if isinstance(value, str) and setting.type != "str":
+                try:
+                    value = parse_value(setting, value, self._root)
+                except ValueError as exc:
+                    problems.append(_problem(setting, value, str(exc)))
+                    continue
+            new[name] = value
+        if problems:
+            raise ConfigError(problems)
+        sources = {**self._sources, **{n: "override" for n in values}}
+        return Config(self.service, new, sources, self._root)
+
+    def __repr__(self) -> str:
+        body = ", ".join(f"{k}={v!r}" for k, v in self.masked().items())
+        return f"Config(service={self.service!r}, {body})"
+
+    __str__ = __repr__
+
+
+# --------------------------------------------------------------------------- loading
+
+def _read_env_file(path: Path) -> dict[str, str]:
+    if not path.is_file():
+        return {}
+    return {k: v for k, v in dotenv_values(path, encoding="utf-8").items() if v is not None}
+
+
+def _strict_groups(service: str, providers: list[str]) -> set[str]:
+    groups = {g for g, services in GROUP_SERVICES.items() if service in services}
+    if "rpa360" not in providers:
+        groups.discard("rpa360_db")
+    if "clouders" not in providers:
+        groups.discard("clouders")
+    return groups
+
+
+def load_config(service: str, environ: Mapping[str, str] | None = None, root: Path | None = None) -> Config:
+    """Read, parse and validate the settings of ``service``. Raises ConfigError with ALL problems."""
+    if service not in SERVICES:
+        raise ValueError(f"servicio desconocido: {service!r} (se esperaba uno de {', '.join(SERVICES)})")
+    root = Path(root) if root is not None else PROJECT_ROOT
+    environ = os.environ if environ is None else environ
+    service_dir = SERVICE_DIRS[service]
+    layers = [
+        ("entorno", environ),
+        (f"{service_dir}/.env", _read_env_file(root / service_dir / ".env")),
+        (".env", _read_env_file(root / ".env")),
+    ]
+
+    raw: dict[str, str] = {}
+    sources: dict[str, str] = {}
+    for setting in SETTINGS:
+        for label, layer in layers:
+            value = layer.get(setting.name)
+            if value is not None and value.strip():
+                raw[setting.name], sources[setting.name] = value, label
+                break
+
+    # Providers decide which conditional groups are strict, so parse that one first.
+    prov_setting = SETTINGS_BY_NAME["BALANCEADOR_PROVEEDORES_CARGA"]
+    try:
+        providers = parse_value(prov_setting, raw.get(prov_setting.name))
+    except ValueError:
+        providers = []
+    strict = _strict_groups(service, providers)
+
+    problems: list[str] = []
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        text = raw.get(setting.name)
+        try:
+            values[setting.name] = parse_value(setting, text, root)
+        except ValueError as exc:
+            if setting.group in strict:
+                problems.append(_problem(setting, text or "", str(exc)))
+            values[setting.name] = parse_value(setting, None, root)
+
+    problems += _cross_checks(service, values, strict)
+    if problems:
+        raise ConfigError(problems)
+    return Config(service, values, sources, root)
+
+
+def _cross_checks(service: str, v: Mapping[str, Any], strict: set[str]) -> list[str]:
+    """Rules that involve more than one setting or depend on the service."""
+    out: list[str] = []
+    real = service != "demo"   # the demo supplies its own endpoints, credentials and SQLite files
+
+    def need(name: str, why: str) -> None:
+        if not v[name]:
+            out.append(f"{name}: se esperaba un valor ({why}), no está definido")
+
+    if "general" in strict and v["SAM_ZONA_HORARIA"]:
+        try:
+            resolve_zone(v["SAM_ZONA_HORARIA"])
+        except ValueError:
+            out.append(f"SAM_ZONA_HORARIA: se esperaba una zona horaria IANA (p. ej. Europe/Madrid), "
+                       f"se recibió '{v['SAM_ZONA_HORARIA']}'")
+    for prefix, group in (("SQL_SAM", "sam_db"), ("SQL_RPA360", "rpa360_db")):
+        if real and group in strict and v[f"{prefix}_ENGINE"] == "sqlserver":
+            need(f"{prefix}_HOST", f"obligatorio con {prefix}_ENGINE=sqlserver")
+            need(f"{prefix}_DB_NAME", f"obligatorio con {prefix}_ENGINE=sqlserver")
+    if "email" in strict:
+        if v["EMAIL_USE_TLS"] and v["EMAIL_USE_SSL"]:
+            out.append("EMAIL_USE_SSL: se esperaba false cuando EMAIL_USE_TLS=true (STARTTLS y SSL son excluyentes)")
+        if v["EMAIL_SMTP_SERVER"]:
+            need("EMAIL_FROM", "obligatorio cuando EMAIL_SMTP_SERVER está definido")
+            need("EMAIL_RECIPIENTS", "obligatorio cuando EMAIL_SMTP_SERVER está definido")
+    if "a360" in strict:
+        for name in ("AA_URL", "AA_URL_CALLBACK"):
+            if v[name] and not re.match(r"^https?://[^/\s]+", v[name]):
+                out.append(f"{name}: se esperaba una URL http:// o https://, se recibió '{v[name]}'")
+        if real and service == "lanzador":
+            need("AA_URL", "URL del Control Room")
+            need("AA_USER", "usuario de A360")
+            need("AA_URL_CALLBACK", "URL pública del servidor de callbacks")
+            if not v["AA_PWD"] and not v["AA_API_KEY"]:
+                out.append("AA_PWD / AA_API_KEY: se esperaba uno de los dos (credencial de A360), ninguno está definido")
+    if "callback" in strict:
+        if not v["CALLBACK_ENDPOINT_PATH"].startswith("/"):
+            out.append(f"CALLBACK_ENDPOINT_PATH: se esperaba una ruta que empiece por '/', "
+                       f"se recibió '{v['CALLBACK_ENDPOINT_PATH']}'")
+        token = v["CALLBACK_TOKEN"]
+        if token and len(token) < 16:
+            out.append(f"CALLBACK_TOKEN: se esperaba un token de al menos 16 caracteres, se recibió uno de {len(token)}")
+        elif real and not token and v["CALLBACK_AUTH_MODE"] == "required":
+            out.append("CALLBACK_TOKEN: se esperaba un token (obligatorio con CALLBACK_AUTH_MODE=required), no está definido")
+    if "lanzador" in strict and bool(v["LANZADOR_PAUSA_INICIO_HHMM"]) != bool(v["LANZADOR_PAUSA_FIN_HHMM"]):
+        missing = "LANZADOR_PAUSA_FIN_HHMM" if v["LANZADOR_PAUSA_INICIO_HHMM"] else "LANZADOR_PAUSA_INICIO_HHMM"
+        out.append(f"{missing}: se esperaba HH:MM porque la otra mitad de la pausa está definida (o ambas vacías)")
+    if real and "clouders" in strict:
+        for name in ("CLOUDERS_SSH_HOST", "CLOUDERS_SSH_USER", "CLOUDERS_MYSQL_DB_NAME", "CLOUDERS_MYSQL_USER"):
+            need(name, "obligatorio con la fuente clouders habilitada")
+        if not v["CLOUDERS_SSH_PASS"] and not v["CLOUDERS_SSH_KEY_FILE"]:
+            out.append("CLOUDERS_SSH_PASS / CLOUDERS_SSH_KEY_FILE: se esperaba uno de los dos "
+                       "(autenticación SSH de clouders), ninguno está definido")
+    return out
+
+
+def load_config_or_exit(service: str, environ: Mapping[str, str] | None = None,
+                        root: Path | None = None) -> Config:
+    """``load_config`` for entry points: on problems print them (Spanish) to stderr and exit 2."""
+    try:
+        return load_config(service, environ, root)
+    except ConfigError as exc:
+        print(f"SAM ({service}): configuración no válida; {len(exc.problems)} problema(s):", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  - {problem}", file=sys.stderr)
+        print("Revise el archivo .env o las variables de entorno (ver .env.example).", file=sys.stderr)
+        sys.exit(2)
