@@ -355,3 +355,67 @@ def test_A360_5_repr_and_config_validation_hide_secrets():
         AutomationAnywhereClient(BASE, "u", password="p", max_pages=0)
     with pytest.raises(ValueError):
         AutomationAnywhereClient(BASE, "u")
+
+
+def test_A360_1_from_config_reads_aa_and_api_settings(tmp_path):
+    from common.utils.config_manager import load_config
+
+    env = {"AA_URL": "https://cr.example.test/", "AA_USER": "svc_sam", "AA_API_KEY": "key-0123456789",
+           "AA_URL_CALLBACK": "http://sam:8008/api/callback", "CALLBACK_TOKEN": "t" * 20,
+           "SQL_SAM_ENGINE": "sqlite", "API_DEFAULT_PAGE_SIZE": "50", "API_MAX_PAGINATION_PAGES": "7",
+           "AA_API_TIMEOUT_SECONDS": "12", "AA_TOKEN_REFRESH_BUFFER_SEC": "600", "AA_VERIFY_SSL": "false",
+           "AA_ROBOTS_FILTRO_RUTA": "Finanzas", "AA_ROBOTS_FILTRO_NOMBRE": r"^P\d+_"}
+    cfg = load_config("lanzador", environ=env, root=tmp_path)
+    c = AutomationAnywhereClient.from_config(cfg)
+    assert (c.base_url, c.username, c.page_size, c.max_pages, c.timeout, c.token_refresh_buffer_s,
+            c.verify_ssl, c.path_filter) == ("https://cr.example.test", "svc_sam", 50, 7, 12.0, 600.0,
+                                             False, "Finanzas")
+    assert c.name_regex.search("P0410_Conciliacion") and not c.name_regex.search("Otro")
+    assert "key-0123456789" not in repr(c)
+
+    with responses.RequestsMock() as rsps:
+        rsps.add(responses.POST, "https://cr.example.test" + PATH_LOGIN, json={"token": "tok-abc"})
+        rsps.add(responses.POST, "https://cr.example.test" + PATH_FILES, json=_page([
+            {"id": "1", "name": "P0410_Conciliacion", "path": "Automation Anywhere\\Bots\\FINANZAS\\P0410",
+             "type": "application/vnd.aa.taskbot"},
+            {"id": "2", "name": "Otro", "path": "Automation Anywhere\\Bots\\Finanzas\\Otro",
+             "type": "application/vnd.aa.taskbot"},
+            {"id": "3", "name": "P0500_Nominas", "path": "Automation Anywhere\\Bots\\RRHH\\P0500",
+             "type": "application/vnd.aa.taskbot"}], totalFilter=3))
+        bots = c.list_taskbots()
+        login = json.loads(rsps.calls[0].request.body)
+        assert rsps.calls[1].request.headers["X-Authorization"] == "tok-abc"
+    assert login == {"username": "svc_sam", "apiKey": "key-0123456789"}
+    assert [b.id for b in bots] == [1]          # path substring (case-insensitive) + name regex, locally
+
+
+class _RecordingSession:
+    """A stand-in session that records the keyword arguments of every post."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict] = []
+
+    def post(self, url, **kw):
+        self.calls.append({"url": url, **kw})
+        resp = __import__("requests").Response()
+        resp.status_code = 200 if url.endswith(PATH_LOGIN) else 204
+        resp._content = json.dumps({"token": "tok-1"}).encode() if url.endswith(PATH_LOGIN) else b""
+        return resp
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("verify", [True, False])
+def test_A360_1_every_request_has_timeouts_and_tls_setting(verify):
+    sess = _RecordingSession()
+    c = AutomationAnywhereClient(BASE, "svc", password="pw-1234", timeout=7, verify_ssl=verify, session=sess)
+    c._current_token()
+    c.logout()
+    assert [call["url"] for call in sess.calls] == [BASE + PATH_LOGIN, BASE + "/v1/authentication/logout"]
+    assert sess.calls[0]["timeout"] == (7.0, 7.0) and sess.calls[1]["timeout"] == (5.0, 5.0)
+    assert all(call["verify"] is verify for call in sess.calls)
+    assert "Authorization" not in sess.calls[0]["headers"] and "X-Authorization" not in sess.calls[0]["headers"]
+    assert sess.calls[1]["headers"]["X-Authorization"] == "tok-1"
+    assert json.loads(sess.calls[1]["data"]) == {"token": "tok-1"}
+    assert c.api_calls == 2
