@@ -1,0 +1,157 @@
+"""Per-process logging: one UTF-8 file rotated at midnight, console when interactive, redaction.
+
+Every handler installed here carries a ``RedactionFilter`` that masks the configured secrets
+(``cfg.secrets()``) and token-like values (JWTs, ``Authorization``/``X-Authorization`` headers,
+``"password": "..."`` pairs, ``PWD=...;`` in connection strings, credentials in URLs) in the
+message, its arguments, the exception traceback and the stack info.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import re
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from urllib.parse import quote
+
+from common.utils.config_manager import Config
+
+MASK = "********"
+DEFAULT_FORMAT = "%(asctime)s %(levelname)-8s [pid %(process)d %(threadName)s] %(name)s: %(message)s"
+ROOT_LOGGER = "sam"
+# Third-party loggers whose records also go to the service's file (name -> minimum level).
+EXTRA_LOGGERS = {"waitress": logging.INFO, "paramiko": logging.WARNING}
+DEMO_LOG_FILENAME = "sam_demo.log"
+_FILENAME_SETTING = {
+    "lanzador": "APP_LOG_FILENAME_LANZADOR",
+    "callback": "CALLBACK_LOG_FILENAME",
+    "balanceador": "APP_LOG_FILENAME_BALANCEADOR",
+}
+_MIN_SECRET_LEN = 3   # shorter "secrets" would mask ordinary characters everywhere
+
+_KEYS = r"password|passwd|pwd|pass|contraseña|api_?key|apikey|token|access_?token|refresh_?token|secret|client_secret"
+_TOKEN_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    # JSON / dict / repr style:  "password": "x"   'apiKey': 'x'   password='x'
+    (re.compile(rf"""(?i)(["']?\b[\w-]*?(?:{_KEYS})["']?\s*[:=]\s*)(["'])(.*?)(?<!\\)\2"""), rf"\1\2{MASK}\2"),
+    # Authorization headers (any quoting), optionally "Bearer"
+    (re.compile(r"""(?i)(\b(?:x-)?authorization["']?\s*[:=]\s*["']?)(?:bearer\s+)?[^\s"',;}]+"""), rf"\1{MASK}"),
+    (re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]+"), f"Bearer {MASK}"),
+    # ODBC connection strings: PWD=x;  PWD={x;y};  Password=x
+    (re.compile(r"(?i)\b(PWD|PASSWORD)=(\{[^}]*\}|[^;\s]*)"), rf"\1={MASK}"),
+    # key=value outside quotes:  token=abc  api_key=abc
+    (re.compile(rf"(?i)\b([\w-]*?(?:{_KEYS})=)(?![\"'{{])[^\s&;,]+"), rf"\1{MASK}"),
+    # credentials in URLs: scheme://user:pass@host
+    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@]+:)[^/\s@]+@"), rf"\1{MASK}@"),
+    # JWT-like tokens (header.payload[.signature]), e.g. A360 session tokens
+    (re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}(?:\.[A-Za-z0-9_-]*)?"), MASK),
+)
+
+
+def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` with every secret value and token-like value replaced by a mask."""
+    if not text:
+        return text
+    for secret in sorted({s for s in secrets if s and len(s) >= _MIN_SECRET_LEN}, key=len, reverse=True):
+        text = text.replace(secret, MASK)
+        quoted = quote(secret, safe="")
+        if quoted != secret:
+            text = text.replace(quoted, MASK)
+    for pattern, replacement in _TOKEN_PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+class RedactionFilter(logging.Filter):
+    """Masks secrets and token-like values in the message, args, traceback and stack of a record."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        super().__init__()
+        self.secrets = [s for s in secrets if s]
+        self._formatter = logging.Formatter()
+
+    def redact(self, text: str) -> str:
+        return redact_text(text, self.secrets)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "_sam_redacted", False):
+            return True
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string must not lose the record
+            message = f"{record.msg!r} {record.args!r}"
+        record.msg = self.redact(message)
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self._formatter.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.redact(record.stack_info)
+        record._sam_redacted = True
+        return True
+
+
+def log_file_path(cfg: Config, service: str) -> Path:
+    name = cfg.get(_FILENAME_SETTING[service]) if service in _FILENAME_SETTING else DEMO_LOG_FILENAME
+    return Path(cfg.LOG_DIRECTORY) / name
+
+
+def _formatter(cfg: Config) -> logging.Formatter:
+    datefmt = cfg.LOG_DATEFMT or None
+    if cfg.LOG_FORMAT:
+        try:
+            return logging.Formatter(cfg.LOG_FORMAT, datefmt)
+        except (ValueError, TypeError):
+            print(f"LOG_FORMAT no válido ({cfg.LOG_FORMAT!r}); se usa el formato por defecto", file=sys.stderr)
+    return logging.Formatter(DEFAULT_FORMAT, datefmt)
+
+
+def _remove_our_handlers(logger: logging.Logger) -> None:
+    for handler in list(logger.handlers):
+        if getattr(handler, "_sam_handler", False):
+            logger.removeHandler(handler)
+            handler.close()
+
+
+def setup_logging(cfg: Config, service: str, *, force_console: bool = False) -> logging.Logger:
+    """Configure the ``sam`` logger for this process and return it. Calling again reconfigures."""
+    path = log_file_path(cfg, service)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    formatter = _formatter(cfg)
+    redaction = RedactionFilter(cfg.secrets())
+
+    handlers: list[logging.Handler] = [logging.handlers.TimedRotatingFileHandler(
+        path, when="midnight", backupCount=cfg.LOG_BACKUP_COUNT, encoding="utf-8", delay=True)]
+    interactive = False
+    try:
+        interactive = sys.stderr is not None and sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        pass
+    if force_console or interactive:
+        handlers.append(logging.StreamHandler(sys.stderr))
+    for handler in handlers:
+        handler.setFormatter(formatter)
+        handler.addFilter(redaction)
+        handler._sam_handler = True  # type: ignore[attr-defined]
+
+    logger = logging.getLogger(ROOT_LOGGER)
+    for name, level in EXTRA_LOGGERS.items():
+        extra = logging.getLogger(name)
+        _remove_our_handlers(extra)
+        extra.setLevel(max(level, logging.getLevelName(cfg.LOG_LEVEL)))
+        for handler in handlers:
+            extra.addHandler(handler)
+    _remove_our_handlers(logger)
+    logger.setLevel(cfg.LOG_LEVEL)
+    for handler in handlers:
+        logger.addHandler(handler)
+    logger.info("Log de %s iniciado en %s (nivel %s)", service, path, cfg.LOG_LEVEL)
+    return logger
+
+
+def shutdown_logging() -> None:
+    """Flush and close the handlers installed by ``setup_logging`` (tests, clean exit)."""
+    for name in (ROOT_LOGGER, *EXTRA_LOGGERS):
+        _remove_our_handlers(logging.getLogger(name))
