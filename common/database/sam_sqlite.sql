@@ -1,0 +1,185 @@
+-- SAM database schema, SQLite twin of SAM.sql (the canonical SQL Server schema).
+-- Same tables, columns and view names. Applied by common/database/schema.py:ensure_schema on
+-- every start; idempotent (IF NOT EXISTS; views are dropped and re-created so they stay current).
+-- Type mapping: INT/BIT -> INTEGER, NVARCHAR -> TEXT, DATETIME2 -> DATETIME, TIME, DATE
+-- (declared types drive the datetime converters of common/database/sql_client.py).
+-- Datetimes are naive local time stored as text 'YYYY-MM-DD HH:MM:SS.ffffff'.
+-- A test (tests/test_schema.py) proves this file and SAM.sql define the same tables and columns.
+
+CREATE TABLE IF NOT EXISTS Robots (
+    RobotId                   INTEGER NOT NULL PRIMARY KEY,
+    Robot                     TEXT NOT NULL,
+    Descripcion               TEXT NULL,
+    Parametros                TEXT NULL,
+    EsOnline                  INTEGER NOT NULL DEFAULT 0,
+    Activo                    INTEGER NOT NULL DEFAULT 1,
+    MinEquipos                INTEGER NOT NULL DEFAULT 1,
+    MaxEquipos                INTEGER NOT NULL DEFAULT -1,
+    PrioridadBalanceo         INTEGER NOT NULL DEFAULT 100,
+    TicketsPorEquipoAdicional INTEGER NULL,
+    ExisteEnA360              INTEGER NOT NULL DEFAULT 1,
+    FechaSincronizacion       DATETIME NULL
+);
+
+CREATE TABLE IF NOT EXISTS Equipos (
+    EquipoId                INTEGER NOT NULL PRIMARY KEY,
+    Equipo                  TEXT NOT NULL,
+    UserId                  INTEGER NULL,
+    UserName                TEXT NULL,
+    Licencia                TEXT NULL,
+    Activo_SAM              INTEGER NOT NULL DEFAULT 1,
+    EstadoBalanceador       TEXT NULL,
+    PermiteBalanceoDinamico INTEGER NOT NULL DEFAULT 1,
+    EstadoA360              TEXT NULL,
+    UsuarioActivoA360       INTEGER NOT NULL DEFAULT 1,
+    FechaSincronizacion     DATETIME NULL
+);
+
+CREATE TABLE IF NOT EXISTS Programaciones (
+    ProgramacionId   INTEGER PRIMARY KEY AUTOINCREMENT,
+    RobotId          INTEGER NOT NULL REFERENCES Robots (RobotId),
+    TipoProgramacion TEXT NOT NULL,
+    HoraInicio       TIME NOT NULL,
+    DiaSemana        TEXT NULL,
+    DiaDelMes        INTEGER NULL,
+    FechaEspecifica  DATE NULL,
+    Tolerancia       INTEGER NULL DEFAULT 60,
+    Activo           INTEGER NOT NULL DEFAULT 1,
+    CONSTRAINT CK_Programaciones_Tipo
+        CHECK (TipoProgramacion IN ('Diaria', 'Semanal', 'Mensual', 'Especifica'))
+);
+
+CREATE TABLE IF NOT EXISTS Asignaciones (
+    RobotId         INTEGER NOT NULL REFERENCES Robots (RobotId),
+    EquipoId        INTEGER NOT NULL REFERENCES Equipos (EquipoId),
+    EsProgramado    INTEGER NOT NULL DEFAULT 0,
+    Reservado       INTEGER NOT NULL DEFAULT 0,
+    FechaAsignacion DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f', 'now', 'localtime')),
+    AsignadoPor     TEXT NOT NULL DEFAULT 'Manual',
+    ProgramacionId  INTEGER NULL REFERENCES Programaciones (ProgramacionId),
+    PRIMARY KEY (RobotId, EquipoId)
+);
+
+CREATE TABLE IF NOT EXISTS Ejecuciones (
+    EjecucionId           INTEGER PRIMARY KEY AUTOINCREMENT,
+    DeploymentId          TEXT NULL,
+    RobotId               INTEGER NOT NULL,
+    EquipoId              INTEGER NOT NULL,
+    UserId                INTEGER NULL,
+    Hora                  TIME NULL,
+    FechaInicio           DATETIME NULL,
+    FechaFin              DATETIME NULL,
+    Estado                TEXT NOT NULL,
+    FechaActualizacion    DATETIME NULL,
+    CallbackInfo          TEXT NULL,
+    MensajeError          TEXT NULL,
+    FechaSlot             DATE NULL,
+    RondasNoEncontrado    INTEGER NOT NULL DEFAULT 0,
+    AlertaDuracionEnviada INTEGER NOT NULL DEFAULT 0
+);
+
+CREATE TABLE IF NOT EXISTS HistoricoBalanceo (
+    HistoricoId             INTEGER PRIMARY KEY AUTOINCREMENT,
+    FechaBalanceo           DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f', 'now', 'localtime')),
+    RobotId                 INTEGER NOT NULL,
+    TicketsPendientes       INTEGER NULL,
+    EquiposAsignadosAntes   INTEGER NULL,
+    EquiposAsignadosDespues INTEGER NULL,
+    AccionTomada            TEXT NULL,
+    Justificacion           TEXT NULL,
+    CodigoMotivo            TEXT NULL,
+    EquipoIds               TEXT NULL
+);
+
+CREATE TABLE IF NOT EXISTS ErrorLog (
+    ErrorLogId   INTEGER PRIMARY KEY AUTOINCREMENT,
+    FechaError   DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f', 'now', 'localtime')),
+    Usuario      TEXT NULL,
+    SPNombre     TEXT NULL,
+    ErrorMensaje TEXT NULL,
+    Parametros   TEXT NULL
+);
+
+CREATE TABLE IF NOT EXISTS CallbacksRecibidos (
+    CallbackId     INTEGER PRIMARY KEY AUTOINCREMENT,
+    DeploymentId   TEXT NOT NULL,
+    FechaRecepcion DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f', 'now', 'localtime')),
+    Estado         TEXT NULL,
+    Payload        TEXT NULL,
+    Aplicado       INTEGER NOT NULL DEFAULT 0
+);
+
+-- Indexes for the hot queries.
+CREATE UNIQUE INDEX IF NOT EXISTS UX_Ejecuciones_DeploymentId
+    ON Ejecuciones (DeploymentId) WHERE DeploymentId IS NOT NULL;
+CREATE INDEX IF NOT EXISTS IX_Ejecuciones_Estado ON Ejecuciones (Estado);
+CREATE INDEX IF NOT EXISTS IX_Ejecuciones_EquipoId_Estado ON Ejecuciones (EquipoId, Estado);
+CREATE INDEX IF NOT EXISTS IX_Ejecuciones_Robot_Equipo_Fecha ON Ejecuciones (RobotId, EquipoId, FechaInicio);
+CREATE INDEX IF NOT EXISTS IX_Asignaciones_EquipoId ON Asignaciones (EquipoId);
+CREATE INDEX IF NOT EXISTS IX_Asignaciones_ProgramacionId ON Asignaciones (ProgramacionId);
+CREATE INDEX IF NOT EXISTS IX_Programaciones_RobotId ON Programaciones (RobotId);
+CREATE INDEX IF NOT EXISTS IX_HistoricoBalanceo_Robot_Fecha ON HistoricoBalanceo (RobotId, FechaBalanceo);
+CREATE INDEX IF NOT EXISTS IX_CallbacksRecibidos_DeploymentId ON CallbacksRecibidos (DeploymentId, Aplicado);
+
+-- Views (same names and columns as SAM.sql).
+DROP VIEW IF EXISTS AsignacionesView;
+CREATE VIEW AsignacionesView AS
+SELECT
+    a.RobotId,
+    r.Robot,
+    a.EquipoId,
+    e.Equipo,
+    e.UserId,
+    e.UserName,
+    e.Licencia,
+    a.EsProgramado,
+    a.Reservado,
+    a.AsignadoPor,
+    a.FechaAsignacion,
+    a.ProgramacionId,
+    r.EsOnline,
+    r.Activo AS RobotActivo,
+    e.Activo_SAM AS EquipoActivo
+FROM Asignaciones AS a
+INNER JOIN Robots AS r ON r.RobotId = a.RobotId
+INNER JOIN Equipos AS e ON e.EquipoId = a.EquipoId;
+
+-- Active = NOT terminal; the list is common/execution_states.TERMINAL_STATES (tested).
+DROP VIEW IF EXISTS EjecucionesActivas;
+CREATE VIEW EjecucionesActivas AS
+SELECT
+    x.EjecucionId,
+    x.DeploymentId,
+    x.RobotId,
+    r.Robot,
+    x.EquipoId,
+    e.Equipo,
+    x.UserId,
+    x.Hora,
+    x.FechaSlot,
+    x.FechaInicio,
+    x.Estado,
+    x.FechaActualizacion,
+    x.RondasNoEncontrado
+FROM Ejecuciones AS x
+LEFT JOIN Robots AS r ON r.RobotId = x.RobotId
+LEFT JOIN Equipos AS e ON e.EquipoId = x.EquipoId
+WHERE x.Estado NOT IN ('COMPLETED','DEPLOY_FAILED','RUN_ABORTED','RUN_COMPLETED','RUN_FAILED','RUN_TIMED_OUT');
+
+DROP VIEW IF EXISTS EquiposAsignados;
+CREATE VIEW EquiposAsignados AS
+SELECT
+    e.EquipoId,
+    e.Equipo,
+    e.UserName,
+    e.Licencia,
+    e.Activo_SAM,
+    e.PermiteBalanceoDinamico,
+    e.EstadoA360,
+    COUNT(a.RobotId) AS RobotsAsignados,
+    SUM(CASE WHEN a.EsProgramado = 1 THEN 1 ELSE 0 END) AS RobotsProgramados,
+    SUM(CASE WHEN a.Reservado = 1 THEN 1 ELSE 0 END) AS RobotsReservados,
+    SUM(CASE WHEN a.AsignadoPor = 'Balanceador' THEN 1 ELSE 0 END) AS RobotsBalanceador
+FROM Equipos AS e
+INNER JOIN Asignaciones AS a ON a.EquipoId = e.EquipoId
+GROUP BY e.EquipoId, e.Equipo, e.UserName, e.Licencia, e.Activo_SAM, e.PermiteBalanceoDinamico, e.EstadoA360;

@@ -1,0 +1,102 @@
+"""Create or check the SAM schema.
+
+- SQLite: ``ensure_schema`` applies ``common/database/sam_sqlite.sql`` (idempotent, atomic) and
+  adds any column a newer version introduced to a table created by an older one.
+- SQL Server: the schema is installed by an operator with ``SAM.sql`` (repo root); here we only
+  check that the tables exist and log an error naming ``SAM.sql`` when some are missing.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sqlite3
+from pathlib import Path
+
+from common.database.sql_client import DatabaseClient
+
+logger = logging.getLogger("sam.database.schema")
+
+SQLITE_SCHEMA_FILE: Path = Path(__file__).resolve().parent / "sam_sqlite.sql"
+
+TABLES: tuple[str, ...] = (
+    "Robots",
+    "Equipos",
+    "Programaciones",
+    "Asignaciones",
+    "Ejecuciones",
+    "HistoricoBalanceo",
+    "ErrorLog",
+    "CallbacksRecibidos",
+)
+VIEWS: tuple[str, ...] = ("AsignacionesView", "EjecucionesActivas", "EquiposAsignados")
+
+TSQL_STATEMENTS: dict[str, str] = {
+    "tablas_existentes": (
+        "SELECT TABLE_NAME FROM INFORMATION_SCHEMA.TABLES "
+        "WHERE TABLE_SCHEMA = 'dbo' AND TABLE_TYPE = 'BASE TABLE'"
+    ),
+}
+
+
+def sqlite_schema_sql() -> str:
+    return SQLITE_SCHEMA_FILE.read_text(encoding="utf-8")
+
+
+def _expected_sqlite_columns() -> dict[str, list[tuple]]:
+    """Columns per table as SQLite reports them for a fresh copy of the schema."""
+    mem = sqlite3.connect(":memory:")
+    try:
+        mem.executescript(sqlite_schema_sql())
+        return {t: mem.execute(f"PRAGMA table_info({t})").fetchall() for t in TABLES}
+    finally:
+        mem.close()
+
+
+_CONSTANT_DEFAULT = re.compile(r"^(-?\d+(\.\d+)?|'[^']*'|NULL)$", re.IGNORECASE)
+
+
+def _add_missing_sqlite_columns(db: DatabaseClient) -> list[str]:
+    added: list[str] = []
+    for table, columns in _expected_sqlite_columns().items():
+        present = {r["name"] for r in db.query(f"PRAGMA table_info({table})")}
+        for _cid, name, ctype, notnull, default, _pk in columns:
+            if name in present:
+                continue
+            ddl = f"ALTER TABLE {table} ADD COLUMN {name} {ctype}"
+            if default is not None and _CONSTANT_DEFAULT.match(str(default)):
+                ddl += f" DEFAULT {default}"
+                if notnull:
+                    ddl += " NOT NULL"
+            db.execute(ddl)
+            added.append(f"{table}.{name}")
+    if added:
+        logger.info("Esquema SQLite actualizado: columnas añadidas %s", ", ".join(added))
+    return added
+
+
+def missing_tables(db: DatabaseClient) -> list[str]:
+    """Tables of the SAM schema that do not exist in the database."""
+    if db.engine == "sqlite":
+        rows = db.query("SELECT name FROM sqlite_master WHERE type = 'table'")
+        present = {r["name"].lower() for r in rows}
+    else:
+        rows = db.query(TSQL_STATEMENTS["tablas_existentes"])
+        present = {str(r["TABLE_NAME"]).lower() for r in rows}
+    return [t for t in TABLES if t.lower() not in present]
+
+
+def ensure_schema(db: DatabaseClient) -> None:
+    """SQLite: create every table/index/view (idempotent). SQL Server: check and log."""
+    if db.engine == "sqlite":
+        db.execute_script(sqlite_schema_sql())
+        _add_missing_sqlite_columns(db)
+        return
+    faltan = missing_tables(db)
+    if faltan:
+        logger.error(
+            "Faltan tablas en la base de datos SAM (%s): %s. Ejecute el script SAM.sql "
+            "(raíz del proyecto) en el servidor SQL Server.",
+            db.describe(),
+            ", ".join(faltan),
+        )
