@@ -1,0 +1,176 @@
+"""DatabaseClient's pyodbc path against a real ODBC driver: unixODBC + Debian's SQLite ODBC driver.
+
+No SQL Server runs here, so the pyodbc code (thread-local connections, autocommit toggling for
+transactions, SQLSTATE-based retry classification, reconnect) is exercised through the
+``SQLite3`` ODBC driver with an ordinary connection string.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+import threading
+
+import pytest
+
+pyodbc = pytest.importorskip("pyodbc")
+
+if "SQLite3" not in pyodbc.drivers():  # pragma: no cover - .ci/run installs libsqliteodbc
+    pytest.skip("unixODBC SQLite3 driver not installed (apt-get install libsqliteodbc)", allow_module_level=True)
+
+from common.database.sql_client import DatabaseClient, DatabaseError  # noqa: E402
+
+
+class SleepRecorder:
+    def __init__(self, on_sleep=None):
+        self.calls: list[float] = []
+        self.on_sleep = on_sleep
+
+    def __call__(self, seconds: float) -> None:
+        self.calls.append(seconds)
+        if self.on_sleep is not None:
+            self.on_sleep(len(self.calls))
+
+
+@pytest.fixture
+def dbfile(tmp_path):
+    path = tmp_path / "odbc.db"
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, n TEXT, d DATETIME)")
+    conn.commit()
+    conn.close()
+    return path
+
+
+def make_db(path, **kw) -> DatabaseClient:
+    kw.setdefault("retry_base_delay", 0.001)
+    # Timeout (ms) is the SQLite ODBC driver's busy timeout.
+    return DatabaseClient(engine="odbc", connection_string=f"Driver=SQLite3;Database={path};Timeout=50", **kw)
+
+
+def test_odbc_rows_as_dicts_and_autocommit(dbfile):
+    db = make_db(dbfile)
+    assert db.driver == "pyodbc"
+    db.execute("INSERT INTO t (n, d) VALUES (?, ?)", ("a", dt.datetime(2024, 5, 6, 7, 8, 9)))
+    assert db.query("SELECT n, d FROM t") == [{"n": "a", "d": dt.datetime(2024, 5, 6, 7, 8, 9)}]
+    # Committed: visible to an independent connection.
+    other = sqlite3.connect(dbfile)
+    assert other.execute("SELECT COUNT(*) FROM t").fetchone()[0] == 1
+    other.close()
+    db.close_all()
+
+
+def test_odbc_transaction_commit_and_rollback(dbfile):
+    db = make_db(dbfile)
+    with db.transaction() as tx:
+        tx.execute("INSERT INTO t (n) VALUES ('ok')")
+    with pytest.raises(RuntimeError):
+        with db.transaction() as tx:
+            tx.execute("INSERT INTO t (n) VALUES ('lost')")
+            raise RuntimeError("boom")
+    assert [r["n"] for r in db.query("SELECT n FROM t")] == ["ok"]
+    # After a transaction the connection is back in autocommit.
+    assert db._state.conn.autocommit is True
+    db.close_all()
+
+
+def test_odbc_thread_local_connections(dbfile):
+    db = make_db(dbfile)
+    inserted = threading.Event()
+    checked = threading.Event()
+    seen = {}
+
+    def writer():
+        with db.transaction() as tx:
+            tx.execute("INSERT INTO t (n) VALUES ('w')")
+            inserted.set()
+            checked.wait(10)
+
+    th = threading.Thread(target=writer)
+    th.start()
+    assert inserted.wait(10)
+    seen["during"] = db.query_one("SELECT COUNT(*) AS c FROM t")["c"]
+    checked.set()
+    th.join(10)
+    seen["after"] = db.query_one("SELECT COUNT(*) AS c FROM t")["c"]
+    assert seen == {"during": 0, "after": 1}
+    assert db.open_connections == 2
+    db.close_all()
+    assert db.open_connections == 0
+
+
+def test_odbc_retry_on_locked_database(dbfile):
+    """'database is locked' through ODBC (SQLSTATE HY000 + message) is retried, then succeeds."""
+    db = make_db(dbfile)
+    holder = sqlite3.connect(dbfile, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    sleeper = SleepRecorder(lambda n: holder.execute("ROLLBACK") if n == 1 else None)
+    db._sleep = sleeper
+    assert db.execute("INSERT INTO t (n) VALUES ('x')") == 1
+    assert len(sleeper.calls) == 1
+    holder.close()
+    db.close_all()
+
+
+def test_odbc_configured_sqlstate_is_retryable(dbfile):
+    """The retry decision follows the configured SQLSTATE list (here the driver's HY000)."""
+    db = make_db(dbfile, max_retries=2, retryable_sqlstates=("HY000",))
+    sleeper = SleepRecorder()
+    db._sleep = sleeper
+    before = db.statement_count
+    with pytest.raises(DatabaseError) as info:
+        db.query("SELECT * FROM tabla_que_no_existe")
+    assert info.value.sqlstate == "HY000" and info.value.retryable
+    assert db.statement_count - before == 3 and len(sleeper.calls) == 2
+
+
+def test_odbc_no_retry_on_syntax_error(dbfile):
+    db = make_db(dbfile)
+    sleeper = SleepRecorder()
+    db._sleep = sleeper
+    before = db.statement_count
+    with pytest.raises(DatabaseError) as info:
+        db.query("SELEC 1")
+    assert not info.value.retryable
+    assert db.statement_count - before == 1
+    assert sleeper.calls == []
+    db.close_all()
+
+
+def test_odbc_reconnect_after_connection_closed_under_it(dbfile):
+    db = make_db(dbfile)
+    db.execute("INSERT INTO t (n) VALUES ('a')")
+    old = db._state.conn
+    old.close()
+    db._sleep = SleepRecorder()
+    assert db.query_one("SELECT n FROM t") == {"n": "a"}
+    assert db._state.conn is not old
+    db.close_all()
+
+
+def test_odbc_executemany_is_one_statement_and_atomic(dbfile):
+    db = make_db(dbfile)
+    before = db.statement_count
+    db.executemany("INSERT INTO t (n) VALUES (?)", [("a",), ("b",)])
+    assert db.statement_count - before == 1
+    assert db.query_one("SELECT COUNT(*) AS c FROM t")["c"] == 2
+    with pytest.raises(DatabaseError):
+        db.executemany("INSERT INTO t (id, n) VALUES (?, ?)", [(10, "x"), (10, "dup")])
+    assert db.query_one("SELECT COUNT(*) AS c FROM t WHERE id = 10")["c"] == 0
+    db.close_all()
+
+
+def test_odbc_connect_error_is_spanish_and_secret_free(tmp_path):
+    db = DatabaseClient(
+        engine="sqlserver",
+        connection_string="DRIVER={Driver Que No Existe};SERVER=h;DATABASE=d;UID=u;PWD=SuperSecreto123;",
+        max_retries=0,
+    )
+    with pytest.raises(DatabaseError) as info:
+        db.query("SELECT 1")
+    msg = str(info.value)
+    assert "SuperSecreto123" not in msg and "PWD" not in msg
+    assert msg.startswith("Error de base de datos SAM al conectar")
+    assert "SuperSecreto123" not in repr(db)
+    assert db.ping() is False
