@@ -256,6 +256,9 @@ def test_C9_secrets_masked_in_repr_and_in_problems(tmp_path):
     assert "sam_api" in repr(cfg)   # non-secrets stay visible
     assert sorted(cfg.secrets()) == sorted(["Db-Secret-123", "ApiKey-XYZ-987", "MailPw-555",
                                             LANZADOR_OK["AA_PWD"], LANZADOR_OK["CALLBACK_TOKEN"]])
+    # secrets keep their exact characters (no stripping)
+    assert load_config("lanzador", {**env, "SQL_SAM_PWD": " pw with spaces "}, tmp_path).SQL_SAM_PWD == \
+        " pw with spaces "
     # a malformed secret is reported without echoing it
     probs = problems_of("lanzador", {**LANZADOR_OK, "CALLBACK_TOKEN": "short-secret"}, tmp_path)
     assert not any("short-secret" in p for p in probs)
@@ -307,4 +310,4 @@ def test_C9_load_config_or_exit_returns_config_when_valid(tmp_path):
 def test_C9_env_example_itself_is_valid(tmp_path):
     (tmp_path / ".env").write_text((PROJECT_ROOT / ".env.example").read_text(encoding="utf-8"), encoding="utf-8")
     cfg = load_config("demo", {}, tmp_path)
-    assert cfg.SQL_SAM_HOST == "SERVIDOR\\INSTANCIA" and cfg.LOG_DATEFMT == "%Y-%m-%d %H:%M:%S"
+    assert cfg.LOG_DATEFMT == "%Y-%m-%d %H:%M:%S" and cfg.CALLBACK_TOKEN == "" and cfg.secrets() == []

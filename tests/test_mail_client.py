@@ -60,6 +60,13 @@ def test_C8_alert_is_received_with_subject_format_and_all_recipients(tmp_path, s
     assert client.is_alerting("db")
 
 
+def test_C8_body_shows_time_in_sam_zone(tmp_path, sink):
+    clock = FakeTime(1_800_000_000.0)   # 2027-01-15 08:00:00 UTC
+    cfg = make_cfg(tmp_path, sink.port, SAM_ZONA_HORARIA="America/Argentina/Buenos_Aires")
+    EmailAlertClient(cfg, "lanzador", clock=clock).send_alert("k", "s", "b")
+    assert "Fecha y hora: 2027-01-15 05:00:00" in text_and_html(sink.messages[0])[0]
+
+
 def test_C8_body_is_html_escaped_and_secrets_masked(tmp_path, sink):
     client = EmailAlertClient(make_cfg(tmp_path, sink.port), "balanceador")
     client.send_alert("x", "Robot <b>Pagos</b> & co", f"<script>alert(1)</script> PWD={DB_PWD}; clave {DB_PWD}",

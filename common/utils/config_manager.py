@@ -215,10 +215,10 @@ def _db_settings(prefix: str, group: str, sqlite_default: str, label: str) -> li
         S(f"{prefix}_SQLITE_PATH", "path", sqlite_default, group,
           help=f"Archivo SQLite de la BD {label} (solo con motor sqlite; relativo a la raíz)"),
         S(f"{prefix}_DRIVER", "str", "ODBC Driver 17 for SQL Server", group, help="Driver ODBC de SQL Server"),
-        S(f"{prefix}_HOST", "str", "", group, help="Servidor\\instancia de SQL Server (obligatorio con sqlserver)"),
+        S(f"{prefix}_HOST", "str", "", group, help="Servidor\\instancia de SQL Server, p. ej. SERVIDOR\\INSTANCIA (obligatorio con sqlserver)"),
         S(f"{prefix}_DB_NAME", "str", "", group, help="Nombre de la base de datos (obligatorio con sqlserver)"),
         S(f"{prefix}_UID", "str", "", group, help="Usuario SQL (vacío junto con PWD = autenticación Windows)"),
-        S(f"{prefix}_PWD", "str", "", group, secret=True, help="Contraseña SQL (secreto)"),
+        S(f"{prefix}_PWD", "str", "", group, secret=True, help="Contraseña SQL"),
         S(f"{prefix}_TIMEOUT_CONEXION_INICIAL", "int", "30", group, min=1, help="Timeout de conexión (s)"),
         S(f"{prefix}_MAX_REINTENTOS_QUERY", "int", "3", group, min=0, help="Reintentos ante errores transitorios"),
         S(f"{prefix}_DELAY_REINTENTO_QUERY_BASE_SEG", "float", "1.0", group, min=0,
@@ -250,12 +250,12 @@ SETTINGS: tuple[Setting, ...] = (
     *_db_settings("SQL_SAM", "sam_db", "data/sam.db", "SAM"),
     *_db_settings("SQL_RPA360", "rpa360_db", "data/rpa360.db", "rpa360"),
     # --- A360
-    S("AA_URL", "str", "", "a360", help="URL del Control Room de A360, p. ej. https://controlroom.empresa.com"),
-    S("AA_USER", "str", "", "a360", help="Usuario de API de A360"),
-    S("AA_PWD", "str", "", "a360", secret=True, help="Contraseña del usuario de A360 (o usar AA_API_KEY)"),
+    S("AA_URL", "str", "", "a360", help="URL del Control Room de A360, p. ej. https://controlroom.empresa.com (obligatorio para el Lanzador)"),
+    S("AA_USER", "str", "", "a360", help="Usuario de API de A360 (obligatorio para el Lanzador)"),
+    S("AA_PWD", "str", "", "a360", secret=True, help="Contraseña del usuario de A360 (el Lanzador necesita esta o AA_API_KEY)"),
     S("AA_API_KEY", "str", "", "a360", secret=True, help="API key del usuario de A360 (alternativa a AA_PWD)"),
     S("AA_URL_CALLBACK", "str", "", "a360",
-      help="URL pública del servidor de callbacks que A360 llamará, p. ej. https://sam.empresa.com:8008/api/callback"),
+      help="URL pública del servidor de callbacks que A360 llamará, p. ej. https://sam.empresa.com:8008/api/callback (obligatorio para el Lanzador)"),
     S("AA_API_TIMEOUT_SECONDS", "int", "60", "a360", min=1, help="Timeout de cada llamada a la API (s)"),
     S("AA_TOKEN_REFRESH_BUFFER_SEC", "int", "1140", "a360", min=0,
       help="Antigüedad (s) a partir de la cual se renueva el token de A360"),
@@ -272,15 +272,15 @@ SETTINGS: tuple[Setting, ...] = (
     S("CALLBACK_SERVER_THREADS", "int", "8", "callback", min=1, help="Hilos de waitress"),
     S("CALLBACK_ENDPOINT_PATH", "str", "/api/callback", "callback", help="Ruta HTTP que recibe los callbacks"),
     S("CALLBACK_TOKEN", "str", "", "callback", secret=True,
-      help="Token compartido que A360 envía en cada callback (mínimo 16 caracteres)"),
+      help="Token compartido que A360 envía en cada callback (mínimo 16 caracteres; obligatorio con CALLBACK_AUTH_MODE=required)"),
     S("CALLBACK_AUTH_MODE", "enum", "required", "callback", choices=("required", "none"),
       help="required = exigir CALLBACK_TOKEN; none = aceptar callbacks sin autenticar (no recomendado)"),
     S("CALLBACK_MAX_BODY_BYTES", "int", "1048576", "callback", min=1, help="Tamaño máximo del cuerpo de un callback"),
     # --- E-mail
     S("EMAIL_SMTP_SERVER", "str", "", "email", help="Servidor SMTP (vacío = las alertas solo se registran en el log)"),
     S("EMAIL_SMTP_PORT", "port", "25", "email", help="Puerto SMTP"),
-    S("EMAIL_FROM", "str", "", "email", help="Remitente de las alertas"),
-    S("EMAIL_RECIPIENTS", "list", "", "email", help="Destinatarios separados por , o ;"),
+    S("EMAIL_FROM", "str", "", "email", help="Remitente de las alertas (obligatorio si hay servidor SMTP)"),
+    S("EMAIL_RECIPIENTS", "list", "", "email", help="Destinatarios separados por , o ; (obligatorio si hay servidor SMTP)"),
     S("EMAIL_USE_TLS", "bool", "false", "email", help="Usar STARTTLS"),
     S("EMAIL_USE_SSL", "bool", "false", "email", help="Usar TLS implícito (SMTPS, puerto 465); no junto con EMAIL_USE_TLS"),
     S("EMAIL_USER", "str", "", "email", help="Usuario SMTP (vacío = sin autenticación)"),
@@ -366,6 +366,8 @@ SECRET_NAMES: frozenset[str] = frozenset(s.name for s in SETTINGS if s.secret)
 def parse_value(setting: Setting, raw: str | None, root: Path = PROJECT_ROOT) -> Any:
     """Typed value of ``raw`` (None/blank -> the setting's default). Raises ValueError."""
     text = (raw or "").strip()
+    if text and setting.secret:
+        text = raw or ""          # secrets keep their exact characters
     if not text:
         text = setting.default
         if not text:

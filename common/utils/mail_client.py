@@ -25,6 +25,7 @@ from datetime import datetime
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
+from common.clock import resolve_zone
 from common.utils.config_manager import Config
 from common.utils.logging_setup import redact_text
 
@@ -55,6 +56,10 @@ class EmailAlertClient:
         self.hostname = socket.gethostname()
         self._secrets = cfg.secrets()
         self._clock = clock
+        try:
+            self._zone = resolve_zone(cfg.SAM_ZONA_HORARIA)
+        except ValueError:
+            self._zone = resolve_zone("")
         self._ssl_context = ssl_context
         self._lock = threading.Lock()
         self._last_sent: dict[str, float] = {}   # key -> time of the last alert mail (or reservation)
@@ -125,7 +130,7 @@ class EmailAlertClient:
         return redact_text(str(text), self._secrets)
 
     def _build(self, subject: str, body: str, level: str, what_to_check: str, key: str) -> EmailMessage:
-        when = datetime.fromtimestamp(self._clock()).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
+        when = datetime.fromtimestamp(self._clock(), self._zone).strftime("%Y-%m-%d %H:%M:%S %Z")
         body = self._clean(body)
         what_to_check = self._clean(what_to_check)
         full_subject = self._clean(_one_line(f"[SAM][{self.service}]{subject}"))
