@@ -1,0 +1,131 @@
+"""The real callback server process: started from another directory, hostile input, clean stop (L4)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from datetime import datetime
+
+import pytest
+import requests
+
+from common.database import ejecuciones as E
+from common.database.schema import ensure_schema
+from common.database.sql_client import DatabaseClient
+from common.paths import PROJECT_ROOT
+
+TOKEN = "token-de-proceso-0123456789"
+SCRIPT = PROJECT_ROOT / "lanzador" / "service" / "callback_server.py"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _start(tmp_path, *, module=False, extra_env=None):
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SQL_", "CALLBACK_", "LOG_", "PYTHONPATH"))}
+    env.update({
+        "SQL_SAM_ENGINE": "sqlite",
+        "SQL_SAM_SQLITE_PATH": str(tmp_path / "sam.db"),
+        "CALLBACK_TOKEN": TOKEN,
+        "CALLBACK_SERVER_HOST": "127.0.0.1",
+        "CALLBACK_SERVER_PORT": str(port),
+        "CALLBACK_SERVER_THREADS": "4",
+        "LOG_DIRECTORY": str(tmp_path / "logs"),
+        "LANZADOR_SHUTDOWN_TIMEOUT_SEG": "10",
+        "SAM_ZONA_HORARIA": "Europe/Madrid",
+    })
+    env.update(extra_env or {})
+    cwd = tmp_path / "otro_directorio"
+    cwd.mkdir(exist_ok=True)
+    if module:
+        env["PYTHONPATH"] = str(PROJECT_ROOT)
+        cmd = [sys.executable, "-m", "lanzador.service.callback_server"]
+    else:
+        cmd = [sys.executable, str(SCRIPT)]
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            out = proc.stdout.read().decode(errors="replace")
+            raise AssertionError(f"el servidor terminó al arrancar ({proc.returncode}): {out}")
+        try:
+            if requests.get(base + "/health", timeout=2).status_code == 200:
+                return proc, base
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    proc.kill()
+    raise AssertionError("el servidor no respondió a /health")
+
+
+def _stop(proc, sig):
+    proc.send_signal(sig)
+    try:
+        return proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise
+
+
+@pytest.mark.system
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_L4_process_from_other_cwd_hostile_input_and_clean_stop(tmp_path, sig):
+    proc, base = _start(tmp_path)
+    db = DatabaseClient(engine="sqlite", sqlite_path=tmp_path / "sam.db")
+    ensure_schema(db)
+    eid = E.insert_intent(db, robot_id=1, equipo_id=1, user_id=1, hora=None, fecha_slot=None,
+                          now=datetime(2026, 3, 2, 9, 0))
+    E.mark_deployed(db, eid, "dep-1", datetime(2026, 3, 2, 9, 0))
+    url = base + "/api/callback"
+    auth = {"X-Authorization": TOKEN}
+    try:
+        with requests.Session() as s:
+            assert s.post(url, json={"deploymentId": "dep-1", "status": "RUN_COMPLETED"},
+                          timeout=10).status_code == 401
+            assert s.post(url, json={"deploymentId": "dep-1", "status": "RUN_COMPLETED"},
+                          headers={"X-Authorization": "malo"}, timeout=10).status_code == 401
+            assert s.post(url, data=b"{no json", headers=auth, timeout=10).status_code == 400
+            assert s.post(url, json=[1, 2], headers=auth, timeout=10).status_code == 400
+            assert s.post(url, json={"status": "RUN_COMPLETED"}, headers=auth, timeout=10).status_code == 400
+            assert s.post(url, data=b"a" * (2 * 1024 * 1024), headers=auth, timeout=30).status_code == 413
+            assert s.post(url, json={"deploymentId": "x'; DROP TABLE Ejecuciones;--", "status": "RUN_FAILED"},
+                          headers=auth, timeout=10).status_code == 202
+            assert s.post(url, json={"deploymentId": "dep-1", "status": "S" * 40}, headers=auth,
+                          timeout=10).status_code == 200
+            assert s.put(url, timeout=10).status_code == 405
+            assert s.get(base + "/x", timeout=10).status_code == 404
+            # still serving
+            assert s.get(base + "/health", timeout=10).status_code == 200
+            r = s.post(url, json={"deploymentId": "dep-1", "status": "RUN_COMPLETED"}, headers=auth, timeout=10)
+            assert r.status_code == 200 and r.json()["estado"] == "aplicado"
+    finally:
+        rc = _stop(proc, sig)
+    assert rc == 0
+    row = E.get_execution(db, eid)
+    assert row["Estado"] == "RUN_COMPLETED"
+    stored = {c["DeploymentId"] for c in db.query("SELECT DeploymentId FROM CallbacksRecibidos")}
+    assert "x'; DROP TABLE Ejecuciones;--" in stored
+    db.close_all()
+    log = (tmp_path / "logs" / "sam_callback_server.log").read_text(encoding="utf-8")
+    assert TOKEN not in log
+
+
+@pytest.mark.system
+def test_L4_2_module_entry_point_and_auth_none_warning(tmp_path):
+    proc, base = _start(tmp_path, module=True, extra_env={"CALLBACK_AUTH_MODE": "none", "CALLBACK_TOKEN": ""})
+    try:
+        r = requests.post(base + "/api/callback", json={"deploymentId": "d", "status": "RUN_COMPLETED"}, timeout=10)
+        assert r.status_code == 202
+    finally:
+        rc = _stop(proc, signal.SIGTERM)
+    assert rc == 0
+    log = (tmp_path / "logs" / "sam_callback_server.log").read_text(encoding="utf-8")
+    assert "CALLBACK_AUTH_MODE=none" in log
