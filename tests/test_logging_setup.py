@@ -119,6 +119,15 @@ def test_C9_secrets_masked_in_exception_tracebacks(cfg):
         assert secret not in text
 
 
+def test_C8_shutdown_leaves_no_handlers_and_no_level(cfg):
+    setup_logging(cfg, "lanzador", force_console=True)
+    shutdown_logging()
+    for name in ("sam", "waitress", "paramiko"):
+        logger = logging.getLogger(name)
+        assert logger.level == logging.NOTSET
+        assert not [h for h in logger.handlers if getattr(h, "_sam_handler", False)]
+
+
 def test_C9_redaction_filter_unit():
     flt = RedactionFilter(["s3cr3t-value", "x"])   # one-char "secrets" are ignored
     record = logging.LogRecord("sam.t", logging.INFO, __file__, 1, "valor %s y %r", ("s3cr3t-value", "x"), None)

@@ -152,6 +152,8 @@ def setup_logging(cfg: Config, service: str, *, force_console: bool = False) -> 
 
 
 def shutdown_logging() -> None:
-    """Flush and close the handlers installed by ``setup_logging`` (tests, clean exit)."""
+    """Close the handlers installed by ``setup_logging`` and reset the levels (tests, clean exit)."""
     for name in (ROOT_LOGGER, *EXTRA_LOGGERS):
-        _remove_our_handlers(logging.getLogger(name))
+        logger = logging.getLogger(name)
+        _remove_our_handlers(logger)
+        logger.setLevel(logging.NOTSET)
