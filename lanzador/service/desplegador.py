@@ -1,0 +1,442 @@
+"""The launch cycle (BEHAVIOUR L3): select, record the intent, deploy, record the outcome.
+
+- One thread pool of ``LANZADOR_MAX_LANZAMIENTOS_CONCURRENTES`` workers, created once per process
+  (L3.1); a cycle submits every selected row and waits for all of them.
+- **Intent first** (L3.2): the ``Ejecuciones`` row (``LANZANDO``) is inserted and committed before
+  A360 is called; if that insert fails nothing is deployed. Then ``deploy(fileId=RobotId,
+  runAsUserIds=[UserId], botInput, callbackInfo{url, headers{X-Authorization}})``.
+- Outcome (L3.3): success → ``mark_deployed``; a retriable ``A360Error`` is retried with backoff up
+  to ``LANZADOR_MAX_REINTENTOS_DEPLOY`` more times within the cycle (``DEVICE_NOT_CONNECTED`` is not
+  retried); a permanent error or exhausted retries → ``mark_deploy_failed`` with ``MensajeError``.
+  A row whose deploy outcome cannot be written stays ``LANZANDO`` and is recovered by the
+  Conciliador (L5.5): it is never deployed twice by this module.
+- Alerts (L3.4): a failure is alerted once per (robot, equipo, error kind) per
+  ``EMAIL_INTERVALO_REPETICION_MIN``; all new failures of a cycle go in **one** summary e-mail.
+  A 412 ``NO_COMPATIBLE_TARGETS`` (robot configuration) is flagged as such in that e-mail at once.
+
+Test-only fault hook: the environment variable ``SAM_TEST_PAUSA_TRAS_INTENCION_SEG`` (seconds,
+float) makes each launch sleep right after its intent row is committed and before calling A360.
+It exists only so that the system tests can kill the process in that window (L5.5); never set
+it in production.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from common.database import ejecuciones
+from lanzador.clients.aa_client import A360Error, build_bot_input
+from lanzador.service.seleccion import RobotEjecutable, obtener_robots_ejecutables
+
+_log = logging.getLogger("sam.lanzador.desplegador")
+
+ENV_PAUSA_TRAS_INTENCION = "SAM_TEST_PAUSA_TRAS_INTENCION_SEG"
+
+#: A360 codes never retried within the cycle even when the client marks them retriable.
+CODIGOS_SIN_REINTENTO = frozenset({"DEVICE_NOT_CONNECTED"})
+CODIGO_SIN_DESTINOS = "NO_COMPATIBLE_TARGETS"
+
+RESULTADO_DESPLEGADO = "desplegado"
+RESULTADO_FALLIDO = "fallido"
+RESULTADO_SIN_INTENCION = "sin_intencion"
+RESULTADO_INCIERTO = "incierto"  # deployed (or maybe) but the outcome could not be written
+
+
+@dataclass(frozen=True)
+class AjustesLanzamiento:
+    max_concurrentes: int = 10
+    max_reintentos: int = 2
+    vueltas_defecto: int = 3
+    espera_tras_fallo_seg: int = 300
+    tolerancia_unknown_min: int = 120
+    url_callback: str = ""
+    token_callback: str | None = None
+    intervalo_alertas_min: float = 30.0
+    backoff_base_seg: float = 1.0
+    backoff_max_seg: float = 30.0
+
+    @classmethod
+    def from_config(cls, cfg: Any) -> AjustesLanzamiento:
+        def get(name: str, default: Any) -> Any:
+            try:
+                value = getattr(cfg, name)
+            except (AttributeError, KeyError):
+                return default
+            return default if value is None else value
+
+        token = get("CALLBACK_TOKEN", "") or None
+        return cls(
+            max_concurrentes=int(get("LANZADOR_MAX_LANZAMIENTOS_CONCURRENTES", 10)),
+            max_reintentos=int(get("LANZADOR_MAX_REINTENTOS_DEPLOY", 2)),
+            vueltas_defecto=int(get("LANZADOR_BOT_INPUT_VUELTAS", 3)),
+            espera_tras_fallo_seg=int(get("LANZADOR_ESPERA_TRAS_FALLO_SEG", 300)),
+            tolerancia_unknown_min=int(get("CONCILIADOR_TOLERANCIA_UNKNOWN_MIN", 120)),
+            url_callback=str(get("AA_URL_CALLBACK", "")),
+            token_callback=token,
+            intervalo_alertas_min=float(get("EMAIL_INTERVALO_REPETICION_MIN", 30)),
+        )
+
+
+@dataclass
+class ResultadoLanzamiento:
+    fila: RobotEjecutable
+    resultado: str
+    ejecucion_id: int | None = None
+    deployment_id: str | None = None
+    intentos: int = 0
+    error: str | None = None
+    tipo_error: str | None = None  # e.g. "http:400:INVALID_ARGUMENT", "transport", "input"
+    configuracion_robot: bool = False
+
+
+@dataclass
+class ResumenCiclo:
+    seleccionados: int = 0
+    desplegados: int = 0
+    fallidos: int = 0
+    inciertos: int = 0
+    sin_intencion: int = 0
+    alertas_nuevas: int = 0
+    resultados: list[ResultadoLanzamiento] = field(default_factory=list)
+
+
+def tipo_de_error(exc: BaseException) -> str:
+    """Alert de-duplication key part: error kind + status + code (never the message)."""
+    if isinstance(exc, A360Error):
+        parts = [exc.kind or "a360"]
+        if exc.status_code is not None:
+            parts.append(str(exc.status_code))
+        if exc.code:
+            parts.append(str(exc.code))
+        return ":".join(parts)
+    return type(exc).__name__
+
+
+def es_error_configuracion_robot(exc: BaseException) -> bool:
+    if not isinstance(exc, A360Error):
+        return False
+    if exc.kind == "input":
+        return True
+    text = (exc.message or "").upper()
+    return exc.status_code == 412 and (exc.code == CODIGO_SIN_DESTINOS or "NO_COMPATIBLE_TARGETS" in text
+                                       or "NO COMPATIBLE TARGETS" in text)
+
+
+def es_reintentable(exc: BaseException) -> bool:
+    return (
+        isinstance(exc, A360Error)
+        and bool(exc.retriable)
+        and (exc.code or "") not in CODIGOS_SIN_REINTENTO
+    )
+
+
+class Desplegador:
+    """Owns the launch pool; :meth:`ciclo` is the runner's launch job body."""
+
+    def __init__(
+        self,
+        db: Any,
+        aa: Any,
+        ajustes: AjustesLanzamiento,
+        *,
+        clock: Any,
+        alerts: Any = None,
+        logger: logging.Logger | None = None,
+        sleep: Callable[[float], Any] | None = None,
+        stop_event: threading.Event | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.db = db
+        self.aa = aa
+        self.ajustes = ajustes
+        self.clock = clock
+        self.alerts = alerts
+        self.log = logger or _log
+        self.stop_event = stop_event or threading.Event()
+        self._sleep = sleep or self._interruptible_sleep
+        self._monotonic = monotonic
+        self._pool = ThreadPoolExecutor(
+            max_workers=max(1, int(ajustes.max_concurrentes)), thread_name_prefix="lanzador-deploy"
+        )
+        self._alertados: dict[tuple[int, int, str], float] = {}
+        self._alert_lock = threading.Lock()
+        self._cerrado = False
+        self._ciclos = 0
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def cerrar(self, wait: bool = True) -> None:
+        """Stop taking work; in-flight launches finish and record their outcome (``wait=True``)."""
+        self._cerrado = True
+        self.stop_event.set()
+        self._pool.shutdown(wait=wait, cancel_futures=True)
+
+    def _interruptible_sleep(self, seconds: float) -> None:
+        self.stop_event.wait(max(0.0, seconds))
+
+    # -- one cycle -------------------------------------------------------------------------------
+    def ciclo(self) -> ResumenCiclo:
+        """Select what to launch now and launch it all concurrently; one alert e-mail at most."""
+        resumen = ResumenCiclo()
+        if self._cerrado:
+            return resumen
+        self._ciclos += 1
+        ahora = self.clock.now_local()
+        filas = obtener_robots_ejecutables(
+            self.db,
+            ahora,
+            espera_tras_fallo_seg=self.ajustes.espera_tras_fallo_seg,
+            tolerancia_unknown_min=self.ajustes.tolerancia_unknown_min,
+        )
+        resumen.seleccionados = len(filas)
+        if not filas:
+            self.log.debug("Ciclo de lanzamiento: nada que lanzar.")
+            return resumen
+        parametros = self._parametros({f.robot_id for f in filas})
+        self.log.info("Ciclo de lanzamiento: %d robots seleccionados.", len(filas))
+        futures = []
+        for fila in filas:
+            if self.stop_event.is_set():
+                break
+            futures.append(self._pool.submit(self.lanzar, fila, parametros.get(fila.robot_id)))
+        for fut in futures:
+            try:
+                res = fut.result()
+            except Exception as exc:  # noqa: BLE001 - never lose the cycle for one launch
+                self.log.exception("Error inesperado en un lanzamiento: %s", exc)
+                continue
+            resumen.resultados.append(res)
+            if res.resultado == RESULTADO_DESPLEGADO:
+                resumen.desplegados += 1
+            elif res.resultado == RESULTADO_FALLIDO:
+                resumen.fallidos += 1
+            elif res.resultado == RESULTADO_INCIERTO:
+                resumen.inciertos += 1
+            else:
+                resumen.sin_intencion += 1
+        resumen.alertas_nuevas = self._alertar(resumen.resultados)
+        self.log.info(
+            "Ciclo de lanzamiento terminado: %d desplegados, %d fallidos, %d sin confirmar, %d sin registrar.",
+            resumen.desplegados,
+            resumen.fallidos,
+            resumen.inciertos,
+            resumen.sin_intencion,
+        )
+        return resumen
+
+    def _parametros(self, robot_ids: Iterable[int]) -> dict[int, Any]:
+        ids = sorted(int(i) for i in robot_ids)
+        if not ids:
+            return {}
+        marks = ", ".join("?" for _ in ids)
+        rows = self.db.query(
+            f"SELECT RobotId, Parametros FROM Robots WHERE RobotId IN ({marks})",  # noqa: S608 - only ? marks
+            ids,
+        )
+        return {int(r["RobotId"]): r.get("Parametros") for r in rows}
+
+    # -- one launch ------------------------------------------------------------------------------
+    def lanzar(self, fila: RobotEjecutable, parametros: Any = None) -> ResultadoLanzamiento:
+        res = ResultadoLanzamiento(fila=fila, resultado=RESULTADO_SIN_INTENCION)
+        desc = f"robot {fila.robot_id} en equipo {fila.equipo_id} (usuario {fila.user_id})"
+        # 1. Intent, committed. No row -> no deploy.
+        try:
+            res.ejecucion_id = ejecuciones.insert_intent(
+                self.db,
+                robot_id=fila.robot_id,
+                equipo_id=fila.equipo_id,
+                user_id=fila.user_id,
+                hora=fila.hora,
+                fecha_slot=fila.fecha_slot,
+                now=self.clock.now_local(),
+            )
+        except Exception as exc:  # noqa: BLE001
+            res.error = f"no se pudo registrar la intención: {exc}"
+            res.tipo_error = "db"
+            self.log.error("No se lanza el %s: no se pudo registrar la intención (%s).", desc, exc)
+            return res
+        self._pausa_de_prueba()
+
+        # 2. Bot input (a robot configuration error is recorded like a refused deploy).
+        try:
+            bot_input = build_bot_input(parametros, self.ajustes.vueltas_defecto)
+        except A360Error as exc:
+            return self._fallo(res, exc, desc, intentos=0)
+
+        headers = {"X-Authorization": self.ajustes.token_callback} if self.ajustes.token_callback else None
+        # 3. Deploy with retries within the cycle.
+        intento = 0
+        while True:
+            intento += 1
+            res.intentos = intento
+            try:
+                deployment_id = self.aa.deploy(
+                    fila.robot_id, fila.user_id, bot_input, self.ajustes.url_callback, headers
+                )
+            except A360Error as exc:
+                if es_reintentable(exc) and intento <= self.ajustes.max_reintentos and not self.stop_event.is_set():
+                    espera = self._backoff(intento, exc)
+                    self.log.warning(
+                        "Despliegue del %s falló (intento %d de %d): %s. Reintento en %.1f s.",
+                        desc,
+                        intento,
+                        self.ajustes.max_reintentos + 1,
+                        exc.message,
+                        espera,
+                    )
+                    self._sleep(espera)
+                    if not self.stop_event.is_set():
+                        continue
+                return self._fallo(res, exc, desc, intentos=intento)
+            except Exception as exc:  # noqa: BLE001 - unexpected: the deploy may or may not have happened
+                res.resultado = RESULTADO_INCIERTO
+                res.error = f"{type(exc).__name__}: {exc}"
+                res.tipo_error = type(exc).__name__
+                self.log.exception(
+                    "Error inesperado al desplegar el %s; la ejecución %s queda LANZANDO para el Conciliador.",
+                    desc,
+                    res.ejecucion_id,
+                )
+                return res
+            break
+
+        # 4. Success.
+        res.deployment_id = deployment_id
+        try:
+            ejecuciones.mark_deployed(self.db, res.ejecucion_id, deployment_id, self.clock.now_local())
+        except Exception as exc:  # noqa: BLE001
+            res.resultado = RESULTADO_INCIERTO
+            res.error = f"no se pudo registrar el despliegue: {exc}"
+            self.log.error(
+                "El %s se desplegó (deploymentId %s) pero no se pudo registrar: %s. El Conciliador lo "
+                "adoptará (ejecución %s en LANZANDO).",
+                desc,
+                deployment_id,
+                exc,
+                res.ejecucion_id,
+            )
+            return res
+        res.resultado = RESULTADO_DESPLEGADO
+        self.log.info(
+            "Desplegado el %s: deploymentId %s, ejecución %s%s.",
+            desc,
+            deployment_id,
+            res.ejecucion_id,
+            f", franja {fila.fecha_slot} {fila.hora}" if fila.es_programado else "",
+        )
+        return res
+
+    def _fallo(self, res: ResultadoLanzamiento, exc: A360Error, desc: str, *, intentos: int) -> ResultadoLanzamiento:
+        mensaje = exc.message or str(exc)
+        if intentos > 1:
+            mensaje = f"{mensaje} (tras {intentos} intentos)"
+        res.error = mensaje
+        res.tipo_error = tipo_de_error(exc)
+        res.configuracion_robot = es_error_configuracion_robot(exc)
+        res.resultado = RESULTADO_FALLIDO
+        try:
+            ejecuciones.mark_deploy_failed(self.db, res.ejecucion_id, mensaje, self.clock.now_local())
+        except Exception as db_exc:  # noqa: BLE001
+            res.resultado = RESULTADO_INCIERTO
+            self.log.error(
+                "No se pudo registrar DEPLOY_FAILED de la ejecución %s (%s); el Conciliador la cerrará.",
+                res.ejecucion_id,
+                db_exc,
+            )
+        self.log.error(
+            "Despliegue fallido del %s%s: %s",
+            desc,
+            " (error de configuración del robot)" if res.configuracion_robot else "",
+            mensaje,
+        )
+        return res
+
+    def _backoff(self, intento: int, exc: A360Error) -> float:
+        if exc.retry_after is not None:
+            return min(float(exc.retry_after), self.ajustes.backoff_max_seg)
+        return min(self.ajustes.backoff_base_seg * (2 ** (intento - 1)), self.ajustes.backoff_max_seg)
+
+    def _pausa_de_prueba(self) -> None:
+        raw = os.environ.get(ENV_PAUSA_TRAS_INTENCION)
+        if not raw:
+            return
+        try:
+            segundos = float(raw)
+        except ValueError:
+            return
+        if segundos > 0:
+            self.log.warning("%s=%s: pausa de prueba tras registrar la intención.", ENV_PAUSA_TRAS_INTENCION, raw)
+            time.sleep(segundos)
+
+    # -- alerts (L3.4) ---------------------------------------------------------------------------
+    def _alertar(self, resultados: list[ResultadoLanzamiento]) -> int:
+        fallos = [r for r in resultados if r.resultado == RESULTADO_FALLIDO]
+        if not fallos:
+            return 0
+        ventana = self.ajustes.intervalo_alertas_min * 60.0
+        ahora = self._monotonic()
+        nuevos: list[ResultadoLanzamiento] = []
+        with self._alert_lock:
+            for r in fallos:
+                clave = (r.fila.robot_id, r.fila.equipo_id, r.tipo_error or "?")
+                ultimo = self._alertados.get(clave)
+                if ultimo is not None and ahora - ultimo < ventana:
+                    continue
+                self._alertados[clave] = ahora
+                nuevos.append(r)
+            # forget keys long expired so the dict does not grow forever
+            for clave in [k for k, t in self._alertados.items() if ahora - t >= 2 * ventana]:
+                del self._alertados[clave]
+        if not nuevos:
+            self.log.info("%d fallos de lanzamiento ya alertados recientemente; no se envía correo.", len(fallos))
+            return 0
+        config = [r for r in nuevos if r.configuracion_robot]
+        lineas = []
+        for r in nuevos:
+            lineas.append(
+                f"- Robot {r.fila.robot_id}, equipo {r.fila.equipo_id}, usuario {r.fila.user_id}"
+                f"{' [CONFIGURACIÓN DEL ROBOT]' if r.configuracion_robot else ''}: {r.error}"
+            )
+        omitidos = len(fallos) - len(nuevos)
+        cuerpo = (
+            f"En el ciclo de lanzamiento {self._ciclos} fallaron {len(fallos)} despliegues; "
+            f"{len(nuevos)} no se habían alertado en los últimos {self.ajustes.intervalo_alertas_min:g} min"
+            + (f" ({omitidos} ya alertados se omiten)" if omitidos else "")
+            + ":\n"
+            + "\n".join(lineas)
+            + "\nLas ejecuciones quedan en DEPLOY_FAILED con su MensajeError; el par robot/equipo no se "
+            f"reintenta hasta pasados {self.ajustes.espera_tras_fallo_seg} s."
+        )
+        if config:
+            asunto = (
+                f"Error de configuración de {len(config)} robot(s) y {len(nuevos)} fallo(s) de lanzamiento"
+            )
+            que_revisar = (
+                "412 NO_COMPATIBLE_TARGETS: el robot no es compatible con ningún equipo (revise su "
+                "configuración/dependencias en A360). Parametros inválido: revise Robots.Parametros. "
+                "Resto: usuario A360 deshabilitado, equipo desconectado o sin usuario por defecto."
+            )
+        else:
+            asunto = f"{len(nuevos)} fallo(s) de lanzamiento de robots"
+            que_revisar = (
+                "Usuario de ejecución deshabilitado o sin licencia en A360, equipo desconectado, "
+                "disponibilidad de A360 (errores 5xx/429/tiempo agotado)."
+            )
+        self.log.warning("Alerta de lanzamiento: %s", asunto)
+        if self.alerts is not None:
+            try:
+                self.alerts.send_alert(
+                    f"lanzador:despliegue:ciclo:{self._ciclos}:{int(time.time())}",
+                    asunto,
+                    cuerpo,
+                    what_to_check=que_revisar,
+                )
+            except Exception:  # noqa: BLE001 - alerts never break the cycle
+                self.log.exception("No se pudo enviar la alerta de lanzamiento.")
+        return len(nuevos)

@@ -1,0 +1,189 @@
+"""The Lanzador process: wiring of sync (L1), launch (L2/L3), pause (L6) and conciliation (L5).
+
+Three separate jobs on the common runner, so a slow sync never delays launches:
+
+- ``sincronizacion``: at start and every ``LANZADOR_INTERVALO_SYNC_TABLAS_SEG``;
+- ``lanzamiento``: every ``LANZADOR_INTERVALO_LANZADOR_SEG``, skipped inside the pause window;
+  before its first real cycle the Conciliador's start-up recovery of ``LANZANDO`` rows runs (L5.5)
+  — until it succeeds, nothing is launched;
+- ``conciliacion``: every ``LANZADOR_INTERVALO_CONCILIADOR_SEG`` (also during the pause).
+
+Shutdown (SIGINT/SIGTERM/SIGBREAK): the runner lets in-flight jobs finish, then the hooks close the
+launch pool (in-flight deploys record their outcome), log out of A360 and close the DB connections.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from common.clock import Clock
+from lanzador.service.desplegador import AjustesLanzamiento, Desplegador
+from lanzador.service.pausa import VentanaPausa
+from lanzador.service.sincronizador import Sincronizador
+
+_log = logging.getLogger("sam.lanzador.main")
+
+
+def _cargar_conciliador() -> Any:
+    try:
+        from lanzador.service.conciliador import Conciliador
+    except ImportError as exc:  # pragma: no cover - only while the module does not exist
+        _log.warning("Conciliador no disponible (%s): la conciliación queda desactivada.", exc)
+        return None
+    return Conciliador
+
+
+def _llamar(obj: Any, nombres: tuple[str, ...]) -> Any:
+    for nombre in nombres:
+        fn = getattr(obj, nombre, None)
+        if callable(fn):
+            return fn()
+    raise AttributeError(f"{type(obj).__name__} no tiene ninguno de {nombres}")
+
+
+class Lanzador:
+    """Holds the Lanzador's parts; :meth:`registrar` adds its jobs and hooks to a runner."""
+
+    def __init__(
+        self,
+        cfg: Any,
+        *,
+        db: Any,
+        aa: Any,
+        clock: Any,
+        alerts: Any = None,
+        conciliador: Any = None,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        self.cfg = cfg
+        self.db = db
+        self.aa = aa
+        self.clock = clock
+        self.alerts = alerts
+        self.log = logger or _log
+        self.stop_event = threading.Event()
+        self.sincronizador = Sincronizador(db, aa, clock=clock, alerts=alerts)
+        self.desplegador = Desplegador(
+            db,
+            aa,
+            AjustesLanzamiento.from_config(cfg),
+            clock=clock,
+            alerts=alerts,
+            stop_event=self.stop_event,
+        )
+        self.pausa = VentanaPausa(cfg.LANZADOR_PAUSA_INICIO_HHMM, cfg.LANZADOR_PAUSA_FIN_HHMM)
+        self.conciliador = conciliador
+        self._recuperacion_hecha = conciliador is None
+        self._recuperacion_lock = threading.Lock()
+
+    # -- jobs ------------------------------------------------------------------------------------
+    def job_sincronizacion(self) -> None:
+        self.sincronizador.sincronizar()
+
+    def recuperacion_inicial(self) -> bool:
+        """L5.5 at start-up: recover LANZANDO rows before the first launch. True when done."""
+        with self._recuperacion_lock:
+            if self._recuperacion_hecha:
+                return True
+            try:
+                _llamar(self.conciliador, ("recuperar_lanzando", "recuperar_lanzando_al_inicio", "recover_lanzando"))
+            except Exception as exc:  # noqa: BLE001 - retried before the next launch cycle
+                self.log.error(
+                    "No se pudo revisar las ejecuciones LANZANDO pendientes (%s); no se lanza nada "
+                    "hasta conseguirlo.",
+                    exc,
+                )
+                return False
+            self._recuperacion_hecha = True
+            return True
+
+    def job_lanzamiento(self) -> None:
+        if self.pausa.comprobar(self.clock.now_local().time()):
+            return
+        if not self.recuperacion_inicial():
+            return
+        self.desplegador.ciclo()
+
+    def job_conciliacion(self) -> None:
+        if self.conciliador is None:
+            return
+        _llamar(self.conciliador, ("ciclo", "conciliar", "run", "ejecutar"))
+
+    # -- runner wiring ---------------------------------------------------------------------------
+    def registrar(self, runner: Any) -> None:
+        cfg = self.cfg
+        self.stop_event = runner.stop_event
+        self.desplegador.stop_event = runner.stop_event
+        runner.add_job("sincronizacion", cfg.LANZADOR_INTERVALO_SYNC_TABLAS_SEG, self.job_sincronizacion)
+        runner.add_job("lanzamiento", cfg.LANZADOR_INTERVALO_LANZADOR_SEG, self.job_lanzamiento)
+        if self.conciliador is not None:
+            runner.add_job("conciliacion", cfg.LANZADOR_INTERVALO_CONCILIADOR_SEG, self.job_conciliacion)
+        runner.add_shutdown_hook(self.cerrar)
+
+    def cerrar(self) -> None:
+        self.log.info("Cerrando el Lanzador: esperando a los despliegues en curso.")
+        try:
+            self.desplegador.cerrar(wait=True)
+        finally:
+            try:
+                self.aa.logout()
+            except Exception as exc:  # noqa: BLE001
+                self.log.debug("Logout de A360 fallido: %s", exc)
+            try:
+                self.db.close_all()
+            except Exception as exc:  # noqa: BLE001
+                self.log.debug("Cierre de la base de datos fallido: %s", exc)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from common.database.schema import ensure_schema
+    from common.database.sql_client import DatabaseClient
+    from common.service_runner import ServiceRunner
+    from common.utils.config_manager import load_config_or_exit
+    from common.utils.logging_setup import setup_logging
+    from common.utils.mail_client import EmailAlertClient
+    from lanzador.clients.aa_client import AutomationAnywhereClient
+
+    cfg = load_config_or_exit("lanzador")
+    logger = setup_logging(cfg, "lanzador")
+    log = logging.getLogger("sam.lanzador.main")
+    clock = Clock(cfg.SAM_ZONA_HORARIA or None)
+    db = DatabaseClient.from_config(cfg, "SAM")
+    log.info("Lanzador iniciando. Base de datos SAM: %s.", db.describe() if hasattr(db, "describe") else db.engine)
+    try:
+        ensure_schema(db)
+    except Exception as exc:  # noqa: BLE001 - the DB may come up later; jobs retry every cycle
+        log.error("No se pudo comprobar/crear el esquema de la base de datos SAM: %s", exc)
+    alerts = EmailAlertClient(cfg, "lanzador")
+    aa = AutomationAnywhereClient.from_config(cfg)
+    conciliador = None
+    conciliador_cls = _cargar_conciliador()
+    if conciliador_cls is not None:
+        conciliador = _crear_conciliador(conciliador_cls, cfg, db, aa, clock, alerts)
+    lanzador = Lanzador(cfg, db=db, aa=aa, clock=clock, alerts=alerts, conciliador=conciliador)
+    log.info(
+        "Lanzador configurado: lanzamiento cada %s s, conciliación cada %s s, sincronización cada %s s, "
+        "%s hilos de despliegue, %s.",
+        cfg.LANZADOR_INTERVALO_LANZADOR_SEG,
+        cfg.LANZADOR_INTERVALO_CONCILIADOR_SEG,
+        cfg.LANZADOR_INTERVALO_SYNC_TABLAS_SEG,
+        cfg.LANZADOR_MAX_LANZAMIENTOS_CONCURRENTES,
+        lanzador.pausa.describir(),
+    )
+    runner = ServiceRunner(
+        "lanzador", logger=logger, alerts=alerts, shutdown_timeout=float(cfg.LANZADOR_SHUTDOWN_TIMEOUT_SEG)
+    )
+    lanzador.registrar(runner)
+    return runner.run()
+
+
+def _crear_conciliador(cls: Any, cfg: Any, db: Any, aa: Any, clock: Any, alerts: Any) -> Any:
+    from_config = getattr(cls, "from_config", None)
+    if callable(from_config):
+        try:
+            return from_config(cfg, db=db, aa=aa, clock=clock, alerts=alerts)
+        except TypeError:
+            pass
+    return cls(db, aa, cfg=cfg, clock=clock, alerts=alerts)
