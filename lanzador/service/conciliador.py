@@ -1,0 +1,345 @@
+"""Conciliador (BEHAVIOUR L5.4–L5.6): brings SAM's executions in line with A360's activity list.
+
+One round (:meth:`Conciliador.run_round`, every ``LANZADOR_INTERVALO_CONCILIADOR_SEG``):
+
+1. reads every busy execution in one query;
+2. recovers ``LANZANDO`` rows older than ``LANZADOR_LANZANDO_TIMEOUT_SEG`` (L5.5,
+   :meth:`Conciliador.recover_lanzando`, also run at start-up before the first launch cycle);
+3. asks A360 for the executions with a ``DeploymentId`` older than ``CONCILIADOR_EDAD_MINIMA_SEG``,
+   ``LANZADOR_CONCILIADOR_BATCH_SIZE`` ids per ``/v3/activity/list`` request. Any A360 error → no
+   state changes this round (never "mark everything UNKNOWN"); consecutive failures are alerted
+   after ``SAM_FALLOS_CONSECUTIVOS_ALERTA`` rounds;
+4. found → state and end time (A360 UTC → ``SAM_ZONA_HORARIA``), never over a terminal state;
+   not found → ``RondasNoEncontrado + 1``, and ``UNKNOWN`` only after
+   ``CONCILIADOR_RONDAS_NO_ENCONTRADO`` rounds *and* ``CONCILIADOR_EDAD_NO_ENCONTRADO_MIN`` of age
+   (A360 purges ended runs, so "not found" is ambiguous);
+5. closes (``FechaFin``) ``UNKNOWN`` rows older than ``CONCILIADOR_TOLERANCIA_UNKNOWN_MIN`` — until
+   then they keep their equipo busy;
+6. alerts once per execution active longer than ``LANZADOR_MAX_DURACION_EJECUCION_MIN`` (L5.6);
+7. applies callbacks still pending whose execution is now recorded (safety net for L4.3).
+
+Writes are batched (``executemany``): a round over 1,000 active executions costs a handful of DB
+statements and ``ceil(1000 / batch)`` A360 calls.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from datetime import datetime, timedelta
+from typing import Any
+
+from common.database import ejecuciones as E
+from common.execution_states import (
+    LANZANDO,
+    TERMINAL_STATES,
+    UNKNOWN,
+    is_known,
+    may_replace,
+    normalize,
+)
+
+try:  # the A360 client's error type (H4); kept importable in isolation
+    from lanzador.clients.aa_client import A360Error
+except Exception:  # pragma: no cover - the client is always present in SAM
+
+    class A360Error(Exception):  # type: ignore[no-redef]
+        pass
+
+
+try:
+    from common.database.sql_client import DatabaseError
+except Exception:  # pragma: no cover
+
+    class DatabaseError(Exception):  # type: ignore[no-redef]
+        pass
+
+
+#: Clock-skew margin when matching a LANZANDO intent with A360's start time (L5.5).
+MARGEN_ADOPCION_SEG = 60
+
+ALERT_A360 = "conciliador_a360"
+ALERT_BD = "conciliador_bd"
+ALERT_DURACION = "ejecucion_larga"
+
+
+def _chunks(items: list, size: int):
+    size = max(1, int(size))
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+class Conciliador:
+    def __init__(self, db: Any, aa_client: Any, cfg: Any, clock: Any, alerts: Any = None,
+                 logger: logging.Logger | None = None) -> None:
+        self.db = db
+        self.aa = aa_client
+        self.cfg = cfg
+        self.clock = clock
+        self.alerts = alerts
+        self.log = logger or logging.getLogger("sam.lanzador.conciliador")
+        self.fallos_a360 = 0
+        self.fallos_bd = 0
+        self._unknown_seen: set[str] = set()
+
+    # ------------------------------------------------------------------ settings
+
+    def _setting(self, name: str, default: Any) -> Any:
+        getter = getattr(self.cfg, "get", None)
+        if callable(getter):
+            value = getter(name, default)
+        else:
+            value = getattr(self.cfg, name, default)
+        return default if value is None else value
+
+    @property
+    def batch_size(self) -> int:
+        return int(self._setting("LANZADOR_CONCILIADOR_BATCH_SIZE", 100))
+
+    # ------------------------------------------------------------------ alerts bookkeeping
+
+    def _alert(self, key: str, subject: str, body: str, what_to_check: str = "", level: str = "ERROR") -> None:
+        if self.alerts is None:
+            self.log.warning("ALERTA %s: %s", subject, body)
+            return
+        try:
+            self.alerts.send_alert(key, subject, body, level=level, what_to_check=what_to_check)
+        except Exception as exc:  # never let e-mail stop a round
+            self.log.warning("No se pudo enviar la alerta %s: %s", key, exc)
+
+    def _recovered(self, key: str, subject: str, body: str) -> None:
+        if self.alerts is None:
+            return
+        try:
+            self.alerts.send_recovery(key, subject, body)
+        except Exception as exc:
+            self.log.warning("No se pudo enviar la recuperación %s: %s", key, exc)
+
+    def _a360_failed(self, exc: BaseException) -> None:
+        self.fallos_a360 += 1
+        limit = int(self._setting("SAM_FALLOS_CONSECUTIVOS_ALERTA", 3))
+        self.log.error("Conciliación: A360 no responde (%d ronda(s) seguidas): %s; no se cambia nada en "
+                       "esta ronda", self.fallos_a360, getattr(exc, "message", None) or exc)
+        if self.fallos_a360 >= limit:
+            self._alert(ALERT_A360, "A360 no accesible para la conciliación",
+                        f"La conciliación no ha podido consultar A360 en {self.fallos_a360} rondas seguidas. "
+                        f"Último error: {getattr(exc, 'message', None) or exc}",
+                        "Compruebe AA_URL, las credenciales de A360 y la conectividad con la Control Room.")
+
+    def _a360_ok(self) -> None:
+        if self.fallos_a360:
+            self.log.info("Conciliación: A360 vuelve a responder tras %d ronda(s) fallidas", self.fallos_a360)
+            self._recovered(ALERT_A360, "A360 accesible de nuevo para la conciliación",
+                            "La conciliación vuelve a consultar A360 con normalidad.")
+        self.fallos_a360 = 0
+
+    def _db_failed(self, exc: BaseException) -> None:
+        self.fallos_bd += 1
+        limit = int(self._setting("SAM_FALLOS_CONSECUTIVOS_ALERTA", 3))
+        self.log.error("Conciliación: base de datos SAM no disponible (%d ronda(s) seguidas): %s",
+                       self.fallos_bd, exc)
+        if self.fallos_bd >= limit:
+            self._alert(ALERT_BD, "Base de datos SAM no accesible para la conciliación",
+                        f"La conciliación no ha podido usar la base de datos SAM en {self.fallos_bd} rondas "
+                        f"seguidas. Último error: {exc}",
+                        "Compruebe el servidor SQL, la red y las credenciales SQL_SAM_*.")
+
+    def _db_ok(self) -> None:
+        if self.fallos_bd:
+            self._recovered(ALERT_BD, "Base de datos SAM accesible de nuevo",
+                            "La conciliación vuelve a usar la base de datos SAM con normalidad.")
+        self.fallos_bd = 0
+
+    # ------------------------------------------------------------------ L5.5
+
+    def recover_lanzando(self, rows: list[dict] | None = None) -> dict[str, int]:
+        """Adopt or fail ``LANZANDO`` rows older than ``LANZADOR_LANZANDO_TIMEOUT_SEG`` (L5.5).
+
+        For each equipo one ``activity_by_device`` call; a run of the same file (and user) that
+        started at or after the intent (minus a clock margin) and whose deploymentId no other row
+        holds is adopted; otherwise the row becomes ``DEPLOY_FAILED`` ("sin confirmación de A360").
+        An A360 error for an equipo leaves its rows ``LANZANDO`` until the next round.
+        """
+        summary = {"adoptadas": 0, "fallidas": 0, "pendientes": 0}
+        now = self.clock.now_local()
+        timeout = timedelta(seconds=int(self._setting("LANZADOR_LANZANDO_TIMEOUT_SEG", 120)))
+        if rows is None:
+            rows = E.lanzando_older_than(self.db, now - timeout)
+        else:
+            rows = [r for r in rows if r.get("Estado") == LANZANDO and not r.get("DeploymentId")
+                    and r.get("FechaInicio") is not None and r["FechaInicio"] <= now - timeout]
+        if not rows:
+            return summary
+        margin = timedelta(seconds=MARGEN_ADOPCION_SEG)
+        by_device: dict[Any, list[dict]] = defaultdict(list)
+        for r in rows:
+            by_device[r["EquipoId"]].append(r)
+        for device_id, group in by_device.items():
+            group.sort(key=lambda r: (r["FechaInicio"], r["EjecucionId"]))
+            since_local = group[0]["FechaInicio"] - margin
+            try:
+                acts = self.aa.activity_by_device(int(device_id), self.clock.local_to_utc(since_local))
+            except A360Error as exc:
+                self.log.error("Recuperación de LANZANDO en el equipo %s aplazada: A360 no responde: %s",
+                               device_id, getattr(exc, "message", None) or exc)
+                summary["pendientes"] += len(group)
+                continue
+            acts = [a for a in acts if a.deployment_id]
+            in_use = E.deployment_ids_in_use(self.db, [a.deployment_id for a in acts]) if acts else set()
+            for r in group:
+                match = self._best_match(r, acts, in_use, margin)
+                if match is not None:
+                    in_use.add(match.deployment_id)
+                    estado = normalize(match.status or "") or None
+                    fin = self.clock.to_local(match.end_utc) if match.end_utc is not None else None
+                    E.adopt_deployment(self.db, r["EjecucionId"], match.deployment_id, estado, now,
+                                       fecha_fin=fin, mensaje=match.message or None)
+                    summary["adoptadas"] += 1
+                    self.log.warning("Ejecución %s (robot %s, equipo %s) quedó LANZANDO: adoptado el "
+                                     "despliegue %s encontrado en A360 (%s)", r["EjecucionId"], r["RobotId"],
+                                     device_id, match.deployment_id, estado)
+                else:
+                    E.mark_deploy_failed(self.db, r["EjecucionId"], E.MENSAJE_SIN_CONFIRMACION, now)
+                    summary["fallidas"] += 1
+                    self.log.warning("Ejecución %s (robot %s, equipo %s) quedó LANZANDO y A360 no tiene un "
+                                     "despliegue que le corresponda: DEPLOY_FAILED (%s)", r["EjecucionId"],
+                                     r["RobotId"], device_id, E.MENSAJE_SIN_CONFIRMACION)
+        return summary
+
+    def _best_match(self, row: dict, acts: list, in_use: set[str], margin: timedelta):
+        earliest = row["FechaInicio"] - margin
+        best = None
+        best_start = None
+        for a in acts:
+            if a.deployment_id in in_use:
+                continue
+            if a.file_id is not None and int(a.file_id) != int(row["RobotId"]):
+                continue
+            if a.user_id is not None and row.get("UserId") is not None and int(a.user_id) != int(row["UserId"]):
+                continue
+            start = self.clock.to_local(a.start_utc) if a.start_utc is not None else None
+            if start is not None and start < earliest:
+                continue
+            key = start or datetime.max
+            if best is None or key < best_start:
+                best, best_start = a, key
+        return best
+
+    # ------------------------------------------------------------------ L5.4 / L5.6
+
+    def run_round(self) -> dict[str, Any]:
+        """One conciliation round; returns counters (for logs, tests and benchmarks)."""
+        result: dict[str, Any] = {"consultadas": 0, "actualizadas": 0, "no_encontradas": 0, "unknown": 0,
+                                  "cerradas": 0, "alertas_duracion": 0, "error": None}
+        now = self.clock.now_local()
+        try:
+            rows = E.active_executions(self.db)
+        except DatabaseError as exc:
+            self._db_failed(exc)
+            result["error"] = "bd"
+            return result
+        try:
+            result["lanzando"] = self.recover_lanzando(rows)
+            self._conciliate(rows, now, result)
+            result["cerradas"] = self._close_unknown(now)
+            result["alertas_duracion"] = self._duration_alerts(rows, now, result)
+            pending = E.apply_pending_callbacks(self.db, now)
+            if pending:
+                self.log.info("Conciliación: %d callback(s) pendientes aplicados", pending)
+        except DatabaseError as exc:
+            self._db_failed(exc)
+            result["error"] = "bd"
+            return result
+        self._db_ok()
+        self.log.info("Conciliación: %(consultadas)d consultadas, %(actualizadas)d actualizadas, "
+                      "%(no_encontradas)d no encontradas, %(unknown)d pasan a UNKNOWN, %(cerradas)d UNKNOWN "
+                      "cerradas", result)
+        return result
+
+    def _conciliate(self, rows: list[dict], now: datetime, result: dict[str, Any]) -> None:
+        min_age = timedelta(seconds=int(self._setting("CONCILIADOR_EDAD_MINIMA_SEG", 30)))
+        rounds_needed = int(self._setting("CONCILIADOR_RONDAS_NO_ENCONTRADO", 5))
+        age_nf = timedelta(minutes=int(self._setting("CONCILIADOR_EDAD_NO_ENCONTRADO_MIN", 15)))
+        todo = [r for r in rows if r.get("DeploymentId") and r.get("FechaInicio") is not None
+                and r["FechaInicio"] <= now - min_age]
+        if not todo:
+            return
+        result["consultadas"] = len(todo)
+        found: dict[str, Any] = {}
+        try:
+            for batch in _chunks([r["DeploymentId"] for r in todo], self.batch_size):
+                found.update(self.aa.activity_by_deployment_ids(batch))
+        except A360Error as exc:
+            self._a360_failed(exc)
+            result["error"] = "a360"
+            return
+        self._a360_ok()
+        updates: list[tuple] = []
+        counters: list[tuple] = []
+        for r in todo:
+            current = normalize(r["Estado"] or "")
+            act = found.get(r["DeploymentId"])
+            if act is not None:
+                estado = normalize(act.status or "")
+                if not estado or estado == LANZANDO:
+                    continue
+                self._note_unrecognised(estado)
+                if estado == current:
+                    if r.get("RondasNoEncontrado"):
+                        counters.append((r["EjecucionId"], 0, current, now))
+                elif may_replace(current, estado):
+                    fin = None
+                    if estado in TERMINAL_STATES:
+                        fin = self.clock.to_local(act.end_utc) if act.end_utc is not None else now
+                    updates.append((r["EjecucionId"], estado, now, fin, act.message or None))
+                    r["_nuevo_estado"] = estado
+                continue
+            rondas = int(r.get("RondasNoEncontrado") or 0) + 1
+            nuevo = current
+            if current != UNKNOWN and rondas >= rounds_needed and r["FechaInicio"] <= now - age_nf:
+                nuevo = UNKNOWN
+                result["unknown"] += 1
+                self.log.warning("Ejecución %s (%s) no aparece en A360 tras %d rondas y %s de antigüedad: "
+                                 "pasa a UNKNOWN (el equipo %s sigue ocupado durante la tolerancia)",
+                                 r["EjecucionId"], r["DeploymentId"], rondas, now - r["FechaInicio"],
+                                 r["EquipoId"])
+            counters.append((r["EjecucionId"], rondas, nuevo, now))
+            result["no_encontradas"] += 1
+        E.apply_status_batch(self.db, updates)
+        E.update_not_found_batch(self.db, counters)
+        result["actualizadas"] = len(updates)
+
+    def _note_unrecognised(self, estado: str) -> None:
+        if not is_known(estado) and estado not in self._unknown_seen and len(self._unknown_seen) < 1000:
+            self._unknown_seen.add(estado)
+            self.log.warning("Estado de A360 no reconocido %r: se trata como activo", estado)
+
+    def _close_unknown(self, now: datetime) -> int:
+        tolerance = timedelta(minutes=int(self._setting("CONCILIADOR_TOLERANCIA_UNKNOWN_MIN", 120)))
+        closed = E.close_unknown(self.db, now - tolerance, now)
+        if closed:
+            self.log.warning("Conciliación: %d ejecución(es) UNKNOWN cerradas tras %s de tolerancia; sus "
+                             "equipos quedan libres", closed, tolerance)
+        return closed
+
+    def _duration_alerts(self, rows: list[dict], now: datetime, result: dict[str, Any]) -> int:
+        limit = timedelta(minutes=int(self._setting("LANZADOR_MAX_DURACION_EJECUCION_MIN", 480)))
+        stuck = [r for r in rows if not r.get("AlertaDuracionEnviada") and r.get("FechaInicio") is not None
+                 and r["FechaInicio"] <= now - limit
+                 and r.get("_nuevo_estado", r["Estado"]) not in TERMINAL_STATES]
+        if not stuck:
+            return 0
+        lines = [f"- Ejecución {r['EjecucionId']}: robot {r['RobotId']}, equipo {r['EquipoId']}, estado "
+                 f"{r['Estado']}, DeploymentId {r.get('DeploymentId') or '-'}, inicio {r['FechaInicio']:%Y-%m-%d %H:%M}"
+                 for r in stuck[:50]]
+        if len(stuck) > 50:
+            lines.append(f"... y {len(stuck) - 50} más")
+        ids = [r["EjecucionId"] for r in stuck]
+        self.log.warning("%d ejecución(es) activas más de %s: %s", len(stuck), limit, ids)
+        self._alert(f"{ALERT_DURACION}:{min(ids)}:{len(ids)}",
+                    f"{len(stuck)} ejecución(es) activas más de {int(limit.total_seconds() // 60)} min",
+                    "Ejecuciones que siguen activas más allá de LANZADOR_MAX_DURACION_EJECUCION_MIN:\n"
+                    + "\n".join(lines),
+                    "Revise en la Control Room si el bot sigue ejecutándose o está bloqueado.", level="WARNING")
+        E.mark_duration_alerted(self.db, ids)
+        return len(stuck)
