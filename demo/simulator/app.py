@@ -119,7 +119,8 @@ class SimApp:
                 call.token = sim.tokens.check(headers.get("X-Authorization"), sim.clock.now(), sim.store)
         if path != DEPLOY_PATH:
             with sim.lock:
-                rule = match_rule(sim, path, {"userId": call.token.user_id if call.token else None})
+                rule = match_rule(sim, path, {"userId": call.token.user_id if call.token else None,
+                                              "username": body.get("username")})
             if rule is not None:
                 error = rule_reply(sim, rule)
                 if error is not None:

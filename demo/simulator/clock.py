@@ -16,7 +16,9 @@ class SimClock:
         if mode not in ("real", "manual"):
             raise ValueError(f"clock debe ser 'real' o 'manual', no {mode!r}")
         self.mode = mode
-        self.start = float(start) if start is not None else float(int(time.time()))
+        if start is None:  # manual: whole seconds, so a run is reproducible given the same start
+            start = time.time() if mode == "real" else int(time.time())
+        self.start = float(start)
         self._manual_now = self.start
         self._mono0 = time.monotonic()
         self._offset = 0.0

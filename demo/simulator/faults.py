@@ -78,7 +78,7 @@ def draw_fault(sim: ControlRoomSimulator, path: str, n: int) -> Reply | None:
 def match_rule(sim: ControlRoomSimulator, path: str, ctx: dict) -> dict | None:
     """First rule matching this call (counts ``nth`` and ``times``); call under the state lock.
 
-    A rule is ``{"match": {path, userId, deviceId, fileId, nth}, status, code, message, hold_s,
+    A rule is ``{"match": {path, userId, deviceId, fileId, username, nth}, status, code, message, hold_s,
     after_effect, times, retry_after}`` (match keys may also sit at the top level). ``path`` is
     a glob. ``nth`` = fire from the n-th matching call (``times`` defaults to 1 then, else
     unlimited). ``status`` null = only hold the response ``hold_s``.
@@ -87,7 +87,7 @@ def match_rule(sim: ControlRoomSimulator, path: str, ctx: dict) -> dict | None:
         cond = rule.get("match") or rule
         if not fnmatch.fnmatchcase(path, str(cond.get("path", "*"))):
             continue
-        if any(key in cond and str(cond[key]) != str(ctx.get(key)) for key in ("userId", "deviceId", "fileId")):
+        if any(key in cond and str(cond[key]) != str(ctx.get(key)) for key in ("userId", "deviceId", "fileId", "username")):
             continue
         counters = sim.rule_counters.setdefault(index, {"seen": 0, "fired": 0})
         counters["seen"] += 1
