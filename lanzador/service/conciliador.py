@@ -343,3 +343,6 @@ class Conciliador:
                     "Revise en la Control Room si el bot sigue ejecutándose o está bloqueado.", level="WARNING")
         E.mark_duration_alerted(self.db, ids)
         return len(stuck)
+
+    #: Names the Lanzador's job wiring looks for (lanzador/service/main.py).
+    ciclo = run_round
