@@ -1,0 +1,325 @@
+"""L3: intent-first concurrent launching against the simulator (real HTTP) and SQLite."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timezone
+
+import pytest
+
+from common.clock import FixedClock
+from common.database.schema import ensure_schema
+from common.database.sql_client import DatabaseClient, DatabaseError
+from demo.simulator import API_PASSWORD, API_USERNAME, ControlRoomSimulator, generate_state
+from lanzador.clients.aa_client import AutomationAnywhereClient
+from lanzador.service.desplegador import AjustesLanzamiento, Desplegador
+from lanzador.service.sincronizador import Sincronizador
+
+TOKEN = "token-de-callback-de-prueba-0123456789"
+CALLBACK_URL = "http://127.0.0.1:9/api/callback"
+DEPLOY_PATH = "/v3/automations/deploy"
+
+
+class Alertas:
+    def __init__(self):
+        self.sent = []
+
+    def send_alert(self, key, subject, body, level="ERROR", what_to_check=""):
+        self.sent.append({"key": key, "subject": subject, "body": body, "check": what_to_check})
+        return True
+
+    def send_recovery(self, key, subject, body):
+        return False
+
+    def is_alerting(self, key):
+        return False
+
+
+class Reloj:
+    """Monotonic source for the alert de-duplication window."""
+
+    def __init__(self):
+        self.t = 1000.0
+
+    def __call__(self):
+        return self.t
+
+
+@pytest.fixture()
+def sim():
+    with ControlRoomSimulator(generate_state(files=6, devices=4, users=4, seed=5), clock="manual", seed=5) as s:
+        yield s
+
+
+@pytest.fixture()
+def db(tmp_path):
+    client = DatabaseClient(engine="sqlite", sqlite_path=tmp_path / "sam.db")
+    ensure_schema(client)
+    yield client
+    client.close_all()
+
+
+@pytest.fixture()
+def clock():
+    return FixedClock(datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc), "Europe/Madrid")
+
+
+def _aa(sim):
+    return AutomationAnywhereClient(sim.url, API_USERNAME, password=API_PASSWORD, sleep=lambda s: None, timeout=10)
+
+
+def _prepare(sim, db, clock, pares=((5100, 80),), parametros=None):
+    aa = _aa(sim)
+    assert Sincronizador(db, aa, clock=clock).sincronizar().ok
+    for robot, equipo in pares:
+        db.execute("UPDATE Robots SET EsOnline = 1 WHERE RobotId = ?", (robot,))
+        db.execute("INSERT INTO Asignaciones (RobotId, EquipoId, EsProgramado) VALUES (?, ?, 0)", (robot, equipo))
+    for robot, value in (parametros or {}).items():
+        db.execute("UPDATE Robots SET Parametros = ? WHERE RobotId = ?", (value, robot))
+    return aa
+
+
+def _desplegador(db, aa, clock, alerts=None, mono=None, **kw):
+    ajustes = AjustesLanzamiento(
+        max_concurrentes=kw.pop("max_concurrentes", 3),
+        max_reintentos=kw.pop("max_reintentos", 2),
+        vueltas_defecto=kw.pop("vueltas_defecto", 3),
+        espera_tras_fallo_seg=kw.pop("espera_tras_fallo_seg", 300),
+        url_callback=CALLBACK_URL,
+        token_callback=TOKEN,
+        intervalo_alertas_min=30,
+        backoff_base_seg=0.01,
+    )
+    return Desplegador(db, aa, ajustes, clock=clock, alerts=alerts, sleep=lambda s: None,
+                       monotonic=mono or Reloj(), **kw)
+
+
+def _ejecuciones(db):
+    return db.query("SELECT * FROM Ejecuciones ORDER BY EjecucionId")
+
+
+def _deploy_calls(sim):
+    return [r for r in sim.requests(DEPLOY_PATH)]
+
+
+def test_L3_2_intent_row_committed_before_deploy(sim, db, clock, tmp_path):
+    aa = _prepare(sim, db, clock)
+    other = DatabaseClient(engine="sqlite", sqlite_path=tmp_path / "sam.db")  # another connection
+    seen = []
+
+    class Espia:
+        def __init__(self, inner):
+            self.inner = inner
+
+        def deploy(self, file_id, user_id, bot_input, url, headers=None):
+            seen.append(other.query("SELECT Estado, DeploymentId, RobotId, EquipoId, UserId FROM Ejecuciones"))
+            return self.inner.deploy(file_id, user_id, bot_input, url, headers)
+
+    d = _desplegador(db, Espia(aa), clock)
+    res = d.ciclo()
+    d.cerrar()
+    assert res.desplegados == 1
+    assert seen == [[{"Estado": "LANZANDO", "DeploymentId": None, "RobotId": 5100, "EquipoId": 80, "UserId": 700}]]
+    (row,) = _ejecuciones(db)
+    assert row["Estado"] == "DEPLOYED" and row["DeploymentId"] == sim.deploys()[0]["deploymentId"]
+    assert row["FechaInicio"] == clock.now_local() and row["Hora"] is None
+    other.close_all()
+
+
+def test_L3_2_deploy_body_typed_input_callback_header(sim, db, clock):
+    aa = _prepare(sim, db, clock, pares=((5100, 80), (5101, 81)),
+                  parametros={5101: '{"in_Ambiente": "PROD", "in_Lote": 25, "in_Forzar": true, "in_Ratio": 0.5}'})
+    d = _desplegador(db, aa, clock, vueltas_defecto=7)
+    assert d.ciclo().desplegados == 2
+    d.cerrar()
+    bodies = {dep["fileId"]: dep["request"] for dep in sim.deploys()}
+    assert bodies[5100]["runAsUserIds"] == [700] and bodies[5101]["runAsUserIds"] == [701]
+    assert bodies[5100]["botInput"] == {"in_NumRepeticion": {"type": "NUMBER", "number": "7"}}
+    assert bodies[5101]["botInput"] == {
+        "in_Ambiente": {"type": "STRING", "string": "PROD"},
+        "in_Lote": {"type": "NUMBER", "number": "25"},
+        "in_Forzar": {"type": "BOOLEAN", "boolean": "true"},
+        "in_Ratio": {"type": "NUMBER", "number": "0.5"},
+    }
+    for body in bodies.values():
+        assert body["callbackInfo"] == {"url": CALLBACK_URL, "headers": {"X-Authorization": TOKEN}}
+    assert {r["Estado"] for r in _ejecuciones(db)} == {"DEPLOYED"}
+
+
+def test_L3_3_retriable_errors_retried_then_deployed_once(sim, db, clock):
+    aa = _prepare(sim, db, clock)
+    sim.configure(rules=[{"match": {"path": DEPLOY_PATH}, "status": 503, "code": "SERVICE_UNAVAILABLE", "times": 1},
+                         {"match": {"path": DEPLOY_PATH}, "status": 412, "code": "DEVICE_BUSY",
+                          "message": "device is busy", "times": 1}])
+    d = _desplegador(db, aa, clock)
+    res = d.ciclo()
+    d.cerrar()
+    assert res.desplegados == 1 and res.resultados[0].intentos == 3
+    assert len(_deploy_calls(sim)) == 3 and len(sim.deploys()) == 1
+    (row,) = _ejecuciones(db)
+    assert row["Estado"] == "DEPLOYED" and row["DeploymentId"] == sim.deploys()[0]["deploymentId"]
+
+
+def test_L3_3_retries_exhausted_deploy_failed(sim, db, clock):
+    aa = _prepare(sim, db, clock)
+    sim.configure(rules=[{"match": {"path": DEPLOY_PATH}, "status": 502, "times": 100}])
+    alerts = Alertas()
+    d = _desplegador(db, aa, clock, alerts)
+    res = d.ciclo()
+    d.cerrar()
+    assert res.fallidos == 1 and len(_deploy_calls(sim)) == 3  # 1 + LANZADOR_MAX_REINTENTOS_DEPLOY
+    (row,) = _ejecuciones(db)
+    assert row["Estado"] == "DEPLOY_FAILED" and row["FechaFin"] is not None
+    assert "502" in row["MensajeError"] and "3 intentos" in row["MensajeError"]
+    assert len(alerts.sent) == 1
+
+
+def test_L3_3_permanent_error_not_retried_disabled_user(sim, db, clock):
+    aa = _prepare(sim, db, clock)
+    sim.update("users", 700, disabled=True)  # SAM has not synced it yet
+    d = _desplegador(db, aa, clock)
+    res = d.ciclo()
+    assert res.fallidos == 1 and len(_deploy_calls(sim)) == 1 and not sim.deploys()
+    (row,) = _ejecuciones(db)
+    assert row["Estado"] == "DEPLOY_FAILED" and "INVALID_ARGUMENT" in row["MensajeError"]
+    # L2.3 cool-off: the next cycles do not retry the pair (no retry storm)
+    clock.advance(30)
+    assert d.ciclo().seleccionados == 0
+    d.cerrar()
+    assert len(_deploy_calls(sim)) == 1
+
+
+def test_L3_3_device_not_connected_not_retried(sim, db, clock):
+    aa = _prepare(sim, db, clock)
+    sim.update("devices", 80, status="DISCONNECTED")
+    d = _desplegador(db, aa, clock)
+    res = d.ciclo()
+    d.cerrar()
+    assert res.fallidos == 1 and len(_deploy_calls(sim)) == 1
+    assert "DEVICE_NOT_CONNECTED" in _ejecuciones(db)[0]["MensajeError"]
+
+
+def test_L3_3_device_not_connected_never_retried_even_if_marked_retriable(db, clock):
+    from lanzador.clients.aa_client import A360Error
+    from lanzador.service.desplegador import es_reintentable
+
+    assert not es_reintentable(A360Error("http", "x", status_code=412, code="DEVICE_NOT_CONNECTED", retriable=True))
+    assert es_reintentable(A360Error("transport", "timeout", retriable=True))
+    assert not es_reintentable(A360Error("http", "x", status_code=400, code="INVALID_ARGUMENT"))
+
+
+def test_L3_3_no_compatible_targets_alerted_as_robot_configuration(sim, db, clock):
+    aa = _prepare(sim, db, clock)
+    sim.update("files", 5100, compatible=False)
+    alerts = Alertas()
+    d = _desplegador(db, aa, clock, alerts)
+    res = d.ciclo()
+    d.cerrar()
+    assert res.fallidos == 1 and len(_deploy_calls(sim)) == 1
+    assert res.resultados[0].configuracion_robot
+    (alert,) = alerts.sent
+    assert "configuración" in alert["subject"].lower() and "NO_COMPATIBLE_TARGETS" in alert["check"]
+    assert "CONFIGURACIÓN DEL ROBOT" in alert["body"]
+
+
+def test_L3_2_untypable_parametros_recorded_no_http_call(sim, db, clock):
+    aa = _prepare(sim, db, clock, parametros={5100: '{"in_Lista": [1, 2]}'})
+    alerts = Alertas()
+    d = _desplegador(db, aa, clock, alerts)
+    res = d.ciclo()
+    d.cerrar()
+    assert res.fallidos == 1 and not _deploy_calls(sim)
+    (row,) = _ejecuciones(db)
+    assert row["Estado"] == "DEPLOY_FAILED" and "in_Lista" in row["MensajeError"]
+    assert len(alerts.sent) == 1 and "configuración" in alerts.sent[0]["subject"].lower()
+
+
+def test_L3_2_never_deploy_without_a_row(sim, db, clock):
+    aa = _prepare(sim, db, clock)
+
+    class SinIntencion:
+        """The DB answers the selection but refuses the intent insert."""
+
+        def __init__(self, inner):
+            self.inner = inner
+            self.engine = inner.engine
+
+        def query(self, *a, **k):
+            return self.inner.query(*a, **k)
+
+        def run_in_transaction(self, fn):
+            raise DatabaseError("base de datos no disponible", retryable=True)
+
+        def transaction(self):
+            raise DatabaseError("base de datos no disponible", retryable=True)
+
+    d = _desplegador(SinIntencion(db), aa, clock)
+    res = d.ciclo()
+    d.cerrar()
+    assert res.seleccionados == 1 and res.sin_intencion == 1
+    assert not _deploy_calls(sim) and not _ejecuciones(db)
+
+
+def test_L3_4_alerts_deduplicated_one_mail_per_cycle(sim, db, clock):
+    aa = _prepare(sim, db, clock, pares=((5100, 80), (5101, 81), (5102, 82)))
+    for uid in (700, 701, 702):
+        sim.update("users", uid, disabled=True)
+    alerts, mono = Alertas(), Reloj()
+    d = _desplegador(db, aa, clock, alerts, mono, espera_tras_fallo_seg=0)
+    assert d.ciclo().fallidos == 3
+    assert len(alerts.sent) == 1  # one summary e-mail for three failures
+    assert all(f"Robot {r}" in alerts.sent[0]["body"] for r in (5100, 5101, 5102))
+    for _ in range(3):  # same failures again and again: no more e-mails
+        clock.advance(20)
+        mono.t += 20
+        assert d.ciclo().fallidos == 3
+    assert len(alerts.sent) == 1
+    # a different error kind on one pair is new
+    sim.update("users", 700, disabled=False)
+    sim.update("files", 5100, compatible=False)
+    clock.advance(20)
+    assert d.ciclo().fallidos == 3
+    assert len(alerts.sent) == 2 and "Robot 5100" in alerts.sent[1]["body"]
+    assert "Robot 5101" not in alerts.sent[1]["body"]
+    # after EMAIL_INTERVALO_REPETICION_MIN the same failures are alerted again, still one mail
+    mono.t += 31 * 60
+    clock.advance(20)
+    d.ciclo()
+    d.cerrar()
+    assert len(alerts.sent) == 3
+
+
+def test_L3_1_pool_created_once_and_bounded(sim, db, clock):
+    pares = tuple((5100 + i, 80 + i) for i in range(4))
+    aa = _prepare(sim, db, clock, pares=pares)
+    threads, lock = set(), threading.Lock()
+
+    class Hilos:
+        def __init__(self, inner):
+            self.inner = inner
+
+        def deploy(self, *a, **k):
+            with lock:
+                threads.add(threading.current_thread().name)
+            return self.inner.deploy(*a, **k)
+
+    d = _desplegador(db, Hilos(aa), clock, max_concurrentes=2)
+    pool = d._pool
+    assert d.ciclo().desplegados == 4
+    sim.advance(3600)  # runs end
+    for row in _ejecuciones(db):
+        db.execute("UPDATE Ejecuciones SET Estado = 'RUN_COMPLETED', FechaFin = ? WHERE EjecucionId = ?",
+                   (clock.now_local(), row["EjecucionId"]))
+    clock.advance(60)
+    assert d.ciclo().desplegados == 4
+    assert d._pool is pool
+    d.cerrar()
+    assert 1 <= len(threads) <= 2 and all(t.startswith("lanzador-deploy") for t in threads)
+
+
+def test_L3_test_hook_pauses_after_intent(sim, db, clock, monkeypatch):
+    aa = _prepare(sim, db, clock)
+    monkeypatch.setenv("SAM_TEST_PAUSA_TRAS_INTENCION_SEG", "0.01")
+    d = _desplegador(db, aa, clock)
+    assert d.ciclo().desplegados == 1
+    d.cerrar()
