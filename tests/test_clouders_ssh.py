@@ -522,3 +522,66 @@ def test_B1_build_sources_from_config_reads_both_concurrently(sshd, clouders_db,
     finally:
         for s in sources:
             s.close()
+
+
+# --- key files and known_hosts files as found in the field -----------------------------------------
+
+
+def test_B2_clouders_missing_key_file_is_reported(sshd, clouders_db, tmp_path):
+    result = read_one(CloudersSource(settings(sshd, clouders_db.name, "tunel", ssh_key_file=str(tmp_path / "nope"))))
+    assert result.ok is False and "CLOUDERS_SSH_KEY_FILE" in result.error
+
+
+def test_B2_clouders_encrypted_key_uses_password_as_passphrase(sshd, clouders_db, tmp_path):
+    import subprocess
+
+    passphrase = "frase-" + secrets.token_hex(4)
+    key = tmp_path / "id_enc"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", passphrase, "-f", str(key)], check=True)
+    original = sshd.authorized_keys.read_text()
+    sshd.authorized_keys.write_text(original + Path(f"{key}.pub").read_text())
+    try:
+        source = CloudersSource(settings(sshd, clouders_db.name, "tunel", ssh_key_file=str(key), ssh_password=passphrase))
+        try:
+            assert as_dict(source.read()) == {"RobotA": 3, "RobotB": 1}
+        finally:
+            source.close()
+        wrong = read_one(CloudersSource(settings(sshd, clouders_db.name, "tunel", ssh_key_file=str(key), ssh_password="mala")))
+        assert wrong.ok is False and "mala" not in wrong.error
+    finally:
+        sshd.authorized_keys.write_text(original)
+
+
+def test_B2_clouders_known_hosts_with_foreign_lines_still_verifies(sshd, clouders_db, tmp_path):
+    kh = tmp_path / "known_hosts"
+    kh.write_text(
+        "@cert-authority *.example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n"
+        "garbage\n" + sshd.known_hosts.read_text()
+    )
+    source = CloudersSource(settings(sshd, clouders_db.name, "tunel", known_hosts=str(kh)))
+    try:
+        assert as_dict(source.read()) == {"RobotA": 3, "RobotB": 1}
+    finally:
+        source.close()
+
+
+def test_B2_clouders_accepted_unknown_key_is_pinned_for_the_process(sshd_factory, clouders_db, tmp_path):  # noqa: F811
+    first = sshd_factory(password_auth=False)
+    source = CloudersSource(
+        settings(first, clouders_db.name, "tunel", known_hosts=str(tmp_path / "none"), accept_unknown_host=True)
+    )
+    try:
+        assert source.read()
+        port = first.port
+        first.stop()
+        # Another server (another host key) takes over the same address: refused, not re-accepted.
+        impostor = SshdServer(tmp_path / "impostor", password_auth=False, port=port)
+        impostor.authorized_keys.write_text(Path(f"{first.key_file}.pub").read_text())
+        impostor.start()
+        try:
+            result = read_one(source)
+            assert result.ok is False and "no coincide" in result.error
+        finally:
+            impostor.close()
+    finally:
+        source.close()

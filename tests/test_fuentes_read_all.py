@@ -246,3 +246,41 @@ def test_B1_build_sources_empty_list_builds_nothing():
 def test_B1_build_sources_rejects_unknown_name():
     with pytest.raises(ValueError, match="desconocida"):
         build_sources(Cfg(BALANCEADOR_PROVEEDORES_CARGA=["rpa360x"]))
+
+
+def test_B8_alert_not_handed_over_is_retried_next_cycle_then_sent_once():
+    class FlakySmtp(RecordingAlerts):
+        def __init__(self):
+            super().__init__()
+            self.attempts = 0
+
+        def send_alert(self, key, subject, body, level="ERROR", what_to_check=""):
+            self.attempts += 1
+            if self.attempts == 1:
+                return False  # SMTP unreachable: EmailAlertClient returns False, nothing outstanding
+            return super().send_alert(key, subject, body, level, what_to_check)
+
+    alerts = FlakySmtp()
+    health = SourceHealth(alerts, 3, logging.getLogger("test.health"))
+    for _ in range(3):
+        health.record([_fail("clouders")])
+    assert alerts.sent == [] and alerts.attempts == 1
+    health.record([_fail("clouders")])
+    assert [s[0] for s in alerts.sent] == ["alert"]
+    for _ in range(3):
+        health.record([_fail("clouders")])
+    assert alerts.attempts == 2
+    health.record([_ok("clouders")])
+    assert [s[0] for s in alerts.sent] == ["alert", "recovery"]
+
+
+def test_B8_no_recovery_mail_when_the_alert_never_went_out():
+    class DeadSmtp(RecordingAlerts):
+        def send_alert(self, *a, **k):
+            return False
+
+    alerts = DeadSmtp()
+    health = SourceHealth(alerts, 1, logging.getLogger("test.health"))
+    health.record([_fail("rpa360")])
+    health.record([_ok("rpa360")])
+    assert alerts.sent == []

@@ -189,6 +189,32 @@ def parse_batch_output(text: str) -> list[tuple[str, int]]:
     return rows
 
 
+def load_known_hosts(path: Path, into: paramiko.HostKeys) -> int:
+    """Load an OpenSSH ``known_hosts`` file line by line; returns the keys loaded.
+
+    Unlike ``HostKeys.load`` one unusable line (``@cert-authority``/``@revoked`` markers, key types
+    paramiko does not know, garbage) is skipped instead of discarding the whole file. Hashed host
+    names (``|1|...``) work.
+    """
+    loaded = 0
+    text = path.read_text(encoding="utf-8", errors="replace")
+    for lineno, raw in enumerate(text.split("\n"), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#") or line.startswith("@"):
+            continue
+        try:
+            entry = paramiko.hostkeys.HostKeyEntry.from_line(line, lineno)
+        except Exception:
+            entry = None
+        if entry is None or entry.key is None:
+            logger.debug("known_hosts %s: línea %d ignorada (no reconocida)", path, lineno)
+            continue
+        for hostname in entry.hostnames:
+            into.add(hostname, entry.key.get_name(), entry.key)
+            loaded += 1
+    return loaded
+
+
 def _exc_text(exc: BaseException) -> str:
     text = str(exc).strip()
     return text or type(exc).__name__
@@ -292,9 +318,11 @@ class CloudersSource:
         known = s.known_hosts_path
         if known.is_file():
             try:
-                client.get_host_keys().load(str(known))
-            except Exception as exc:
-                raise SourceError(f"clouders: no se pudo leer el archivo known_hosts {known}: {exc}") from None
+                load_known_hosts(known, client.get_host_keys())
+            except OSError as exc:
+                raise SourceError(
+                    f"clouders: no se pudo leer el archivo known_hosts {known}: {exc.strerror or exc}"
+                ) from None
         elif not s.accept_unknown_host:
             raise SourceError(
                 f"clouders: no existe el archivo known_hosts {known} (CLOUDERS_SSH_KNOWN_HOSTS); no se "

@@ -232,8 +232,6 @@ class SourceHealth:
                 previous = 0
                 recovered = False
                 send_alert = count >= self._threshold and name not in self._alerted
-                if send_alert:
-                    self._alerted.add(name)
         if result.ok:
             if previous:
                 self._logger.info(
@@ -257,10 +255,11 @@ class SourceHealth:
             result.error,
         )
         if send_alert:
-            self._logger.error(
-                "Fuente de tickets %r caída durante %d ciclos consecutivos; se envía alerta", name, count
-            )
-            self._send(
+            if count == self._threshold:
+                self._logger.error(
+                    "Fuente de tickets %r caída durante %d ciclos consecutivos; se envía alerta", name, count
+                )
+            delivered = self._send(
                 "send_alert",
                 self.alert_key(name),
                 f"Fuente de tickets '{name}' sin respuesta",
@@ -269,17 +268,32 @@ class SourceHealth:
                 "liberan equipos de los robots que alimenta esta fuente.",
                 what_to_check=_WHAT_TO_CHECK.get(name, "La conectividad y el estado de la fuente."),
             )
+            # An alert that could not be handed over (SMTP down) is retried next cycle; the mail
+            # client throttles repeats per key, and "not configured" counts as handed over.
+            if delivered or self._client_alerting(self.alert_key(name)):
+                with self._lock:
+                    if self._failures.get(name, 0) > 0:
+                        self._alerted.add(name)
 
-    def _send(self, method: str, key: str, subject: str, body: str, **extra: Any) -> None:
+    def _client_alerting(self, key: str) -> bool:
+        checker = getattr(self._alerts, "is_alerting", None)
+        if not callable(checker):
+            return False
+        try:
+            return bool(checker(key))
+        except Exception:
+            return False
+
+    def _send(self, method: str, key: str, subject: str, body: str, **extra: Any) -> bool:
         if self._alerts is None:
-            return
+            return True  # nothing to deliver to: the log lines are the alert
         try:
             if method == "send_alert":
-                getattr(self._alerts, method)(key, subject, body, level="ERROR", **extra)
-            else:
-                getattr(self._alerts, method)(key, subject, body)
+                return bool(getattr(self._alerts, method)(key, subject, body, level="ERROR", **extra))
+            return bool(getattr(self._alerts, method)(key, subject, body))
         except Exception:  # EmailAlertClient never raises, but a fake might
             self._logger.exception("No se pudo enviar el correo de la fuente de tickets (%s)", key)
+            return False
 
 
 _WHAT_TO_CHECK = {
