@@ -585,3 +585,88 @@ def test_B2_clouders_accepted_unknown_key_is_pinned_for_the_process(sshd_factory
             impostor.close()
     finally:
         source.close()
+
+
+# --- sshd killed while a query is in flight ---------------------------------------------------------
+
+
+def test_B2_clouders_sshd_killed_during_remote_command(sshd_factory, clouders_db, tmp_path):  # noqa: F811
+    server = sshd_factory(password_auth=False)
+    marker = tmp_path / "started"
+    slow = tmp_path / "slow_mysql"
+    slow.write_text(f"#!/bin/sh\ntouch {marker}\nsleep 60\n")
+    slow.chmod(0o755)
+    source = CloudersSource(settings(server, clouders_db.name, "comando", mysql_client=str(slow), timeout=30.0))
+    try:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as ex:
+            future = ex.submit(read_all, [source], None)
+            for _ in range(600):
+                if marker.exists():
+                    break
+                threading.Event().wait(0.05)
+            assert marker.exists()
+            server.stop()
+            (result,) = future.result(timeout=60)
+        assert result.ok is False and result.rows == ()
+        assert not source.connected
+        server.start()
+    finally:
+        source.close()
+    healthy = CloudersSource(settings(server, clouders_db.name, "comando"))
+    try:
+        assert as_dict(healthy.read()) == {"RobotA": 3, "RobotB": 1}
+    finally:
+        healthy.close()
+
+
+def test_B2_clouders_sshd_killed_during_tunnel_query(sshd_factory, clouders_db):  # noqa: F811
+    server = sshd_factory(password_auth=False)
+    silent = _SilentServer()  # a MySQL that hangs: the read blocks inside the tunnel
+    source = CloudersSource(settings(server, clouders_db.name, "tunel", mysql_port=silent.port, timeout=30.0))
+    try:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as ex:
+            future = ex.submit(read_all, [source], None)
+            for _ in range(600):
+                if silent.conns:
+                    break
+                threading.Event().wait(0.05)
+            assert silent.conns
+            server.stop()
+            (result,) = future.result(timeout=60)
+        assert result.ok is False and result.rows == ()
+    finally:
+        silent.close()
+        source.close()
+
+
+def test_B2_clouders_closed_source_can_be_read_again(sshd, clouders_db):
+    source = CloudersSource(settings(sshd, clouders_db.name, "tunel"))
+    assert source.read()
+    source.close()
+    assert not source.connected
+    assert source.read()
+    source.close()
+
+
+def test_B2_clouders_close_during_read_does_not_reconnect(sshd, clouders_db, tmp_path):
+    go_slow, started = tmp_path / "go_slow", tmp_path / "started"
+    client = tmp_path / "mysql_wrapper"
+    client.write_text(f'#!/bin/sh\nif [ -f {go_slow} ]; then touch {started}; sleep 20; exit 0; fi\nexec mysql "$@"\n')
+    client.chmod(0o755)
+    source = CloudersSource(settings(sshd, clouders_db.name, "comando", mysql_client=str(client), timeout=30.0))
+    try:
+        assert as_dict(source.read()) == {"RobotA": 3, "RobotB": 1}
+        go_slow.touch()
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as ex:
+            future = ex.submit(read_all, [source], None)
+            for _ in range(600):
+                if started.exists():
+                    break
+                threading.Event().wait(0.05)
+            assert started.exists()
+            source.close()  # service shutdown while the cycle is reading
+            (result,) = future.result(timeout=60)
+        assert result.ok is False
+        assert not source.connected and source.connections_opened == 1
+    finally:
+        source.close()

@@ -242,8 +242,9 @@ class CloudersSource:
         # Accepted unknown keys stay pinned for the life of the process.
         self._pinned = paramiko.HostKeys()
         # connect (TCP + banner + auth) + channel + query, possibly twice (one reconnect).
-        self.max_read_seconds = settings.timeout * 10 + 5
+        self.max_read_seconds = settings.timeout * 6 + 5
         self.connections_opened = 0
+        self._generation = 0  # bumped by close(): an in-flight read must not reconnect afterwards
         if settings.accept_unknown_host:
             logger.warning(
                 "CLOUDERS_SSH_ACEPTAR_HOST_DESCONOCIDO=true: las claves de host SSH desconocidas de %s "
@@ -270,6 +271,8 @@ class CloudersSource:
             self._lock.release()
 
     def close(self) -> None:
+        with self._state_lock:
+            self._generation += 1
         self._disconnect()
 
     @property
@@ -280,10 +283,11 @@ class CloudersSource:
 
     # -- connection -----------------------------------------------------------------------------
     def _read_locked(self) -> list[tuple[str, int | None, int]]:
+        generation = self._generation
         reused = self.connected
         if not reused:
             self._disconnect()
-            self._connect()
+            self._connect(generation)
         try:
             return self._query()
         except _SshBroken as exc:
@@ -297,7 +301,7 @@ class CloudersSource:
             self._disconnect()
             raise SourceError(self._clean(f"clouders: error inesperado ({type(exc).__name__}): {exc}")) from None
         # One reconnect when a reused connection turned out to be dead.
-        self._connect()
+        self._connect(generation)
         try:
             return self._query()
         except _SshBroken as exc:
@@ -312,8 +316,10 @@ class CloudersSource:
     def _clean(self, text: str) -> str:
         return redact(text, self.settings.secrets())
 
-    def _connect(self) -> None:
+    def _connect(self, generation: int) -> None:
         s = self.settings
+        if generation != self._generation:
+            raise SourceError("clouders: la fuente se ha cerrado")
         client = paramiko.SSHClient()
         known = s.known_hosts_path
         if known.is_file():
@@ -364,7 +370,12 @@ class CloudersSource:
                 for key_type, key in keys.items():
                     self._pinned.add(hostname, key_type, key)
         with self._state_lock:
-            self._client = client
+            closed_meanwhile = generation != self._generation
+            if not closed_meanwhile:
+                self._client = client
+        if closed_meanwhile:
+            client.close()
+            raise SourceError("clouders: la fuente se ha cerrado")
         self.connections_opened += 1
         logger.info("Conectado por SSH a clouders %s como %s (modo %s)", s.endpoint, s.ssh_user, s.mode)
 
