@@ -26,15 +26,6 @@ from lanzador.service.sincronizador import Sincronizador
 _log = logging.getLogger("sam.lanzador.main")
 
 
-def _cargar_conciliador() -> Any:
-    try:
-        from lanzador.service.conciliador import Conciliador
-    except ImportError as exc:  # pragma: no cover - only while the module does not exist
-        _log.warning("Conciliador no disponible (%s): la conciliación queda desactivada.", exc)
-        return None
-    return Conciliador
-
-
 def _llamar(obj: Any, nombres: tuple[str, ...]) -> Any:
     for nombre in nombres:
         fn = getattr(obj, nombre, None)
@@ -88,7 +79,9 @@ class Lanzador:
             if self._recuperacion_hecha:
                 return True
             try:
-                _llamar(self.conciliador, ("recuperar_lanzando", "recuperar_lanzando_al_inicio", "recover_lanzando"))
+                resumen = _llamar(self.conciliador, ("recover_lanzando",))
+                if resumen:
+                    self.log.info("Revisión inicial de ejecuciones LANZANDO: %s", resumen)
             except Exception as exc:  # noqa: BLE001 - retried before the next launch cycle
                 self.log.error(
                     "No se pudo revisar las ejecuciones LANZANDO pendientes (%s); no se lanza nada "
@@ -109,7 +102,7 @@ class Lanzador:
     def job_conciliacion(self) -> None:
         if self.conciliador is None:
             return
-        _llamar(self.conciliador, ("ciclo", "conciliar", "run", "ejecutar"))
+        _llamar(self.conciliador, ("run_round",))
 
     # -- runner wiring ---------------------------------------------------------------------------
     def registrar(self, runner: Any) -> None:
@@ -145,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     from common.utils.logging_setup import setup_logging
     from common.utils.mail_client import EmailAlertClient
     from lanzador.clients.aa_client import AutomationAnywhereClient
+    from lanzador.service.conciliador import Conciliador
 
     cfg = load_config_or_exit("lanzador")
     logger = setup_logging(cfg, "lanzador")
@@ -158,10 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         log.error("No se pudo comprobar/crear el esquema de la base de datos SAM: %s", exc)
     alerts = EmailAlertClient(cfg, "lanzador")
     aa = AutomationAnywhereClient.from_config(cfg)
-    conciliador = None
-    conciliador_cls = _cargar_conciliador()
-    if conciliador_cls is not None:
-        conciliador = _crear_conciliador(conciliador_cls, cfg, db, aa, clock, alerts)
+    conciliador = Conciliador(db, aa, cfg, clock, alerts)
     lanzador = Lanzador(cfg, db=db, aa=aa, clock=clock, alerts=alerts, conciliador=conciliador)
     log.info(
         "Lanzador configurado: lanzamiento cada %s s, conciliación cada %s s, sincronización cada %s s, "
@@ -178,12 +169,3 @@ def main(argv: list[str] | None = None) -> int:
     lanzador.registrar(runner)
     return runner.run()
 
-
-def _crear_conciliador(cls: Any, cfg: Any, db: Any, aa: Any, clock: Any, alerts: Any) -> Any:
-    from_config = getattr(cls, "from_config", None)
-    if callable(from_config):
-        try:
-            return from_config(cfg, db=db, aa=aa, clock=clock, alerts=alerts)
-        except TypeError:
-            pass
-    return cls(db, aa, cfg=cfg, clock=clock, alerts=alerts)
