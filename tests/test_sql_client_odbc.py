@@ -16,7 +16,9 @@ import pytest
 pyodbc = pytest.importorskip("pyodbc")
 
 if "SQLite3" not in pyodbc.drivers():  # pragma: no cover - .ci/run installs libsqliteodbc
-    pytest.skip("unixODBC SQLite3 driver not installed (apt-get install libsqliteodbc)", allow_module_level=True)
+    pytest.skip(
+        "unixODBC SQLite3 driver not installed (apt-get install libsqliteodbc)", allow_module_level=True
+    )
 
 from common.database.sql_client import DatabaseClient, DatabaseError  # noqa: E402
 

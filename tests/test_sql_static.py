@@ -149,11 +149,15 @@ def test_checker_accepts_ctes_derived_tables_variables_and_correlation():
     ORDER BY d.Id;
     """
     assert check_tsql(sql) == []
-    assert check_tsql(sql.replace("l.Nombre, s.value", "l.Nombr, s.value")) == ["columna desconocida: l.Nombr"]
+    assert check_tsql(sql.replace("l.Nombre, s.value", "l.Nombr, s.value")) == [
+        "columna desconocida: l.Nombr"
+    ]
 
 
 def test_qmarks_become_variables_outside_strings():
-    assert replace_qmarks("SELECT '?' AS q WHERE a = ? AND b = ?") == "SELECT '?' AS q WHERE a = @p1 AND b = @p2"
+    assert (
+        replace_qmarks("SELECT '?' AS q WHERE a = ? AND b = ?") == "SELECT '?' AS q WHERE a = @p1 AND b = @p2"
+    )
 
 
 def test_dml_extraction_finds_statements_inside_procedures():
