@@ -114,6 +114,12 @@ def test_C9_empty_value_falls_through_and_os_environ_untouched(tmp_path, monkeyp
     assert "SAM_TEST_ONLY_VAR" not in os.environ and "LOG_BACKUP_COUNT" not in os.environ
 
 
+def test_C9_unknown_names_in_env_files_are_listed(tmp_path):
+    (tmp_path / ".env").write_text("LANZADOR_INTERVALO_LANZADOR_SG=5\nLOG_LEVEL=INFO\n", encoding="utf-8")
+    cfg = load_config("demo", {"OTRA_VARIABLE_DEL_SISTEMA": "1"}, tmp_path)
+    assert cfg.unknown_keys == ["LANZADOR_INTERVALO_LANZADOR_SG"]
+
+
 def test_C9_default_environ_is_os_environ(tmp_path, monkeypatch):
     monkeypatch.setenv("LOG_BACKUP_COUNT", "13")
     assert load_config("demo", root=tmp_path).LOG_BACKUP_COUNT == 13

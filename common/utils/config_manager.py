@@ -391,6 +391,7 @@ class Config:
         object.__setattr__(self, "_values", dict(values))
         object.__setattr__(self, "_sources", dict(sources or {}))
         object.__setattr__(self, "_root", root)
+        object.__setattr__(self, "unknown_keys", [])   # .env names that are not settings (typos)
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
@@ -404,7 +405,8 @@ class Config:
         raise AttributeError("Config es inmutable; use with_overrides()")
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"service": self.service, "_values": self._values, "_sources": self._sources, "_root": self._root}
+        return {"service": self.service, "_values": self._values, "_sources": self._sources, "_root": self._root,
+                "unknown_keys": self.unknown_keys}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         for key, value in state.items():
@@ -443,7 +445,9 @@ class Config:
         if problems:
             raise ConfigError(problems)
         sources = {**self._sources, **{n: "override" for n in values}}
-        return Config(self.service, new, sources, self._root)
+        copy = Config(self.service, new, sources, self._root)
+        object.__setattr__(copy, "unknown_keys", list(self.unknown_keys))
+        return copy
 
     def __repr__(self) -> str:
         body = ", ".join(f"{k}={v!r}" for k, v in self.masked().items())
@@ -513,7 +517,11 @@ def load_config(service: str, environ: Mapping[str, str] | None = None, root: Pa
     problems += _cross_checks(service, values, strict)
     if problems:
         raise ConfigError(problems)
-    return Config(service, values, sources, root)
+    cfg = Config(service, values, sources, root)
+    # Names in the .env files that are not settings (typos): the services log them as warnings.
+    unknown = sorted({k for _, layer in layers[1:] for k in layer if k not in SETTINGS_BY_NAME})
+    object.__setattr__(cfg, "unknown_keys", unknown)
+    return cfg
 
 
 def _cross_checks(service: str, v: Mapping[str, Any], strict: set[str]) -> list[str]:
