@@ -223,3 +223,22 @@ def test_tsql_statements_registered():
     assert "insertar_intento" in E.TSQL_STATEMENTS
     assert all("dbo." in sql for sql in E.TSQL_STATEMENTS.values())
     assert "OUTPUT INSERTED.EjecucionId" in E.TSQL_STATEMENTS["insertar_intento"]
+
+
+def test_L5_5_recovery_failure_reopened_when_the_slow_deploy_is_confirmed(db):
+    """The Conciliador failed a LANZANDO row while its deploy call was still in flight; the deploy then
+    succeeded: the row gets its DeploymentId and counts busy again (the deployment is real)."""
+    eid = _intent(db)
+    E.mark_deploy_failed(db, eid, E.MENSAJE_SIN_CONFIRMACION, NOW)
+    E.mark_deployed(db, eid, "dep-lento", NOW + timedelta(seconds=150))
+    row = E.get_execution(db, eid)
+    assert row["Estado"] == "DEPLOYED" and row["FechaFin"] is None and row["MensajeError"] is None
+    assert [r["EjecucionId"] for r in E.active_executions(db)] == [eid]
+
+
+def test_L3_3_a360_refusal_stays_terminal_even_if_marked_deployed(db):
+    eid = _intent(db)
+    E.mark_deploy_failed(db, eid, "A360 rechazó el despliegue", NOW)
+    E.mark_deployed(db, eid, "dep-x", NOW)
+    row = E.get_execution(db, eid)
+    assert row["Estado"] == "DEPLOY_FAILED" and row["DeploymentId"] == "dep-x"

@@ -66,9 +66,15 @@ _COLS_EJECUCION = (
 
 _TEMPLATES: dict[str, str] = {
     # L3.2 intent row; the identity clause is engine specific (see _INSERT_INTENT_*).
+    # A row failed by the LANZANDO recovery ("sin confirmación", SAM's guess, not A360's word) whose
+    # deploy call then succeeds is revived: the deployment is real and keeps its equipo busy.
     "actualizar_deployment": (
         "UPDATE {t}Ejecuciones SET DeploymentId = ?, "  # noqa: S608 - constants only
-        f"Estado = CASE WHEN Estado = '{LANZANDO}' THEN '{DEPLOYED}' ELSE Estado END, "
+        f"Estado = CASE WHEN Estado = '{LANZANDO}' OR (Estado = '{DEPLOY_FAILED}' AND MensajeError = ?) "
+        f"THEN '{DEPLOYED}' ELSE Estado END, "
+        f"FechaFin = CASE WHEN Estado = '{DEPLOY_FAILED}' AND MensajeError = ? THEN NULL ELSE FechaFin END, "
+        f"MensajeError = CASE WHEN Estado = '{DEPLOY_FAILED}' AND MensajeError = ? THEN NULL "
+        "ELSE MensajeError END, "
         "FechaActualizacion = ? "
         "WHERE EjecucionId = ? AND (DeploymentId IS NULL OR DeploymentId = ?)"
     ),
@@ -211,12 +217,16 @@ def mark_deployed(db: Any, ejecucion_id: int, deployment_id: str, now: datetime)
 
     A callback that beat this update (recorded in ``CallbacksRecibidos`` with ``Aplicado = 0``) is
     applied here, in the same transaction. A row already terminal keeps its state (it gets the
-    ``DeploymentId`` for traceability).
+    ``DeploymentId`` for traceability), except one closed by the Conciliador's LANZANDO recovery
+    with "sin confirmación de A360" (L5.5): that was SAM's inference while the deploy call was still
+    in flight; the confirmed deployment reopens it as ``DEPLOYED`` so its equipo counts busy.
     """
 
     def work(tx: Any) -> None:
         n = tx.execute(
-            _sql(tx_db(db, tx), "actualizar_deployment"), (deployment_id, now, ejecucion_id, deployment_id)
+            _sql(tx_db(db, tx), "actualizar_deployment"),
+            (deployment_id, MENSAJE_SIN_CONFIRMACION, MENSAJE_SIN_CONFIRMACION, MENSAJE_SIN_CONFIRMACION, now,
+             ejecucion_id, deployment_id),
         )
         if n == 0:
             logger.warning(
