@@ -13,7 +13,13 @@
 -- SAM_ZONA_HORARIA. El gemelo SQLite es common/database/sam_sqlite.sql (mismas tablas y columnas).
 -- =============================================================================================
 
+-- Session options required by filtered indexes and by the procedures that modify their tables.
 SET ANSI_NULLS ON;
+SET ANSI_PADDING ON;
+SET ANSI_WARNINGS ON;
+SET ARITHABORT ON;
+SET CONCAT_NULL_YIELDS_NULL ON;
+SET NUMERIC_ROUNDABORT OFF;
 GO
 -- Filtered indexes need QUOTED_IDENTIFIER ON when procedures modify the table (sqlcmd's default is OFF).
 SET QUOTED_IDENTIFIER ON;
@@ -617,11 +623,11 @@ BEGIN
 
     IF @TipoProgramacion = N'Semanal'
     BEGIN
-        -- Codes LU MA MI JU VI SA (or SÁ) DO, separated by commas or spaces; whole tokens only.
+        -- Codes LU MA MI JU VI SA (or SÁ) DO, separated by commas, semicolons or spaces; whole tokens.
         DECLARE @Tokens TABLE (Dia NVARCHAR(50) NOT NULL);
         INSERT INTO @Tokens (Dia)
         SELECT DISTINCT UPPER(LTRIM(RTRIM(s.value)))
-        FROM STRING_SPLIT(REPLACE(ISNULL(@DiaSemana, N''), N',', N' '), N' ') AS s
+        FROM STRING_SPLIT(REPLACE(REPLACE(ISNULL(@DiaSemana, N''), N',', N' '), N';', N' '), N' ') AS s
         WHERE LTRIM(RTRIM(s.value)) <> N'';
 
         IF NOT EXISTS (SELECT 1 FROM @Tokens)
@@ -859,6 +865,160 @@ GO
 -- ---------------------------------------------------------------------------------------------
 -- Procedimientos del Lanzador (dbo.ObtenerRobotsEjecutables)
 -- ---------------------------------------------------------------------------------------------
+-- dbo.ObtenerRobotsEjecutables: what the Lanzador launches now (BEHAVIOUR L2). Canonical copy
+-- and its SQLite twin: lanzador/service/seleccion.py (keep both in step; a test compares them).
+CREATE OR ALTER PROCEDURE dbo.ObtenerRobotsEjecutables
+    @Ahora DATETIME2 = NULL,
+    @EsperaTrasFalloSeg INT = 300,
+    @ToleranciaUnknownMin INT = 120,
+    @ToleranciaDefectoMin INT = 60
+AS
+BEGIN
+    SET NOCOUNT ON;
+    IF @Ahora IS NULL SET @Ahora = CAST(GETDATE() AS DATETIME2);
+    DECLARE @Hoy DATE = CAST(@Ahora AS DATE);
+    DECLARE @Ayer DATE = DATEADD(DAY, -1, CAST(@Ahora AS DATE));
+    DECLARE @LimiteFallo DATETIME2 = DATEADD(SECOND, -@EsperaTrasFalloSeg, @Ahora);
+    DECLARE @LimiteUnknown DATETIME2 = DATEADD(MINUTE, -@ToleranciaUnknownMin, @Ahora);
+
+    BEGIN TRY
+        WITH EquiposLibres AS (
+            SELECT eq.EquipoId, eq.UserId
+            FROM dbo.Equipos AS eq
+            WHERE eq.Activo_SAM = 1
+              AND eq.EstadoA360 = N'CONNECTED'
+              AND eq.UsuarioActivoA360 = 1
+              AND eq.UserId IS NOT NULL
+              AND NOT EXISTS (
+                  SELECT 1
+                  FROM dbo.Ejecuciones AS e
+                  WHERE e.EquipoId = eq.EquipoId
+                    AND e.Estado NOT IN ('COMPLETED','DEPLOY_FAILED','RUN_ABORTED','RUN_COMPLETED','RUN_FAILED','RUN_TIMED_OUT')
+                    AND e.FechaFin IS NULL
+                    AND NOT (
+                        e.Estado = N'UNKNOWN'
+                        AND COALESCE(e.FechaActualizacion, e.FechaInicio) < @LimiteUnknown
+                    )
+              )
+        ),
+        Dias AS (
+            SELECT @Hoy AS Dia
+            UNION ALL
+            SELECT @Ayer AS Dia
+        ),
+        Slots AS (
+            SELECT
+                a.RobotId,
+                a.EquipoId,
+                el.UserId,
+                p.HoraInicio,
+                d.Dia,
+                DATEADD(SECOND, DATEDIFF(SECOND, CAST('00:00:00' AS TIME), p.HoraInicio),
+                        CAST(d.Dia AS DATETIME2)) AS Inicio,
+                COALESCE(p.Tolerancia, @ToleranciaDefectoMin) AS ToleranciaMin
+            FROM dbo.Asignaciones AS a
+            INNER JOIN dbo.Robots AS r ON r.RobotId = a.RobotId
+            INNER JOIN EquiposLibres AS el ON el.EquipoId = a.EquipoId
+            INNER JOIN dbo.Programaciones AS p
+                ON p.RobotId = a.RobotId
+               AND (a.ProgramacionId IS NULL OR a.ProgramacionId = p.ProgramacionId)
+            CROSS JOIN Dias AS d
+            WHERE a.EsProgramado = 1
+              AND r.Activo = 1
+              AND r.ExisteEnA360 = 1
+              AND p.Activo = 1
+              AND p.HoraInicio IS NOT NULL
+              AND (
+                  UPPER(p.TipoProgramacion) = N'DIARIA'
+                  OR (
+                      UPPER(p.TipoProgramacion) = N'SEMANAL'
+                      AND N' ' + REPLACE(REPLACE(REPLACE(REPLACE(UPPER(COALESCE(p.DiaSemana, N'')),
+                              N'Á', N'A'), N',', N' '), N';', N' '), CHAR(9), N' ') + N' '
+                          LIKE N'% ' + CASE DATEDIFF(DAY, CAST('19000101' AS DATE), d.Dia) % 7
+                              WHEN 0 THEN N'LU' WHEN 1 THEN N'MA' WHEN 2 THEN N'MI'
+                              WHEN 3 THEN N'JU' WHEN 4 THEN N'VI' WHEN 5 THEN N'SA'
+                              ELSE N'DO' END + N' %'
+                  )
+                  OR (
+                      UPPER(p.TipoProgramacion) = N'MENSUAL'
+                      AND DAY(d.Dia) = CASE WHEN p.DiaDelMes > DAY(EOMONTH(d.Dia))
+                                            THEN DAY(EOMONTH(d.Dia)) ELSE p.DiaDelMes END
+                  )
+                  OR (
+                      UPPER(p.TipoProgramacion) = N'ESPECIFICA'
+                      AND p.FechaEspecifica = d.Dia
+                  )
+              )
+        ),
+        Programados AS (
+            SELECT s.RobotId, s.EquipoId, s.UserId, s.HoraInicio AS Hora,
+                   CAST(1 AS BIT) AS EsProgramado, s.Dia AS FechaSlot, s.Inicio AS Orden
+            FROM Slots AS s
+            WHERE @Ahora >= s.Inicio
+              AND @Ahora <= DATEADD(MINUTE, s.ToleranciaMin, s.Inicio)
+              AND NOT EXISTS (
+                  SELECT 1 FROM dbo.Ejecuciones AS e
+                  WHERE e.RobotId = s.RobotId AND e.EquipoId = s.EquipoId
+                    AND e.FechaSlot = s.Dia AND e.Hora = s.HoraInicio
+              )
+              AND NOT EXISTS (
+                  SELECT 1 FROM dbo.Ejecuciones AS e
+                  WHERE e.RobotId = s.RobotId AND e.EquipoId = s.EquipoId
+                    AND e.Estado = N'DEPLOY_FAILED'
+                    AND COALESCE(e.FechaFin, e.FechaActualizacion, e.FechaInicio) > @LimiteFallo
+              )
+        ),
+        Online AS (
+            SELECT a.RobotId, a.EquipoId, el.UserId, CAST(NULL AS TIME) AS Hora,
+                   CAST(0 AS BIT) AS EsProgramado, CAST(NULL AS DATE) AS FechaSlot,
+                   COALESCE((
+                       SELECT MAX(COALESCE(e.FechaFin, e.FechaInicio))
+                       FROM dbo.Ejecuciones AS e
+                       WHERE e.RobotId = a.RobotId AND e.EquipoId = a.EquipoId
+                   ), CAST('00010101' AS DATETIME2)) AS Orden
+            FROM dbo.Asignaciones AS a
+            INNER JOIN dbo.Robots AS r ON r.RobotId = a.RobotId
+            INNER JOIN EquiposLibres AS el ON el.EquipoId = a.EquipoId
+            WHERE a.EsProgramado = 0
+              AND r.EsOnline = 1
+              AND r.Activo = 1
+              AND r.ExisteEnA360 = 1
+              AND NOT EXISTS (
+                  SELECT 1 FROM dbo.Ejecuciones AS e
+                  WHERE e.RobotId = a.RobotId AND e.EquipoId = a.EquipoId
+                    AND e.Estado = N'DEPLOY_FAILED'
+                    AND COALESCE(e.FechaFin, e.FechaActualizacion, e.FechaInicio) > @LimiteFallo
+              )
+        ),
+        Candidatos AS (
+            SELECT c.RobotId, c.EquipoId, c.UserId, c.Hora, c.EsProgramado, c.FechaSlot,
+                   ROW_NUMBER() OVER (
+                       PARTITION BY c.EquipoId
+                       ORDER BY c.EsProgramado DESC, c.Orden ASC, c.RobotId ASC
+                   ) AS Fila
+            FROM (
+                SELECT RobotId, EquipoId, UserId, Hora, EsProgramado, FechaSlot, Orden FROM Programados
+                UNION ALL
+                SELECT RobotId, EquipoId, UserId, Hora, EsProgramado, FechaSlot, Orden FROM Online
+            ) AS c
+        )
+        SELECT RobotId, EquipoId, UserId, Hora, EsProgramado, FechaSlot
+        FROM Candidatos
+        WHERE Fila = 1
+        ORDER BY EsProgramado DESC, EquipoId ASC;
+    END TRY
+    BEGIN CATCH
+        DECLARE @Parametros NVARCHAR(MAX) = CONCAT(
+            N'@Ahora=', CONVERT(NVARCHAR(30), @Ahora, 126),
+            N'; @EsperaTrasFalloSeg=', @EsperaTrasFalloSeg,
+            N'; @ToleranciaUnknownMin=', @ToleranciaUnknownMin,
+            N'; @ToleranciaDefectoMin=', @ToleranciaDefectoMin
+        );
+        EXEC dbo.RegistrarErrorSAM @SPNombre = N'dbo.ObtenerRobotsEjecutables', @Parametros = @Parametros;
+        THROW;
+    END CATCH;
+END;
+GO
 -- @@PROCEDIMIENTOS_LANZADOR@@
 
 PRINT N'Esquema SAM aplicado correctamente.';

@@ -197,12 +197,30 @@ BEGIN
         ORDER BY EsProgramado DESC, EquipoId ASC;
     END TRY
     BEGIN CATCH
-        INSERT INTO dbo.ErrorLog (FechaError, Usuario, SPNombre, ErrorMensaje, Parametros)
-        VALUES (GETDATE(), SUSER_SNAME(), N'ObtenerRobotsEjecutables', ERROR_MESSAGE(),
-                N'@Ahora=' + CONVERT(NVARCHAR(30), @Ahora, 126));
+        DECLARE @Parametros NVARCHAR(MAX) = CONCAT(
+            N'@Ahora=', CONVERT(NVARCHAR(30), @Ahora, 126),
+            N'; @EsperaTrasFalloSeg=', @EsperaTrasFalloSeg,
+            N'; @ToleranciaUnknownMin=', @ToleranciaUnknownMin,
+            N'; @ToleranciaDefectoMin=', @ToleranciaDefectoMin
+        );
+        EXEC dbo.RegistrarErrorSAM @SPNombre = N'dbo.ObtenerRobotsEjecutables', @Parametros = @Parametros;
         THROW;
-    END CATCH
-END"""  # noqa: S608
+    END CATCH;
+END;"""  # noqa: S608
+
+#: The block that replaces the ``-- @@PROCEDIMIENTOS_LANZADOR@@`` marker in ``SAM.sql`` (the marker
+#: line stays after it). ``tests/test_seleccion_sam_sql.py`` checks that SAM.sql holds this text.
+MARCADOR_SAM_SQL = "-- @@PROCEDIMIENTOS_LANZADOR@@"
+
+
+def bloque_sam_sql() -> str:
+    return (
+        "-- dbo.ObtenerRobotsEjecutables: what the Lanzador launches now (BEHAVIOUR L2). Canonical copy\n"
+        "-- and its SQLite twin: lanzador/service/seleccion.py (keep both in step; a test compares them).\n"
+        + PROCEDIMIENTO_TSQL
+        + "\nGO\n"
+    )
+
 
 #: How Python calls the procedure (qmark parameters, named procedure arguments).
 EXEC_TSQL = (
