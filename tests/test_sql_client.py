@@ -330,3 +330,14 @@ def test_trusted_connection_when_no_credentials():
 
 def test_split_go_batches():
     assert split_go_batches("SELECT 1\nGO\n  go -- fin\nSELECT 2\nGO") == ["SELECT 1", "SELECT 2"]
+
+
+def test_connections_of_finished_threads_are_closed_when_a_new_one_opens(tmp_path):
+    """Job threads come and go: their connections must not pile up (file handles)."""
+    db = make_db(tmp_path)  # main thread holds one connection
+    for _ in range(5):
+        th = threading.Thread(target=lambda: db.query("SELECT 1 AS x"))
+        th.start()
+        th.join(10)
+    assert db.open_connections == 2  # main + the last (finished, not yet swept) thread
+    db.close_all()

@@ -305,7 +305,8 @@ class DatabaseClient:
         self._sleep = sleep
         self._state = _ThreadState()
         self._lock = threading.Lock()
-        self._connections: dict[int, Any] = {}
+        # id(conn) -> (conn, owning thread); connections of finished threads are closed lazily.
+        self._connections: dict[int, tuple[Any, threading.Thread]] = {}
         self._generation = 0
         self._statement_count = 0
         self._secrets: list[str] = [s for s in secrets if s]
@@ -441,8 +442,16 @@ class DatabaseClient:
         except Exception as exc:
             raise self._wrap(exc, "conectar") from None
         with self._lock:
-            self._connections[id(conn)] = conn
+            orphans = [c for c, owner in self._connections.values() if not owner.is_alive()]
+            for c in orphans:
+                self._connections.pop(id(c), None)
+            self._connections[id(conn)] = (conn, threading.current_thread())
             st.conn, st.generation = conn, self._generation
+        for c in orphans:  # threads that ended without closing their connection
+            try:
+                c.close()
+            except Exception:  # noqa: S110 - best effort
+                pass
         logger.debug("Nueva conexión a la base de datos %s (%s)", self.name, self.describe())
         return conn
 
@@ -467,7 +476,7 @@ class DatabaseClient:
     def close_all(self) -> None:
         """Close every connection of every thread (shutdown). Later use reconnects lazily."""
         with self._lock:
-            conns = list(self._connections.values())
+            conns = [c for c, _owner in self._connections.values()]
             self._connections.clear()
             self._generation += 1
         for conn in conns:
@@ -655,7 +664,7 @@ class DatabaseClient:
             return self._run(op, "ejecutar")
 
     def execute_script(self, script: str) -> None:
-        """Run a multi-statement script atomically. SQLite: ``executescript``; ODBC: GO batches."""
+        """Run a multi-statement script. SQLite: one atomic ``executescript``; ODBC: GO batches in order."""
         if self.engine == "sqlite":
 
             def op(conn: Any) -> None:
