@@ -316,3 +316,19 @@ def test_system_bad_setting_exits_2_naming_the_variable(tmp_path):
     assert p.returncode == 2
     assert "LANZADOR_PAUSA_INICIO_HHMM" in p.stderr
     assert not (tmp_path / "sam.db").exists()  # nothing half-started
+
+
+def test_system_sigterm_during_deploys_exits_0_and_records_them(entorno_factory):
+    """SIGTERM while deploys are in flight (A360 answering after 3 s): the Lanzador stops taking work,
+    lets the in-flight deploys finish, records them (DEPLOYED with DeploymentId) and exits 0."""
+    with _sim(latency_s={DEPLOY: 3.0}, duration_s={"dist": "fixed", "value": 30}) as sim:
+        env = entorno_factory(sim)
+        env.online([(5100, 80), (5101, 81), (5102, 82)])
+        env.lanzador.start()
+        wait_for(lambda: len([r for r in env.ejecuciones() if r["Estado"] == "LANZANDO"]) == 3, 30,
+                 what="tres despliegues en curso")
+        assert env.lanzador.terminate(timeout=40) == 0
+        rows = env.ejecuciones()
+        assert len(rows) == 3 and {r["Estado"] for r in rows} == {"DEPLOYED"}
+        assert {r["DeploymentId"] for r in rows} == {d["deploymentId"] for d in sim.deploys()}
+        assert "Servicio lanzador detenido correctamente" in env.log()
