@@ -28,7 +28,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _start(tmp_path, *, module=False, extra_env=None):
+def _start(tmp_path, *, module=False, extra_env=None, healthy=200):
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SQL_", "CALLBACK_", "LOG_", "PYTHONPATH"))}
     env.update({
@@ -58,7 +58,7 @@ def _start(tmp_path, *, module=False, extra_env=None):
             out = proc.stdout.read().decode(errors="replace")
             raise AssertionError(f"el servidor terminó al arrancar ({proc.returncode}): {out}")
         try:
-            if requests.get(base + "/health", timeout=2).status_code == 200:
+            if requests.get(base + "/health", timeout=2).status_code == healthy:
                 return proc, base
         except requests.ConnectionError:
             time.sleep(0.1)
@@ -129,3 +129,26 @@ def test_L4_2_module_entry_point_and_auth_none_warning(tmp_path):
     assert rc == 0
     log = (tmp_path / "logs" / "sam_callback_server.log").read_text(encoding="utf-8")
     assert "CALLBACK_AUTH_MODE=none" in log
+
+
+@pytest.mark.system
+def test_L4_4_starts_and_serves_503_while_db_unreachable_then_recovers(tmp_path):
+    """A DB that cannot be opened at start-up does not stop the server (a defect of the original)."""
+    blocked = tmp_path / "sam.db"
+    blocked.mkdir()  # a directory where the SQLite file should be
+    proc, base = _start(tmp_path, healthy=503)
+    try:
+        r = requests.post(base + "/api/callback", json={"deploymentId": "d", "status": "RUN_COMPLETED"},
+                          headers={"X-Authorization": TOKEN}, timeout=10)
+        assert r.status_code == 503 and r.json()["estado"] == "error"
+        blocked.rmdir()
+        db = DatabaseClient(engine="sqlite", sqlite_path=blocked)
+        ensure_schema(db)
+        db.close_all()
+        assert requests.get(base + "/health", timeout=10).status_code == 200
+        r = requests.post(base + "/api/callback", json={"deploymentId": "d", "status": "RUN_COMPLETED"},
+                          headers={"X-Authorization": TOKEN}, timeout=10)
+        assert r.status_code == 202
+    finally:
+        rc = _stop(proc, signal.SIGTERM)
+    assert rc == 0
