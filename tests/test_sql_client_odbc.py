@@ -176,3 +176,16 @@ def test_odbc_connect_error_is_spanish_and_secret_free(tmp_path):
     assert msg.startswith("Error de base de datos SAM al conectar")
     assert "SuperSecreto123" not in repr(db)
     assert db.ping() is False
+
+
+def test_odbc_executemany_retried_as_a_whole_on_locked_database(dbfile):
+    db = make_db(dbfile)
+    holder = sqlite3.connect(dbfile, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    sleeper = SleepRecorder(lambda n: holder.execute("ROLLBACK") if n == 1 else None)
+    db._sleep = sleeper
+    db.executemany("INSERT INTO t (n) VALUES (?)", [("a",), ("b",)])
+    assert len(sleeper.calls) == 1
+    assert db.query_one("SELECT COUNT(*) AS c FROM t")["c"] == 2
+    holder.close()
+    db.close_all()

@@ -659,9 +659,9 @@ class DatabaseClient:
 
         if self._state.tx_depth > 0 or self.engine == "sqlite":
             return self._run(op, "ejecutar")
-        # pyodbc in autocommit would commit row by row; run the batch as one transaction.
-        with self.transaction():
-            return self._run(op, "ejecutar")
+        # pyodbc in autocommit would commit row by row: run the batch as one transaction,
+        # retried as a whole on retryable errors (deadlock, lost connection).
+        return self.run_in_transaction(lambda _tx: self._run(op, "ejecutar"))
 
     def execute_script(self, script: str) -> None:
         """Run a multi-statement script. SQLite: one atomic ``executescript``; ODBC: GO batches in order."""
