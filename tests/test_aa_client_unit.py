@@ -77,6 +77,7 @@ def add_login(rsps, token: str | None = None) -> None:
     (400, "DEVICE_BUSY", "", False, ("http", True)),                      # row 6
     (400, None, "The Device Is Busy now", False, ("http", True)),         # row 6 by message
     (400, "WEIRD_CODE", "device is busy", False, ("http", True)),         # row 6 unrecognised code
+    (400, "BAD_REQUEST", "Device is busy", False, ("http", True)),        # row 6 generic code
     (400, "INVALID_ARGUMENT", "device is busy", False, ("http", False)),  # row 7: recognised code
     (400, "INVALID_ARGUMENT", "run-as user disabled", False, ("http", False)),  # row 7
     (400, "NO_DEFAULT_DEVICE", "", False, ("http", False)),               # row 7
