@@ -323,3 +323,67 @@ def test_L3_test_hook_pauses_after_intent(sim, db, clock, monkeypatch):
     d = _desplegador(db, aa, clock)
     assert d.ciclo().desplegados == 1
     d.cerrar()
+
+
+class Ambiguo:
+    """Deploy wrapper: raises a transport error (read timeout) on chosen calls, optionally after the
+    real deploy went through (A360 accepted it but the answer was lost)."""
+
+    def __init__(self, inner, *, accepted_then_lost=(), lost=(), activity_fails=False):
+        self.inner, self.n = inner, 0
+        self.accepted_then_lost, self.lost = set(accepted_then_lost), set(lost)
+        self.activity_fails = activity_fails
+
+    def deploy(self, *a, **k):
+        from lanzador.clients.aa_client import A360Error
+
+        self.n += 1
+        if self.n in self.lost:
+            raise A360Error("transport", "tiempo de lectura agotado", retriable=True)
+        dep = self.inner.deploy(*a, **k)
+        if self.n in self.accepted_then_lost:
+            raise A360Error("transport", "tiempo de lectura agotado", retriable=True)
+        return dep
+
+    def activity_by_device(self, device_id, since_utc):
+        if self.activity_fails:
+            from lanzador.clients.aa_client import A360Error
+
+            raise A360Error("http", "503", status_code=503, retriable=True)
+        return self.inner.activity_by_device(device_id, since_utc)
+
+
+def test_L3_3_timeout_hiding_an_accepted_deploy_is_adopted_not_redeployed(sim, db, clock):
+    aa = _prepare(sim, db, clock)
+    d = _desplegador(db, Ambiguo(aa, accepted_then_lost={1}), clock)
+    res = d.ciclo()
+    d.cerrar()
+    assert res.desplegados == 1
+    (dep,) = sim.deploys()  # never deployed twice
+    (row,) = _ejecuciones(db)
+    assert row["Estado"] == "DEPLOYED" and row["DeploymentId"] == dep["deploymentId"]
+
+
+def test_L3_3_timeout_not_accepted_is_retried(sim, db, clock):
+    aa = _prepare(sim, db, clock)
+    d = _desplegador(db, Ambiguo(aa, lost={1}), clock)
+    res = d.ciclo()
+    d.cerrar()
+    assert res.desplegados == 1 and res.resultados[0].intentos == 2 and len(sim.deploys()) == 1
+
+
+def test_L3_3_unknown_outcome_left_lanzando_for_the_conciliador(sim, db, clock):
+    aa = _prepare(sim, db, clock)
+    alerts = Alertas()
+    d = _desplegador(db, Ambiguo(aa, lost={1, 2, 3}), clock, alerts)
+    res = d.ciclo()
+    assert res.inciertos == 1 and not sim.deploys()
+    assert _ejecuciones(db)[0]["Estado"] == "LANZANDO"  # L5.5 adopts or fails it; never DEPLOY_FAILED blindly
+    assert not alerts.sent
+    d2 = _desplegador(db, Ambiguo(aa, lost={1}, activity_fails=True), clock)
+    db.execute("UPDATE Ejecuciones SET Estado = 'DEPLOY_FAILED', FechaFin = ? ", (clock.now_local(),))
+    clock.advance(600)
+    res = d2.ciclo()
+    assert res.inciertos == 1 and res.resultados[0].intentos == 1  # cannot check: no blind retry
+    d.cerrar()
+    d2.cerrar()

@@ -8,6 +8,11 @@
 - Outcome (L3.3): success → ``mark_deployed``; a retriable ``A360Error`` is retried with backoff up
   to ``LANZADOR_MAX_REINTENTOS_DEPLOY`` more times within the cycle (``DEVICE_NOT_CONNECTED`` is not
   retried); a permanent error or exhausted retries → ``mark_deploy_failed`` with ``MensajeError``.
+  A transport error (timeout, reset) is ambiguous — A360 may have accepted the deploy — so before
+  retrying, the equipo's activity since the intent is checked and a matching unrecorded deployment
+  is adopted instead of deploying again; if the outcome stays unknown (lookup failed, or the last
+  attempt was ambiguous) the row stays ``LANZANDO`` for the Conciliador (L5.5), never
+  ``DEPLOY_FAILED`` over a run that may exist.
   A row whose deploy outcome cannot be written stays ``LANZANDO`` and is recovered by the
   Conciliador (L5.5): it is never deployed twice by this module.
 - Alerts (L3.4): a failure is alerted once per (robot, equipo, error kind) per
@@ -29,6 +34,7 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from common.database import ejecuciones
@@ -42,6 +48,8 @@ ENV_PAUSA_TRAS_INTENCION = "SAM_TEST_PAUSA_TRAS_INTENCION_SEG"
 #: A360 codes never retried within the cycle even when the client marks them retriable.
 CODIGOS_SIN_REINTENTO = frozenset({"DEVICE_NOT_CONNECTED"})
 CODIGO_SIN_DESTINOS = "NO_COMPATIBLE_TARGETS"
+#: Clock-skew margin when looking in A360 for a deploy whose answer was lost.
+MARGEN_BUSQUEDA_SEG = 60
 
 RESULTADO_DESPLEGADO = "desplegado"
 RESULTADO_FALLIDO = "fallido"
@@ -127,6 +135,11 @@ def es_error_configuracion_robot(exc: BaseException) -> bool:
     text = (exc.message or "").upper()
     return exc.status_code == 412 and (exc.code == CODIGO_SIN_DESTINOS or "NO_COMPATIBLE_TARGETS" in text
                                        or "NO COMPATIBLE TARGETS" in text)
+
+
+def es_ambiguo(exc: BaseException) -> bool:
+    """A transport failure (timeout, reset) may hide a deploy A360 accepted (A360_API §2.6)."""
+    return isinstance(exc, A360Error) and exc.kind == "transport"
 
 
 def es_reintentable(exc: BaseException) -> bool:
@@ -246,6 +259,7 @@ class Desplegador:
         res = ResultadoLanzamiento(fila=fila, resultado=RESULTADO_SIN_INTENCION)
         desc = f"robot {fila.robot_id} en equipo {fila.equipo_id} (usuario {fila.user_id})"
         # 1. Intent, committed. No row -> no deploy.
+        inicio = self.clock.now_local()
         try:
             res.ejecucion_id = ejecuciones.insert_intent(
                 self.db,
@@ -254,7 +268,7 @@ class Desplegador:
                 user_id=fila.user_id,
                 hora=fila.hora,
                 fecha_slot=fila.fecha_slot,
-                now=self.clock.now_local(),
+                now=inicio,
             )
         except Exception as exc:  # noqa: BLE001
             res.error = f"no se pudo registrar la intención: {exc}"
@@ -280,6 +294,23 @@ class Desplegador:
                     fila.robot_id, fila.user_id, bot_input, self.ajustes.url_callback, headers
                 )
             except A360Error as exc:
+                if es_ambiguo(exc):
+                    # The request may have reached A360 (read timeout, reset): look before retrying.
+                    try:
+                        encontrado = self._despliegue_existente(fila, inicio)
+                    except Exception as look_exc:  # noqa: BLE001 - cannot know: leave it to L5.5
+                        return self._incierto(res, exc, desc, f"no se pudo comprobar en A360: {look_exc}")
+                    if encontrado is not None:
+                        self.log.warning(
+                            "El despliegue del %s dio error (%s) pero A360 lo aceptó: se adopta %s.",
+                            desc,
+                            exc.message,
+                            encontrado,
+                        )
+                        deployment_id = encontrado
+                        break
+                    if intento > self.ajustes.max_reintentos or self.stop_event.is_set():
+                        return self._incierto(res, exc, desc, "reintentos agotados")
                 if es_reintentable(exc) and intento <= self.ajustes.max_reintentos and not self.stop_event.is_set():
                     espera = self._backoff(intento, exc)
                     self.log.warning(
@@ -356,6 +387,41 @@ class Desplegador:
             mensaje,
         )
         return res
+
+    def _incierto(self, res: ResultadoLanzamiento, exc: A360Error, desc: str, motivo: str) -> ResultadoLanzamiento:
+        """Deploy outcome unknown (the last error may hide an accepted deploy): the row stays
+        ``LANZANDO`` and the Conciliador adopts the deployment or fails it (L5.5)."""
+        res.resultado = RESULTADO_INCIERTO
+        res.error = exc.message or str(exc)
+        res.tipo_error = tipo_de_error(exc)
+        self.log.error(
+            "Resultado incierto del despliegue del %s (%s; %s): la ejecución %s queda LANZANDO y el "
+            "Conciliador la adoptará o la cerrará como DEPLOY_FAILED.",
+            desc,
+            res.error,
+            motivo,
+            res.ejecucion_id,
+        )
+        return res
+
+    def _despliegue_existente(self, fila: RobotEjecutable, inicio: Any) -> str | None:
+        """A deployment of this bot on this equipo started since the intent and not yet recorded."""
+        desde = self.clock.local_to_utc(inicio - timedelta(seconds=MARGEN_BUSQUEDA_SEG))
+        acts = [
+            a
+            for a in self.aa.activity_by_device(fila.equipo_id, desde)
+            if a.deployment_id
+            and (a.file_id is None or int(a.file_id) == fila.robot_id)
+            and (a.user_id is None or int(a.user_id) == fila.user_id)
+        ]
+        if not acts:
+            return None
+        usados = ejecuciones.deployment_ids_in_use(self.db, [a.deployment_id for a in acts])
+        libres = [a for a in acts if a.deployment_id not in usados]
+        if not libres:
+            return None
+        libres.sort(key=lambda a: a.start_utc or desde)
+        return str(libres[0].deployment_id)
 
     def _backoff(self, intento: int, exc: A360Error) -> float:
         if exc.retry_after is not None:
