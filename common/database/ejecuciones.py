@@ -132,10 +132,13 @@ _TEMPLATES: dict[str, str] = {
         "UPDATE {t}CallbacksRecibidos SET Aplicado = 1 WHERE DeploymentId = ? AND Aplicado = 0"
     ),
     # Safety net: pending callbacks whose execution is now recorded (any engine, any race).
+    # Driven from the open executions through IX_CallbacksRecibidos_DeploymentId, so the ever-growing
+    # CallbacksRecibidos table is never scanned (CROSS JOIN + WHERE: SQLite keeps this join order).
     "callbacks_pendientes_con_ejecucion": (
-        "SELECT c.CallbackId, c.DeploymentId, c.FechaRecepcion, c.Estado, c.Payload "
-        "FROM {t}CallbacksRecibidos c INNER JOIN {t}Ejecuciones e ON e.DeploymentId = c.DeploymentId "
-        "WHERE c.Aplicado = 0 ORDER BY c.CallbackId"
+        "SELECT c.CallbackId, c.DeploymentId, c.FechaRecepcion, c.Estado, c.Payload "  # noqa: S608 - constants only
+        "FROM {t}Ejecuciones e CROSS JOIN {t}CallbacksRecibidos c "
+        "WHERE c.DeploymentId = e.DeploymentId AND c.Aplicado = 0 AND e.DeploymentId IS NOT NULL "
+        f"AND e.Estado NOT IN ({TERMINAL_SQL_LIST}) ORDER BY c.CallbackId"
     ),
     "marcar_callback_aplicado_por_id": (
         "UPDATE {t}CallbacksRecibidos SET Aplicado = 1 WHERE CallbackId = ?"
