@@ -420,3 +420,24 @@ def test_A360_1_every_request_has_timeouts_and_tls_setting(verify):
     assert sess.calls[1]["headers"]["X-Authorization"] == "tok-1"
     assert json.loads(sess.calls[1]["data"]) == {"token": "tok-1"}
     assert c.api_calls == 2
+
+
+def test_A360_7_list_response_without_list_is_protocol_error_never_empty():
+    with responses.RequestsMock() as rsps:
+        add_login(rsps)
+        rsps.add(responses.POST, BASE + PATH_DEVICES, json={"page": {"offset": 0, "total": 0}})
+        c = client()
+        with pytest.raises(A360Error) as ei:
+            c.list_devices()
+    assert (ei.value.kind, ei.value.retriable) == ("protocol", False)
+
+
+def test_A360_1_utf8_json_decoded_whatever_the_content_type():
+    with responses.RequestsMock() as rsps:
+        add_login(rsps)
+        rsps.add(responses.POST, BASE + PATH_FILES, content_type="text/plain",
+                 body=json.dumps({"page": {"totalFilter": 1}, "list": [
+                     {"id": "5", "name": "P0010_Conciliación", "path": "x", "description": "Conciliación bancaria",
+                      "type": "application/vnd.aa.taskbot"}]}, ensure_ascii=False).encode("utf-8"))
+        bots = client().list_taskbots()
+    assert bots[0].name == "P0010_Conciliación" and bots[0].description == "Conciliación bancaria"

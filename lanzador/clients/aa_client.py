@@ -531,11 +531,16 @@ class AutomationAnywhereClient:
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if token is not None:
             headers["X-Authorization"] = token
+        try:
+            payload = json.dumps(body)
+        except (TypeError, ValueError) as exc:
+            raise A360Error(KIND_INPUT, f"A360 POST {path}: el cuerpo no se puede serializar a JSON "
+                            f"({type(exc).__name__})") from None
         with self._counter_lock:
             self.api_calls += 1
         started = time.monotonic()
         try:
-            resp = self._session.post(url, data=json.dumps(body), headers=headers, timeout=timeout,
+            resp = self._session.post(url, data=payload, headers=headers, timeout=timeout,
                                       verify=self.verify_ssl, allow_redirects=False)
         except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
                 requests.exceptions.InvalidSchema, requests.exceptions.URLRequired) as exc:
@@ -553,7 +558,7 @@ class AutomationAnywhereClient:
             if not expect_json:
                 return None
             try:
-                data = json.loads(resp.content.decode(resp.encoding or "utf-8"))
+                data = json.loads(resp.content)          # bytes: UTF-8/16/32 detected by json
             except (ValueError, UnicodeDecodeError):
                 ctype = resp.headers.get("Content-Type", "?")
                 raise A360Error(KIND_PROTOCOL, f"A360 POST {path}: HTTP {status} sin JSON válido "
@@ -630,10 +635,8 @@ class AutomationAnywhereClient:
             data = self._idempotent(path, body)
             pages += 1
             page_rows = data.get("list")
-            if page_rows is None:
-                page_rows = []
-            if not isinstance(page_rows, list):
-                raise A360Error(KIND_PROTOCOL, f"A360 POST {path}: 'list' no es una lista "
+            if not isinstance(page_rows, list):       # missing or not a list: never read as "no rows"
+                raise A360Error(KIND_PROTOCOL, f"A360 POST {path}: respuesta sin 'list' válida "
                                 f"(página {pages})", status_code=200)
             if not page_rows:
                 break
@@ -854,7 +857,7 @@ def _describe_transport(exc: BaseException) -> str:
 def _error_body(resp: requests.Response) -> tuple[str | None, str | None]:
     """(code, message) of an error answer; (None, None) for HTML, empty or non-JSON bodies."""
     try:
-        data = json.loads(resp.content.decode(resp.encoding or "utf-8")) if resp.content else None
+        data = json.loads(resp.content) if resp.content else None
     except (ValueError, UnicodeDecodeError):
         return None, None
     if not isinstance(data, dict):
