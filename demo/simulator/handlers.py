@@ -78,19 +78,22 @@ def logout(sim: ControlRoomSimulator, call: Call) -> Reply:
 def list_devices(sim: ControlRoomSimulator, call: Call) -> Reply:
     with sim.lock:
         return Reply(200, list_response(sim.store.device_rows(), call.body, DEVICE_FIELDS,
-                                        max_length=int(sim.knobs["max_page_length"]), getter=device_user_getter))
+                                        max_length=int(sim.knobs["max_page_length"]), getter=device_user_getter,
+                                        cache=sim.store.list_caches["devices"]))
 
 
 def list_users(sim: ControlRoomSimulator, call: Call) -> Reply:
     with sim.lock:
         return Reply(200, list_response(sim.store.user_rows(), call.body, USER_FIELDS,
-                                        max_length=int(sim.knobs["max_page_length"])))
+                                        max_length=int(sim.knobs["max_page_length"]),
+                                        cache=sim.store.list_caches["users"]))
 
 
 def list_files(sim: ControlRoomSimulator, call: Call) -> Reply:
     with sim.lock:
         return Reply(200, list_response(sim.store.file_rows(), call.body, FILE_FIELDS,
-                                        max_length=int(sim.knobs["max_page_length"])))
+                                        max_length=int(sim.knobs["max_page_length"]),
+                                        cache=sim.store.list_caches["files"]))
 
 
 def list_activity(sim: ControlRoomSimulator, call: Call) -> Reply:

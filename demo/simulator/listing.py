@@ -7,6 +7,7 @@ A row value may be a list (e.g. a device's default user ids): a leaf matches if 
 
 from __future__ import annotations
 
+import json
 import operator
 from collections.abc import Callable, Iterable
 
@@ -85,6 +86,9 @@ def compile_filter(spec: object, fields: dict[str, str], getter: Getter) -> Call
             operands = [spec["operand"]]
         if not isinstance(operands, list) or not operands:
             raise _invalid(f"el operador {op} necesita 'operands' (lista no vacía)")
+        fast = _eq_set(op, operands, fields, getter)
+        if fast is not None:
+            return fast
         preds = [compile_filter(o, fields, getter) for o in operands]
         if op == "and":
             return lambda row: all(p(row) for p in preds)
@@ -100,6 +104,30 @@ def compile_filter(spec: object, fields: dict[str, str], getter: Getter) -> Call
         raise _invalid(f"falta 'value' en el filtro sobre {field}")
     match = _leaf(fields[field], op, spec["value"])
     return lambda row: match(getter(row, field))
+
+
+def _eq_set(op: str, operands: list, fields: dict[str, str], getter: Getter) -> Callable[[dict], bool] | None:
+    """Fast path for ``or`` of ``eq`` on one field (id batches): a set lookup per row."""
+    if op != "or" or len(operands) < 4:
+        return None
+    names = {o.get("field") for o in operands if isinstance(o, dict)}
+    if len(names) != 1 or not all(isinstance(o, dict) and str(o.get("operator", "")).lower() == "eq"
+                                  and "value" in o for o in operands):
+        return None
+    field = names.pop()
+    if field not in fields:
+        raise _invalid(f"campo de filtro desconocido: {field!r} (válidos: {', '.join(sorted(fields))})")
+    kind = fields[field]
+    wanted = {_typed(kind, o["value"]) for o in operands}
+    if None in wanted or kind == "bool":
+        return None
+
+    def match(row: dict) -> bool:
+        cell = getter(row, field)
+        cells = cell if isinstance(cell, (list, tuple)) else (cell,)
+        return any(_typed(kind, c) in wanted for c in cells)
+
+    return match
 
 
 def _sort_key(kind: str, value: object) -> tuple:
@@ -157,13 +185,27 @@ def default_getter(row: dict, field: str) -> object:
 
 
 def list_response(rows: Iterable[dict], body: dict, fields: dict[str, str], *, max_length: int,
-                  getter: Getter = default_getter, render: Callable[[dict], dict] | None = None) -> dict:
-    """Apply ``filter``, ``sort`` and ``page`` of a list request; exact ``total``/``totalFilter``."""
+                  getter: Getter = default_getter, render: Callable[[dict], dict] | None = None,
+                  cache: dict | None = None) -> dict:
+    """Apply ``filter``, ``sort`` and ``page`` of a list request; exact ``total``/``totalFilter``.
+
+    ``cache`` (owned by the caller and cleared whenever ``rows`` change) keeps the filtered,
+    sorted list per (filter, sort), so paging through a big list sorts it once.
+    """
     rows = list(rows)
-    predicate = compile_filter(body.get("filter"), fields, getter)
     offset, length = page_bounds(body.get("page"), max_length)
-    matching = [r for r in rows if predicate(r)]
-    ordered = sort_rows(matching, body.get("sort"), fields, getter)
+    key = None
+    if cache is not None:
+        key = json.dumps([body.get("filter"), body.get("sort")], sort_keys=True, default=str)
+    ordered = cache.get(key) if key is not None else None
+    if ordered is None:
+        predicate = compile_filter(body.get("filter"), fields, getter)
+        matching = [r for r in rows if predicate(r)]
+        ordered = sort_rows(matching, body.get("sort"), fields, getter)
+        if key is not None:
+            if len(cache) > 64:
+                cache.clear()
+            cache[key] = ordered
     chunk = ordered[offset:offset + length]
-    return {"page": {"offset": offset, "total": len(rows), "totalFilter": len(matching)},
-            "list": [render(r) for r in chunk] if render else chunk}
+    return {"page": {"offset": offset, "total": len(rows), "totalFilter": len(ordered)},
+            "list": [render(r) for r in chunk] if render else [dict(r) for r in chunk]}

@@ -15,6 +15,7 @@ from .clock import Scheduler, SimClock
 from .generate import generate_state
 from .lifecycle import Lifecycle
 from .rng import format_ts, to_epoch
+from .serving import ThreadedServer
 from .state import KINDS, Store, TokenStore
 
 log = logging.getLogger("sam.demo.simulator")
@@ -53,8 +54,7 @@ class ControlRoomSimulator:
         self._kick = threading.Event()
         self._stop = threading.Event()
         self._timer: threading.Thread | None = None
-        self._server = None
-        self._server_thread: threading.Thread | None = None
+        self._server: ThreadedServer | None = None
         if isinstance(state, (str, Path)):
             state = json.loads(Path(state).read_text(encoding="utf-8"))
         self._seed_state = copy.deepcopy(state if state is not None else generate_state(seed=seed))
@@ -71,23 +71,12 @@ class ControlRoomSimulator:
 
     # -- server ---------------------------------------------------------------------------------
     def _start_server(self, host: str, port: int, threads: int) -> None:
-        from waitress.server import create_server
-
-        self._server = create_server(self.wsgi_app, host=host, port=port, threads=threads,
-                                     ident="A360-Simulador", channel_timeout=120)
-        self.port = self._server.effective_port
+        self._server = ThreadedServer(self.wsgi_app, host=host, port=port, threads=threads,
+                                      ident="A360-Simulador", channel_timeout=120)
+        self.port = self._server.port
         self.url = f"http://{host}:{self.port}"
-        self._server_thread = threading.Thread(target=self._serve, name="sim-server", daemon=True)
-        self._server_thread.start()
         log.info("Simulador del Control Room escuchando en %s (semilla %s, reloj %s)",
                  self.url, self.knobs["seed"], self.knobs["clock"])
-
-    def _serve(self) -> None:
-        try:
-            self._server.run()
-        except Exception:  # the loop raises once its sockets are closed by close()
-            if not self._stop.is_set():
-                log.exception("El servidor del simulador terminó con error")
 
     def close(self) -> None:
         """Stop the server, the timer and the callback workers (idempotent)."""
@@ -96,18 +85,7 @@ class ControlRoomSimulator:
         self._stop.set()
         self._kick.set()
         if self._server is not None:
-            server = self._server
-
-            def shutdown_in_loop() -> None:  # runs in the server's loop thread
-                for channel in list(server._map.values()):
-                    if channel is not server and channel is not server.trigger:
-                        channel.close()
-                server.close()  # listening socket and trigger: the loop's map empties, run() returns
-
-            server.trigger.pull_trigger(shutdown_in_loop)
-            if self._server_thread is not None:
-                self._server_thread.join(5)
-            server.task_dispatcher.shutdown(cancel_pending=True, timeout=5)
+            self._server.close()
         if self._timer is not None:
             self._timer.join(5)
         self.callbacks_dispatcher.close()

@@ -78,6 +78,7 @@ class Store:
         self.files: dict[int, dict] = {}
         self.version = 0
         self._cache: dict[str, tuple[int, list[dict]]] = {}
+        self.list_caches: dict[str, dict] = {"devices": {}, "users": {}, "files": {}}
 
     def load(self, state: dict) -> None:
         if not isinstance(state, dict):
@@ -100,6 +101,8 @@ class Store:
     def touch(self) -> None:
         self.version += 1
         self._cache.clear()
+        for cache in self.list_caches.values():
+            cache.clear()
 
     def table(self, kind: str) -> dict[int, dict]:
         if kind not in KINDS:

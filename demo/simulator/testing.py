@@ -9,6 +9,7 @@ from collections.abc import Iterable
 import requests
 
 from .generate import API_PASSWORD, API_USERNAME
+from .serving import ThreadedServer
 
 
 class CallbackReceiver:
@@ -18,22 +19,12 @@ class CallbackReceiver:
     """
 
     def __init__(self, statuses: Iterable[int] = (200,), path: str = "/api/callback") -> None:
-        from waitress.server import create_server
-
         self.statuses = list(statuses) or [200]
         self.path = path
         self.received: list[dict] = []
         self._lock = threading.Lock()
-        self._server = create_server(self._app, host="127.0.0.1", port=0, threads=4)
-        self.url = f"http://127.0.0.1:{self._server.effective_port}{path}"
-        self._thread = threading.Thread(target=self._run, name="callback-receiver", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        try:
-            self._server.run()
-        except Exception:  # closed
-            pass
+        self._server = ThreadedServer(self._app, threads=4, name="callback-receiver")
+        self.url = f"http://127.0.0.1:{self._server.port}{path}"
 
     def _app(self, environ, start_response):
         length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -58,17 +49,7 @@ class CallbackReceiver:
             return [r["body"] for r in self.received]
 
     def close(self) -> None:
-        server = self._server
-
-        def shutdown_in_loop() -> None:
-            for channel in list(server._map.values()):
-                if channel is not server and channel is not server.trigger:
-                    channel.close()
-            server.close()
-
-        server.trigger.pull_trigger(shutdown_in_loop)
-        self._thread.join(5)
-        server.task_dispatcher.shutdown(cancel_pending=True, timeout=5)
+        self._server.close()
 
     def __enter__(self) -> CallbackReceiver:
         return self
