@@ -28,6 +28,7 @@ from decimal import Decimal
 from typing import Any
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 
 __all__ = [
@@ -405,6 +406,11 @@ class AutomationAnywhereClient:
             session.mount("https://", adapter)
             session.mount("http://", adapter)
         self._session = session
+        if not self.verify_ssl:
+            # Deliberate operator choice (AA_VERIFY_SSL=false): say it once, not on every request.
+            log.warning("AA_VERIFY_SSL=false: no se verifica el certificado TLS del Control Room %s",
+                        self.base_url)
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
         self._token_lock = threading.Lock()
         self._token: str | None = None
         self._token_issued: float = 0.0
