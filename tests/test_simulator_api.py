@@ -314,3 +314,71 @@ def test_S8_4_requests_log_records_calls(fresh):
     assert calls[-1]["status"] == 200 and calls[-1]["headers"]["X-Authorization"] == api.token
     assert calls[-1]["body"] == {"page": {"offset": 0, "length": 2}}
     assert all(not r["path"].startswith("/__sim") for r in sim.requests())
+
+
+def test_S8_3_latency_and_hold_only_rule_delay_but_answer(fresh):
+    sim, api = fresh
+    api.login()
+    sim.configure(latency_s={"*": 0, DEVICES: [0.01, 0.02]},
+                  rules=[{"match": {"path": USERS}, "hold_s": 0.01, "times": 1}])
+    assert api.post(DEVICES, {}).status_code == 200
+    assert api.post(USERS, {}).status_code == 200
+
+
+def test_S2_1_legacy_multiLogin_flag_and_single_session_off(fresh):
+    sim, api = fresh
+    sim.update("users", 12, multipleLoginAllowed=True)
+    a = RawA360(sim.url)
+    a.login()
+    legacy = requests.post(f"{sim.url}/v2/authentication", timeout=10,
+                           json={"username": API_USERNAME, "password": API_PASSWORD, "multiLogin": True})
+    assert legacy.status_code == 200 and a.post(DEVICES, {}).status_code == 200
+    no_flag = requests.post(f"{sim.url}/v2/authentication", timeout=10,
+                            json={"username": API_USERNAME, "password": API_PASSWORD})
+    assert no_flag.status_code == 200 and a.post(DEVICES, {}).status_code == 401  # revoked
+    sim.configure(single_session=False)
+    b = RawA360(sim.url, multiple_login=False)
+    b.login()
+    c = RawA360(sim.url, multiple_login=False)
+    c.login()
+    assert b.post(DEVICES, {}).status_code == 200
+
+
+def test_S8_4_load_state_add_and_reset(fresh):
+    sim, api = fresh
+    sim.add("files", {"id": 7000, "name": "P7000_Nuevo", "parentId": 5001, "description": None})
+    rows = api.post(FILES, {"filter": {"operator": "eq", "field": "id", "value": "7000"}}).json()["list"]
+    assert rows == [{"id": "7000", "parentId": "5001", "name": "P7000_Nuevo",
+                     "path": "Automation Anywhere\\Bots\\P7000_Nuevo", "type": TASKBOT, "description": None}]
+    api.deploy(7000, 700)
+    sim.reset()
+    assert sim.deploys() == [] and sim.requests() == []
+    assert 7000 not in [f["id"] for f in sim.state()["files"]]
+    sim.load_state(generate_state(files=1, devices=1, users=1, seed=9))
+    assert len(sim.state()["devices"]) == 1
+
+
+def test_S8_5_wsgi_app_usable_without_server():
+    sim = ControlRoomSimulator(generate_state(files=1, devices=1, users=1), clock="manual", serve=False)
+    try:
+        import io
+        captured = {}
+
+        def start_response(status, headers):
+            captured["status"] = status
+
+        body = json.dumps({"username": API_USERNAME, "password": API_PASSWORD}).encode()
+        environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/v2/authentication", "CONTENT_LENGTH": str(len(body)),
+                   "CONTENT_TYPE": "application/json", "wsgi.input": io.BytesIO(body), "QUERY_STRING": ""}
+        payload = json.loads(b"".join(sim.wsgi_app(environ, start_response)))
+        assert captured["status"].startswith("200") and payload["token"]
+        assert sim.url is None
+    finally:
+        sim.close()
+
+
+def test_S8_3_bad_knobs_rejected_in_spanish():
+    with pytest.raises(ValueError, match="parámetro desconocido"):
+        ControlRoomSimulator(generate_state(files=1, devices=1, users=1), serve=False, colour="red")
+    with pytest.raises(ValueError, match="busy_policy"):
+        ControlRoomSimulator(generate_state(files=1, devices=1, users=1), serve=False, busy_policy="maybe")

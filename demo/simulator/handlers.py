@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -13,6 +15,7 @@ from .state import DEVICE_FIELDS, FILE_FIELDS, TASKBOT, USER_FIELDS, TokenInfo, 
 if TYPE_CHECKING:
     from .simulator import ControlRoomSimulator
 
+log = logging.getLogger("sam.demo.simulator")
 DEPLOY_PATH = "/v3/automations/deploy"
 ACTIVITY_FIELDS = {"deploymentId": "str", "deviceId": "num", "status": "str", "userId": "num",
                    "fileId": "num", "id": "str", "startDateTime": "time", "endDateTime": "time"}
@@ -59,6 +62,9 @@ def login(sim: ControlRoomSimulator, call: Call) -> Reply:
                 sim.tokens.revoke_user(user["id"])
         token = sim.tokens.issue(user["id"], sim.clock.now(), float(sim.knobs["token_lifetime_s"]),
                                  sim.knobs["seed"], effective_multi)
+        log.info("Login de %s con %s (multisesión=%s): token %s…", user["username"],
+                 "API key" if api_key else "contraseña", effective_multi,
+                 hashlib.sha256(token.encode()).hexdigest()[:8])
         return Reply(200, {"token": token, "user": {"id": user["id"], "username": user["username"],
                                                     "email": f"{user['username']}@corp.local",
                                                     "licenseFeatures": list(user["licenseFeatures"])}})
@@ -206,6 +212,10 @@ def deploy(sim: ControlRoomSimulator, call: Call) -> Reply:
             reply = Reply(int(knobs["deploy_http_status"]), {"deploymentId": dep["deploymentId"]},
                           hold_s=float((rule or {}).get("hold_s") or 0))
         dep["response"] = {"status": reply.status, "body": reply.body}
+        info = body.get("callbackInfo") or {}
+        log.info("Despliegue %s: fileId=%s runAsUserIds=%s equipo=%s botInput=%s callback=%s -> %s",
+                 dep["deploymentId"], file_id, [user_id], device["hostName"], sorted(dep["botInput"]),
+                 info.get("url"), reply.status)
     sim.kick()
     return reply
 

@@ -138,6 +138,14 @@ def validate(knobs: dict, *, runtime: bool = False) -> dict:
     for name in ("fault_rates", "callback_extra_fields"):
         if name in knobs and not isinstance(knobs[name], dict):
             problems.append(f"{name}: se espera un objeto")
+    rates = knobs.get("fault_rates")
+    if isinstance(rates, dict):
+        tables = [rates] if {"5xx", "429", "timeout"} & set(rates) else list(rates.values())
+        for table in tables:
+            if not isinstance(table, dict) or not all(
+                    key in ("5xx", "429", "timeout") and _is_number(p) and 0 <= p <= 1 for key, p in table.items()):
+                problems.append("fault_rates: se espera {ruta|'*': {'5xx'|'429'|'timeout': probabilidad 0-1}}")
+                break
     for name in ("rules", "events", "fault_5xx_statuses"):
         if name in knobs and not isinstance(knobs[name], list):
             problems.append(f"{name}: se espera una lista")
