@@ -14,6 +14,9 @@ with ``GO`` separators, or a single statement with ``?`` qmark parameters):
    resolved; procedure parameters and variables are never taken for columns. Tables of system
    schemas (``sys``, ``INFORMATION_SCHEMA``) are not checked; any other unknown table is a problem.
 
+3. **Procedure calls**: ``EXEC`` of a procedure defined in ``SAM.sql`` with named parameters
+   must name existing parameters and give every parameter that has no default.
+
 Results are cached per batch text, so repeated checks of the same SQL are free.
 """
 
@@ -140,6 +143,8 @@ class Schema:
     tables: dict[str, dict[str, str]] = field(default_factory=dict)  # lower name -> {lower col: Col}
     views: dict[str, dict[str, str]] = field(default_factory=dict)
     names: dict[str, str] = field(default_factory=dict)  # lower -> declared name
+    # lower procedure name -> {lower parameter name (with @): has a default}
+    procedures: dict[str, dict[str, bool]] = field(default_factory=dict)
 
     def relation(self, name: str) -> dict[str, str] | None:
         key = name.lower()
@@ -250,7 +255,96 @@ def parse_schema(script: str) -> Schema:
             cols = output_names(tree) or []
             schema.views[name.lower()] = {c.lower(): c for c in cols}
             schema.names[name.lower()] = name
+        for name, params in procedure_headers(batch).items():
+            schema.procedures[name.lower()] = params
+            schema.names[name.lower()] = name
     return schema
+
+
+_CREATE_PROC_RE = re.compile(r"\bCREATE\s+(?:OR\s+ALTER\s+)?PROC(?:EDURE)?\s+" + _NAME, re.IGNORECASE)
+
+
+def procedure_headers(batch: str) -> dict[str, dict[str, bool]]:
+    """Procedures defined in a batch: name -> {@param (lower): has default}."""
+    out: dict[str, dict[str, bool]] = {}
+    for m in _CREATE_PROC_RE.finditer(batch):
+        params: dict[str, bool] = {}
+        item: list[Tok] = []
+        depth = 0
+        for tok in tokenize(batch[m.end() :]):
+            if tok.text == "(":
+                depth += 1
+            elif tok.text == ")":
+                depth -= 1
+            if depth == 0 and tok.kind == "word" and tok.upper == "AS":
+                break
+            if depth == 0 and tok.text == ",":
+                _add_param(params, item)
+                item = []
+            else:
+                item.append(tok)
+        _add_param(params, item)
+        out[m.group(1)] = params
+    return out
+
+
+def _add_param(params: dict[str, bool], item: list[Tok]) -> None:
+    if item and item[0].text.startswith("@"):
+        params[item[0].text.lower()] = any(t.text == "=" for t in item)
+
+
+def exec_problems(sql: str, schema: Schema | None = None) -> list[str]:
+    """``EXEC dbo.Proc @Param = ...`` calls of procedures defined in SAM.sql: every named
+    parameter must exist, and every parameter without a default must be given."""
+    schema = schema or sam_schema()
+    problems: list[str] = []
+    toks = tokenize(sql)
+    for i, tok in enumerate(toks):
+        if tok.kind != "word" or tok.upper not in ("EXEC", "EXECUTE"):
+            continue
+        j = i + 1
+        name_parts = []
+        while j < len(toks) and (toks[j].kind == "word" or toks[j].text == "."):
+            if toks[j].kind == "word":
+                if name_parts and toks[j - 1].text != ".":
+                    break
+                name_parts.append(_unquote(toks[j].text))
+            j += 1
+        if not name_parts or name_parts[-1].startswith("@"):
+            continue
+        proc = name_parts[-1]
+        params = schema.procedures.get(proc.lower())
+        if params is None:
+            continue  # not a SAM procedure (system or another database): not checked
+        given: list[str] = []
+        positional = False
+        depth = 0
+        k = j
+        while k < len(toks):
+            t = toks[k]
+            if t.text == "(":
+                depth += 1
+            elif t.text == ")":
+                depth -= 1
+            elif depth == 0 and (t.text == ";" or (t.kind == "word" and t.upper in PROC_KW | DML_START)):
+                break
+            elif depth == 0 and t.kind == "word" and t.text.startswith("@"):
+                if k + 1 < len(toks) and toks[k + 1].text == "=":
+                    given.append(t.text.lower())
+                elif not given and toks[k - 1].kind != "word":
+                    positional = True
+            elif depth == 0 and t.kind in ("string", "number", "qmark") and not given:
+                positional = True
+            k += 1
+        if positional:
+            continue
+        for g in given:
+            if g not in params:
+                problems.append(f"parámetro desconocido en EXEC {proc}: {g}")
+        for p, has_default in params.items():
+            if not has_default and p not in given:
+                problems.append(f"falta el parámetro obligatorio {p} en EXEC {proc}")
+    return problems
 
 
 @functools.lru_cache(maxsize=8)
@@ -651,4 +745,5 @@ def check_tsql(sql: str, schema: Schema | None = None) -> list[str]:
     for batch in split_batches(text):
         problems.extend(parse_problems(batch))
     problems.extend(column_problems(text, schema))
+    problems.extend(exec_problems(text, schema))
     return list(dict.fromkeys(problems))

@@ -341,3 +341,29 @@ def test_connections_of_finished_threads_are_closed_when_a_new_one_opens(tmp_pat
         th.join(10)
     assert db.open_connections == 2  # main + the last (finished, not yet swept) thread
     db.close_all()
+
+
+def test_concurrent_read_modify_write_transactions_serialize(tmp_path):
+    """BEGIN IMMEDIATE + busy timeout: concurrent transactions never lose an update."""
+    db = make_db(tmp_path, sqlite_busy_timeout=10.0)
+    db.execute("CREATE TABLE contador (id INTEGER PRIMARY KEY, v INTEGER NOT NULL)")
+    db.execute("INSERT INTO contador (id, v) VALUES (1, 0)")
+    errors: list[BaseException] = []
+
+    def worker():
+        try:
+            for _ in range(20):
+                with db.transaction() as tx:
+                    v = tx.query_one("SELECT v FROM contador WHERE id = 1")["v"]
+                    tx.execute("UPDATE contador SET v = ? WHERE id = 1", (v + 1,))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(6)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(60)
+    assert errors == []
+    assert db.query_one("SELECT v FROM contador WHERE id = 1")["v"] == 120
+    db.close_all()

@@ -13,6 +13,7 @@ from tests.sqlcheck import (
     SAM_SQL_PATH,
     check_tsql,
     column_problems,
+    exec_problems,
     extract_dml,
     parse_problems,
     replace_qmarks,
@@ -72,6 +73,23 @@ def test_sam_sql_batch_parses_without_unparsable_section(index):
 def test_sam_sql_columns_all_exist_in_schema():
     """Views and procedures of SAM.sql reference only columns that SAM.sql defines."""
     assert column_problems(SAM_SQL_PATH.read_text(encoding="utf-8")) == []
+
+
+def test_sam_sql_procedure_calls_match_procedure_parameters():
+    assert exec_problems(SAM_SQL_PATH.read_text(encoding="utf-8")) == []
+
+
+def test_checker_fails_on_unknown_or_missing_procedure_parameter():
+    assert check_tsql("EXEC dbo.CargarProgramacionDiaria @Robot = ?, @Equipos = ?, @Hora = ?") == [
+        "parámetro desconocido en EXEC CargarProgramacionDiaria: @hora",
+        "falta el parámetro obligatorio @horainicio en EXEC CargarProgramacionDiaria",
+    ]
+    assert (
+        check_tsql(
+            "EXEC dbo.CargarProgramacionDiaria @Robot = ?, @Equipos = ?, @HoraInicio = ?, @Tolerancia = ?"
+        )
+        == []
+    )
 
 
 def test_tsql_statements_are_discovered():
