@@ -367,3 +367,18 @@ def test_concurrent_read_modify_write_transactions_serialize(tmp_path):
     assert errors == []
     assert db.query_one("SELECT v FROM contador WHERE id = 1")["v"] == 120
     db.close_all()
+
+
+def test_memory_database_is_shared_by_the_client_threads():
+    db = DatabaseClient(engine="sqlite", sqlite_path=":memory:")
+    db.execute("CREATE TABLE m (x INTEGER)")
+    th = threading.Thread(target=lambda: db.execute("INSERT INTO m (x) VALUES (1)"))
+    th.start()
+    th.join(10)
+    assert db.query("SELECT x FROM m") == [{"x": 1}]
+    assert "memoria" in db.describe()
+    other = DatabaseClient(engine="sqlite", sqlite_path=":memory:")
+    with pytest.raises(DatabaseError):
+        other.query("SELECT x FROM m")  # a different client: a different database
+    db.close_all()
+    other.close_all()

@@ -314,8 +314,14 @@ class DatabaseClient:
         if engine == "sqlite":
             if sqlite_path is None:
                 raise ValueError("sqlite_path es obligatorio con el motor sqlite")
-            self.sqlite_path: Path | None = None if str(sqlite_path) == ":memory:" else Path(sqlite_path)
-            self._sqlite_target = str(sqlite_path)
+            if str(sqlite_path) == ":memory:":
+                # One in-memory database shared by every thread of this client (tests, tools);
+                # it lives while at least one connection is open.
+                self.sqlite_path: Path | None = None
+                self._sqlite_target = f"file:sam_memoria_{id(self)}?mode=memory&cache=shared"
+            else:
+                self.sqlite_path = Path(sqlite_path)
+                self._sqlite_target = str(sqlite_path)
             self.sqlite_busy_timeout = float(
                 sqlite_busy_timeout if sqlite_busy_timeout is not None else max(1, connect_timeout)
             )
@@ -375,6 +381,8 @@ class DatabaseClient:
     def describe(self) -> str:
         """Secret-free description for the startup log line (Spanish)."""
         if self.engine == "sqlite":
+            if self.sqlite_path is None:
+                return "motor sqlite, base de datos en memoria"
             return f"motor sqlite, archivo {self._sqlite_target}"
         info = self._cs_info
         server = info.get("SERVER") or info.get("HOST") or "-"
@@ -407,6 +415,7 @@ class DatabaseClient:
                 detect_types=sqlite3.PARSE_DECLTYPES | sqlite3.PARSE_COLNAMES,
                 isolation_level=None,
                 check_same_thread=False,
+                uri=self.sqlite_path is None,
             )
             try:
                 conn.execute(f"PRAGMA busy_timeout = {int(self.sqlite_busy_timeout * 1000)}")
