@@ -1,0 +1,439 @@
+"""The balancing plan (B4-B9): a pure function over plain data.
+
+``planificar(...)`` takes the robots, the pool, the current assignments, the busy equipos, the
+tickets per robot, the robots protected from scale-down (a source that feeds them failed, B8), a
+cooling snapshot and the settings, plus ``now``; it returns a :class:`Plan` with the actions to
+apply (one per robot and direction, with the VMs moved, a reason code and a Spanish justification)
+and what was held back (cooling, failed source, no free VMs). No I/O.
+
+Only the balancer's own dynamic VMs count: ``d`` (B5) is the number of VMs the balancer wants to
+hold for the robot, on top of any manual/scheduled/reserved assignment, which it never touches.
+
+Algorithm (linear in robots + VMs apart from sorting):
+0. invalid balancer rows are released: robot no longer balanced, equipo out of the pool, equipo
+   held twice; then above ``MaxEquipos`` (always), then scale-down to ``d`` unless protected or
+   held by cooling. Releases prefer idle VMs.
+1. floors: every robot below ``min(MinEquipos, d)`` gets VMs at once, in priority order (lower
+   ``PrioridadBalanceo`` first; ties: larger unmet need, then RobotId), first from free VMs, then
+   by taking idle VMs from lower-priority robots above their own floor (never protected ones).
+2. the rest of ``d`` (when cooling allows going up), same order and same sources.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from balanceador.service.cooling_manager import (
+    BAJAR,
+    SUBIR,
+    AjustesCooling,
+    EstadoCooling,
+    puede_bajar,
+    puede_subir,
+)
+
+ASIGNADO_POR_BALANCEADOR = "Balanceador"
+
+# Reason codes (HistoricoBalanceo.CodigoMotivo).
+BAJO_MINIMO = "BAJO_MINIMO"
+DEMANDA = "DEMANDA"
+SIN_TICKETS = "SIN_TICKETS"
+EXCESO_DEMANDA = "EXCESO_DEMANDA"
+EXCESO_MAXIMO = "EXCESO_MAXIMO"
+PREEMPCION_PRIORIDAD = "PREEMPCION_PRIORIDAD"
+ROBOT_NO_BALANCEADO = "ROBOT_NO_BALANCEADO"
+EQUIPO_FUERA_POOL = "EQUIPO_FUERA_POOL"
+EQUIPO_DUPLICADO = "EQUIPO_DUPLICADO"
+# Held-back codes.
+FUENTE_CAIDA = "FUENTE_CAIDA"
+SIN_EQUIPOS_LIBRES = "SIN_EQUIPOS_LIBRES"
+
+#: Ticket-driven changes: the only ones the cooling (B7) records. Serving a floor is exempt from
+#: cooling, and so are preemption and structural releases, which do not follow the tickets.
+MOTIVOS_COOLING = (DEMANDA, SIN_TICKETS, EXCESO_DEMANDA)
+
+#: Releases that are not a ticket-driven scale-down (allowed even for protected robots).
+LIBERACIONES_ESTRUCTURALES = frozenset({EXCESO_MAXIMO, ROBOT_NO_BALANCEADO, EQUIPO_FUERA_POOL, EQUIPO_DUPLICADO})
+
+_TEXTOS = {
+    BAJO_MINIMO: "por debajo de su mínimo de equipos",
+    DEMANDA: "demanda de tickets",
+    SIN_TICKETS: "sin tickets pendientes durante el periodo de enfriamiento",
+    EXCESO_DEMANDA: "tiene más equipos de los que piden sus tickets",
+    EXCESO_MAXIMO: "supera MaxEquipos",
+    PREEMPCION_PRIORIDAD: "equipo libre cedido a un robot de mayor prioridad",
+    ROBOT_NO_BALANCEADO: "el robot ya no se balancea (inactivo, offline o inexistente en A360)",
+    EQUIPO_FUERA_POOL: "el equipo ya no pertenece al pool de balanceo",
+    EQUIPO_DUPLICADO: "el equipo estaba asignado por el balanceador a otro robot",
+}
+
+
+@dataclass(frozen=True)
+class RobotBalanceo:
+    robot_id: int
+    robot: str = ""
+    activo: bool = True
+    es_online: bool = True
+    existe_en_a360: bool = True
+    min_equipos: int = 1
+    max_equipos: int = -1
+    prioridad: int = 100
+    tickets_por_equipo: int | None = None
+
+    @property
+    def balanceado(self) -> bool:
+        """B4: only active, online robots that exist in A360 are balanced."""
+        return bool(self.activo and self.es_online and self.existe_en_a360)
+
+
+@dataclass(frozen=True)
+class EquipoPool:
+    equipo_id: int
+    equipo: str = ""
+    licencia: str = "ATTENDEDRUNTIME"
+    activo_sam: bool = True
+    permite_balanceo: bool = True
+    estado_a360: str | None = "CONNECTED"
+    usuario_activo: bool = True
+
+    def apto(self, licencias: frozenset[str]) -> bool:
+        """B4 pool filters (the SQL applies them too; re-checked here)."""
+        return (
+            (self.licencia or "").strip().upper() in licencias
+            and bool(self.activo_sam)
+            and bool(self.permite_balanceo)
+            and (self.estado_a360 or "").strip().upper() == "CONNECTED"
+            and bool(self.usuario_activo)
+        )
+
+
+@dataclass(frozen=True)
+class Asignacion:
+    robot_id: int
+    equipo_id: int
+    asignado_por: str | None = ASIGNADO_POR_BALANCEADOR
+    reservado: bool = False
+    es_programado: bool = False
+
+    @property
+    def del_balanceador(self) -> bool:
+        """B9: the only rows the balancer may remove."""
+        return (
+            (self.asignado_por or "") == ASIGNADO_POR_BALANCEADOR
+            and not self.reservado
+            and not self.es_programado
+        )
+
+
+@dataclass(frozen=True)
+class AjustesBalanceo:
+    tickets_por_equipo_defecto: int = 10
+    licencias: tuple[str, ...] = ("ATTENDEDRUNTIME",)
+    cooling: AjustesCooling = field(default_factory=AjustesCooling)
+
+    @classmethod
+    def desde_config(cls, cfg) -> AjustesBalanceo:
+        return cls(
+            tickets_por_equipo_defecto=int(cfg.BALANCEADOR_DEFAULT_TICKETS_POR_EQUIPO),
+            licencias=tuple(cfg.BALANCEADOR_LICENCIAS_POOL),
+            cooling=AjustesCooling(
+                periodo_seg=float(cfg.BALANCEADOR_COOLING_PERIOD_SEG),
+                umbral_subida_pct=int(cfg.BALANCEADOR_UMBRAL_SUBIDA_PCT),
+                umbral_bajada_pct=int(cfg.BALANCEADOR_UMBRAL_BAJADA_PCT),
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class Accion:
+    """One HistoricoBalanceo row: one robot, one direction, the VMs moved."""
+
+    accion: str  # "ASIGNAR" | "DESASIGNAR"
+    robot_id: int
+    equipo_ids: tuple[int, ...]
+    codigo_motivo: str
+    justificacion: str
+    tickets: int
+    antes: int
+    despues: int
+
+    @property
+    def cuenta_para_cooling(self) -> bool:
+        return self.codigo_motivo in MOTIVOS_COOLING
+
+
+@dataclass(frozen=True)
+class Retenido:
+    """A change the planner wanted but did not make, and why."""
+
+    robot_id: int
+    direccion: str  # "ASIGNAR" | "DESASIGNAR"
+    cantidad: int
+    codigo: str
+    justificacion: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    acciones: tuple[Accion, ...]
+    retenidos: tuple[Retenido, ...]
+    deseados: Mapping[int, int]  # d per balanced robot
+    final: Mapping[int, frozenset[int]]  # robot -> balancer VMs after the plan
+
+    @property
+    def vacio(self) -> bool:
+        return not self.acciones
+
+    def retenidos_por_cooling(self) -> tuple[Retenido, ...]:
+        return tuple(r for r in self.retenidos if r.codigo.startswith("COOLING"))
+
+
+def ratio_de(robot: RobotBalanceo, defecto: int) -> int:
+    if robot.tickets_por_equipo is not None and robot.tickets_por_equipo > 0:
+        return int(robot.tickets_por_equipo)
+    return max(1, int(defecto))
+
+
+def limites(robot: RobotBalanceo) -> tuple[int, int | None]:
+    """(effective MinEquipos, effective MaxEquipos or None = no limit); Min > Max -> Max wins."""
+    maximo = None if robot.max_equipos is None or robot.max_equipos < 0 else int(robot.max_equipos)
+    minimo = max(0, int(robot.min_equipos or 0))
+    if maximo is not None and minimo > maximo:
+        minimo = maximo
+    return minimo, maximo
+
+
+def equipos_deseados(tickets: int, robot: RobotBalanceo, defecto: int) -> int:
+    """B5: d = 0 when tickets = 0, else clamp(ceil(tickets / ratio), MinEquipos, MaxEquipos)."""
+    if tickets <= 0:
+        return 0
+    minimo, maximo = limites(robot)
+    d = math.ceil(tickets / ratio_de(robot, defecto))
+    d = max(d, minimo)
+    if maximo is not None:
+        d = min(d, maximo)
+    return d
+
+
+class _R:
+    """Working state of one balanced robot during planning."""
+
+    __slots__ = ("r", "prio", "rid", "tickets", "d", "floor", "maximo", "protegido", "equipos", "idle",
+                 "limite", "antes", "libera", "asigna")
+
+    def __init__(self, r: RobotBalanceo, tickets: int, defecto: int, protegido: bool) -> None:
+        self.r = r
+        self.rid = r.robot_id
+        self.prio = r.prioridad if r.prioridad is not None else 100
+        self.tickets = tickets
+        self.d = equipos_deseados(tickets, r, defecto)
+        minimo, self.maximo = limites(r)
+        self.floor = min(minimo, self.d)
+        self.protegido = protegido
+        self.equipos: set[int] = set()
+        self.idle: list[int] = []
+        self.limite = 0
+        self.antes = 0
+        self.libera: list[tuple[int, str]] = []
+        self.asigna: list[tuple[int, str]] = []
+
+
+def planificar(
+    robots: Iterable[RobotBalanceo],
+    pool: Iterable[EquipoPool],
+    asignaciones: Iterable[Asignacion],
+    ocupados: Iterable[int],
+    tickets: Mapping[int, int],
+    protegidos: Iterable[int],
+    cooling: Mapping[int, EstadoCooling],
+    ajustes: AjustesBalanceo,
+    now: datetime,
+) -> Plan:
+    licencias = frozenset(x.strip().upper() for x in ajustes.licencias)
+    ocupados = ocupados if isinstance(ocupados, (set, frozenset)) else set(ocupados)
+    protegidos = protegidos if isinstance(protegidos, (set, frozenset)) else set(protegidos)
+    robots_by_id = {r.robot_id: r for r in robots}
+
+    propias: list[Asignacion] = []
+    bloqueados: set[int] = set()
+    for a in asignaciones:
+        if a.del_balanceador:
+            propias.append(a)
+        else:
+            bloqueados.add(a.equipo_id)  # B9: reserved/scheduled/manual equipos are not in the pool
+    pool_ids = {e.equipo_id for e in pool if e.apto(licencias) and e.equipo_id not in bloqueados}
+
+    estados: dict[int, _R] = {}
+    for r in robots_by_id.values():
+        if r.balanceado:
+            estados[r.robot_id] = _R(r, max(0, int(tickets.get(r.robot_id, 0) or 0)),
+                                     ajustes.tickets_por_equipo_defecto, r.robot_id in protegidos)
+
+    # Releases of rows the balancer may no longer hold (robot gone, equipo out of the pool...).
+    sueltos: dict[int, list[tuple[int, str]]] = {}  # robot not balanced -> releases
+    antes_sueltos: dict[int, int] = {}
+    duenio: dict[int, int] = {}
+    propias.sort(key=lambda a: (a.robot_id, a.equipo_id))
+    for a in propias:
+        st = estados.get(a.robot_id)
+        if st is None:
+            sueltos.setdefault(a.robot_id, []).append((a.equipo_id, ROBOT_NO_BALANCEADO))
+            antes_sueltos[a.robot_id] = antes_sueltos.get(a.robot_id, 0) + 1
+            continue
+        st.antes += 1
+        if a.equipo_id not in pool_ids:
+            st.libera.append((a.equipo_id, EQUIPO_FUERA_POOL))
+        elif a.equipo_id in duenio:
+            st.libera.append((a.equipo_id, EQUIPO_DUPLICADO))
+        else:
+            duenio[a.equipo_id] = a.robot_id
+            st.equipos.add(a.equipo_id)
+
+    retenidos: list[Retenido] = []
+    ajc = ajustes.cooling
+
+    def _release(st: _R, n: int, motivo: str) -> None:
+        # Releases prefer idle VMs (then the highest ids, so the order is deterministic).
+        orden = sorted(st.equipos, key=lambda e: (e in ocupados, -e))[:n]
+        for e in orden:
+            st.equipos.discard(e)
+            del duenio[e]
+            st.libera.append((e, motivo))
+
+    # Phase 0: scale-down and limits.
+    for st in estados.values():
+        c = len(st.equipos)
+        if st.maximo is not None and c > st.maximo:
+            _release(st, c - st.maximo, EXCESO_MAXIMO)
+            c = st.maximo
+        if st.d < c:
+            if st.protegido:
+                retenidos.append(Retenido(st.rid, BAJAR, c - st.d, FUENTE_CAIDA,
+                                          "una fuente de tickets que alimenta al robot falló; no se liberan equipos"))
+            else:
+                dec = puede_bajar(cooling.get(st.rid), st.tickets, now, ajc)
+                if dec.permitido:
+                    _release(st, c - st.d, SIN_TICKETS if st.tickets == 0 else EXCESO_DEMANDA)
+                    c = st.d
+                else:
+                    retenidos.append(Retenido(st.rid, BAJAR, c - st.d, dec.codigo, dec.justificacion))
+        if st.d > c:
+            dec = puede_subir(cooling.get(st.rid), st.tickets, now, ajc)
+            if dec.permitido:
+                st.limite = st.d
+            else:
+                st.limite = max(c, st.floor)
+                if st.d > st.limite:
+                    retenidos.append(Retenido(st.rid, SUBIR, st.d - st.limite, dec.codigo, dec.justificacion))
+        else:
+            st.limite = c
+
+    libres = sorted(pool_ids.difference(duenio), key=lambda e: (e in ocupados, e), reverse=True)
+    # pop() from the end: idle first, then lowest id.
+
+    # Victims for priority preemption: lowest priority first. Built lazily once free VMs run out;
+    # from then on no robot gains free VMs, so an exhausted victim stays exhausted.
+    victimas: list[_R] | None = None
+    salto: list[int] = []  # union-find "next live victim" index, path-compressed
+
+    def _siguiente(i: int) -> int:
+        raiz = i
+        while salto[raiz] != raiz:
+            raiz = salto[raiz]
+        while salto[i] != raiz:
+            salto[i], i = raiz, salto[i]
+        return raiz
+
+    def _tomar(st: _R, e: int, motivo: str) -> None:
+        st.equipos.add(e)
+        duenio[e] = st.rid
+        propia = next((i for i, (x, _) in enumerate(st.libera) if x == e), None)
+        if propia is None:
+            st.asigna.append((e, motivo))
+        else:  # its own row, released above as a duplicate: keep it instead
+            del st.libera[propia]
+
+    def _robar(st: _R, motivo: str) -> bool:
+        nonlocal victimas
+        if victimas is None:
+            victimas = sorted((v for v in estados.values() if not v.protegido),
+                              key=lambda v: (-v.prio, -v.rid))
+            for v in victimas:
+                v.idle = sorted((e for e in v.equipos if e not in ocupados), reverse=True)
+            salto.extend(range(len(victimas) + 1))
+        i = _siguiente(0)
+        while i < len(victimas):
+            v = victimas[i]
+            if v.prio <= st.prio:
+                return False
+            if len(v.equipos) <= v.floor or not v.idle:
+                salto[i] = i + 1  # exhausted for good: nobody gains free VMs any more
+                i = _siguiente(i)
+                continue
+            e = v.idle.pop()
+            v.equipos.discard(e)
+            v.libera.append((e, PREEMPCION_PRIORIDAD))
+            _tomar(st, e, motivo)
+            return True
+        return False
+
+    def _servir(st: _R, hasta: int, motivo: str) -> None:
+        while len(st.equipos) < hasta:
+            if libres:
+                _tomar(st, libres.pop(), motivo)
+            elif not _robar(st, motivo):
+                return
+
+    # Phase 1: floors, in priority order.
+    fase1 = [st for st in estados.values() if len(st.equipos) < st.floor]
+    fase1.sort(key=lambda st: (st.prio, -(st.floor - len(st.equipos)), st.rid))
+    for st in fase1:
+        _servir(st, st.floor, BAJO_MINIMO)
+    # Phase 2: the rest of d.
+    fase2 = [st for st in estados.values() if len(st.equipos) < st.limite]
+    fase2.sort(key=lambda st: (st.prio, -(st.limite - len(st.equipos)), st.rid))
+    for st in fase2:
+        _servir(st, st.limite, DEMANDA)
+    for st in estados.values():
+        if len(st.equipos) < st.limite:
+            retenidos.append(Retenido(st.rid, SUBIR, st.limite - len(st.equipos), SIN_EQUIPOS_LIBRES,
+                                      "no hay equipos libres en el pool para este robot"))
+
+    acciones: list[Accion] = []
+    for rid in sorted(sueltos):
+        libs = sueltos[rid]
+        acciones.append(_accion(BAJAR, rid, libs, int(tickets.get(rid, 0) or 0), antes_sueltos[rid],
+                                antes_sueltos[rid] - len(libs), None))
+    for rid in sorted(estados):
+        st = estados[rid]
+        despues_bajada = st.antes - len(st.libera)
+        if st.libera:
+            acciones.append(_accion(BAJAR, rid, st.libera, st.tickets, st.antes, despues_bajada, st))
+        if st.asigna:
+            acciones.append(_accion(SUBIR, rid, st.asigna, st.tickets, despues_bajada,
+                                    despues_bajada + len(st.asigna), st))
+    return Plan(
+        acciones=tuple(acciones),
+        retenidos=tuple(retenidos),
+        deseados={rid: st.d for rid, st in estados.items()},
+        final={rid: frozenset(st.equipos) for rid, st in estados.items()},
+    )
+
+
+def _accion(direccion: str, rid: int, movidos: Sequence[tuple[int, str]], tickets: int, antes: int,
+            despues: int, st: _R | None) -> Accion:
+    conteo: dict[str, int] = {}
+    for _, motivo in movidos:
+        conteo[motivo] = conteo.get(motivo, 0) + 1
+    codigo = next((m for m in MOTIVOS_COOLING if m in conteo), None) or max(conteo, key=lambda m: (conteo[m], m))
+    verbo = "asignan" if direccion == SUBIR else "liberan"
+    partes = [f"{n} por {_TEXTOS.get(m, m)}" for m, n in sorted(conteo.items())]
+    texto = f"Se {verbo} {len(movidos)} equipo(s) ({'; '.join(partes)}). Tickets: {tickets}"
+    if st is not None:
+        maximo = "sin límite" if st.maximo is None else str(st.maximo)
+        texto += f", deseados: {st.d} (mínimo {st.floor}, máximo {maximo}), prioridad {st.prio}"
+    texto += f"; equipos {antes} -> {despues}."
+    return Accion(direccion, rid, tuple(e for e, _ in movidos), codigo, texto[:1000], tickets, antes, despues)
