@@ -78,7 +78,7 @@ def test_B7_trace_oscillating_tickets_at_most_one_change_per_direction_per_perio
     for rid in (1, 2):
         for direccion in ("ASIGNAR", "DESASIGNAR"):
             tiempos = [t for t, r, a, c in cambios if r == rid and a == direccion and c != "BAJO_MINIMO"]
-            for a, b in zip(tiempos, tiempos[1:]):
+            for a, b in zip(tiempos, tiempos[1:], strict=False):
                 assert (b - a).total_seconds() >= AJC.periodo_seg, (rid, direccion, tiempos)
     # Robot 2's dips to zero last 120 s < 300 s: it never releases anything.
     assert not [c for c in cambios if c[1] == 2 and c[2] == "DESASIGNAR"]
