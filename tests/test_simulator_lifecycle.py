@@ -245,3 +245,60 @@ def test_S8_5_same_seed_manual_clock_identical_runs():
         second = _scenario(receiver.url)
     assert first == second
     assert len({o for _, _, o in first["timelines"]}) >= 1 and first["callbacks"]
+
+
+def test_L_concurrent_deploys_never_overlap_on_a_device():
+    import threading
+    import time
+
+    state = generate_state(files=5, devices=3, users=3, seed=4)
+    with ControlRoomSimulator(state, seed=4, time_scale=200, duration_s={"dist": "uniform", "min": 2, "max": 6},
+                              outcomes={"success": 0.8, "RUN_FAILED": 0.2}) as sim:
+        api = RawA360(sim.url)
+        api.login()
+        errors = []
+
+        def worker(k: int) -> None:
+            try:
+                for j in range(4):
+                    response = RawA360(sim.url).post("/v3/automations/deploy", {
+                        "fileId": 5100 + (k + j) % 5, "runAsUserIds": [700 + k % 3]}, token=api.token)
+                    assert response.status_code == 201, response.text
+            except Exception as exc:  # surfaced below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=worker, args=(k,)) for k in range(9)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert not errors
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not all(d["status"] in ("COMPLETED", "RUN_FAILED") for d in sim.deploys()):
+            time.sleep(0.05)
+        deploys = sim.deploys()
+    assert len(deploys) == 36
+    by_device: dict[int, list[tuple[str, str]]] = {}
+    for dep in deploys:
+        assert "RUNNING" in [s for _, s in dep["timeline"]] and dep["status"] in ("COMPLETED", "RUN_FAILED")
+        by_device.setdefault(dep["deviceId"], []).append((dep["runStart"], dep["endedAt"]))  # same-format ISO
+    for runs in by_device.values():
+        runs.sort()
+        for (_, end), (next_start, _) in zip(runs, runs[1:], strict=False):
+            assert end <= next_start  # one run per device at a time
+
+
+def test_L_events_add_and_remove_files():
+    events = [{"at_s": 2, "add_file": {"id": 6100, "name": "P6100_Nuevo", "parentId": 5001}},
+              {"at_s": 4, "remove_file": 5100}]
+    with _sim(events=events) as sim:
+        api = RawA360(sim.url)
+        files = "/v2/repository/workspaces/public/files/list"
+        one = {"filter": {"operator": "or", "operands": [{"operator": "eq", "field": "id", "value": "6100"},
+                                                         {"operator": "eq", "field": "id", "value": "5100"}]}}
+        assert [f["id"] for f in api.post(files, one).json()["list"]] == ["5100"]
+        sim.advance(3)
+        assert [f["id"] for f in api.post(files, one).json()["list"]] == ["6100", "5100"]
+        sim.advance(2)
+        assert [f["id"] for f in api.post(files, one).json()["list"]] == ["6100"]
+        assert api.deploy(5100, 700).json()["code"] == "NOT_FOUND"

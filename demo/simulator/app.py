@@ -75,7 +75,8 @@ class SimApp:
         if entry is not None:
             with self.sim.lock:
                 entry["status"] = reply.status
-                entry["response"] = reply.body
+                if path == DEPLOY_PATH:
+                    entry["response"] = reply.body
             log.info("%s %s -> %s", method, path, reply.status)
         return self._send(reply, start_response)
 

@@ -6,6 +6,7 @@ import copy
 import json
 import logging
 import threading
+from collections import deque
 from pathlib import Path
 
 from . import knobs as knob_defs
@@ -19,7 +20,7 @@ from .serving import ThreadedServer
 from .state import KINDS, Store, TokenStore
 
 log = logging.getLogger("sam.demo.simulator")
-_SECRET_HEADERS = ("x-authorization", "authorization")
+REQUEST_LOG_MAX = 100_000  # A360 calls kept for requests(); the oldest are dropped beyond it
 
 
 class ControlRoomSimulator:
@@ -47,7 +48,8 @@ class ControlRoomSimulator:
         self.lifecycle = Lifecycle(self)
         self.callbacks_dispatcher = CallbackDispatcher(self)
         self.rule_counters: dict[int, dict] = {}
-        self._requests: list[dict] = []
+        self._requests: deque[dict] = deque(maxlen=REQUEST_LOG_MAX)
+        self._request_seq = 0
         self._path_counts: dict[str, int] = {}
         self._events_generation = 0
         self._advance_lock = threading.Lock()
@@ -257,7 +259,8 @@ class ControlRoomSimulator:
         with self.lock:
             n = self._path_counts.get(path, 0) + 1
             self._path_counts[path] = n
-            entry = {"seq": len(self._requests) + 1, "time": self.now_iso(), "method": method, "path": path,
+            self._request_seq += 1
+            entry = {"seq": self._request_seq, "time": self.now_iso(), "method": method, "path": path,
                      "headers": dict(headers), "body": raw.decode("utf-8", "replace"), "status": None}
             self._requests.append(entry)
             return entry, n
@@ -288,6 +291,7 @@ class ControlRoomSimulator:
             self.callbacks_dispatcher.clear()
             self.rule_counters.clear()
             self._requests.clear()
+            self._request_seq = 0
             self._path_counts.clear()
             self.store.load(self._seed_state)
             if self.clock.manual:
