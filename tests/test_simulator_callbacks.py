@@ -171,3 +171,26 @@ def test_S8_2_logs_mask_callback_headers(receiver, caplog):
     text = caplog.text
     assert "Callback" in text
     assert TOKEN not in text and api.token not in text and "Sam.Simulador" not in text
+
+
+def test_S8_3_callback_timeout_counts_as_failed_attempt():
+    import threading
+
+    from demo.simulator.serving import ThreadedServer
+
+    release = threading.Event()
+
+    def slow_app(environ, start_response):
+        release.wait(5)
+        start_response("200 OK", [("Content-Length", "0")])
+        return [b""]
+
+    server = ThreadedServer(slow_app, threads=2, name="slow-receiver")
+    try:
+        with _sim(callback_timeout_s=0.2) as sim:
+            _run(sim, f"http://127.0.0.1:{server.port}/cb")
+            [attempt] = sim.callbacks()
+            assert attempt["status"] is None and attempt["error"] == "ReadTimeout"
+    finally:
+        release.set()
+        server.close()

@@ -302,3 +302,14 @@ def test_L_events_add_and_remove_files():
         sim.advance(2)
         assert [f["id"] for f in api.post(files, one).json()["list"]] == ["6100"]
         assert api.deploy(5100, 700).json()["code"] == "NOT_FOUND"
+
+
+def test_L_activity_success_status_and_on_disconnect_none():
+    with _sim(activity_success_status="RUN_COMPLETED", on_disconnect="none") as sim:
+        api = RawA360(sim.url)
+        dep = api.deploy(5100, 700).json()["deploymentId"]
+        sim.advance(2)
+        sim.update("devices", 80, status="DISCONNECTED")
+        assert _activity_status(api, dep) == "RUNNING"  # the run goes on
+        sim.advance(10)
+        assert _activity_status(api, dep) == "RUN_COMPLETED"

@@ -45,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
                             description="Simulador del Control Room de Automation Anywhere A360 para SAM.")
     parser.add_argument("--host", default="127.0.0.1", help="dirección de escucha [127.0.0.1]")
     parser.add_argument("--port", type=_port, default=0, help="puerto (0 = uno libre) [0]")
-    parser.add_argument("--seed", type=int, default=0, help="semilla de todas las decisiones aleatorias [0]")
+    parser.add_argument("--seed", type=int, default=None, help="semilla de todas las decisiones aleatorias [0]")
     parser.add_argument("--state", help="fichero JSON con el estado inicial (users, devices, files)")
     parser.add_argument("--config", help="fichero JSON con los parámetros (knobs) del simulador")
     parser.add_argument("--generate", type=_generate_spec, metavar="files=N,devices=N,users=N",
@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.time_scale is not None:
         knobs["time_scale"] = args.time_scale
     try:
-        state = generate_state(seed=args.seed, **args.generate) if args.generate else None
+        state = generate_state(seed=args.seed or 0, **args.generate) if args.generate else None
         if args.state:
             with open(args.state, encoding="utf-8") as handle:
                 state = json.load(handle)

@@ -32,13 +32,14 @@ class ControlRoomSimulator:
     ``serve=False`` builds the WSGI app (``wsgi_app``) without starting a server.
     """
 
-    def __init__(self, state: dict | str | Path | None = None, *, seed: int = 0, clock: str = "real",
+    def __init__(self, state: dict | str | Path | None = None, *, seed: int | None = None, clock: str | None = None,
                  host: str = "127.0.0.1", port: int = 0, serve: bool = True, threads: int = 16,
                  config: str | Path | None = None, **knobs: object) -> None:
         merged = knob_defs.defaults()
         if config is not None:
             merged.update(knob_defs.load_file(config))
-        merged.update(knob_defs.validate({"seed": seed, "clock": clock, **knobs}))
+        explicit = {k: v for k, v in (("seed", seed), ("clock", clock)) if v is not None}
+        merged.update(knob_defs.validate({**explicit, **knobs}))
         self.knobs: dict = merged
         self.lock = threading.RLock()
         self.clock = SimClock(merged["clock"], to_epoch(merged["start_time"]))
@@ -59,7 +60,7 @@ class ControlRoomSimulator:
         self._server: ThreadedServer | None = None
         if isinstance(state, (str, Path)):
             state = json.loads(Path(state).read_text(encoding="utf-8"))
-        self._seed_state = copy.deepcopy(state if state is not None else generate_state(seed=seed))
+        self._seed_state = copy.deepcopy(state if state is not None else generate_state(seed=merged["seed"]))
         self.store.load(self._seed_state)
         self.wsgi_app = SimApp(self)
         self._schedule_events()
