@@ -1,0 +1,275 @@
+"""The Balanceador service (B1-B10): wiring, the cycle and the ``--simular`` dry run.
+
+Cycle (B1): read the enabled ticket sources concurrently, record their health (B8 alerts), read
+robots, pool, assignments and busy equipos from the SAM DB, consolidate (B3), plan (pure,
+``balanceo.planificar``), apply in one transaction (B9) and feed the CoolingManager (B7).
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from balanceador.database import historico_client, repositorio
+from balanceador.service.balanceo import AjustesBalanceo, Plan, planificar
+from balanceador.service.consolidacion import Consolidado, Consolidador
+from balanceador.service.cooling_manager import CoolingManager
+
+_log = logging.getLogger("sam.balanceador")
+
+CLAVE_ALERTA_BD = "balanceador.bd_sam"
+
+
+class ServicioBalanceador:
+    def __init__(self, cfg: Any, db: Any, fuentes: Sequence[Any], salud: Any, cooling: CoolingManager,
+                 consolidador: Consolidador, clock: Any, *, alerts: Any = None,
+                 logger: logging.Logger | None = None,
+                 executor: concurrent.futures.Executor | None = None) -> None:
+        self.cfg = cfg
+        self.db = db
+        self.fuentes = list(fuentes)
+        self.salud = salud
+        self.cooling = cooling
+        self.consolidador = consolidador
+        self.clock = clock
+        self.alerts = alerts
+        self.log = logger or _log
+        self.ajustes = AjustesBalanceo.desde_config(cfg)
+        self.executor = executor
+        self.cooling_reconstruido = False
+        self.fallos_bd = 0
+        self.umbral_bd = int(cfg.get("SAM_FALLOS_CONSECUTIVOS_ALERTA", 3) or 3)
+
+    # ------------------------------------------------------------------ pieces
+    def reconstruir_cooling(self, now: datetime) -> None:
+        filas = historico_client.ultimos_cambios(self.db, now, self.ajustes.cooling.periodo_seg)
+        n = self.cooling.reconstruir(filas)
+        self.cooling_reconstruido = True
+        self.log.info("Estado de enfriamiento reconstruido desde HistoricoBalanceo: %d robot(s).", n)
+
+    def leer_fuentes(self) -> list:
+        from balanceador.clients.fuentes import read_all
+
+        return read_all(self.fuentes, self.executor)
+
+    def preparar(self, now: datetime, resultados: list, *, simulacion: bool = False
+                 ) -> tuple[Plan, Consolidado, repositorio.Lectura]:
+        lectura = repositorio.leer_todo(self.db, self.ajustes.licencias)
+        cons = self.consolidador.consolidar(resultados, lectura.robots, now, recordar=not simulacion)
+        balanceados = [r.robot_id for r in lectura.robots if r.balanceado]
+        if not simulacion:
+            self.cooling.observar(cons.tickets, balanceados, cons.protegidos, now)
+            snapshot = self.cooling.snapshot()
+        else:
+            tmp = CoolingManager(self.cooling.ajustes)
+            tmp._estado.update(self.cooling.snapshot())
+            tmp.observar(cons.tickets, balanceados, cons.protegidos, now)
+            snapshot = tmp.snapshot()
+        plan = planificar(lectura.robots, lectura.pool, lectura.asignaciones, lectura.ocupados, cons.tickets,
+                          cons.protegidos, snapshot, self.ajustes, now)
+        return plan, cons, lectura
+
+    # ------------------------------------------------------------------ the cycle
+    def ciclo(self) -> Plan | None:
+        from common.database.sql_client import DatabaseError
+
+        now = self.clock.now_local()
+        resultados = self.leer_fuentes()
+        self.salud.record(resultados)
+        try:
+            if not self.cooling_reconstruido:
+                self.reconstruir_cooling(now)
+            plan, cons, lectura = self.preparar(now, resultados)
+            repositorio.aplicar(self.db, plan, now)
+        except DatabaseError as exc:
+            self._fallo_bd(exc)
+            return None
+        self._bd_ok()
+        self.cooling.registrar_plan(plan, now)
+        self._registrar_log(plan, cons, lectura)
+        return plan
+
+    def _registrar_log(self, plan: Plan, cons: Consolidado, lectura: repositorio.Lectura) -> None:
+        nombres = {r.robot_id: r.robot for r in lectura.robots}
+        for a in plan.acciones:
+            self.log.info("%s robot %s (%s): equipos %s [%s] %s", a.accion, a.robot_id,
+                          nombres.get(a.robot_id, "?"), ",".join(map(str, a.equipo_ids)), a.codigo_motivo,
+                          a.justificacion)
+        for r in plan.retenidos:
+            self.log.info("Retenido %s de %d equipo(s) para el robot %s (%s) [%s]: %s", r.direccion.lower(),
+                          r.cantidad, r.robot_id, nombres.get(r.robot_id, "?"), r.codigo, r.justificacion)
+        self.log.info(
+            "Ciclo de balanceo: %d robot(s) balanceado(s), %d equipo(s) en el pool, %d ticket(s), "
+            "%d acción(es), %d retenida(s)%s.",
+            len(plan.deseados), len(lectura.pool), sum(cons.tickets.values()), len(plan.acciones),
+            len(plan.retenidos),
+            f"; fuentes caídas: {', '.join(cons.fuentes_caidas)} (sus robots no se reducen)"
+            if cons.fuentes_caidas else "",
+        )
+
+    def _fallo_bd(self, exc: Exception) -> None:
+        self.fallos_bd += 1
+        self.log.error("No se pudo completar el ciclo de balanceo (fallo %d consecutivo de la BD SAM): %s; "
+                       "no se ha aplicado ningún cambio.", self.fallos_bd, exc)
+        if self.fallos_bd >= self.umbral_bd and self.alerts is not None:
+            self.alerts.send_alert(
+                CLAVE_ALERTA_BD, "El Balanceador no puede usar la base de datos SAM",
+                f"El ciclo de balanceo ha fallado {self.fallos_bd} veces seguidas por la base de datos SAM: {exc}",
+                what_to_check="Que el servidor SQL responda y las variables SQL_SAM_* sean correctas.",
+            )
+
+    def _bd_ok(self) -> None:
+        if self.fallos_bd:
+            self.log.info("La base de datos SAM vuelve a responder tras %d fallo(s).", self.fallos_bd)
+            if self.alerts is not None:
+                self.alerts.send_recovery(CLAVE_ALERTA_BD, "El Balanceador vuelve a usar la base de datos SAM",
+                                          "El ciclo de balanceo vuelve a completarse.")
+        self.fallos_bd = 0
+
+    # ------------------------------------------------------------------ dry run
+    def simular(self) -> str:
+        now = self.clock.now_local()
+        resultados = self.leer_fuentes()
+        self.reconstruir_cooling(now)
+        plan, cons, lectura = self.preparar(now, resultados, simulacion=True)
+        return tabla_plan(plan, cons, lectura, resultados, now)
+
+
+def tabla_plan(plan: Plan, cons: Consolidado, lectura: repositorio.Lectura, resultados: Sequence[Any],
+               now: datetime) -> str:
+    """The plan as a Spanish text table (``--simular``)."""
+    robots = {r.robot_id: r for r in lectura.robots}
+    lineas = [f"Simulación del Balanceador ({now:%Y-%m-%d %H:%M:%S}); no se ha modificado nada.", ""]
+    for res in resultados:
+        estado = "OK" if res.ok else f"ERROR: {res.error}"
+        lineas.append(f"Fuente {res.name}: {estado} ({len(res.rows)} fila(s))")
+    if not resultados:
+        lineas.append("Ninguna fuente de tickets habilitada.")
+    if cons.protegidos:
+        lineas.append(f"Robots protegidos por fuente caída: {', '.join(map(str, sorted(cons.protegidos)))}")
+    lineas.append(f"Equipos en el pool: {len(lectura.pool)}; robots balanceados: {len(plan.deseados)}")
+    lineas.append("")
+    cab = ("Robot", "RobotId", "Prio", "Tickets", "Antes", "Deseados", "Acción", "Equipos", "Motivo", "Justificación")
+    filas: list[tuple[str, ...]] = []
+    for a in plan.acciones:
+        r = robots.get(a.robot_id)
+        filas.append((r.robot if r else "?", str(a.robot_id), str(r.prioridad if r else ""), str(a.tickets),
+                      str(a.antes), str(plan.deseados.get(a.robot_id, 0)), a.accion,
+                      ",".join(map(str, a.equipo_ids)), a.codigo_motivo, a.justificacion))
+    for x in plan.retenidos:
+        r = robots.get(x.robot_id)
+        filas.append((r.robot if r else "?", str(x.robot_id), str(r.prioridad if r else ""),
+                      str(cons.tickets.get(x.robot_id, 0)), str(len(plan.final.get(x.robot_id, ()))),
+                      str(plan.deseados.get(x.robot_id, 0)), f"RETENIDO ({x.direccion})", str(x.cantidad),
+                      x.codigo, x.justificacion))
+    if not filas:
+        lineas.append("El próximo ciclo no cambiaría ninguna asignación.")
+        return "\n".join(lineas) + "\n"
+    anchos = [min(40, max(len(c), *(len(f[i]) for f in filas))) for i, c in enumerate(cab[:-1])]
+
+    def fmt(f: Sequence[str]) -> str:
+        celdas = [str(v)[:anchos[i]].ljust(anchos[i]) for i, v in enumerate(f[:-1])]
+        return " | ".join([*celdas, f[-1]])
+
+    lineas.append(fmt(cab))
+    lineas.append("-+-".join("-" * w for w in anchos) + "-+-" + "-" * 13)
+    lineas.extend(fmt(f) for f in filas)
+    lineas.append("")
+    lineas.append(f"{len(plan.acciones)} acción(es) planificada(s), {len(plan.retenidos)} retenida(s).")
+    return "\n".join(lineas) + "\n"
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="balanceador", description="SAM Balanceador: asigna equipos a robots "
+                                "según los tickets pendientes.")
+    p.add_argument("--simular", action="store_true",
+                   help="muestra el plan del próximo ciclo con sus motivos y no modifica nada")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+
+    from balanceador.clients.fuentes import SourceHealth, build_sources, close_sources
+    from common.clock import Clock
+    from common.database.sql_client import DatabaseClient, DatabaseError
+    from common.utils.config_manager import load_config_or_exit
+    from common.utils.logging_setup import setup_logging
+
+    cfg = load_config_or_exit("balanceador")
+    logger = setup_logging(cfg, "balanceador")
+    log = logging.getLogger("sam.balanceador")
+    clock = Clock(cfg.SAM_ZONA_HORARIA or None)
+
+    if args.simular:
+        return _simular(cfg, clock, log)
+
+    from common.database.schema import ensure_schema
+    from common.service_runner import ServiceRunner
+    from common.utils.mail_client import EmailAlertClient
+
+    alerts = EmailAlertClient(cfg, "balanceador")
+    db = DatabaseClient.from_config(cfg)
+    log.info("Balanceador iniciando. BD SAM: %s. Fuentes: %s.", db.describe(),
+             ", ".join(cfg.BALANCEADOR_PROVEEDORES_CARGA) or "ninguna")
+    try:
+        ensure_schema(db)
+    except DatabaseError as exc:  # the cycle retries; do not die because the DB is down at start
+        log.error("No se pudo comprobar el esquema de la BD SAM al arrancar: %s", exc)
+    fuentes = build_sources(cfg, db)
+    salud = SourceHealth(alerts, int(cfg.BALANCEADOR_FALLOS_PARA_ALERTA), logging.getLogger("sam.balanceador.fuentes"))
+    cooling = CoolingManager.desde_config(cfg)
+    consolidador = Consolidador(cfg.MAPA_ROBOTS)
+    executor = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, len(fuentes)),
+                                                     thread_name_prefix="fuente-tickets")
+    servicio = ServicioBalanceador(cfg, db, fuentes, salud, cooling, consolidador, clock, alerts=alerts,
+                                   logger=log, executor=executor)
+    try:
+        servicio.reconstruir_cooling(clock.now_local())
+    except DatabaseError as exc:
+        log.error("No se pudo leer HistoricoBalanceo al arrancar (se reintenta en cada ciclo): %s", exc)
+
+    runner = ServiceRunner("balanceador", logger=logger.getChild("runner"), alerts=alerts,
+                           shutdown_timeout=float(cfg.BALANCEADOR_SHUTDOWN_TIMEOUT_SEG))
+    runner.add_job("ciclo_balanceo", float(cfg.BALANCEADOR_INTERVALO_CICLO_SEG), servicio.ciclo)
+    runner.add_shutdown_hook(lambda: close_sources(fuentes))
+    runner.add_shutdown_hook(lambda: executor.shutdown(wait=False, cancel_futures=True))
+    runner.add_shutdown_hook(db.close_all)
+    return runner.run()
+
+
+def _simular(cfg: Any, clock: Any, log: logging.Logger) -> int:
+    """B10: print the next plan and write nothing (no schema creation, no history, no alerts)."""
+    from balanceador.clients.fuentes import build_sources, close_sources
+    from common.database.sql_client import DatabaseClient, DatabaseError
+
+    if str(cfg.SQL_SAM_ENGINE).lower() == "sqlite":
+        ruta = cfg.SQL_SAM_SQLITE_PATH
+        if not ruta or not __import__("pathlib").Path(ruta).exists():
+            print(f"No existe la base de datos SAM SQLite {ruta}; nada que simular.", file=sys.stderr)
+            return 1
+    db = DatabaseClient.from_config(cfg)
+    fuentes = build_sources(cfg, db)
+    try:
+        servicio = ServicioBalanceador(cfg, db, fuentes, _SinSalud(), CoolingManager.desde_config(cfg),
+                                       Consolidador(cfg.MAPA_ROBOTS), clock, alerts=None, logger=log)
+        texto = servicio.simular()
+    except DatabaseError as exc:
+        print(f"No se pudo leer la base de datos SAM: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        close_sources(fuentes)
+        db.close_all()
+    sys.stdout.write(texto)
+    sys.stdout.flush()
+    return 0
+
+
+class _SinSalud:
+    def record(self, results: list) -> None:  # a dry run sends no alert
+        pass
