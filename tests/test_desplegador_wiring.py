@@ -150,3 +150,49 @@ def test_bad_value_in_lanzador_env_file_exits_2_naming_it(tmp_path, capsys):
         load_config_or_exit("lanzador", environ={}, root=tmp_path)
     assert exc.value.code == 2
     assert "LANZADOR_MAX_LANZAMIENTOS_CONCURRENTES" in capsys.readouterr().err
+
+
+class Alertas:
+    def __init__(self):
+        self.sent, self.recoveries, self.open = [], [], set()
+
+    def send_alert(self, key, subject, body, level="ERROR", what_to_check=""):
+        self.sent.append(key)
+        self.open.add(key)
+        return True
+
+    def send_recovery(self, key, subject, body):
+        if key in self.open:
+            self.open.discard(key)
+            self.recoveries.append(key)
+        return True
+
+    def is_alerting(self, key):
+        return key in self.open
+
+
+def test_C_db_unreachable_alerted_after_n_cycles_then_recovery(db):
+    from common.database.sql_client import DatabaseError
+
+    cfg = load_config("lanzador", environ={**BASE_ENV, "SAM_FALLOS_CONSECUTIVOS_ALERTA": "3"})
+    clock = FixedClock(datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc), "UTC")
+    alerts = Alertas()
+    lz = Lanzador(cfg, db=db, aa=AA(), clock=clock, alerts=alerts, conciliador=Conciliador())
+    broken = {"on": True}
+
+    def ciclo():
+        if broken["on"]:
+            raise DatabaseError("base de datos no disponible", retryable=True)
+
+    lz.desplegador.ciclo = ciclo  # type: ignore[method-assign]
+    for _ in range(2):
+        lz.job_lanzamiento()
+    assert alerts.sent == []
+    for _ in range(3):
+        lz.job_lanzamiento()
+    assert alerts.sent == ["lanzador:bd"]  # once, at the 3rd consecutive failure
+    broken["on"] = False
+    lz.job_lanzamiento()
+    lz.job_lanzamiento()
+    assert alerts.recoveries == ["lanzador:bd"]
+    lz.cerrar()

@@ -19,11 +19,14 @@ import threading
 from typing import Any
 
 from common.clock import Clock
+from common.database.sql_client import DatabaseError
 from lanzador.service.desplegador import AjustesLanzamiento, Desplegador
 from lanzador.service.pausa import VentanaPausa
 from lanzador.service.sincronizador import Sincronizador
 
 _log = logging.getLogger("sam.lanzador.main")
+
+ALERTA_BD = "lanzador:bd"
 
 
 def _llamar(obj: Any, nombres: tuple[str, ...]) -> Any:
@@ -68,6 +71,7 @@ class Lanzador:
         self.conciliador = conciliador
         self._recuperacion_hecha = conciliador is None
         self._recuperacion_lock = threading.Lock()
+        self._fallos_bd = 0
 
     # -- jobs ------------------------------------------------------------------------------------
     def job_sincronizacion(self) -> None:
@@ -97,7 +101,39 @@ class Lanzador:
             return
         if not self.recuperacion_inicial():
             return
-        self.desplegador.ciclo()
+        try:
+            self.desplegador.ciclo()
+        except DatabaseError as exc:
+            self._fallo_bd(exc)
+            return
+        self._bd_ok()
+
+    # -- DB unreachable for SAM_FALLOS_CONSECUTIVOS_ALERTA cycles → one alert, then one recovery (§8)
+    def _fallo_bd(self, exc: Exception) -> None:
+        self._fallos_bd += 1
+        umbral = int(self.cfg.get("SAM_FALLOS_CONSECUTIVOS_ALERTA", 3) or 3)
+        self.log.error(
+            "Ciclo de lanzamiento sin base de datos SAM (%d consecutivo(s)): %s", self._fallos_bd, exc
+        )
+        if self._fallos_bd == umbral and self.alerts is not None:
+            self.alerts.send_alert(
+                ALERTA_BD,
+                "El Lanzador no puede usar la base de datos SAM",
+                f"{self._fallos_bd} ciclos de lanzamiento consecutivos han fallado al usar la base de datos "
+                f"SAM: {exc}. No se lanza ningún robot mientras tanto.",
+                what_to_check="Servidor SQL Server / fichero SQLite, credenciales SQL_SAM_*, red.",
+            )
+
+    def _bd_ok(self) -> None:
+        if self._fallos_bd:
+            self.log.info("El ciclo de lanzamiento vuelve a usar la base de datos SAM.")
+            if self.alerts is not None and self.alerts.is_alerting(ALERTA_BD):
+                self.alerts.send_recovery(
+                    ALERTA_BD,
+                    "El Lanzador vuelve a usar la base de datos SAM",
+                    "Los ciclos de lanzamiento vuelven a completarse con normalidad.",
+                )
+        self._fallos_bd = 0
 
     def job_conciliacion(self) -> None:
         if self.conciliador is None:
