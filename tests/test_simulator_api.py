@@ -382,3 +382,11 @@ def test_S8_3_bad_knobs_rejected_in_spanish():
         ControlRoomSimulator(generate_state(files=1, devices=1, users=1), serve=False, colour="red")
     with pytest.raises(ValueError, match="busy_policy"):
         ControlRoomSimulator(generate_state(files=1, devices=1, users=1), serve=False, busy_policy="maybe")
+
+
+def test_S8_4_request_log_keeps_login_and_deploy_responses_and_list_pages(fresh):
+    sim, api = fresh
+    api.login()
+    api.post(DEVICES, {})
+    assert sim.requests("/v2/authentication")[-1]["response"]["token"] == api.token
+    assert sim.requests(DEVICES)[-1]["response"] == {"page": {"offset": 0, "total": 3, "totalFilter": 3}, "rows": 3}

@@ -53,6 +53,13 @@ def _parse_json(raw: bytes, *, allow_any: bool = False) -> object:
     return data
 
 
+def _summary(body: object) -> object:
+    """Response kept in the request log: list answers keep only their page (memory), others whole."""
+    if isinstance(body, dict) and isinstance(body.get("list"), list):
+        return {"page": body.get("page"), "rows": len(body["list"])}
+    return body
+
+
 class SimApp:
     def __init__(self, sim: ControlRoomSimulator) -> None:
         self.sim = sim
@@ -75,8 +82,7 @@ class SimApp:
         if entry is not None:
             with self.sim.lock:
                 entry["status"] = reply.status
-                if path == DEPLOY_PATH:
-                    entry["response"] = reply.body
+                entry["response"] = _summary(reply.body)
             log.info("%s %s -> %s", method, path, reply.status)
         return self._send(reply, start_response)
 

@@ -262,7 +262,8 @@ class ControlRoomSimulator:
             self._path_counts[path] = n
             self._request_seq += 1
             entry = {"seq": self._request_seq, "time": self.now_iso(), "method": method, "path": path,
-                     "headers": dict(headers), "body": raw.decode("utf-8", "replace"), "status": None}
+                     "headers": dict(headers), "body": raw.decode("utf-8", "replace"), "status": None,
+                     "response": None}
             self._requests.append(entry)
             return entry, n
 
