@@ -1,0 +1,211 @@
+"""Balanceador service cycle with fake ticket sources on a real SQLite SAM DB: B1, B3, B8, B10."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from balanceador.clients.fuentes import SourceHealth, SourceResult
+from balanceador.service.balanceo import RobotBalanceo
+from balanceador.service.consolidacion import Consolidador
+from balanceador.service.cooling_manager import CoolingManager
+from balanceador.service.main import ServicioBalanceador
+from common.clock import FixedClock
+from common.database.schema import ensure_schema
+from common.database.sql_client import DatabaseClient
+from common.utils.config_manager import load_config
+
+ROOT = Path(__file__).resolve().parent.parent
+T0 = datetime(2026, 3, 2, 10, 0, 0)
+
+
+class FakeSource:
+    def __init__(self, name, rows=()):
+        self.name = name
+        self.rows = list(rows)
+        self.fail = False
+
+    def read(self):
+        if self.fail:
+            raise ConnectionError("fuente caída (simulada)")
+        return list(self.rows)
+
+    def close(self):
+        pass
+
+
+class FakeAlerts:
+    def __init__(self):
+        self.sent = []
+        self._on = set()
+
+    def send_alert(self, key, subject, body, level="ERROR", what_to_check=""):
+        self.sent.append(("alert", key, subject))
+        self._on.add(key)
+        return True
+
+    def send_recovery(self, key, subject, body):
+        if key in self._on:
+            self._on.discard(key)
+            self.sent.append(("recovery", key, subject))
+            return True
+        return False
+
+    def is_alerting(self, key):
+        return key in self._on
+
+
+def env_for(tmp_path, **extra):
+    env = {
+        "SQL_SAM_ENGINE": "sqlite",
+        "SQL_SAM_SQLITE_PATH": str(tmp_path / "sam.db"),
+        "BALANCEADOR_PROVEEDORES_CARGA": "rpa360",
+        "SQL_RPA360_ENGINE": "sqlite",
+        "SQL_RPA360_SQLITE_PATH": str(tmp_path / "rpa360.db"),
+        "LOG_DIRECTORY": str(tmp_path / "logs"),
+        "BALANCEADOR_COOLING_PERIOD_SEG": "300",
+        "SAM_ZONA_HORARIA": "UTC",
+        "MAPA_ROBOTS": '{"clouders_facturas": "Facturas"}',
+    }
+    env.update(extra)
+    return env
+
+
+@pytest.fixture()
+def entorno(tmp_path):
+    cfg = load_config("balanceador", env_for(tmp_path), root=tmp_path)
+    db = DatabaseClient(engine="sqlite", sqlite_path=tmp_path / "sam.db")
+    ensure_schema(db)
+    db.executemany(
+        "INSERT INTO Robots (RobotId, Robot, EsOnline, Activo, MinEquipos, MaxEquipos, PrioridadBalanceo) "
+        "VALUES (?, ?, 1, 1, ?, ?, ?)",
+        [(1, "Facturas", 1, -1, 10), (2, "Pedidos", 1, -1, 50), (3, "Nominas", 0, 2, 100)],
+    )
+    db.executemany(
+        "INSERT INTO Equipos (EquipoId, Equipo, Licencia, EstadoA360) VALUES (?, ?, 'ATTENDEDRUNTIME', 'CONNECTED')",
+        [(e, f"VM{e}") for e in range(100, 108)],
+    )
+    rpa = FakeSource("rpa360")
+    clo = FakeSource("clouders")
+    alerts = FakeAlerts()
+    clock = FixedClock(T0, "UTC")
+    salud = SourceHealth(alerts, 3, logging.getLogger("sam.test"))
+    servicio = ServicioBalanceador(cfg, db, [rpa, clo], salud, CoolingManager.desde_config(cfg),
+                                   Consolidador(cfg.MAPA_ROBOTS), clock, alerts=alerts)
+    yield servicio, db, rpa, clo, alerts, clock
+    db.close_all()
+
+
+def held(db):
+    out = {}
+    for r in db.query("SELECT RobotId, EquipoId FROM Asignaciones WHERE AsignadoPor = 'Balanceador'"):
+        out.setdefault(r["RobotId"], set()).add(r["EquipoId"])
+    return {k: len(v) for k, v in out.items()}
+
+
+def test_B3_consolidation_mapa_robots_ids_names_and_daily_unknown_log(caplog):
+    robots = [RobotBalanceo(1, "Facturas"), RobotBalanceo(2, "Pedidos"), RobotBalanceo(3, "Viejo", activo=False)]
+    c = Consolidador({"fact-clouders": "Facturas"})
+    res = [
+        SourceResult("rpa360", True, (("otro nombre", 2, 5), ("  facturas ", None, 3), ("Viejo", None, 9)), None),
+        SourceResult("clouders", True, (("fact-clouders", None, 10), ("Pedidos", None, 1), ("Nadie", None, 4)),
+                     None),
+    ]
+    with caplog.at_level(logging.WARNING, logger="sam.balanceador.consolidacion"):
+        out = c.consolidar(res, robots, T0)
+        c.consolidar(res, robots, T0 + timedelta(hours=1))
+    assert out.tickets == {2: 6, 1: 13}
+    assert set(out.desconocidos) == {("rpa360", "Viejo"), ("clouders", "Nadie")}
+    avisos = [r for r in caplog.records if "no corresponde" in r.getMessage()]
+    assert len(avisos) == 2  # once per day, not every cycle
+    with caplog.at_level(logging.WARNING, logger="sam.balanceador.consolidacion"):
+        c.consolidar(res, robots, T0 + timedelta(days=1))
+    assert len([r for r in caplog.records if "no corresponde" in r.getMessage()]) == 4
+
+
+def test_B8_failing_source_protects_robots_it_fed_or_all_if_never_read():
+    robots = [RobotBalanceo(1, "Facturas"), RobotBalanceo(2, "Pedidos"), RobotBalanceo(3, "Nominas")]
+    c = Consolidador({"x": "Nominas"})
+    caida = [SourceResult("rpa360", False, (), "caída"), SourceResult("clouders", True, (), None)]
+    assert c.consolidar(caida, robots, T0).protegidos == {1, 2, 3}  # never succeeded
+    ok = [SourceResult("rpa360", True, (("Facturas", None, 5),), None),
+          SourceResult("clouders", True, (("Pedidos", None, 5),), None)]
+    c.consolidar(ok, robots, T0)
+    assert c.consolidar(caida, robots, T0).protegidos == {1}
+    c.consolidar(ok, robots, T0)
+    caida_clouders = [SourceResult("rpa360", True, (), None), SourceResult("clouders", False, (), "x")]
+    assert c.consolidar(caida_clouders, robots, T0).protegidos == {2, 3}  # + MAPA_ROBOTS targets
+
+
+def test_B1_B6_B7_B8_service_cycles(entorno):
+    servicio, db, rpa, clo, alerts, clock = entorno
+    # Tickets appear: VMs assigned in the first cycle, priorities respected under scarcity (8 VMs).
+    rpa.rows = [("Facturas", 1, 60), ("Pedidos", None, 50)]
+    servicio.ciclo()
+    assert held(db) == {1: 6, 2: 2}
+    hist = db.query("SELECT * FROM HistoricoBalanceo")
+    assert {h["RobotId"] for h in hist} == {1, 2}
+    # The source fails: its robots keep their VMs however long it lasts (B8); one alert after 3.
+    rpa.fail = True
+    for _ in range(4):
+        clock.advance(120)
+        servicio.ciclo()
+    assert held(db) == {1: 6, 2: 2}
+    assert [s[0] for s in alerts.sent if "fuente" in s[1]] == ["alert"]
+    # Recovery with no tickets: one recovery mail; the dip to zero must last a whole cooling
+    # period before anything is released (B7).
+    rpa.fail = False
+    rpa.rows = []
+    clock.advance(120)
+    servicio.ciclo()
+    assert [s[0] for s in alerts.sent if "fuente" in s[1]] == ["alert", "recovery"]
+    assert held(db) == {1: 6, 2: 2}
+    clock.advance(200)
+    servicio.ciclo()
+    assert held(db) == {1: 6, 2: 2}
+    clock.advance(100)
+    servicio.ciclo()
+    assert held(db) == {}
+    motivos = {h["CodigoMotivo"] for h in db.query("SELECT CodigoMotivo FROM HistoricoBalanceo "
+                                                     "WHERE AccionTomada = 'DESASIGNAR'")}
+    assert motivos == {"SIN_TICKETS"}
+
+
+def test_B10_simular_prints_plan_and_writes_nothing(tmp_path):
+    env = env_for(tmp_path, BALANCEADOR_PROVEEDORES_CARGA="rpa360")
+    db = DatabaseClient(engine="sqlite", sqlite_path=tmp_path / "sam.db")
+    ensure_schema(db)
+    db.execute("INSERT INTO Robots (RobotId, Robot, EsOnline) VALUES (1, 'Facturas', 1)")
+    db.executemany("INSERT INTO Equipos (EquipoId, Equipo, Licencia, EstadoA360) VALUES (?, ?, 'ATTENDEDRUNTIME', "
+                   "'CONNECTED')", [(100, "VM100"), (101, "VM101")])
+    db.close_all()
+    import sqlite3
+
+    r = sqlite3.connect(tmp_path / "rpa360.db")
+    r.execute("CREATE TABLE TicketsPendientesPorRobot (Robot TEXT, RobotId INTEGER, CantidadTickets INTEGER)")
+    r.execute("INSERT INTO TicketsPendientesPorRobot VALUES ('Facturas', NULL, 15)")
+    r.commit()
+    r.close()
+
+    def dump():
+        c = sqlite3.connect(tmp_path / "sam.db")
+        try:
+            return [list(c.execute(f"SELECT * FROM {t}")) for t in ("Asignaciones", "HistoricoBalanceo",
+                                                                    "Robots", "Equipos")]
+        finally:
+            c.close()
+
+    antes = dump()
+    proc = subprocess.run([sys.executable, str(ROOT / "balanceador" / "run_balanceador.py"), "--simular"],
+                          env={**{k: v for k, v in os.environ.items() if not k.startswith(("SQL_", "BALANCEADOR_"))},
+                               **env},
+                          cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "Facturas" in proc.stdout and "ASIGNAR" in proc.stdout and "no se ha modificado nada" in proc.stdout
+    assert dump() == antes
