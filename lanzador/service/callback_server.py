@@ -342,7 +342,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         server = build_server(app, cfg)
         log.info("Servidor de callbacks escuchando en http://%s:%s%s (hilos: %s)", cfg.CALLBACK_SERVER_HOST,
-                 server.effective_port, app.endpoint_path, cfg.CALLBACK_SERVER_THREADS)
+                 getattr(server, "effective_port", cfg.CALLBACK_SERVER_PORT), app.endpoint_path,
+                 cfg.CALLBACK_SERVER_THREADS)
         server.run()
     except _StopServer:
         pass
@@ -374,8 +375,12 @@ def _close_server(server: Any, timeout: float, log: logging.Logger) -> None:
     try:
         from waitress import wasyncore
 
+        socket_map = getattr(server, "_map", None)
+        if socket_map is None:
+            socket_map = getattr(server, "map", None)  # MultiSocketServer (several listen addresses)
         server.close()
-        wasyncore.close_all(server._map)
+        if socket_map is not None:
+            wasyncore.close_all(socket_map)
     except Exception as exc:  # pragma: no cover
         log.debug("Cierre de sockets: %s", exc)
 
