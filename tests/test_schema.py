@@ -152,8 +152,14 @@ def test_ejecuciones_activas_view_returns_exactly_non_terminal_rows(db):
         "INSERT INTO Ejecuciones (RobotId, EquipoId, Estado, FechaInicio) VALUES (1, 1, ?, ?)",
         [(s, now) for s in states],
     )
-    active = {r["Estado"] for r in db.query("SELECT Estado FROM EjecucionesActivas")}
-    assert active == {s for s in states if es.is_active(s)}
+    # An UNKNOWN closed after its tolerance (FechaFin set) no longer keeps its equipo busy (L5.4).
+    db.execute(
+        "INSERT INTO Ejecuciones (RobotId, EquipoId, Estado, FechaInicio, FechaFin) VALUES (1, 2, 'UNKNOWN', ?, ?)",
+        (now, now),
+    )
+    rows = db.query("SELECT Estado, EquipoId FROM EjecucionesActivas")
+    assert {r["Estado"] for r in rows} == {s for s in states if es.is_active(s)}
+    assert all(r["EquipoId"] == 1 for r in rows)
 
 
 # --- keys and constraints ---------------------------------------------------------------------
