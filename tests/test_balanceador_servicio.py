@@ -209,3 +209,18 @@ def test_B10_simular_prints_plan_and_writes_nothing(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "Facturas" in proc.stdout and "ASIGNAR" in proc.stdout and "no se ha modificado nada" in proc.stdout
     assert dump() == antes
+
+
+def test_C_sam_db_unreachable_alerts_after_threshold_and_recovers(entorno, tmp_path):
+    servicio, db, rpa, clo, alerts, clock = entorno
+    rpa.rows = [("Facturas", 1, 20)]
+    buena = servicio.db
+    servicio.db = DatabaseClient(engine="sqlite", sqlite_path=tmp_path / "no_existe" / "sam.db",
+                                 max_retries=0, retry_base_delay=0)
+    for _ in range(4):
+        assert servicio.ciclo() is None  # logged, nothing applied, no exception to the runner
+    assert [s[0] for s in alerts.sent if s[1] == "balanceador.bd_sam"] == ["alert", "alert"]
+    servicio.db = buena
+    assert servicio.ciclo() is not None
+    assert [s[0] for s in alerts.sent if s[1] == "balanceador.bd_sam"][-1] == "recovery"
+    assert held(db) == {1: 2}

@@ -123,7 +123,7 @@ def _objetivo_permitido(plan: Plan, rid: int) -> int:
     return plan.deseados[rid] - retenido_cooling
 
 
-PROPS = settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPS = settings(max_examples=1200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @PROPS
