@@ -196,3 +196,19 @@ def test_C_db_unreachable_alerted_after_n_cycles_then_recovery(db):
     lz.job_lanzamiento()
     assert alerts.recoveries == ["lanzador:bd"]
     lz.cerrar()
+
+
+def test_L3_launch_settings_come_straight_from_the_validated_config():
+    from lanzador.service.desplegador import AjustesLanzamiento
+
+    cfg = load_config("lanzador", environ={
+        **BASE_ENV, "LANZADOR_MAX_LANZAMIENTOS_CONCURRENTES": "4", "LANZADOR_MAX_REINTENTOS_DEPLOY": "1",
+        "LANZADOR_BOT_INPUT_VUELTAS": "5", "LANZADOR_ESPERA_TRAS_FALLO_SEG": "60",
+        "CONCILIADOR_TOLERANCIA_UNKNOWN_MIN": "90", "EMAIL_INTERVALO_REPETICION_MIN": "45"})
+    aj = AjustesLanzamiento.from_config(cfg)
+    assert (aj.max_concurrentes, aj.max_reintentos, aj.vueltas_defecto, aj.espera_tras_fallo_seg,
+            aj.tolerancia_unknown_min, aj.intervalo_alertas_min) == (4, 1, 5, 60, 90, 45.0)
+    assert aj.url_callback == BASE_ENV["AA_URL_CALLBACK"]
+    assert aj.token_callback == BASE_ENV["CALLBACK_TOKEN"]
+    sin_token = load_config("lanzador", environ={**BASE_ENV, "CALLBACK_TOKEN": "", "CALLBACK_AUTH_MODE": "none"})
+    assert AjustesLanzamiento.from_config(sin_token).token_callback is None

@@ -72,23 +72,16 @@ class AjustesLanzamiento:
 
     @classmethod
     def from_config(cls, cfg: Any) -> AjustesLanzamiento:
-        def get(name: str, default: Any) -> Any:
-            try:
-                value = getattr(cfg, name)
-            except (AttributeError, KeyError):
-                return default
-            return default if value is None else value
-
-        token = get("CALLBACK_TOKEN", "") or None
+        """From a validated ``Config`` (every setting exists and is typed)."""
         return cls(
-            max_concurrentes=int(get("LANZADOR_MAX_LANZAMIENTOS_CONCURRENTES", 10)),
-            max_reintentos=int(get("LANZADOR_MAX_REINTENTOS_DEPLOY", 2)),
-            vueltas_defecto=int(get("LANZADOR_BOT_INPUT_VUELTAS", 3)),
-            espera_tras_fallo_seg=int(get("LANZADOR_ESPERA_TRAS_FALLO_SEG", 300)),
-            tolerancia_unknown_min=int(get("CONCILIADOR_TOLERANCIA_UNKNOWN_MIN", 120)),
-            url_callback=str(get("AA_URL_CALLBACK", "")),
-            token_callback=token,
-            intervalo_alertas_min=float(get("EMAIL_INTERVALO_REPETICION_MIN", 30)),
+            max_concurrentes=cfg.LANZADOR_MAX_LANZAMIENTOS_CONCURRENTES,
+            max_reintentos=cfg.LANZADOR_MAX_REINTENTOS_DEPLOY,
+            vueltas_defecto=cfg.LANZADOR_BOT_INPUT_VUELTAS,
+            espera_tras_fallo_seg=cfg.LANZADOR_ESPERA_TRAS_FALLO_SEG,
+            tolerancia_unknown_min=cfg.CONCILIADOR_TOLERANCIA_UNKNOWN_MIN,
+            url_callback=cfg.AA_URL_CALLBACK,
+            token_callback=cfg.CALLBACK_TOKEN or None,
+            intervalo_alertas_min=float(cfg.EMAIL_INTERVALO_REPETICION_MIN),
         )
 
 

@@ -29,14 +29,6 @@ _log = logging.getLogger("sam.lanzador.main")
 ALERTA_BD = "lanzador:bd"
 
 
-def _llamar(obj: Any, nombres: tuple[str, ...]) -> Any:
-    for nombre in nombres:
-        fn = getattr(obj, nombre, None)
-        if callable(fn):
-            return fn()
-    raise AttributeError(f"{type(obj).__name__} no tiene ninguno de {nombres}")
-
-
 class Lanzador:
     """Holds the Lanzador's parts; :meth:`registrar` adds its jobs and hooks to a runner."""
 
@@ -83,7 +75,7 @@ class Lanzador:
             if self._recuperacion_hecha:
                 return True
             try:
-                resumen = _llamar(self.conciliador, ("recover_lanzando",))
+                resumen = self.conciliador.recover_lanzando()
                 if resumen:
                     self.log.info("Revisión inicial de ejecuciones LANZANDO: %s", resumen)
             except Exception as exc:  # noqa: BLE001 - retried before the next launch cycle
@@ -138,7 +130,7 @@ class Lanzador:
     def job_conciliacion(self) -> None:
         if self.conciliador is None:
             return
-        _llamar(self.conciliador, ("run_round",))
+        self.conciliador.run_round()
 
     # -- runner wiring ---------------------------------------------------------------------------
     def registrar(self, runner: Any) -> None:
@@ -181,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     log = logging.getLogger("sam.lanzador.main")
     clock = Clock(cfg.SAM_ZONA_HORARIA or None)
     db = DatabaseClient.from_config(cfg, "SAM")
-    log.info("Lanzador iniciando. Base de datos SAM: %s.", db.describe() if hasattr(db, "describe") else db.engine)
+    log.info("Lanzador iniciando. Base de datos SAM: %s.", db.describe())
     try:
         ensure_schema(db)
     except Exception as exc:  # noqa: BLE001 - the DB may come up later; jobs retry every cycle
