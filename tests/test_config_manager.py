@@ -317,3 +317,12 @@ def test_C9_env_example_itself_is_valid(tmp_path):
     (tmp_path / ".env").write_text((PROJECT_ROOT / ".env.example").read_text(encoding="utf-8"), encoding="utf-8")
     cfg = load_config("demo", {}, tmp_path)
     assert cfg.LOG_DATEFMT == "%Y-%m-%d %H:%M:%S" and cfg.CALLBACK_TOKEN == "" and cfg.secrets() == []
+
+
+def test_L1_3_path_filter_help_says_substring_like_the_client_does():
+    """AA_ROBOTS_FILTRO_RUTA is a case-insensitive substring of the path (aa_client.list_taskbots),
+    not a prefix: the operator-facing help and .env.example must say so."""
+    help_text = cm.SETTINGS_BY_NAME["AA_ROBOTS_FILTRO_RUTA"].help
+    assert "contenga" in help_text and "empiece" not in help_text
+    example = (PROJECT_ROOT / ".env.example").read_text(encoding="utf-8")
+    assert "# " + help_text + "\nAA_ROBOTS_FILTRO_RUTA=" in example

@@ -262,7 +262,7 @@ SETTINGS: tuple[Setting, ...] = (
     S("API_DEFAULT_PAGE_SIZE", "int", "100", "a360", min=1, max=500, help="Tamaño de página de la API"),
     S("API_MAX_PAGINATION_PAGES", "int", "1000", "a360", min=1, help="Máximo de páginas por consulta"),
     S("AA_VERIFY_SSL", "bool", "true", "a360", help="Verificar el certificado TLS del Control Room"),
-    S("AA_ROBOTS_FILTRO_RUTA", "str", "", "a360", help="Solo sincronizar robots cuya ruta empiece por este texto"),
+    S("AA_ROBOTS_FILTRO_RUTA", "str", "", "a360", help="Solo sincronizar robots cuya ruta contenga este texto (sin distinguir mayúsculas; vacío = todos)"),
     S("AA_ROBOTS_FILTRO_NOMBRE", "regex", "", "a360",
       help="Solo sincronizar robots cuyo nombre cumpla esta expresión regular"),
     # --- Callback server
