@@ -286,3 +286,40 @@ def test_L1_4_tsql_statements_are_single_merge_per_table():
         for col in ("Activo_SAM", "PermiteBalanceoDinamico", "EstadoBalanceador", "Parametros", "EsOnline",
                     "MinEquipos", "MaxEquipos", "PrioridadBalanceo", "TicketsPorEquipoAdicional"):
             assert col not in sql
+
+
+class _RecordingSqlServer:
+    """Stands in for a SQL Server DatabaseClient: records the statements and parameters sent."""
+
+    engine = "sqlserver"
+    statement_count = 0
+
+    def __init__(self):
+        self.sent: list[tuple[str, tuple]] = []
+
+    def transaction(self):
+        import contextlib
+
+        @contextlib.contextmanager
+        def tx():
+            yield self
+
+        return tx()
+
+    def execute(self, sql, params=()):
+        self.sent.append((sql, tuple(params)))
+        return 0
+
+
+def test_L1_2_sync_stamp_survives_sqlserver_datetime2_3_so_reregistration_matches():
+    """FechaSincronizacion is DATETIME2(3) in SAM.sql: the stamp compared with '=' in the
+    re-registration statements must carry whole milliseconds, or the stored (rounded) value never
+    equals the parameter and a re-registered host's assignments are never moved on SQL Server."""
+    now = datetime(2026, 3, 2, 10, 0, 0, 123456)
+    fake = _RecordingSqlServer()
+    inventario.sincronizar_equipos(fake, [], now)
+    inventario.sincronizar_robots(fake, [], now)
+    stamps = [p for _, params in fake.sent for p in params if isinstance(p, datetime)]
+    assert stamps and all(p.microsecond % 1000 == 0 for p in stamps)
+    assert all(p == datetime(2026, 3, 2, 10, 0, 0, 123000) for p in stamps)
+    assert any(inventario._MOVER_ASIGNACIONES_INSERT == sql for sql, _ in fake.sent)

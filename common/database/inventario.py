@@ -185,8 +185,14 @@ class ResultadoTabla:
 
 
 def _stamp(now: datetime) -> datetime:
-    # The stamp identifies "seen in this sync"; keep it exactly as stored (no tz).
-    return now.replace(tzinfo=None)
+    """The stamp that identifies "seen in this sync", exactly as it is stored (no tz).
+
+    SQL Server stores ``FechaSincronizacion`` as DATETIME2(3): a stamp with sub-millisecond digits
+    would be rounded on write and then never compare equal to the parameter in the re-registration
+    statements (assignments never moved). Whole milliseconds round-trip on both engines.
+    """
+    now = now.replace(tzinfo=None)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 def _count(tx: Any) -> int:
