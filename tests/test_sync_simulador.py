@@ -323,3 +323,25 @@ def test_L1_2_sync_stamp_survives_sqlserver_datetime2_3_so_reregistration_matche
     assert stamps and all(p.microsecond % 1000 == 0 for p in stamps)
     assert all(p == datetime(2026, 3, 2, 10, 0, 0, 123000) for p in stamps)
     assert any(inventario._MOVER_ASIGNACIONES_INSERT == sql for sql, _ in fake.sent)
+
+
+def test_L1_2_host_reregistered_from_two_old_ids_moves_each_assignment_once(sim, db, clock):
+    """A360 may list a host twice (old registration DISCONNECTED, new one CONNECTED) and later drop
+    both for a third id. Both old ids holding the same robot must yield ONE assignment on the new
+    id — not a duplicate primary key that aborts every later Equipos sync."""
+    _sync(sim, db, clock)
+    host = _equipos(db)[80]["Equipo"]
+    sim.update("devices", 81, hostName=host.lower(), status="DISCONNECTED")
+    _sync(sim, db, clock)
+    db.execute("INSERT INTO Asignaciones (RobotId, EquipoId, AsignadoPor) VALUES (5100, 80, 'Manual')")
+    db.execute("INSERT INTO Asignaciones (RobotId, EquipoId, AsignadoPor) VALUES (5100, 81, 'Manual')")
+    db.execute("INSERT INTO Asignaciones (RobotId, EquipoId, AsignadoPor) VALUES (5101, 81, 'Manual')")
+    sim.remove("devices", 80)
+    sim.remove("devices", 81)
+    sim.add("devices", {"id": 180, "hostName": host, "status": "CONNECTED", "type": "BOT_RUNNER",
+                        "defaultUserIds": [701]})
+    res = _sync(sim, db, clock)
+    assert res.ok, res.errores
+    assert res.equipos.asignaciones_movidas == 2
+    pares = {(r["RobotId"], r["EquipoId"]) for r in db.query("SELECT RobotId, EquipoId FROM Asignaciones")}
+    assert pares == {(5100, 180), (5101, 180)}

@@ -50,7 +50,9 @@ class FilaRobot:
 # --------------------------------------------------------------------------------------------
 # Moving assignments of a re-registered host (both engines; standard SQL).
 # "Old" = a row not seen in this sync; "new" = a row seen in this sync (FechaSincronizacion = the
-# sync stamp) with the same host name (case-insensitive). Assignments move to the newest such id.
+# sync stamp) with the same host name (case-insensitive). Assignments move to the newest such id;
+# when several old ids of that host hold the same robot, only the newest old one's row is copied
+# (one row per (robot, new id): never a duplicate primary key).
 # --------------------------------------------------------------------------------------------
 _MOVER_ASIGNACIONES_INSERT = """INSERT INTO Asignaciones
     (RobotId, EquipoId, EsProgramado, Reservado, FechaAsignacion, AsignadoPor, ProgramacionId)
@@ -69,6 +71,14 @@ WHERE (viejo.FechaSincronizacion IS NULL OR viejo.FechaSincronizacion <> ?)
   AND NOT EXISTS (
       SELECT 1 FROM Asignaciones AS ya
       WHERE ya.RobotId = a.RobotId AND ya.EquipoId = nuevo.EquipoId
+  )
+  AND NOT EXISTS (
+      SELECT 1 FROM Asignaciones AS a2
+      INNER JOIN Equipos AS v2 ON v2.EquipoId = a2.EquipoId
+      WHERE a2.RobotId = a.RobotId
+        AND UPPER(v2.Equipo) = UPPER(viejo.Equipo)
+        AND v2.EquipoId > viejo.EquipoId
+        AND (v2.FechaSincronizacion IS NULL OR v2.FechaSincronizacion <> ?)
   )"""
 
 _MOVER_ASIGNACIONES_DELETE = """DELETE FROM Asignaciones
@@ -200,7 +210,7 @@ def _count(tx: Any) -> int:
 
 
 def _mover_asignaciones(tx: Any, stamp: datetime) -> int:
-    moved = tx.execute(_MOVER_ASIGNACIONES_INSERT, (stamp, stamp))
+    moved = tx.execute(_MOVER_ASIGNACIONES_INSERT, (stamp, stamp, stamp))
     tx.execute(_MOVER_ASIGNACIONES_DELETE, (stamp, stamp))
     return max(0, int(moved or 0))
 
