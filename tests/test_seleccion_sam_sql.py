@@ -53,3 +53,30 @@ def test_L2_sqlserver_path_calls_the_procedure_with_python_clock():
                                                   tolerancia_unknown_min=90)
     assert calls == [(seleccion.EXEC_TSQL, (ahora, 45, 90, 60))]
     assert (row.robot_id, row.equipo_id, row.user_id, row.es_programado) == (1, 2, 3, False)
+
+
+def test_L2_both_engines_see_the_same_whole_second_clock():
+    """The SQLite twin compares 'YYYY-MM-DD HH:MM:SS' text; the procedure must get the same instant
+    (no sub-second digits) or a tolerance edge (HoraInicio + Tolerancia) is decided differently."""
+    from datetime import datetime
+
+    calls = []
+
+    class FakeSqlServer:
+        engine = "sqlserver"
+
+        def query(self, sql, params=()):
+            calls.append(tuple(params))
+            return []
+
+    seleccion.obtener_robots_ejecutables(FakeSqlServer(), datetime(2026, 3, 2, 9, 0, 0, 999999))
+    assert calls[0][0] == datetime(2026, 3, 2, 9, 0, 0)
+
+
+def test_L2_weekday_does_not_depend_on_datefirst_or_language():
+    from datetime import date
+
+    proc = seleccion.PROCEDIMIENTO_TSQL.upper()
+    assert "DATEPART" not in proc and "DATENAME" not in proc and "@@DATEFIRST" not in proc
+    # the anchor of DATEDIFF(DAY, '19000101', d) % 7 = 0 = LU is a Monday, written language-neutral
+    assert date(1900, 1, 1).weekday() == 0 and "CAST('19000101' AS DATE)" in seleccion.PROCEDIMIENTO_TSQL

@@ -453,8 +453,12 @@ def obtener_robots_ejecutables(
     tolerancia_unknown_min: int = 120,
     tolerancia_defecto_min: int = TOLERANCIA_DEFECTO_MIN,
 ) -> list[RobotEjecutable]:
-    """Rows to launch at local time ``ahora`` (scheduled first), on either engine."""
-    ahora = ahora.replace(tzinfo=None)
+    """Rows to launch at local time ``ahora`` (scheduled first), on either engine.
+
+    ``ahora`` is cut to whole seconds for both engines (the SQLite twin compares second-precision
+    text), so a window edge is decided the same way by the procedure and by the twin.
+    """
+    ahora = ahora.replace(tzinfo=None, microsecond=0)
     if db.engine == "sqlserver":
         rows = db.query(
             EXEC_TSQL,
