@@ -1,0 +1,333 @@
+"""The README matches the code (issue 6, "Done when"): every variable it names exists, every command
+it shows points at something that exists, and its SQL runs against the real schema.
+
+Checks:
+- the first fenced block is the quick start, with the two commands first;
+- every setting-like UPPER_CASE token (and every ``PREFIX_*`` wildcard) is a ``SETTINGS`` name;
+- every ``.py`` path, ``python -m`` module and ``scripts/*.ps1`` it mentions exists, and every
+  ``--option`` given to them is defined by that code;
+- the PowerShell parameters of the NSSM scripts it documents exist (and all are documented);
+- every procedure it EXECs exists in SAM.sql with the named parameters used; its SQL blocks pass
+  the static T-SQL check (sqlfluff + columns against SAM.sql);
+- internal links point at existing headings;
+- ``.env.example`` names only real settings (H1's test covers the other direction);
+- the ``python -c`` commands it gives (token generation, configuration check) actually work.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from common.paths import PROJECT_ROOT
+from common.utils.config_manager import SETTINGS, SETTINGS_BY_NAME
+
+README = PROJECT_ROOT / "README.md"
+QUICK_START = (
+    "python -m pip install -r requirements.txt && python -m demo",
+    "python -m pip install -r requirements-dev.txt && python -m pytest",
+)
+# Token prefixes that denote a setting. Anything starting with one must be a real setting.
+SETTING_PREFIXES = (
+    "SQL_", "AA_", "API_", "CALLBACK_", "EMAIL_", "LANZADOR_", "BALANCEADOR_", "CLOUDERS_", "LOG_",
+    "CONCILIADOR_", "SAM_", "MAPA_", "APP_",
+)
+# Top-level directories of the repo that README paths and modules may point into.
+REPO_DIRS = ("lanzador", "balanceador", "common", "demo", "benchmarks", "scripts", "tests")
+SHELL_LANGS = {"bash", "sh", "powershell", "ps1", "cmd", "console", ""}
+
+_TOKEN = re.compile(r"(?<![A-Za-z0-9_])[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*(?:_\*)?(?![A-Za-z0-9_])")
+_PY_PATH = re.compile(r"[\w.\\/:-]*\.py\b")
+_PY_CMD = re.compile(r"python(?:\.exe)?\s+(?P<target>-m\s+[\w.]+|[\w.\\/:-]+\.py)(?P<rest>[^\n`|]*)")
+_SCRIPT = re.compile(r"scripts[\\/][\w.-]+\.ps1")
+_FENCE = re.compile(r"^[ \t]*```([\w-]*)[ \t]*\n(.*?)^[ \t]*```[ \t]*$", re.S | re.M)
+
+
+def _text() -> str:
+    return README.read_text(encoding="utf-8")
+
+
+def _fenced(text: str | None = None) -> list[tuple[str, str]]:
+    return [(m.group(1).lower(), m.group(2)) for m in _FENCE.finditer(text or _text())]
+
+
+def _repo_path(raw: str) -> Path | None:
+    """``C:\\SAM\\lanzador\\run_lanzador.py`` / ``./benchmarks/x.py`` -> repo path (None if not ours)."""
+    parts = [p for p in re.split(r"[\\/]+", raw) if p and p != "."]
+    for i, part in enumerate(parts):
+        if part in REPO_DIRS:
+            return PROJECT_ROOT.joinpath(*parts[i:])
+    return None
+
+
+def _module_path(module: str) -> Path | None:
+    """File that ``python -m module`` runs, for modules of this repo (None for external ones)."""
+    parts = module.split(".")
+    if parts[0] not in REPO_DIRS:
+        return None
+    base = PROJECT_ROOT.joinpath(*parts)
+    for candidate in (base / "__main__.py", base.with_suffix(".py")):
+        if candidate.is_file():
+            return candidate
+    return base / "__main__.py"   # missing: the caller reports it
+
+
+# ----------------------------------------------------------------------------- quick start
+
+def test_I6_3_first_fenced_commands_are_the_quick_start():
+    blocks = _fenced()
+    assert blocks, "README has no fenced block"
+    lang, body = blocks[0]
+    assert lang in SHELL_LANGS, f"the first fenced block must be the quick start commands, not {lang!r}"
+    lines = [line.strip() for line in body.splitlines() if line.strip()]
+    assert tuple(lines[:2]) == QUICK_START
+
+
+# ----------------------------------------------------------------------------- settings
+
+def _setting_tokens(text: str) -> set[str]:
+    return {t for t in _TOKEN.findall(text) if "_" in t and t.startswith(SETTING_PREFIXES)}
+
+
+def test_I6_3_token_scanner_finds_settings_and_wildcards():
+    found = _setting_tokens("Use `SQL_SAM_HOST`, SQL_RPA360_* and CLOUDERS_*; not RUN_COMPLETED or X_SAM_HOST.")
+    assert found == {"SQL_SAM_HOST", "SQL_RPA360_*", "CLOUDERS_*"}
+
+
+def test_I6_3_every_setting_named_in_readme_exists():
+    names = set(SETTINGS_BY_NAME)
+    unknown = []
+    for token in sorted(_setting_tokens(_text())):
+        if token.endswith("_*"):
+            if not any(n.startswith(token[:-1]) for n in names):
+                unknown.append(token)
+        elif token not in names:
+            unknown.append(token)
+    assert not unknown, f"README names settings that are not in config_manager.SETTINGS: {unknown}"
+
+
+def test_I6_3_readme_names_the_settings_that_matter_most():
+    tokens = _setting_tokens(_text())
+    for name in ("SQL_SAM_HOST", "SQL_SAM_DB_NAME", "SQL_SAM_DRIVER", "SQL_SAM_PARAMETROS_ODBC_EXTRA", "AA_URL",
+                 "AA_URL_CALLBACK", "CALLBACK_TOKEN", "CALLBACK_AUTH_MODE", "CALLBACK_SERVER_PORT",
+                 "EMAIL_SMTP_SERVER", "LANZADOR_PAUSA_INICIO_HHMM", "BALANCEADOR_PROVEEDORES_CARGA", "MAPA_ROBOTS",
+                 "CLOUDERS_MODO", "CLOUDERS_SSH_KNOWN_HOSTS", "CLOUDERS_SSH_ACEPTAR_HOST_DESCONOCIDO",
+                 "LOG_DIRECTORY", "SAM_ZONA_HORARIA"):
+        assert name in tokens, f"README does not mention {name}"
+
+
+def test_I6_5_env_example_names_only_real_settings():
+    text = (PROJECT_ROOT / ".env.example").read_text(encoding="utf-8")
+    declared = [line.split("=", 1)[0].strip() for line in text.splitlines()
+                if "=" in line and not line.lstrip().startswith("#")]
+    unknown = [n for n in declared if n not in SETTINGS_BY_NAME]
+    assert not unknown, f".env.example declares names that are not settings: {unknown}"
+    assert len(declared) == len(set(declared)), ".env.example declares a name twice"
+    assert {s.name for s in SETTINGS} <= set(declared)
+
+
+# ----------------------------------------------------------------------------- paths and commands
+
+def test_I6_3_every_python_path_mentioned_exists():
+    missing = []
+    for raw in sorted(set(_PY_PATH.findall(_text()))):
+        path = _repo_path(raw)
+        if path is not None:
+            if not path.is_file():
+                missing.append(raw)
+        else:
+            # a bare or relative name (layout section): it must exist somewhere in the repo
+            pattern = raw.replace("\\", "/").lstrip("./")
+            if not any(p for p in PROJECT_ROOT.rglob(pattern) if "demo_run" not in p.parts):
+                missing.append(raw)
+    assert not missing, f"README mentions .py files that do not exist: {missing}"
+
+
+def _commands() -> list[tuple[Path, str, str]]:
+    """(file run, target as written, rest of the line) for every ``python X`` in the README."""
+    out = []
+    for m in _PY_CMD.finditer(_text()):
+        target = m.group("target")
+        if target.startswith("-m"):
+            path = _module_path(target.split()[1])
+        else:
+            path = _repo_path(target)
+        if path is not None:
+            out.append((path, target, m.group("rest")))
+    return out
+
+
+def test_I6_3_every_python_command_targets_existing_code():
+    commands = _commands()
+    targets = {t for _, t, _ in commands}
+    for expected in ("-m demo", "lanzador/service/callback_server.py", "balanceador/run_balanceador.py"):
+        assert any(expected in t.replace("\\", "/") for t in targets), f"README lacks `python {expected}`"
+    missing = sorted({t for path, t, _ in commands if not path.is_file()})
+    assert not missing, f"README runs code that does not exist: {missing}"
+
+
+def test_I6_3_every_option_given_to_our_code_is_defined_there():
+    problems = []
+    for path, target, rest in _commands():
+        if not path.is_file():
+            continue   # reported by the test above
+        # the option may be defined in the entry file or in its package (e.g. runner.py, main.py)
+        package = path.parent if path.name in ("__main__.py",) or path.parent.name != "service" else path.parent.parent
+        sources = [path, *sorted(package.rglob("*.py")), *sorted(path.parent.parent.glob("service/*.py"))]
+        text = "\n".join(p.read_text(encoding="utf-8") for p in sources if p.is_file())
+        for option in re.findall(r"(?<![\w-])--[a-z][\w-]*", rest):
+            if option == "--help":
+                continue
+            if f'"{option}"' not in text and f"'{option}'" not in text:
+                problems.append(f"python {target} {option}")
+    assert not problems, f"README passes options the code does not define: {problems}"
+
+
+def test_I6_3_demo_options_documented_match_the_runner():
+    runner = (PROJECT_ROOT / "demo" / "runner.py").read_text(encoding="utf-8")
+    text = _text()
+    for option in re.findall(r'add_argument\("(--[\w-]+)"', runner):
+        assert f"`{option}" in text, f"README does not document python -m demo {option}"
+
+
+def test_I6_4_every_script_mentioned_exists_and_both_are_documented():
+    mentioned = {m.replace("\\", "/") for m in _SCRIPT.findall(_text())}
+    assert {"scripts/install_services.ps1", "scripts/uninstall_services.ps1"} <= mentioned
+    missing = [m for m in sorted(mentioned) if not (PROJECT_ROOT / m).is_file()]
+    assert not missing, f"README mentions scripts that do not exist: {missing}"
+
+
+def _ps_params(script: str) -> set[str]:
+    text = (PROJECT_ROOT / "scripts" / script).read_text(encoding="utf-8")
+    block = text[text.index("param("):]
+    block = block[: block.index("\n)")]
+    return set(re.findall(r"\$(\w+)\s*(?:=|,|$)", block, re.M))
+
+
+def test_I6_4_nssm_script_parameters_documented_exist_and_all_are_documented():
+    text = _text()
+    section = text[text.index("## Servicios NSSM"):]
+    section = section[: section.index("\n## ", 5)]
+    params = _ps_params("install_services.ps1") | _ps_params("uninstall_services.ps1")
+    used = set(re.findall(r"(?<![\w-])-([A-Z][A-Za-z]+)\b", section))
+    unknown = sorted(used - params - {"ExecutionPolicy", "File"})
+    assert not unknown, f"README uses NSSM script parameters that do not exist: {unknown}"
+    undocumented = sorted(_ps_params("install_services.ps1") - used)
+    assert not undocumented, f"install_services.ps1 parameters missing from the README: {undocumented}"
+    for service in ("SAM-Lanzador", "SAM-Callback", "SAM-Balanceador"):
+        assert service in section
+
+
+# ----------------------------------------------------------------------------- SQL
+
+def _sam_sql() -> str:
+    return (PROJECT_ROOT / "SAM.sql").read_text(encoding="utf-8")
+
+
+def _procedure_params(name: str) -> set[str]:
+    sql = _sam_sql()
+    m = re.search(rf"CREATE OR ALTER PROCEDURE dbo\.{name}\b(.*?)\bAS\b", sql, re.S | re.I)
+    assert m, f"procedure dbo.{name} is not in SAM.sql"
+    return {p.lower() for p in re.findall(r"@(\w+)", m.group(1))}
+
+
+def test_I6_3_procedures_and_parameters_used_exist_in_sam_sql():
+    text = _text()
+    calls = re.findall(r"EXEC\s+dbo\.(\w+)([^;\n]*)", text)
+    names = {name for name, _ in calls}
+    assert {"AsignarRobotOnline", "CargarProgramacionDiaria", "CargarProgramacionSemanal",
+            "CargarProgramacionMensual", "CargarProgramacionEspecifica"} <= names
+    for name, args in calls:
+        params = _procedure_params(name)
+        for used in re.findall(r"@(\w+)\s*=", args):
+            assert used.lower() in params, f"dbo.{name} has no parameter @{used}"
+    for name in re.findall(r"GRANT EXECUTE ON dbo\.(\w+)", text):
+        if name != "usp_obtener_tickets_pendientes_por_robot":   # lives in the rpa360 database
+            _procedure_params(name)
+
+
+def test_I6_3_tables_and_views_named_exist_in_sam_sql():
+    sql = _sam_sql()
+    defined = set(re.findall(r"CREATE TABLE dbo\.(\w+)", sql)) | set(re.findall(r"CREATE OR ALTER VIEW dbo\.(\w+)", sql))
+    defined |= set(re.findall(r"CREATE OR ALTER PROCEDURE dbo\.(\w+)", sql))
+    missing = sorted({n for n in re.findall(r"\bdbo\.(\w+)", _text())} - defined
+                     - {"usp_obtener_tickets_pendientes_por_robot"})
+    assert not missing, f"README names objects SAM.sql does not define: {missing}"
+
+
+def test_I6_3_readme_sql_passes_the_static_tsql_check():
+    from tests.sqlcheck import check_tsql
+
+    problems = []
+    blocks = [body for lang, body in _fenced() if lang == "sql"]
+    assert blocks
+    for body in blocks:
+        if re.search(r"\b(LOGIN|GRANT|ALTER ROLE|CREATE USER|USE)\b", body):
+            continue   # server administration, not part of the SAM schema
+        problems += [f"{p}\n--- in:\n{body}" for p in check_tsql(body)]
+    assert not problems, "\n".join(problems)
+
+
+# ----------------------------------------------------------------------------- links
+
+def _slug(heading: str) -> str:
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return text.replace(" ", "-")
+
+
+def test_I6_3_internal_links_point_at_headings():
+    text = _text()
+    body = _FENCE.sub("", text)
+    slugs = {_slug(h) for h in re.findall(r"^#{1,6}\s+(.+)$", body, re.M)}
+    broken = sorted({a for a in re.findall(r"\]\(#([^)]+)\)", body) if a not in slugs})
+    assert not broken, f"README links to missing headings: {broken}"
+
+
+# ----------------------------------------------------------------------------- python -c commands
+
+def _python_c(fragment: str) -> str:
+    for _, body in _fenced():
+        for line in body.splitlines():
+            m = re.search(r'python(?:\.exe)?\s+-c\s+"([^"]+)"', line)
+            if m and fragment in m.group(1):
+                return m.group(1)
+    raise AssertionError(f"README has no `python -c` command containing {fragment!r}")
+
+
+def test_I6_3_token_command_generates_a_valid_callback_token():
+    code = _python_c("secrets.token_urlsafe(32)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    token = out.stdout.strip()
+    assert len(token) >= 16 and " " not in token
+
+
+def _clean_env(**values: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in SETTINGS_BY_NAME}
+    env.update(values)
+    return env
+
+
+@pytest.mark.skipif(any((PROJECT_ROOT / d / ".env").is_file() for d in ("", "lanzador", "balanceador")),
+                    reason="a local .env would change the outcome of the configuration check")
+def test_I6_3_configuration_check_command_works(tmp_path):
+    code = _python_c("load_config_or_exit")
+    valid = _clean_env(
+        SQL_SAM_ENGINE="sqlite", SQL_SAM_SQLITE_PATH=str(tmp_path / "sam.db"),
+        SQL_RPA360_ENGINE="sqlite", SQL_RPA360_SQLITE_PATH=str(tmp_path / "rpa360.db"),
+        AA_URL="https://cr.example.com", AA_USER="svc", AA_PWD="x",
+        AA_URL_CALLBACK="http://sam.example.com:8008/api/callback",
+        CALLBACK_TOKEN="t" * 32, BALANCEADOR_PROVEEDORES_CARGA="rpa360",
+    )
+    ok = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, env=valid, capture_output=True,
+                        text=True, encoding="utf-8", timeout=120)
+    assert ok.returncode == 0, ok.stderr
+    assert "Configuración correcta" in ok.stdout
+    bad = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, env={**valid, "CALLBACK_SERVER_PORT": "80800"},
+                         capture_output=True, text=True, encoding="utf-8", timeout=120)
+    assert bad.returncode == 2
+    assert "CALLBACK_SERVER_PORT" in bad.stderr
