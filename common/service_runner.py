@@ -1,8 +1,9 @@
 """The one runner shared by the three SAM services.
 
-Named periodic jobs on ``schedule``; each run happens in its own worker thread so a slow job
-(a long sync) never delays another (the launch cycle). A job never overlaps itself: when it is
-due while its previous run is still going, that tick is skipped. An exception in a job is logged,
+Named periodic jobs; each run happens in its own worker thread so a slow job (a long sync) never
+delays another (the launch cycle). A job never overlaps itself: when it is due while its previous
+run is still going, that tick is skipped. Intervals are measured on the monotonic clock, so a wall
+clock that goes back (DST fall-back on the host, an NTP correction) never stalls the jobs. An exception in a job is logged,
 alerted (throttled by the mail client) and the loop goes on; the next successful run announces
 the recovery.
 
@@ -21,8 +22,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import schedule
-
 _STOP_SIGNALS = tuple(
     getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGBREAK") if hasattr(signal, name)
 )
@@ -35,6 +34,7 @@ class _Job:
     fn: Callable[[], Any]
     run_at_start: bool
     thread: threading.Thread | None = None
+    next_due: float = 0.0
     failing: bool = False
     runs: int = 0
     skipped: int = 0
@@ -52,6 +52,7 @@ class ServiceRunner:
         alerts: Any = None,
         shutdown_timeout: float = 30.0,
         tick_s: float = 0.2,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.name = name
         self.log = logger or logging.getLogger(f"sam.{name}.runner")
@@ -61,7 +62,7 @@ class ServiceRunner:
         self.stop_event = threading.Event()
         self._jobs: dict[str, _Job] = {}
         self._hooks: list[Callable[[], Any]] = []
-        self._scheduler = schedule.Scheduler()
+        self._monotonic = monotonic
 
     # -- configuration -------------------------------------------------------------------
     def add_job(
@@ -73,7 +74,6 @@ class ServiceRunner:
             raise ValueError("interval_s must be positive")
         job = _Job(name, float(interval_s), fn, run_at_start)
         self._jobs[name] = job
-        self._scheduler.every(job.interval_s).seconds.do(self._launch, job)
 
     def add_shutdown_hook(self, fn: Callable[[], Any]) -> None:
         """Hooks run in registration order after in-flight jobs ended (or timed out)."""
@@ -97,15 +97,25 @@ class ServiceRunner:
             len(self._jobs),
             ", ".join(f"{j.name} cada {j.interval_s:g} s" for j in self._jobs.values()) or "ninguna",
         )
+        start = self._monotonic()
         for job in self._jobs.values():
+            job.next_due = start + job.interval_s
             if job.run_at_start and not self.stop_event.is_set():
                 self._launch(job)
         try:
             while not self.stop_event.wait(self.tick_s):
-                self._scheduler.run_pending()
+                self._run_pending()
         except KeyboardInterrupt:  # a Ctrl+C that arrived before our handler was installed
             self.request_stop("Ctrl+C")
         return self._shutdown()
+
+    def _run_pending(self) -> None:
+        """Launch every job whose interval has elapsed; the next run is one interval from now."""
+        now = self._monotonic()
+        for job in self._jobs.values():
+            if now >= job.next_due and not self.stop_event.is_set():
+                job.next_due = now + job.interval_s
+                self._launch(job)
 
     def _launch(self, job: _Job) -> None:
         if self.stop_event.is_set():
@@ -155,7 +165,6 @@ class ServiceRunner:
             self.name,
             self.shutdown_timeout,
         )
-        self._scheduler.clear()
         deadline = time.monotonic() + self.shutdown_timeout
         for job in self._jobs.values():
             thread = job.thread
