@@ -58,16 +58,16 @@ MOTIVOS_COOLING = (DEMANDA, SIN_TICKETS, EXCESO_DEMANDA)
 #: Releases that are not a ticket-driven scale-down (allowed even for protected robots).
 LIBERACIONES_ESTRUCTURALES = frozenset({EXCESO_MAXIMO, ROBOT_NO_BALANCEADO, EQUIPO_FUERA_POOL, EQUIPO_DUPLICADO})
 
-_TEXTOS = {
-    BAJO_MINIMO: "por debajo de su mínimo de equipos",
+_TEXTOS = {  # read as "<n> por <texto>"
+    BAJO_MINIMO: "estar por debajo de su mínimo de equipos",
     DEMANDA: "demanda de tickets",
-    SIN_TICKETS: "sin tickets pendientes durante el periodo de enfriamiento",
-    EXCESO_DEMANDA: "tiene más equipos de los que piden sus tickets",
-    EXCESO_MAXIMO: "supera MaxEquipos",
-    PREEMPCION_PRIORIDAD: "equipo libre cedido a un robot de mayor prioridad",
-    ROBOT_NO_BALANCEADO: "el robot ya no se balancea (inactivo, offline o inexistente en A360)",
-    EQUIPO_FUERA_POOL: "el equipo ya no pertenece al pool de balanceo",
-    EQUIPO_DUPLICADO: "el equipo estaba asignado por el balanceador a otro robot",
+    SIN_TICKETS: "no tener tickets durante todo el periodo de enfriamiento",
+    EXCESO_DEMANDA: "tener más equipos de los que piden sus tickets",
+    EXCESO_MAXIMO: "superar MaxEquipos",
+    PREEMPCION_PRIORIDAD: "cesión de un equipo libre a un robot de mayor prioridad",
+    ROBOT_NO_BALANCEADO: "no balancearse ya el robot (inactivo, offline o inexistente en A360)",
+    EQUIPO_FUERA_POOL: "haber salido el equipo del pool de balanceo",
+    EQUIPO_DUPLICADO: "estar el equipo asignado por el balanceador a otro robot",
 }
 
 
