@@ -195,6 +195,13 @@ def test_I6_3_demo_options_documented_match_the_runner():
         assert f"`{option}" in text, f"README does not document python -m demo {option}"
 
 
+def test_I6_3_every_benchmark_is_documented_with_its_command():
+    text = _text().replace("\\", "/")
+    missing = [p.name for p in sorted((PROJECT_ROOT / "benchmarks").glob("bench_*.py"))
+               if f"python benchmarks/{p.name}" not in text]
+    assert not missing, f"benchmarks not documented in the README: {missing}"
+
+
 def test_I6_4_every_script_mentioned_exists_and_both_are_documented():
     mentioned = {m.replace("\\", "/") for m in _SCRIPT.findall(_text())}
     assert {"scripts/install_services.ps1", "scripts/uninstall_services.ps1"} <= mentioned
@@ -266,6 +273,8 @@ def test_I6_3_readme_sql_passes_the_static_tsql_check():
     problems = []
     blocks = [body for lang, body in _fenced() if lang == "sql"]
     assert blocks
+    # inline statements in the prose, e.g. `UPDATE dbo.Equipos SET Activo_SAM = 0 WHERE ...;`
+    blocks += re.findall(r"`((?:SELECT|UPDATE|DELETE|INSERT|EXEC)\b[^`]*;)`", _FENCE.sub("", _text()))
     for body in blocks:
         if re.search(r"\b(LOGIN|GRANT|ALTER ROLE|CREATE USER|USE)\b", body):
             continue   # server administration, not part of the SAM schema
