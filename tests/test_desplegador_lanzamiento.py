@@ -387,3 +387,39 @@ def test_L3_3_unknown_outcome_left_lanzando_for_the_conciliador(sim, db, clock):
     assert res.inciertos == 1 and res.resultados[0].intentos == 1  # cannot check: no blind retry
     d.cerrar()
     d2.cerrar()
+
+
+def test_L3_3_deployed_but_record_failed_is_written_next_cycle_never_redeployed(sim, db, clock):
+    """A360 accepted the deploy but the DB failed on mark_deployed: the row stays LANZANDO (equipo
+    busy, nothing relaunched) and the launcher writes the known deploymentId at its next cycle, so the
+    row never depends on the Conciliador's by-device inference."""
+    aa = _prepare(sim, db, clock)
+
+    class FallaAlRegistrar:
+        """The second transaction (mark_deployed, after the intent insert) fails while ``roto``."""
+
+        def __init__(self, inner):
+            self.inner, self.engine, self.n, self.roto = inner, inner.engine, 0, True
+
+        def __getattr__(self, name):
+            return getattr(self.inner, name)
+
+        def run_in_transaction(self, fn):
+            self.n += 1
+            if self.roto and self.n == 2:
+                raise DatabaseError("conexión perdida", retryable=True)
+            return self.inner.run_in_transaction(fn)
+
+    fdb = FallaAlRegistrar(db)
+    d = _desplegador(fdb, aa, clock)
+    res = d.ciclo()
+    assert res.inciertos == 1
+    (row,) = _ejecuciones(db)
+    assert row["Estado"] == "LANZANDO" and row["DeploymentId"] is None
+    fdb.roto = False
+    clock.advance(15)
+    assert d.ciclo().seleccionados == 0  # the equipo is busy with the recorded deployment
+    d.cerrar()
+    (dep,) = sim.deploys()
+    (row,) = _ejecuciones(db)
+    assert row["Estado"] == "DEPLOYED" and row["DeploymentId"] == dep["deploymentId"]

@@ -13,8 +13,10 @@
   is adopted instead of deploying again; if the outcome stays unknown (lookup failed, or the last
   attempt was ambiguous) the row stays ``LANZANDO`` for the Conciliador (L5.5), never
   ``DEPLOY_FAILED`` over a run that may exist.
-  A row whose deploy outcome cannot be written stays ``LANZANDO`` and is recovered by the
-  Conciliador (L5.5): it is never deployed twice by this module.
+  A row whose deploy outcome cannot be written stays ``LANZANDO`` (its equipo stays busy) and is
+  never deployed twice by this module: an accepted deployment whose record failed is kept in
+  memory and written at the start of the next cycle, before anything is selected; after a restart
+  the Conciliador's recovery (L5.5) is the fallback.
 - Alerts (L3.4): a failure is alerted once per (robot, equipo, error kind) per
   ``EMAIL_INTERVALO_REPETICION_MIN``; all new failures of a cycle go in **one** summary e-mail.
   A 412 ``NO_COMPATIBLE_TARGETS`` (robot configuration) is flagged as such in that e-mail at once.
@@ -172,6 +174,9 @@ class Desplegador:
             max_workers=max(1, int(ajustes.max_concurrentes)), thread_name_prefix="lanzador-deploy"
         )
         self._alertados: dict[tuple[int, int, str], float] = {}
+        # EjecucionId -> deploymentId accepted by A360 whose mark_deployed failed (DB hiccup).
+        self._sin_registrar: dict[int, str] = {}
+        self._sin_registrar_lock = threading.Lock()
         self._alert_lock = threading.Lock()
         self._cerrado = False
         self._ciclos = 0
@@ -193,6 +198,7 @@ class Desplegador:
         if self._cerrado:
             return resumen
         self._ciclos += 1
+        self._registrar_pendientes()
         ahora = self.clock.now_local()
         filas = obtener_robots_ejecutables(
             self.db,
@@ -235,6 +241,24 @@ class Desplegador:
             resumen.sin_intencion,
         )
         return resumen
+
+    def _registrar_pendientes(self) -> None:
+        """Write the deployments A360 accepted whose record failed, before selecting anything.
+
+        A ``DatabaseError`` propagates (the cycle is a DB failure and launches nothing); what could
+        not be written stays pending for the next cycle.
+        """
+        with self._sin_registrar_lock:
+            pendientes = dict(self._sin_registrar)
+        for ejecucion_id, deployment_id in pendientes.items():
+            ejecuciones.mark_deployed(self.db, ejecucion_id, deployment_id, self.clock.now_local())
+            with self._sin_registrar_lock:
+                self._sin_registrar.pop(ejecucion_id, None)
+            self.log.warning(
+                "Registrado el despliegue %s de la ejecución %s, que había quedado sin registrar.",
+                deployment_id,
+                ejecucion_id,
+            )
 
     def _parametros(self, robot_ids: Iterable[int]) -> dict[int, Any]:
         ids = sorted(int(i) for i in robot_ids)
@@ -337,9 +361,11 @@ class Desplegador:
         except Exception as exc:  # noqa: BLE001
             res.resultado = RESULTADO_INCIERTO
             res.error = f"no se pudo registrar el despliegue: {exc}"
+            with self._sin_registrar_lock:
+                self._sin_registrar[int(res.ejecucion_id)] = deployment_id
             self.log.error(
-                "El %s se desplegó (deploymentId %s) pero no se pudo registrar: %s. El Conciliador lo "
-                "adoptará (ejecución %s en LANZANDO).",
+                "El %s se desplegó (deploymentId %s) pero no se pudo registrar: %s. Se registrará al "
+                "inicio del próximo ciclo (la ejecución %s queda LANZANDO y su equipo ocupado).",
                 desc,
                 deployment_id,
                 exc,
