@@ -423,3 +423,26 @@ def test_L3_3_deployed_but_record_failed_is_written_next_cycle_never_redeployed(
     (dep,) = sim.deploys()
     (row,) = _ejecuciones(db)
     assert row["Estado"] == "DEPLOYED" and row["DeploymentId"] == dep["deploymentId"]
+
+
+def test_L3_3_record_failed_is_written_at_shutdown(sim, db, clock):
+    aa = _prepare(sim, db, clock)
+
+    class FallaUnaVez:
+        def __init__(self, inner):
+            self.inner, self.engine, self.n = inner, inner.engine, 0
+
+        def __getattr__(self, name):
+            return getattr(self.inner, name)
+
+        def run_in_transaction(self, fn):
+            self.n += 1
+            if self.n == 2:
+                raise DatabaseError("conexión perdida", retryable=True)
+            return self.inner.run_in_transaction(fn)
+
+    d = _desplegador(FallaUnaVez(db), aa, clock)
+    assert d.ciclo().inciertos == 1
+    d.cerrar()
+    (row,) = _ejecuciones(db)
+    assert row["Estado"] == "DEPLOYED" and row["DeploymentId"] == sim.deploys()[0]["deploymentId"]

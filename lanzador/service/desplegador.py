@@ -187,6 +187,16 @@ class Desplegador:
         self._cerrado = True
         self.stop_event.set()
         self._pool.shutdown(wait=wait, cancel_futures=True)
+        if wait:
+            try:
+                self._registrar_pendientes()
+            except Exception as exc:  # noqa: BLE001 - L5.5 recovers them at the next start
+                self.log.error(
+                    "Al cerrar no se pudieron registrar %d despliegue(s) aceptados (%s); quedan LANZANDO y "
+                    "el Conciliador los recuperará al arrancar.",
+                    len(self._sin_registrar),
+                    exc,
+                )
 
     def _interruptible_sleep(self, seconds: float) -> None:
         self.stop_event.wait(max(0.0, seconds))
