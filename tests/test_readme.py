@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from common.paths import PROJECT_ROOT
-from common.utils.config_manager import SETTINGS, SETTINGS_BY_NAME
+from common.utils.config_manager import SETTINGS, SETTINGS_BY_NAME, parse_value
 
 README = PROJECT_ROOT / "README.md"
 QUICK_START = (
@@ -129,6 +129,29 @@ def test_I6_5_env_example_names_only_real_settings():
     assert not unknown, f".env.example declares names that are not settings: {unknown}"
     assert len(declared) == len(set(declared)), ".env.example declares a name twice"
     assert {s.name for s in SETTINGS} <= set(declared)
+
+
+def _assignments() -> list[tuple[str, str]]:
+    """``NAME=value`` examples: whole lines of text blocks and whole inline code spans."""
+    text = _text()
+    found = []
+    for lang, body in _fenced(text):
+        if lang in ("text", ""):
+            found += re.findall(r"^([A-Z][A-Z0-9_]*)=(.*)$", body, re.M)
+    found += re.findall(r"`([A-Z][A-Z0-9_]*)=([^`]*)`", _FENCE.sub("", text))
+    return [(name, value) for name, value in found if name in SETTINGS_BY_NAME]
+
+
+def test_I6_3_every_example_value_is_valid_for_its_setting():
+    examples = _assignments()
+    assert {"MAPA_ROBOTS", "LANZADOR_PAUSA_INICIO_HHMM", "CALLBACK_AUTH_MODE"} <= {n for n, _ in examples}
+    problems = []
+    for name, value in examples:
+        try:
+            parse_value(SETTINGS_BY_NAME[name], value)
+        except ValueError as exc:
+            problems.append(f"{name}={value}: {exc}")
+    assert not problems, f"README shows values the settings reject: {problems}"
 
 
 # ----------------------------------------------------------------------------- paths and commands
