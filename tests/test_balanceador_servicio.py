@@ -224,3 +224,23 @@ def test_C_sam_db_unreachable_alerts_after_threshold_and_recovers(entorno, tmp_p
     assert servicio.ciclo() is not None
     assert [s[0] for s in alerts.sent if s[1] == "balanceador.bd_sam"][-1] == "recovery"
     assert held(db) == {1: 2}
+
+
+def test_B7_service_restart_rebuilds_cooling_so_a_small_dip_releases_nothing(entorno):
+    servicio, db, rpa, clo, alerts, clock = entorno
+    rpa.rows = [("Facturas", 1, 50)]
+    servicio.ciclo()
+    assert held(db) == {1: 5}
+    # A new process 60 s later (fresh CoolingManager rebuilt from HistoricoBalanceo at start-up).
+    clock.advance(60)
+    nuevo = ServicioBalanceador(servicio.cfg, db, servicio.fuentes, servicio.salud,
+                                CoolingManager.desde_config(servicio.cfg), Consolidador(servicio.cfg.MAPA_ROBOTS),
+                                clock, alerts=alerts)
+    nuevo.reconstruir_cooling(clock.now_local())
+    rpa.rows = [("Facturas", 1, 40)]  # fell 20 % (< 40 %) within the cooling period
+    plan = nuevo.ciclo()
+    assert held(db) == {1: 5}
+    assert [r.codigo for r in plan.retenidos] == ["COOLING_BAJADA"]
+    clock.advance(300)
+    nuevo.ciclo()
+    assert held(db) == {1: 4}

@@ -13,6 +13,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from balanceador.database import historico_client, repositorio
@@ -250,7 +251,7 @@ def _simular(cfg: Any, clock: Any, log: logging.Logger) -> int:
 
     if str(cfg.SQL_SAM_ENGINE).lower() == "sqlite":
         ruta = cfg.SQL_SAM_SQLITE_PATH
-        if not ruta or not __import__("pathlib").Path(ruta).exists():
+        if not ruta or not Path(ruta).exists():
             print(f"No existe la base de datos SAM SQLite {ruta}; nada que simular.", file=sys.stderr)
             return 1
     db = DatabaseClient.from_config(cfg)
