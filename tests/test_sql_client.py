@@ -382,3 +382,16 @@ def test_memory_database_is_shared_by_the_client_threads():
         other.query("SELECT x FROM m")  # a different client: a different database
     db.close_all()
     other.close_all()
+
+
+def test_executemany_outside_a_transaction_is_all_or_nothing_on_sqlite_as_on_sql_server(tmp_path):
+    """Outside a transaction, executemany runs as one transaction on both engines: a row that fails
+    leaves none of the batch applied (SQLite in autocommit would otherwise keep the rows before it)."""
+    db = make_db(tmp_path)
+    db.execute("INSERT INTO t (id, n) VALUES (3, 'ya')")
+    with pytest.raises(DatabaseError) as exc:
+        db.executemany("INSERT INTO t (id, n) VALUES (?, ?)", [(1, "a"), (2, "b"), (3, "duplicada")])
+    assert exc.value.integrity
+    assert [r["id"] for r in db.query("SELECT id FROM t ORDER BY id")] == [3]
+    assert not db.in_transaction
+    db.close_all()

@@ -650,7 +650,10 @@ class DatabaseClient:
         return self._run(op, "ejecutar")
 
     def executemany(self, sql: str, seq: Sequence[Sequence]) -> int:
-        """Run one statement for many parameter rows in one call (a single round trip on SQL Server)."""
+        """Run one statement for many parameter rows in one call (a single round trip on SQL Server).
+
+        Outside a transaction the batch is its own transaction: all rows or none.
+        """
         rows = [tuple(r) for r in seq]
         if not rows:
             return 0
@@ -666,10 +669,10 @@ class DatabaseClient:
             finally:
                 cur.close()
 
-        if self._state.tx_depth > 0 or self.engine == "sqlite":
+        if self._state.tx_depth > 0:
             return self._run(op, "ejecutar")
-        # pyodbc in autocommit would commit row by row: run the batch as one transaction,
-        # retried as a whole on retryable errors (deadlock, lost connection).
+        # Autocommit (pyodbc, and SQLite with isolation_level=None) would commit row by row: run
+        # the batch as one transaction on both engines, retried as a whole on retryable errors.
         return self.run_in_transaction(lambda _tx: self._run(op, "ejecutar"))
 
     def execute_script(self, script: str) -> None:
