@@ -134,9 +134,12 @@ def test_B9_insert_skips_equipo_taken_manually_meanwhile(db):
 
 def test_B4_busy_equipos_are_those_with_active_executions(db):
     add_robots(db, {"id": 1})
-    add_equipos(db, [100, 101, 102])
+    add_equipos(db, [100, 101, 102, 103])
     db.executemany("INSERT INTO Ejecuciones (RobotId, EquipoId, Estado, FechaInicio) VALUES (?, ?, ?, ?)",
                    [(1, 100, "RUNNING", NOW), (1, 101, "RUN_COMPLETED", NOW), (1, 102, "LANZANDO", NOW)])
+    # An UNKNOWN closed by the Conciliador after its tolerance (FechaFin set) is idle again (L5.4).
+    db.execute("INSERT INTO Ejecuciones (RobotId, EquipoId, Estado, FechaInicio, FechaFin) VALUES (1, 103, 'UNKNOWN', ?, ?)",
+               (NOW, NOW))
     assert repositorio.leer_ocupados(db) == {100, 102}
 
 

@@ -22,7 +22,7 @@ from balanceador.service.balanceo import (
     Plan,
     RobotBalanceo,
 )
-from common.execution_states import TERMINAL_SQL_LIST
+from common.database.ejecuciones import BUSY_CONDITION_SQL
 
 _log = logging.getLogger("sam.balanceador.repositorio")
 
@@ -49,9 +49,10 @@ WHERE UPPER({trim}) IN ({marcas})
 _ASIGNACIONES = """SELECT a.RobotId, a.EquipoId, a.AsignadoPor, a.Reservado, a.EsProgramado
 FROM {p}Asignaciones a"""
 
-_OCUPADOS = """SELECT DISTINCT x.EquipoId
-FROM {p}Ejecuciones x
-WHERE x.Estado IS NOT NULL AND x.Estado NOT IN ({terminales})"""
+# The same "busy" rule as the launcher's selection (one home: common.database.ejecuciones).
+_OCUPADOS = """SELECT DISTINCT EquipoId
+FROM {p}Ejecuciones
+WHERE Estado IS NOT NULL AND {ocupada}"""
 
 # B9: only the balancer's own rows are ever removed.
 _BORRAR = """DELETE FROM {p}Asignaciones
@@ -71,7 +72,7 @@ def _textos(p: str, trim: str, marcas: str) -> dict[str, str]:
         "balanceador_robots": _ROBOTS.format(p=p),
         "balanceador_pool": _POOL.format(p=p, trim=trim, marcas=marcas),
         "balanceador_asignaciones": _ASIGNACIONES.format(p=p),
-        "balanceador_equipos_ocupados": _OCUPADOS.format(p=p, terminales=TERMINAL_SQL_LIST),
+        "balanceador_equipos_ocupados": _OCUPADOS.format(p=p, ocupada=BUSY_CONDITION_SQL),
         "balanceador_borrar_asignacion": _BORRAR.format(p=p),
         "balanceador_insertar_asignacion": _INSERTAR.format(p=p),
     }
