@@ -446,3 +446,58 @@ def test_L3_3_record_failed_is_written_at_shutdown(sim, db, clock):
     d.cerrar()
     (row,) = _ejecuciones(db)
     assert row["Estado"] == "DEPLOYED" and row["DeploymentId"] == sim.deploys()[0]["deploymentId"]
+
+
+class AceptadoConRetraso:
+    """Attempt 1 is accepted by A360 but its answer is lost (read timeout) and the activity list
+    lags (the first look finds nothing); later attempts get 412 DEVICE_BUSY, the device running
+    the first deployment."""
+
+    def __init__(self, inner):
+        self.inner, self.n, self.looks = inner, 0, 0
+
+    def deploy(self, *a, **k):
+        from lanzador.clients.aa_client import A360Error
+
+        self.n += 1
+        if self.n == 1:
+            self.inner.deploy(*a, **k)
+            raise A360Error("transport", "tiempo de lectura agotado", retriable=True)
+        raise A360Error("http", "A360 POST /v3/automations/deploy respondió HTTP 412 (código DEVICE_BUSY)",
+                        status_code=412, code="DEVICE_BUSY", retriable=True)
+
+    def activity_by_device(self, device_id, since_utc):
+        self.looks += 1
+        if self.looks == 1:
+            return []
+        return self.inner.activity_by_device(device_id, since_utc)
+
+
+def test_L3_3_earlier_ambiguous_attempt_is_looked_up_again_before_failing(sim, db, clock):
+    """Never DEPLOY_FAILED (equipo free, relaunch later) over a deployment A360 accepted: when an
+    earlier attempt was ambiguous, the final failure looks in A360 again and adopts what it finds."""
+    aa = _prepare(sim, db, clock)
+    alerts = Alertas()
+    d = _desplegador(db, AceptadoConRetraso(aa), clock, alerts)
+    res = d.ciclo()
+    d.cerrar()
+    (dep,) = sim.deploys()
+    assert res.desplegados == 1 and res.resultados[0].intentos == 3
+    (row,) = _ejecuciones(db)
+    assert row["Estado"] == "DEPLOYED" and row["DeploymentId"] == dep["deploymentId"]
+    assert not alerts.sent
+
+
+def test_L3_3_earlier_ambiguous_attempt_not_found_leaves_row_for_the_conciliador(sim, db, clock):
+    aa = _prepare(sim, db, clock)
+
+    class SiempreRetrasado(AceptadoConRetraso):
+        def activity_by_device(self, device_id, since_utc):
+            return []
+
+    d = _desplegador(db, SiempreRetrasado(aa), clock)
+    res = d.ciclo()
+    d.cerrar()
+    assert res.inciertos == 1 and len(sim.deploys()) == 1
+    (row,) = _ejecuciones(db)
+    assert row["Estado"] == "LANZANDO" and row["FechaFin"] is None  # equipo stays busy; L5.5 decides

@@ -11,8 +11,9 @@
   A transport error (timeout, reset) is ambiguous — A360 may have accepted the deploy — so before
   retrying, the equipo's activity since the intent is checked and a matching unrecorded deployment
   is adopted instead of deploying again; if the outcome stays unknown (lookup failed, or the last
-  attempt was ambiguous) the row stays ``LANZANDO`` for the Conciliador (L5.5), never
-  ``DEPLOY_FAILED`` over a run that may exist.
+  attempt was ambiguous, or an earlier ambiguous attempt is still not visible in A360 when the
+  retries end) the row stays ``LANZANDO`` for the Conciliador (L5.5), never ``DEPLOY_FAILED`` over
+  a run that may exist.
   A row whose deploy outcome cannot be written stays ``LANZANDO`` (its equipo stays busy) and is
   never deployed twice by this module: an accepted deployment whose record failed is kept in
   memory and written at the start of the next cycle, before anything is selected; after a restart
@@ -313,6 +314,7 @@ class Desplegador:
         headers = {"X-Authorization": self.ajustes.token_callback} if self.ajustes.token_callback else None
         # 3. Deploy with retries within the cycle.
         intento = 0
+        posible_aceptado = False  # an earlier attempt was ambiguous and A360 did not show it yet
         while True:
             intento += 1
             res.intentos = intento
@@ -336,6 +338,7 @@ class Desplegador:
                         )
                         deployment_id = encontrado
                         break
+                    posible_aceptado = True
                     if intento > self.ajustes.max_reintentos or self.stop_event.is_set():
                         return self._incierto(res, exc, desc, "reintentos agotados")
                 if es_reintentable(exc) and intento <= self.ajustes.max_reintentos and not self.stop_event.is_set():
@@ -351,6 +354,23 @@ class Desplegador:
                     self._sleep(espera)
                     if not self.stop_event.is_set():
                         continue
+                if posible_aceptado:
+                    # The activity list may have lagged behind an accepted deploy (a later 412
+                    # DEVICE_BUSY is a hint of it): look once more; never fail over a real run.
+                    try:
+                        encontrado = self._despliegue_existente(fila, inicio)
+                    except Exception as look_exc:  # noqa: BLE001 - cannot know: leave it to L5.5
+                        return self._incierto(res, exc, desc, f"un intento anterior pudo ser aceptado y no se "
+                                              f"pudo comprobar en A360: {look_exc}")
+                    if encontrado is None:
+                        return self._incierto(res, exc, desc, "un intento anterior pudo ser aceptado por A360")
+                    self.log.warning(
+                        "Un intento anterior de desplegar el %s dio error pero A360 lo aceptó: se adopta %s.",
+                        desc,
+                        encontrado,
+                    )
+                    deployment_id = encontrado
+                    break
                 return self._fallo(res, exc, desc, intentos=intento)
             except Exception as exc:  # noqa: BLE001 - unexpected: the deploy may or may not have happened
                 res.resultado = RESULTADO_INCIERTO
