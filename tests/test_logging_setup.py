@@ -136,3 +136,24 @@ def test_C9_redaction_filter_unit():
     assert redact_text("url https://u:p4ss@host/x", []) == f"url https://u:{MASK}@host/x"
     assert redact_text("Authorization: Bearer abc.def-ghi", []) == f"Authorization: {MASK}"
     assert redact_text("s3cr%2Fet in url", ["s3cr/et"]) == f"{MASK} in url"
+
+
+def test_C9_unknown_names_in_env_files_are_logged_as_a_warning(tmp_path):
+    """A typo in a .env name (e.g. LANZADOR_INTERVALO_LANZADOR_SEGS) is otherwise silently ignored:
+    the service's log names it at start-up."""
+    (tmp_path / "lanzador").mkdir()
+    (tmp_path / "lanzador" / ".env").write_text("LANZADOR_INTERVALO_LANZADOR_SEGS=30\n", encoding="utf-8")
+    cfg = load_config("demo", {"LOG_DIRECTORY": str(tmp_path / "logs")}, tmp_path)
+    cfg_l = load_config("lanzador", {"SQL_SAM_ENGINE": "sqlite", "AA_URL": "https://cr.example.com",
+                                     "AA_USER": "sam", "AA_PWD": "x", "AA_URL_CALLBACK": "https://sam/cb",
+                                     "CALLBACK_TOKEN": "callback-token-0123456789",
+                                     "LOG_DIRECTORY": str(tmp_path / "logs")}, tmp_path)
+    assert cfg_l.unknown_keys == ["LANZADOR_INTERVALO_LANZADOR_SEGS"]
+    try:
+        setup_logging(cfg_l, "lanzador")
+        text = read_log(cfg_l)
+    finally:
+        shutdown_logging()
+    line = [ln for ln in text.splitlines() if "LANZADOR_INTERVALO_LANZADOR_SEGS" in ln]
+    assert line and " WARNING " in line[0]
+    assert cfg.unknown_keys == []

@@ -148,6 +148,11 @@ def setup_logging(cfg: Config, service: str, *, force_console: bool = False) -> 
     for handler in handlers:
         logger.addHandler(handler)
     logger.info("Log de %s iniciado en %s (nivel %s)", service, path, cfg.LOG_LEVEL)
+    if cfg.unknown_keys:
+        logger.warning(
+            "Variables de los archivos .env que no son ajustes de SAM (¿errata?; se ignoran): %s",
+            ", ".join(cfg.unknown_keys),
+        )
     return logger
 
 
