@@ -501,3 +501,21 @@ def test_L3_3_earlier_ambiguous_attempt_not_found_leaves_row_for_the_conciliador
     assert res.inciertos == 1 and len(sim.deploys()) == 1
     (row,) = _ejecuciones(db)
     assert row["Estado"] == "LANZANDO" and row["FechaFin"] is None  # equipo stays busy; L5.5 decides
+
+
+def test_L3_3_retry_after_honoured_up_to_60_s(db, clock):
+    """A360_API §6 row 3: a 429's Retry-After is honoured, capped at 60 s (retrying earlier only
+    earns another 429); without it the backoff is exponential and bounded."""
+    from lanzador.clients.aa_client import A360Error
+
+    d = _desplegador(db, object(), clock)
+    try:
+        def err(ra):
+            return A360Error("http", "429", status_code=429, retriable=True, retry_after=ra)
+
+        assert d._backoff(1, err(45)) == 45
+        assert d._backoff(1, err(600)) == 60
+        assert d._backoff(1, err(None)) == d.ajustes.backoff_base_seg
+        assert d._backoff(30, err(None)) == d.ajustes.backoff_max_seg
+    finally:
+        d.cerrar()

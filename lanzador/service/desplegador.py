@@ -41,7 +41,7 @@ from datetime import timedelta
 from typing import Any
 
 from common.database import ejecuciones
-from lanzador.clients.aa_client import A360Error, build_bot_input
+from lanzador.clients.aa_client import RETRY_AFTER_CAP_S, A360Error, build_bot_input
 from lanzador.service.seleccion import RobotEjecutable, obtener_robots_ejecutables
 
 _log = logging.getLogger("sam.lanzador.desplegador")
@@ -473,8 +473,8 @@ class Desplegador:
         return str(libres[0].deployment_id)
 
     def _backoff(self, intento: int, exc: A360Error) -> float:
-        if exc.retry_after is not None:
-            return min(float(exc.retry_after), self.ajustes.backoff_max_seg)
+        if exc.retry_after is not None:  # A360_API §6 row 3: honour Retry-After, capped at 60 s
+            return max(0.0, min(float(exc.retry_after), RETRY_AFTER_CAP_S))
         return min(self.ajustes.backoff_base_seg * (2 ** (intento - 1)), self.ajustes.backoff_max_seg)
 
     def _pausa_de_prueba(self) -> None:
