@@ -519,3 +519,47 @@ def test_L3_3_retry_after_honoured_up_to_60_s(db, clock):
         assert d._backoff(30, err(None)) == d.ajustes.backoff_max_seg
     finally:
         d.cerrar()
+
+
+class DosXXIlegible:
+    """A360 accepts the deploy (2xx) but the answer is unusable (no JSON / no deploymentId)."""
+
+    def __init__(self, inner, *, lag=False):
+        self.inner, self.lag, self.n = inner, lag, 0
+
+    def deploy(self, *a, **k):
+        from lanzador.clients.aa_client import A360Error
+
+        self.n += 1
+        self.inner.deploy(*a, **k)
+        raise A360Error("protocol", "A360 POST /v3/automations/deploy: respuesta 2xx sin 'deploymentId'",
+                        status_code=201)
+
+    def activity_by_device(self, device_id, since_utc):
+        return [] if self.lag else self.inner.activity_by_device(device_id, since_utc)
+
+
+def test_L3_3_2xx_without_deployment_id_is_adopted_not_failed(sim, db, clock):
+    """A 2xx means A360 took the deploy: recording DEPLOY_FAILED would free a busy equipo (double
+    launch later). The run is looked up and adopted, never deployed again."""
+    aa = _prepare(sim, db, clock)
+    alerts = Alertas()
+    wrapper = DosXXIlegible(aa)
+    d = _desplegador(db, wrapper, clock, alerts)
+    res = d.ciclo()
+    d.cerrar()
+    (dep,) = sim.deploys()
+    assert res.desplegados == 1 and wrapper.n == 1
+    (row,) = _ejecuciones(db)
+    assert row["Estado"] == "DEPLOYED" and row["DeploymentId"] == dep["deploymentId"]
+
+
+def test_L3_3_2xx_without_deployment_id_not_yet_visible_left_lanzando(sim, db, clock):
+    aa = _prepare(sim, db, clock)
+    wrapper = DosXXIlegible(aa, lag=True)
+    d = _desplegador(db, wrapper, clock)
+    res = d.ciclo()
+    d.cerrar()
+    assert res.inciertos == 1 and wrapper.n == 1  # not retried: it was accepted
+    (row,) = _ejecuciones(db)
+    assert row["Estado"] == "LANZANDO" and row["FechaFin"] is None

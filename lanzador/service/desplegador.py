@@ -8,7 +8,8 @@
 - Outcome (L3.3): success → ``mark_deployed``; a retriable ``A360Error`` is retried with backoff up
   to ``LANZADOR_MAX_REINTENTOS_DEPLOY`` more times within the cycle (``DEVICE_NOT_CONNECTED`` is not
   retried); a permanent error or exhausted retries → ``mark_deploy_failed`` with ``MensajeError``.
-  A transport error (timeout, reset) is ambiguous — A360 may have accepted the deploy — so before
+  A transport error (timeout, reset) is ambiguous — A360 may have accepted the deploy — and so is a
+  2xx answer without a usable ``deploymentId`` (never retried: A360 took it); before
   retrying, the equipo's activity since the intent is checked and a matching unrecorded deployment
   is adopted instead of deploying again; if the outcome stays unknown (lookup failed, or the last
   attempt was ambiguous, or an earlier ambiguous attempt is still not visible in A360 when the
@@ -134,8 +135,14 @@ def es_error_configuracion_robot(exc: BaseException) -> bool:
 
 
 def es_ambiguo(exc: BaseException) -> bool:
-    """A transport failure (timeout, reset) may hide a deploy A360 accepted (A360_API §2.6)."""
-    return isinstance(exc, A360Error) and exc.kind == "transport"
+    """Whether A360 may have accepted the deploy despite the error: a transport failure (timeout,
+    reset) may hide an accepted deploy (A360_API §2.6), and a 2xx whose body is unusable (not JSON,
+    no ``deploymentId``: ``kind=protocol``) means A360 took it."""
+    if not isinstance(exc, A360Error):
+        return False
+    if exc.kind == "transport":
+        return True
+    return exc.kind == "protocol" and exc.status_code is not None and 200 <= int(exc.status_code) <= 299
 
 
 def es_reintentable(exc: BaseException) -> bool:
@@ -339,6 +346,8 @@ class Desplegador:
                         deployment_id = encontrado
                         break
                     posible_aceptado = True
+                    if not es_reintentable(exc):
+                        return self._incierto(res, exc, desc, "A360 pudo aceptarlo; no se reintenta")
                     if intento > self.ajustes.max_reintentos or self.stop_event.is_set():
                         return self._incierto(res, exc, desc, "reintentos agotados")
                 if es_reintentable(exc) and intento <= self.ajustes.max_reintentos and not self.stop_event.is_set():
