@@ -141,6 +141,12 @@ def test_C9_all_problems_reported_at_once(tmp_path):
 @pytest.mark.parametrize("name,raw,expected", [
     ("LANZADOR_INTERVALO_LANZADOR_SEG", "1.5", "un número entero >= 1"),
     ("LANZADOR_INTERVALO_LANZADOR_SEG", "0", "un número entero >= 1"),
+    ("LANZADOR_INTERVALO_CONCILIADOR_SEG", "0", "un número entero >= 1"),
+    ("LANZADOR_INTERVALO_SYNC_TABLAS_SEG", "-5", "un número entero >= 1"),
+    ("LANZADOR_MAX_LANZAMIENTOS_CONCURRENTES", "0", "un número entero >= 1"),
+    ("LANZADOR_MAX_LANZAMIENTOS_CONCURRENTES", "-3", "un número entero >= 1"),
+    ("LANZADOR_MAX_REINTENTOS_DEPLOY", "-1", "un número entero >= 0"),
+    ("LANZADOR_LANZANDO_TIMEOUT_SEG", "0", "un número entero >= 1"),
     ("API_DEFAULT_PAGE_SIZE", "501", "un número entero entre 1 y 500"),
     ("SQL_SAM_DELAY_REINTENTO_QUERY_BASE_SEG", "rápido", "un número >= 0"),
     ("SQL_SAM_DELAY_REINTENTO_QUERY_BASE_SEG", "nan", "un número >= 0"),
