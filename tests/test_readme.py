@@ -1,14 +1,16 @@
 """The README matches the code (issue 6, "Done when"): every variable it names exists, every command
-it shows points at something that exists, and its SQL runs against the real schema.
+it shows points at something that exists, and its SQL passes the static check against SAM.sql.
 
 Checks:
 - the first fenced block is the quick start, with the two commands first;
-- every setting-like UPPER_CASE token (and every ``PREFIX_*`` wildcard) is a ``SETTINGS`` name;
+- every setting-like UPPER_CASE token (and every ``PREFIX_*`` wildcard) is a ``SETTINGS`` name, and
+  every ``NAME=value`` example parses with that setting's type;
 - every ``.py`` path, ``python -m`` module and ``scripts/*.ps1`` it mentions exists, and every
-  ``--option`` given to them is defined by that code;
+  ``--option`` given to them is defined by that code; every benchmark is listed with its command;
 - the PowerShell parameters of the NSSM scripts it documents exist (and all are documented);
-- every procedure it EXECs exists in SAM.sql with the named parameters used; its SQL blocks pass
-  the static T-SQL check (sqlfluff + columns against SAM.sql);
+- every procedure it EXECs exists in SAM.sql with the named parameters used; its SQL (blocks and
+  inline statements) passes the static T-SQL check (sqlfluff + columns against SAM.sql);
+- the alert subjects and job names in the alerts table are the ones the code sends;
 - internal links point at existing headings;
 - ``.env.example`` names only real settings (H1's test covers the other direction);
 - the ``python -c`` commands it gives (token generation, configuration check) actually work.
@@ -303,6 +305,45 @@ def test_I6_3_readme_sql_passes_the_static_tsql_check():
             continue   # server administration, not part of the SAM schema
         problems += [f"{p}\n--- in:\n{body}" for p in check_tsql(body)]
     assert not problems, "\n".join(problems)
+
+
+# ----------------------------------------------------------------------------- alerts
+
+def _code_text() -> str:
+    files = [f for d in ("lanzador", "balanceador", "common") for f in sorted((PROJECT_ROOT / d).rglob("*.py"))]
+    return "\n".join(f.read_text(encoding="utf-8") for f in files)
+
+
+def _in_code(piece: str, code: str) -> bool:
+    """Literally, or with one word standing for an f-string field (``de {tabla} con``)."""
+    if piece in code:
+        return True
+    words = piece.split(" ")
+    for i in range(len(words)):
+        before, after = " ".join(words[:i]), " ".join(words[i + 1:])
+        if re.search(re.escape(before) + r" ?\{[^{}]*\} ?" + re.escape(after), code):
+            return True
+    return False
+
+
+def test_I6_3_alert_subjects_in_the_readme_are_the_ones_the_code_sends():
+    text = _text()
+    start = text.index("| asunto (servicio)")
+    table = text[start: text.index("\n\n", start)]
+    subjects = [s for row in table.splitlines()[2:] for cell in row.split(" | ")[:1] + row.split(" | ")[2:]
+                for s in re.findall(r"`([^`]+)`", cell) if " " in s and not _setting_tokens(s)]
+    assert len(subjects) >= 9, subjects
+    code = _code_text()
+    missing = []
+    for subject in subjects:
+        for piece in re.split(r"<[^>]*>|…|'[^']*'|\b[NM]\b", subject):
+            piece = piece.strip(" /.")
+            if len(piece) >= 10 and not _in_code(piece, code):
+                missing.append(piece)
+    assert not missing, f"alert subjects in the README that no code sends: {missing}"
+    jobs = set(re.findall(r'add_job\(\s*"(\w+)"', code))
+    named = set(re.findall(r"`(\w+)`", table.split("Error inesperado en la tarea")[1].split("\n")[0]))
+    assert named and named <= jobs, f"job names in the README {sorted(named)} vs code {sorted(jobs)}"
 
 
 # ----------------------------------------------------------------------------- links
