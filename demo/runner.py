@@ -41,7 +41,7 @@ from demo import muestra
 
 IS_WINDOWS = os.name == "nt"
 CALLBACK_PATH = "/api/callback"
-TICKETS_POR_EJECUCION = 4  # tickets a completed demo run clears
+TICKETS_POR_EJECUCION = 5  # tickets a completed demo run clears
 # Only constant state lists from common.execution_states are interpolated here.
 STATS_SQL = (
     "SELECT RobotId, "  # noqa: S608
@@ -257,13 +257,14 @@ def _consume_completed(db: DatabaseClient, estado: Estado) -> None:
 
 
 def _new_tickets(rnd: random.Random, estado: Estado, elapsed: float) -> None:
-    """Bursty arrivals: heavy at first, then some robots' queues dry up so the balancer releases VMs."""
+    """Steady arrivals, except that the low-priority robots' queues dry up for a minute out of every
+    two (starting early): the balancer then releases their VMs after cooling and hands them on."""
     for robot in muestra.ROBOTS:
         if not robot.online or not robot.active:
             continue
-        quiet = robot.prioridad >= 80 and 20 < elapsed < 60
-        if not quiet and rnd.random() < 0.35:
-            estado.tickets[robot.file_id] += rnd.randint(1, 4)
+        quiet = robot.prioridad >= 80 and 10 <= elapsed % 120 < 70
+        if not quiet and rnd.random() < 0.3:
+            estado.tickets[robot.file_id] += rnd.randint(1, 3)
 
 
 def _vista(db: DatabaseClient, estado: Estado, servicios: list[Servicio], port: int, inicio: float) -> str:
