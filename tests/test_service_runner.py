@@ -164,22 +164,9 @@ def test_sigbreak_handled_on_windows(tmp_path):  # pragma: no cover - Windows on
 def test_wall_clock_jumping_back_does_not_stall_jobs(monkeypatch):
     """Intervals are measured on the monotonic clock: when the wall clock goes back (DST fall-back
     on the Windows host, an NTP correction) the launch cycle must keep running, not wait an hour."""
-    import datetime as real_datetime
-    import types
-
-    import schedule
-
-    class Jumping(real_datetime.datetime):
-        offset = real_datetime.timedelta(0)
-
-        @classmethod
-        def now(cls, tz=None):
-            return real_datetime.datetime.now(tz) + cls.offset
-
-    fake_module = types.ModuleType("datetime")
-    fake_module.__dict__.update(real_datetime.__dict__)
-    fake_module.datetime = Jumping
-    monkeypatch.setattr(schedule, "datetime", fake_module, raising=False)
+    real_time = time.time
+    offset = {"s": 0.0}
+    monkeypatch.setattr(time, "time", lambda: real_time() + offset["s"])
 
     calls = []
     runner = ServiceRunner("prueba", shutdown_timeout=2, tick_s=0.01)
@@ -187,7 +174,7 @@ def test_wall_clock_jumping_back_does_not_stall_jobs(monkeypatch):
     t = _run_in_thread(runner)
     try:
         assert _wait_for(lambda: len(calls) >= 2)
-        Jumping.offset = real_datetime.timedelta(hours=-1)  # 03:00 -> 02:00
+        offset["s"] = -3600.0  # 03:00 -> 02:00
         seen = len(calls)
         assert _wait_for(lambda: len(calls) >= seen + 3), "the job stalled after the wall clock went back"
     finally:
