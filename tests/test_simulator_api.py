@@ -390,3 +390,24 @@ def test_S8_4_request_log_keeps_login_and_deploy_responses_and_list_pages(fresh)
     api.post(DEVICES, {})
     assert sim.requests("/v2/authentication")[-1]["response"]["token"] == api.token
     assert sim.requests(DEVICES)[-1]["response"] == {"page": {"offset": 0, "total": 3, "totalFilter": 3}, "rows": 3}
+
+
+def test_S8_4_request_log_records_status_of_refused_calls(fresh):
+    """A handler that raises (failed login, 401 token check, refused deploy) is logged with its status."""
+    sim, api = fresh
+    url = f"{sim.url}/v2/authentication"
+    assert requests.post(url, json={"username": API_USERNAME, "password": "x"}, timeout=10).status_code == 401
+    login = sim.requests("/v2/authentication")[-1]
+    assert login["status"] == 401 and login["response"]["code"] == "AUTH_BAD_CREDENTIALS"
+    assert requests.post(f"{sim.url}{DEVICES}", json={}, timeout=10).status_code == 401
+    no_token = sim.requests(DEVICES)[-1]
+    assert no_token["status"] == 401 and no_token["response"]["code"] == "UM1117"
+    api.login()
+    assert api.deploy(99999, 700).status_code == 404
+    refused = sim.requests(DEPLOY)[-1]
+    assert refused["status"] == 404 and refused["response"]["code"] == "NOT_FOUND"
+    bad_json = requests.post(f"{sim.url}{USERS}", data=b"{no", timeout=10,
+                             headers={"X-Authorization": api.token, "Content-Type": "application/json"})
+    assert bad_json.status_code == 400
+    assert sim.requests(USERS)[-1]["status"] == 400
+    assert all(r["status"] is not None for r in sim.requests())

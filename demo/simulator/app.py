@@ -67,19 +67,21 @@ class SimApp:
     def __call__(self, environ: dict, start_response):
         method = environ.get("REQUEST_METHOD", "GET").upper()
         path = environ.get("PATH_INFO", "") or "/"
-        entry = None
+        logged: list[dict] = []  # the request-log entry, once _a360 has written it
         try:
             if path == "/__sim" or path.startswith("/__sim/"):
                 reply = self._admin(method, path, environ)
             else:
-                reply, entry = self._a360(method, path, environ)
+                reply = self._a360(method, path, environ, logged)
         except ApiError as exc:
             reply = Reply(exc.status, exc.body(), exc.headers)
         except Exception:
             log.exception("Error interno del simulador atendiendo %s %s", method, path)
             reply = Reply(500, {"code": "INTERNAL_SERVER_ERROR", "details": None,
                                 "message": "INTERNAL_SERVER_ERROR: error interno del simulador"})
-        if entry is not None:
+        # Errors raised by a handler (failed login, 401 from the token check, refused deploy...)
+        # are logged with their status and body too, not only the successful answers.
+        for entry in logged:
             with self.sim.lock:
                 entry["status"] = reply.status
                 entry["response"] = _summary(reply.body)
@@ -99,7 +101,7 @@ class SimApp:
         return [payload]
 
     # -- A360 ----------------------------------------------------------------------------------
-    def _a360(self, method: str, path: str, environ: dict) -> tuple[Reply, dict | None]:
+    def _a360(self, method: str, path: str, environ: dict, logged: list[dict]) -> Reply:
         sim = self.sim
         route = ROUTES.get(path)
         if route is None:
@@ -111,6 +113,7 @@ class SimApp:
         headers = _headers(environ)
         raw = _read_body(environ)
         entry, n = sim.log_request(method, path, headers, raw)
+        logged.append(entry)
         body = _parse_json(raw)
         entry["body"] = body
         delay = draw_latency(sim, path, n)
@@ -118,7 +121,7 @@ class SimApp:
             time.sleep(delay)
         fault = draw_fault(sim, path, n)
         if fault is not None:
-            return self._hold(fault), entry
+            return self._hold(fault)
         sim.catch_up()
         call = Call(path, body, headers)
         if needs_auth:
@@ -131,9 +134,9 @@ class SimApp:
             if rule is not None:
                 error = rule_reply(sim, rule)
                 if error is not None:
-                    return self._hold(error), entry
+                    return self._hold(error)
                 time.sleep(float(rule.get("hold_s") or 0))
-        return self._hold(handler(sim, call)), entry
+        return self._hold(handler(sim, call))
 
     @staticmethod
     def _hold(reply: Reply) -> Reply:
