@@ -320,7 +320,3 @@ def test_L5_4_pending_callback_swept_by_round(env):
     env.advance(10)
     env.conc.run_round()
     assert env.row(eid)["Estado"] == "RUN_COMPLETED"
-
-
-def test_alias_used_by_lanzador_main(env):
-    assert Conciliador.ciclo is Conciliador.run_round

@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from common.execution_states import (
     DEPLOY_FAILED,
@@ -38,6 +38,9 @@ from common.execution_states import (
     may_replace,
     normalize,
 )
+
+if TYPE_CHECKING:
+    from common.database.sql_client import DatabaseClient
 
 logger = logging.getLogger("sam.database.ejecuciones")
 
@@ -169,24 +172,14 @@ _SQL["sqlite"]["insertar_intento"] = _INSERT_INTENT_SQLITE
 TSQL_STATEMENTS: dict[str, str] = dict(_SQL["sqlserver"])
 
 
-def _sql(db: Any, name: str) -> str:
-    engine = getattr(db, "engine", "sqlite")
-    return _SQL["sqlserver" if engine == "sqlserver" else "sqlite"][name]
+def _sql(db: DatabaseClient, name: str) -> str:
+    return _SQL["sqlserver" if db.engine == "sqlserver" else "sqlite"][name]
 
 
 def _truncate(text: str | None, size: int) -> str | None:
     if text is None:
         return None
     return text if len(text) <= size else text[: size - 1] + "…"
-
-
-def _run(db: Any, fn):
-    """Run ``fn(tx)`` in one transaction, retried as a whole on retryable errors when supported."""
-    runner = getattr(db, "run_in_transaction", None)
-    if runner is not None:
-        return runner(fn)
-    with db.transaction() as tx:
-        return fn(tx)
 
 
 # --- L3: intent, deployed, deploy failed ---------------------------------------------------------------
@@ -212,7 +205,7 @@ def insert_intent(
             raise RuntimeError("INSERT sin identidad devuelta")
         return int(next(iter(row.values())))
 
-    return _run(db, work)
+    return db.run_in_transaction(work)
 
 
 def mark_deployed(db: Any, ejecucion_id: int, deployment_id: str, now: datetime) -> None:
@@ -227,7 +220,7 @@ def mark_deployed(db: Any, ejecucion_id: int, deployment_id: str, now: datetime)
 
     def work(tx: Any) -> None:
         n = tx.execute(
-            _sql(tx_db(db, tx), "actualizar_deployment"),
+            _sql(tx, "actualizar_deployment"),
             (deployment_id, MENSAJE_SIN_CONFIRMACION, MENSAJE_SIN_CONFIRMACION, MENSAJE_SIN_CONFIRMACION, now,
              ejecucion_id, deployment_id),
         )
@@ -238,9 +231,9 @@ def mark_deployed(db: Any, ejecucion_id: int, deployment_id: str, now: datetime)
                 deployment_id,
             )
             return
-        _apply_pending(tx_db(db, tx), tx, deployment_id, now)
+        _apply_pending(tx, deployment_id, now)
 
-    _run(db, work)
+    db.run_in_transaction(work)
 
 
 def mark_deploy_failed(db: Any, ejecucion_id: int, mensaje: str, now: datetime) -> None:
@@ -249,11 +242,6 @@ def mark_deploy_failed(db: Any, ejecucion_id: int, mensaje: str, now: datetime) 
         _sql(db, "marcar_deploy_fallido"),
         (_truncate(mensaje, MAX_MENSAJE_ERROR), now, now, ejecucion_id),
     )
-
-
-def tx_db(db: Any, tx: Any) -> Any:
-    """The object that knows the engine (a transaction object may not carry ``engine``)."""
-    return tx if getattr(tx, "engine", None) else db
 
 
 # --- L4: status updates by DeploymentId -------------------------------------------------------------
@@ -309,12 +297,12 @@ def record_callback(db: Any, deployment_id: str, status: str, payload: str, now:
     estado = normalize(status)
 
     def work(tx: Any) -> str:
-        result = apply_status(tx_db(db, tx), deployment_id, estado, now, callback_info=payload)
+        result = apply_status(tx, deployment_id, estado, now, callback_info=payload)
         aplicado = 0 if result == RESULT_NO_ENCONTRADO else 1
-        tx.execute(_sql(tx_db(db, tx), "insertar_callback"), (deployment_id, now, estado, payload, aplicado))
+        tx.execute(_sql(tx, "insertar_callback"), (deployment_id, now, estado, payload, aplicado))
         return result
 
-    return _run(db, work)
+    return db.run_in_transaction(work)
 
 
 def _choose_pending(current: str | None, pending: Sequence[dict]) -> dict | None:
@@ -331,17 +319,17 @@ def _choose_pending(current: str | None, pending: Sequence[dict]) -> dict | None
     return chosen
 
 
-def _apply_pending(db: Any, tx: Any, deployment_id: str, now: datetime) -> int:
+def _apply_pending(tx: DatabaseClient, deployment_id: str, now: datetime) -> int:
     """Apply the pending callbacks of one deployment (constant number of statements)."""
-    pending = tx.query(_sql(db, "callbacks_pendientes"), (deployment_id,))
+    pending = tx.query(_sql(tx, "callbacks_pendientes"), (deployment_id,))
     if not pending:
         return 0
-    row = tx.query_one(_sql(db, "estado_por_deployment"), (deployment_id,))
+    row = tx.query_one(_sql(tx, "estado_por_deployment"), (deployment_id,))
     chosen = _choose_pending(row.get("Estado") if row else None, pending)
     if chosen is not None:
         estado = normalize(chosen["Estado"])
         result = apply_status(
-            tx_db(db, tx),
+            tx,
             deployment_id,
             estado,
             now,
@@ -354,7 +342,7 @@ def _apply_pending(db: Any, tx: Any, deployment_id: str, now: datetime) -> int:
             estado,
             result,
         )
-    tx.execute(_sql(db, "marcar_callbacks_aplicados"), (deployment_id,))
+    tx.execute(_sql(tx, "marcar_callbacks_aplicados"), (deployment_id,))
     return len(pending)
 
 
@@ -371,13 +359,12 @@ def apply_pending_callbacks(db: Any, now: datetime) -> int:
     for r in rows:
         by_dep.setdefault(r["DeploymentId"], []).append(r)
 
-    def work(tx: Any) -> int:
-        d = tx_db(db, tx)
+    def work(tx: DatabaseClient) -> int:
         for dep in by_dep:
-            _apply_pending(d, tx, dep, now)
+            _apply_pending(tx, dep, now)
         return len(rows)
 
-    return _run(db, work)
+    return db.run_in_transaction(work)
 
 
 # --- L5: Conciliador queries and batched writes --------------------------------------------------------
@@ -425,7 +412,7 @@ def deployment_ids_in_use(db: Any, ids: Iterable[str]) -> set[str]:
     if not ids:
         return set()
     marks = ",".join("?" * len(ids))
-    t = "dbo." if getattr(db, "engine", "sqlite") == "sqlserver" else ""
+    t = "dbo." if db.engine == "sqlserver" else ""
     sql = f"SELECT DeploymentId FROM {t}Ejecuciones WHERE DeploymentId IN ({marks})"  # noqa: S608
     return {r["DeploymentId"] for r in db.query(sql, tuple(ids))}
 

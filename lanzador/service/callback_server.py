@@ -40,6 +40,7 @@ from typing import Any  # noqa: E402
 
 from common.clock import Clock  # noqa: E402
 from common.database import ejecuciones  # noqa: E402
+from common.database.sql_client import DatabaseClient, DatabaseError  # noqa: E402
 from common.execution_states import is_known, is_terminal, normalize  # noqa: E402
 
 logger = logging.getLogger("sam.callback")
@@ -73,20 +74,12 @@ class _Reply(Exception):
         self.headers = headers or []
 
 
-def _database_error_types() -> tuple[type[BaseException], ...]:
-    try:
-        from common.database.sql_client import DatabaseError
-    except Exception:  # pragma: no cover - the DB client is always present in SAM
-        return ()
-    return (DatabaseError,)
-
-
 class CallbackApp:
     """The WSGI application. Thread-safe; one instance per process."""
 
     def __init__(
         self,
-        db: Any,
+        db: DatabaseClient,
         *,
         token: str | None,
         auth_mode: str = "required",
@@ -106,15 +99,14 @@ class CallbackApp:
         self.max_body_bytes = int(max_body_bytes)
         self.clock = clock or Clock()
         self.log = log or logger
-        self._db_errors = _database_error_types()
         self._unknown_seen: set[str] = set()
         self._unknown_lock = threading.Lock()
         # SQLite has one writer at a time; its busy handler sleeps (1 ms .. 100 ms) when writers
         # collide. Serialising this process' writes in Python avoids those sleeps (tail latency).
-        self._write_lock = threading.Lock() if getattr(db, "engine", "") == "sqlite" else nullcontext()
+        self._write_lock = threading.Lock() if db.engine == "sqlite" else nullcontext()
 
     @classmethod
-    def from_config(cls, cfg: Any, db: Any, *, clock: Clock | None = None) -> CallbackApp:
+    def from_config(cls, cfg: Any, db: DatabaseClient, *, clock: Clock | None = None) -> CallbackApp:
         return cls(
             db,
             token=cfg.CALLBACK_TOKEN,
@@ -256,7 +248,7 @@ class CallbackApp:
         try:
             with self._write_lock:
                 result = ejecuciones.record_callback(self.db, dep, estado, text, now)
-        except self._db_errors as exc:
+        except DatabaseError as exc:
             self.log.error("Callback de %s (%s) no registrado: base de datos no disponible: %s", dep, estado, exc)
             raise _Reply(503, "error", "Base de datos no disponible; reintente más tarde.") from None
         if result == ejecuciones.RESULT_NO_ENCONTRADO:
@@ -318,7 +310,6 @@ def _install_signal_handlers(log: logging.Logger) -> dict[int, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     from common.database.schema import ensure_schema
-    from common.database.sql_client import DatabaseClient
     from common.utils.config_manager import load_config_or_exit
     from common.utils.logging_setup import setup_logging
 
@@ -327,8 +318,7 @@ def main(argv: list[str] | None = None) -> int:
     log = logger
     clock = Clock(cfg.SAM_ZONA_HORARIA or None)
     db = DatabaseClient.from_config(cfg, "SAM")
-    describe = getattr(db, "describe", None)
-    log.info("Servidor de callbacks iniciando; base de datos SAM: %s", describe() if describe else db.engine)
+    log.info("Servidor de callbacks iniciando; base de datos SAM: %s", db.describe())
     if str(cfg.CALLBACK_AUTH_MODE).lower() == "none":
         log.warning("CALLBACK_AUTH_MODE=none: se aceptan callbacks SIN autenticar. Configure "
                     "CALLBACK_AUTH_MODE=required y CALLBACK_TOKEN en producción.")

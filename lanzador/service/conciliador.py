@@ -30,6 +30,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from common.database import ejecuciones as E
+from common.database.sql_client import DatabaseError
 from common.execution_states import (
     LANZANDO,
     TERMINAL_STATES,
@@ -38,22 +39,7 @@ from common.execution_states import (
     may_replace,
     normalize,
 )
-
-try:  # the A360 client's error type (H4); kept importable in isolation
-    from lanzador.clients.aa_client import A360Error
-except Exception:  # pragma: no cover - the client is always present in SAM
-
-    class A360Error(Exception):  # type: ignore[no-redef]
-        pass
-
-
-try:
-    from common.database.sql_client import DatabaseError
-except Exception:  # pragma: no cover
-
-    class DatabaseError(Exception):  # type: ignore[no-redef]
-        pass
-
+from lanzador.clients.aa_client import A360Error
 
 #: Clock-skew margin when matching a LANZANDO intent with A360's start time (L5.5).
 MARGEN_ADOPCION_SEG = 60
@@ -343,6 +329,3 @@ class Conciliador:
                     "Revise en la Control Room si el bot sigue ejecutándose o está bloqueado.", level="WARNING")
         E.mark_duration_alerted(self.db, ids)
         return len(stuck)
-
-    #: Names the Lanzador's job wiring looks for (lanzador/service/main.py).
-    ciclo = run_round
