@@ -575,6 +575,28 @@ def test_A360_2_7_activity_by_device_since(small_state):
     assert body["filter"] == {"operator": "eq", "field": "deviceId", "value": "80"}
 
 
+def test_L5_5_activity_by_device_stops_paginating_at_rows_older_than_since(small_state):
+    """A device's whole history is not read: newest first, stop at the first all-older page."""
+    with ControlRoomSimulator(small_state, clock="manual", start_delay_s=1, duration_s=10,
+                              outcomes={"success": 1.0}) as sim:
+        c = make_client(sim, page_size=2)
+        for _ in range(8):  # old history of device 80
+            c.deploy(5100, 700, build_bot_input(None, 3), CALLBACK_URL)
+            sim.advance(60)
+        since = datetime.fromtimestamp(sim.now(), timezone.utc)
+        new = c.deploy(5101, 700, build_bot_input(None, 3), CALLBACK_URL)
+        sim.advance(5)
+        before = len(sim.requests(PATH_ACTIVITY))
+        rows = c.activity_by_device(80, since)
+        pages = bodies(sim, PATH_ACTIVITY)[before:]
+        everything = c.activity_by_device(80, since - timedelta(hours=1))
+    assert [a.deployment_id for a in rows] == [new]
+    # desc pages 0 and 2 (the second is all older: stop), then one page from the other end
+    assert [(b["sort"][0]["direction"], b["page"]["offset"]) for b in pages] == [
+        ("desc", 0), ("desc", 2), ("asc", 0)]
+    assert len(everything) == 9 and everything[0].deployment_id == new
+
+
 # --- logout (§2.2) ---------------------------------------------------------------------------
 def test_A360_2_2_logout_revokes_and_errors_are_ignored(sim, caplog):
     c = make_client(sim)

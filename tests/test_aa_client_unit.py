@@ -347,6 +347,82 @@ def test_A360_2_7_activity_newest_start_wins_and_epoch_end_is_none():
     assert (act.device_id, act.user_id, act.file_id) == (88, 731, 5120)
 
 
+EPOCH = "1970-01-01T00:00:00Z"
+
+
+def _act(dep, start, status="COMPLETED", end=None, file_id="5120", rid=None):
+    return {"id": rid or f"{dep}_x", "deploymentId": dep, "status": status, "startDateTime": start,
+            "endDateTime": end or EPOCH, "deviceId": "88", "userId": "731", "fileId": file_id}
+
+
+class _ActivityCR:
+    """A Control Room activity list for one device: sorts on startDateTime with the epoch
+    ("not started") as the smallest value, pages by offset/length, counts calls, optional failure."""
+
+    def __init__(self, rows, fail_on=None):
+        self.rows, self.fail_on, self.calls = rows, fail_on, []
+
+    def __call__(self, request):
+        body = json.loads(request.body)
+        direction = body["sort"][0]["direction"]
+        offset, length = body["page"]["offset"], body["page"]["length"]
+        self.calls.append((direction, offset))
+        if self.fail_on == (direction, offset):
+            return 503, {}, json.dumps({"code": "UNAVAILABLE", "message": "caído"})
+        ordered = sorted(self.rows, key=lambda r: r["startDateTime"], reverse=direction == "desc")
+        page = ordered[offset:offset + length]
+        return 200, {}, json.dumps(_page(page, offset=offset, total=len(self.rows), totalFilter=len(self.rows)))
+
+
+def _device_cr(rsps, cr):
+    add_login(rsps)
+    rsps.add_callback(responses.POST, BASE + PATH_ACTIVITY, callback=cr, content_type="application/json")
+
+
+def test_L5_5_activity_by_device_keeps_rows_without_start_time():
+    """A QUEUED/DEPLOYED deployment may have no start time yet: it is a candidate for L5.5."""
+    since = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)
+    cr = _ActivityCR([
+        _act("QUEUED1", EPOCH, status="QUEUED"),
+        _act("NEW", "2026-03-02T12:01:00Z", status="RUNNING"),
+        _act("OLD", "2026-03-02T11:00:00Z", end="2026-03-02T11:10:00Z"),
+        _act("REFUSED_LONG_AGO", EPOCH, status="DEPLOY_FAILED", end="2026-03-01T08:00:00Z"),
+    ])
+    with responses.RequestsMock() as rsps:
+        _device_cr(rsps, cr)
+        got = client().activity_by_device(88, since)
+    assert [(a.deployment_id, a.start_utc) for a in got] == [
+        ("QUEUED1", None), ("NEW", datetime(2026, 3, 2, 12, 1, tzinfo=timezone.utc))]
+    assert got[0].status == "QUEUED" and got[0].file_id == 5120
+
+
+def test_L5_5_activity_by_device_early_stop_still_finds_not_started_rows_sorted_last():
+    """Stop paginating at rows older than ``since``; unstarted rows sorted last are read from the other end."""
+    since = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)
+    history = [_act(f"H{i}", f"2026-03-0{1 + i % 2}T0{i % 10}:00:00Z") for i in range(9)]
+    cr = _ActivityCR([_act("NEW", "2026-03-02T12:00:30Z", status="RUNNING"),
+                      _act("QUEUED1", EPOCH, status="QUEUED"), *history])
+    with responses.RequestsMock() as rsps:
+        _device_cr(rsps, cr)
+        got = client(page_size=2).activity_by_device(88, since)
+    assert [a.deployment_id for a in got] == ["QUEUED1", "NEW"]
+    assert cr.calls == [("desc", 0), ("desc", 2), ("asc", 0)]  # never the 6 pages of the whole history
+
+
+@pytest.mark.parametrize("fail_on", [("desc", 2), ("asc", 0)])
+def test_L5_5_activity_by_device_failed_page_fails_the_call_never_partial(fail_on):
+    since = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)
+    rows = [_act(f"N{i}", f"2026-03-02T12:0{i}:00Z", status="RUNNING") for i in range(3)]
+    rows += [_act(f"H{i}", f"2026-03-01T0{i}:00:00Z") for i in range(4)] + [_act("Q", EPOCH, status="QUEUED")]
+    cr = _ActivityCR(rows, fail_on=fail_on)
+    with responses.RequestsMock() as rsps:
+        _device_cr(rsps, cr)
+        with pytest.raises(A360Error) as ei:
+            client(page_size=2).activity_by_device(88, since)
+    assert ei.value.status_code == 503 and ei.value.retriable
+    assert cr.calls.count(fail_on) == 3  # retried twice, then the whole call fails
+
+
 def test_A360_5_repr_and_config_validation_hide_secrets():
     c = client(password="S3cr3t-Pass!")
     assert "S3cr3t" not in repr(c)

@@ -627,7 +627,10 @@ class AutomationAnywhereClient:
                 self._sleep(wait)
 
     # -- pagination (§7) ----------------------------------------------------------------------
-    def _paginate(self, path: str, *, filter_: dict | None, sort: list[dict]) -> list[dict]:
+    def _paginate(self, path: str, *, filter_: dict | None, sort: list[dict],
+                  stop: Callable[[list[dict]], bool] | None = None) -> list[dict]:
+        """Every matching row (all pages), or an error; ``stop(page_rows)`` True ends the read
+        after that page (the caller has every row it wants: used by :meth:`activity_by_device`)."""
         rows: list[dict] = []
         seen: set[str] = set()
         offset = 0
@@ -658,6 +661,8 @@ class AutomationAnywhereClient:
                     seen.add(key)
                 rows.append(row)
             offset += len(page_rows)
+            if stop is not None and stop(page_rows):
+                break
             expected = _expected_count(data.get("page"), has_filter=bool(filter_),
                                        page_nonempty=True)
             if expected is not None and offset >= expected:
@@ -795,20 +800,53 @@ class AutomationAnywhereClient:
         return result
 
     def activity_by_device(self, device_id: int, since_utc: datetime) -> list[Activity]:
-        """Activity rows of a device whose start is at or after ``since_utc`` (newest first)."""
+        """Activity rows of a device that may have been deployed since ``since_utc`` (L5.5).
+
+        Kept: rows that started at or after ``since_utc``, and rows with no start time yet (a
+        ``DEPLOYED``/``QUEUED`` deployment waiting for its device) unless they ended before it.
+        One row per deploymentId (the newest start wins); not-started rows first, then newest first.
+
+        A device's history only grows, so the rows are read newest first (``startDateTime desc``)
+        and the read stops after the first page whose dated rows all started before ``since_utc``.
+        Rows without a start time may sort anywhere (a CR that reports the epoch puts them last),
+        so after such an early stop the other end is read too (``asc``), up to the first page that
+        holds a dated row. Any failed page fails the whole call (never a partial list).
+        """
         if since_utc.tzinfo is None:
             since_utc = since_utc.replace(tzinfo=timezone.utc)
-        rows = self._paginate(PATH_ACTIVITY,
-                              filter_={"operator": "eq", "field": "deviceId", "value": str(int(device_id))},
-                              sort=[{"field": "startDateTime", "direction": "desc"}])
-        out: list[Activity] = []
+        filter_ = {"operator": "eq", "field": "deviceId", "value": str(int(device_id))}
+        stopped_early = False
+
+        def older_page(page_rows: list[dict]) -> bool:
+            nonlocal stopped_early
+            starts = [parse_a360_datetime(r.get("startDateTime")) for r in page_rows]
+            dated = [s for s in starts if s is not None]
+            stopped_early = bool(dated) and all(s < since_utc for s in dated)
+            return stopped_early
+
+        def has_dated_row(page_rows: list[dict]) -> bool:
+            return any(parse_a360_datetime(r.get("startDateTime")) is not None for r in page_rows)
+
+        rows = self._paginate(PATH_ACTIVITY, filter_=filter_,
+                              sort=[{"field": "startDateTime", "direction": "desc"}], stop=older_page)
+        if stopped_early:
+            rows += self._paginate(PATH_ACTIVITY, filter_=filter_,
+                                   sort=[{"field": "startDateTime", "direction": "asc"}], stop=has_dated_row)
+        found: dict[str, Activity] = {}
         for row in rows:
             act = _activity(row)
-            if act is None or act.start_utc is None or act.start_utc < since_utc:
+            if act is None:
                 continue
-            out.append(act)
-        out.sort(key=lambda a: a.start_utc, reverse=True)  # type: ignore[arg-type,return-value]
-        return out
+            if act.start_utc is not None:
+                if act.start_utc < since_utc:
+                    continue
+            elif act.end_utc is not None and act.end_utc < since_utc:
+                continue
+            prev = found.get(act.deployment_id)
+            if prev is None or _newer(act, prev):
+                found[act.deployment_id] = act
+        return sorted(found.values(), key=lambda a: (a.start_utc is None, a.start_utc or since_utc),
+                      reverse=True)
 
     def logout(self) -> None:
         """End the session (5 s timeout); errors are logged at DEBUG and ignored."""
