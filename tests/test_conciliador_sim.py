@@ -12,7 +12,7 @@ from common.database import ejecuciones as E
 from common.database.schema import ensure_schema
 from common.database.sql_client import DatabaseClient
 from demo.simulator import API_PASSWORD, API_USERNAME, ControlRoomSimulator, generate_state
-from lanzador.clients.aa_client import AutomationAnywhereClient
+from lanzador.clients.aa_client import Activity, AutomationAnywhereClient
 from lanzador.service.conciliador import Conciliador
 
 START_UTC = datetime(2026, 3, 2, 9, 0, 0, tzinfo=timezone.utc)  # 10:00 in Europe/Madrid
@@ -50,13 +50,13 @@ class Alerts:
 class Env:
     """Simulator + SQLite + clocks moving together."""
 
-    def __init__(self, tmp_path, **knobs):
+    def __init__(self, tmp_path, start_utc=START_UTC, **knobs):
         knobs.setdefault("duration_s", {"dist": "fixed", "value": 60})
         knobs.setdefault("outcomes", {"success": 1.0})
         knobs.setdefault("start_delay_s", 1)
         self.sim = ControlRoomSimulator(generate_state(files=3, devices=4, users=4), clock="manual",
-                                        start_time="2026-03-02T09:00:00Z", **knobs)
-        self.clock = FixedClock(START_UTC, ZONE)
+                                        start_time=start_utc.strftime("%Y-%m-%dT%H:%M:%SZ"), **knobs)
+        self.clock = FixedClock(start_utc, ZONE)
         self.db = DatabaseClient(engine="sqlite", sqlite_path=tmp_path / "sam.db", max_retries=0,
                                  retry_base_delay=0)
         ensure_schema(self.db)
@@ -320,3 +320,70 @@ def test_L5_4_pending_callback_swept_by_round(env):
     env.advance(10)
     env.conc.run_round()
     assert env.row(eid)["Estado"] == "RUN_COMPLETED"
+
+
+# --- L5.5 matching: clock skew, closest in time, DST, deployments not started yet -------------------
+
+
+def test_L5_5_lanzando_adopted_despite_clock_skew(env):
+    """The SAM host runs 3 min ahead of the Control Room: the real deployment is still adopted."""
+    env.clock.advance(180)  # SAM's clock only
+    eid, dep = env.launch(record=False)  # A360 stamps the start 3 min before SAM's FechaInicio
+    env.advance(121)
+    summary = env.conc.recover_lanzando()
+    row = env.row(eid)
+    assert summary["adoptadas"] == 1 and summary["fallidas"] == 0
+    assert row["DeploymentId"] == dep and row["Estado"] != "DEPLOY_FAILED"
+
+
+def test_L5_5_closest_in_time_wins_over_an_earlier_unrecorded_run(env):
+    """A manual run of the same bot 4 min earlier (inside the skew margin) is not adopted instead."""
+    manual = env.aa.deploy(BOT, 700, {}, "http://127.0.0.1:9/api/callback", {})
+    env.advance(240)
+    eid, dep = env.launch(record=False)
+    env.advance(121)
+    assert env.conc.recover_lanzando()["adoptadas"] == 1
+    assert env.row(eid)["DeploymentId"] == dep != manual
+
+
+def test_L5_5_matching_in_utc_when_dst_ends(make_env):
+    """Intent at 02:59:30 CEST, A360 start 40 s later = 02:00:10 CET: the same deployment (DST end)."""
+    env = make_env(start_utc=datetime(2026, 10, 25, 0, 59, 30, tzinfo=timezone.utc))
+    eid = E.insert_intent(env.db, robot_id=BOT, equipo_id=80, user_id=700, hora=None, fecha_slot=None,
+                          now=env.clock.now_local())
+    env.advance(40)
+    dep = env.aa.deploy(BOT, 700, {}, "http://127.0.0.1:9/api/callback", {})
+    env.advance(121)
+    # the wall clock went back an hour: the row looks younger and waits (busy: the safe side)
+    assert env.conc.recover_lanzando() == {"adoptadas": 0, "fallidas": 0, "pendientes": 0}
+    env.advance(3600)
+    assert env.conc.recover_lanzando()["adoptadas"] == 1
+    assert env.row(eid)["DeploymentId"] == dep
+
+
+class _WithUnstarted:
+    """The real client, plus deployments the Control Room lists without a start time yet."""
+
+    def __init__(self, inner, extra):
+        self.inner, self.extra, self.since = inner, extra, []
+
+    def activity_by_device(self, device_id, since_utc):
+        self.since.append(since_utc)
+        return list(self.extra) + self.inner.activity_by_device(device_id, since_utc)
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+def test_L5_5_queued_deployment_without_start_time_is_adopted(env):
+    refused_long_ago = Activity("OLD-REFUSED", "DEPLOY_FAILED", None, datetime(2026, 3, 1, 8, 0, tzinfo=timezone.utc),
+                                80, 700, BOT, "x")
+    queued = Activity("QUEUED-1", "QUEUED", None, None, 80, 700, BOT, None)
+    other_bot = Activity("OTHER-BOT", "QUEUED", None, None, 80, 700, BOT + 1, None)
+    env.conc.aa = _WithUnstarted(env.aa, [refused_long_ago, other_bot, queued])
+    eid = E.insert_intent(env.db, robot_id=BOT, equipo_id=80, user_id=700, hora=None, fecha_slot=None,
+                          now=env.clock.now_local())
+    env.advance(121)
+    assert env.conc.recover_lanzando()["adoptadas"] == 1
+    row = env.row(eid)
+    assert (row["DeploymentId"], row["Estado"], row["FechaFin"]) == ("QUEUED-1", "QUEUED", None)

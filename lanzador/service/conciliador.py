@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from common.database import ejecuciones as E
@@ -41,12 +41,19 @@ from common.execution_states import (
 )
 from lanzador.clients.aa_client import A360Error
 
-#: Clock-skew margin when matching a LANZANDO intent with A360's start time (L5.5).
-MARGEN_ADOPCION_SEG = 60
+#: Clock-skew margin when matching a LANZANDO intent with A360's start time (L5.5): the SAM host
+#: and the Control Room clocks may differ by minutes; a deployment that A360 says started up to
+#: this long before SAM's intent is still a candidate (the closest in time wins).
+MARGEN_ADOPCION_SEG = 300
 
 ALERT_A360 = "conciliador_a360"
 ALERT_BD = "conciliador_bd"
 ALERT_DURACION = "ejecucion_larga"
+
+
+def _aware_utc(moment: datetime) -> datetime:
+    """A360 times are aware UTC; a naive one is taken as UTC (as ``Clock.to_local`` does)."""
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
 
 
 def _chunks(items: list, size: int):
@@ -141,9 +148,10 @@ class Conciliador:
     def recover_lanzando(self, rows: list[dict] | None = None) -> dict[str, int]:
         """Adopt or fail ``LANZANDO`` rows older than ``LANZADOR_LANZANDO_TIMEOUT_SEG`` (L5.5).
 
-        For each equipo one ``activity_by_device`` call; a run of the same file (and user) that
-        started at or after the intent (minus a clock margin) and whose deploymentId no other row
-        holds is adopted; otherwise the row becomes ``DEPLOY_FAILED`` ("sin confirmación de A360").
+        For each equipo one ``activity_by_device`` call; a run of the same file (and user) whose
+        deploymentId no other row holds, that started at or after the intent minus a clock-skew
+        margin (or has no start time yet, e.g. ``QUEUED``), is adopted — the closest in time to the
+        intent; otherwise the row becomes ``DEPLOY_FAILED`` ("sin confirmación de A360").
         An A360 error for an equipo leaves its rows ``LANZANDO`` until the next round.
         """
         summary = {"adoptadas": 0, "fallidas": 0, "pendientes": 0}
@@ -162,9 +170,10 @@ class Conciliador:
             by_device[r["EquipoId"]].append(r)
         for device_id, group in by_device.items():
             group.sort(key=lambda r: (r["FechaInicio"], r["EjecucionId"]))
-            since_local = group[0]["FechaInicio"] - margin
+            # In UTC: a local time minus the margin may not exist (DST spring gap) or be ambiguous.
+            since_utc = self.clock.local_to_utc(group[0]["FechaInicio"]) - margin
             try:
-                acts = self.aa.activity_by_device(int(device_id), self.clock.local_to_utc(since_local))
+                acts = self.aa.activity_by_device(int(device_id), since_utc)
             except A360Error as exc:
                 self.log.error("Recuperación de LANZANDO en el equipo %s aplazada: A360 no responde: %s",
                                device_id, getattr(exc, "message", None) or exc)
@@ -193,9 +202,18 @@ class Conciliador:
         return summary
 
     def _best_match(self, row: dict, acts: list, in_use: set[str], margin: timedelta):
-        earliest = row["FechaInicio"] - margin
+        """The unrecorded deployment of this file and user on this device closest in time to the intent.
+
+        Candidates started at or after ``FechaInicio - margin`` (clock skew between the SAM host and
+        the Control Room), or have no start time yet (not started: ``DEPLOYED``/``QUEUED``) unless
+        they ended before that. Dated candidates rank by distance to ``FechaInicio``; undated ones
+        come after them (their time is unknown). Compared in UTC (local wall time repeats an hour
+        when DST ends); an ambiguous ``FechaInicio`` is read as its earlier instant.
+        """
+        intent = self.clock.local_to_utc(row["FechaInicio"])
+        earliest = intent - margin
         best = None
-        best_start = None
+        best_key: tuple | None = None
         for a in acts:
             if a.deployment_id in in_use:
                 continue
@@ -203,12 +221,17 @@ class Conciliador:
                 continue
             if a.user_id is not None and row.get("UserId") is not None and int(a.user_id) != int(row["UserId"]):
                 continue
-            start = self.clock.to_local(a.start_utc) if a.start_utc is not None else None
-            if start is not None and start < earliest:
-                continue
-            key = start or datetime.max
-            if best is None or key < best_start:
-                best, best_start = a, key
+            if a.start_utc is not None:
+                start = _aware_utc(a.start_utc)
+                if start < earliest:
+                    continue
+                key = (0, abs((start - intent).total_seconds()))
+            else:
+                if a.end_utc is not None and _aware_utc(a.end_utc) < earliest:
+                    continue
+                key = (1, 0.0)
+            if best_key is None or key < best_key:
+                best, best_key = a, key
         return best
 
     # ------------------------------------------------------------------ L5.4 / L5.6
