@@ -361,6 +361,42 @@ def test_L5_5_matching_in_utc_when_dst_ends(make_env):
     assert env.row(eid)["DeploymentId"] == dep
 
 
+def test_L5_5_lanzando_timeout_counts_real_seconds_across_dst_gap(make_env):
+    """Intent at 01:59:30 CET; 60 s later the wall clock reads 03:00:30 CEST: not yet 120 s old."""
+    env = make_env(start_utc=datetime(2026, 3, 29, 0, 59, 30, tzinfo=timezone.utc))
+    eid = E.insert_intent(env.db, robot_id=BOT, equipo_id=80, user_id=700, hora=None, fecha_slot=None,
+                          now=env.clock.now_local())
+    env.advance(60)  # the deploy call may still be in flight
+    assert env.conc.run_round()["lanzando"]["fallidas"] == 0
+    assert env.row(eid)["Estado"] == "LANZANDO"
+    env.advance(61)
+    assert env.conc.run_round()["lanzando"]["fallidas"] == 1
+
+
+def test_L5_4_unknown_tolerance_is_real_time_across_dst_gap(make_env):
+    """UNKNOWN since 01:02 CET keeps its equipo busy 120 real minutes, not 60, across the spring gap."""
+    env = make_env(start_utc=datetime(2026, 3, 29, 0, 0, 0, tzinfo=timezone.utc), outcomes={"UNKNOWN": 1.0})
+    eid, _ = env.launch()
+    env.advance(120)
+    env.conc.run_round()
+    assert env.row(eid)["Estado"] == "UNKNOWN"
+    env.advance(61 * 60)  # wall clock 03:03 CEST, two hours after 01:02 on the wall
+    env.conc.run_round()
+    assert env.row(eid)["FechaFin"] is None
+    env.advance(60 * 60)
+    env.conc.run_round()
+    assert env.row(eid)["FechaFin"] is not None
+
+
+def test_L5_5_skew_margin_across_dst_spring_gap(make_env):
+    """Intent at 03:01 CEST just after the spring gap: 'since' is computed in UTC, not as 02:56 local."""
+    env = make_env(start_utc=datetime(2026, 3, 29, 1, 1, 0, tzinfo=timezone.utc))
+    eid, dep = env.launch(record=False)
+    env.advance(121)
+    assert env.conc.recover_lanzando()["adoptadas"] == 1
+    assert env.row(eid)["DeploymentId"] == dep
+
+
 class _WithUnstarted:
     """The real client, plus deployments the Control Room lists without a start time yet."""
 

@@ -89,6 +89,16 @@ class Conciliador:
     def batch_size(self) -> int:
         return int(self._setting("LANZADOR_CONCILIADOR_BATCH_SIZE", 100))
 
+    def _cutoff(self, now: datetime, age: timedelta) -> datetime:
+        """Local wall time ``age`` ago, for comparing with the naive local times in the DB.
+
+        Never later than the real instant ``age`` ago: across the DST spring gap ``now - age`` on
+        the wall clock is an hour too late (an UNKNOWN row would be closed after 60 real minutes
+        instead of 120); when DST ends the wall-clock difference errs on the safe side (later).
+        """
+        real = self.clock.to_local(self.clock.local_to_utc(now) - age)
+        return min(now - age, real)
+
     # ------------------------------------------------------------------ alerts bookkeeping
 
     def _alert(self, key: str, subject: str, body: str, what_to_check: str = "", level: str = "ERROR") -> None:
@@ -158,10 +168,10 @@ class Conciliador:
         now = self.clock.now_local()
         timeout = timedelta(seconds=int(self._setting("LANZADOR_LANZANDO_TIMEOUT_SEG", 120)))
         if rows is None:
-            rows = E.lanzando_older_than(self.db, now - timeout)
+            rows = E.lanzando_older_than(self.db, self._cutoff(now, timeout))
         else:
             rows = [r for r in rows if r.get("Estado") == LANZANDO and not r.get("DeploymentId")
-                    and r.get("FechaInicio") is not None and r["FechaInicio"] <= now - timeout]
+                    and r.get("FechaInicio") is not None and r["FechaInicio"] <= self._cutoff(now, timeout)]
         if not rows:
             return summary
         margin = timedelta(seconds=MARGEN_ADOPCION_SEG)
@@ -270,7 +280,7 @@ class Conciliador:
         rounds_needed = int(self._setting("CONCILIADOR_RONDAS_NO_ENCONTRADO", 5))
         age_nf = timedelta(minutes=int(self._setting("CONCILIADOR_EDAD_NO_ENCONTRADO_MIN", 15)))
         todo = [r for r in rows if r.get("DeploymentId") and r.get("FechaInicio") is not None
-                and r["FechaInicio"] <= now - min_age]
+                and r["FechaInicio"] <= self._cutoff(now, min_age)]
         if not todo:
             return
         result["consultadas"] = len(todo)
@@ -305,7 +315,7 @@ class Conciliador:
                 continue
             rondas = int(r.get("RondasNoEncontrado") or 0) + 1
             nuevo = current
-            if current != UNKNOWN and rondas >= rounds_needed and r["FechaInicio"] <= now - age_nf:
+            if current != UNKNOWN and rondas >= rounds_needed and r["FechaInicio"] <= self._cutoff(now, age_nf):
                 nuevo = UNKNOWN
                 result["unknown"] += 1
                 self.log.warning("Ejecución %s (%s) no aparece en A360 tras %d rondas y %s de antigüedad: "
@@ -325,7 +335,7 @@ class Conciliador:
 
     def _close_unknown(self, now: datetime) -> int:
         tolerance = timedelta(minutes=int(self._setting("CONCILIADOR_TOLERANCIA_UNKNOWN_MIN", 120)))
-        closed = E.close_unknown(self.db, now - tolerance, now)
+        closed = E.close_unknown(self.db, self._cutoff(now, tolerance), now)
         if closed:
             self.log.warning("Conciliación: %d ejecución(es) UNKNOWN cerradas tras %s de tolerancia; sus "
                              "equipos quedan libres", closed, tolerance)
@@ -334,7 +344,7 @@ class Conciliador:
     def _duration_alerts(self, rows: list[dict], now: datetime, result: dict[str, Any]) -> int:
         limit = timedelta(minutes=int(self._setting("LANZADOR_MAX_DURACION_EJECUCION_MIN", 480)))
         stuck = [r for r in rows if not r.get("AlertaDuracionEnviada") and r.get("FechaInicio") is not None
-                 and r["FechaInicio"] <= now - limit
+                 and r["FechaInicio"] <= self._cutoff(now, limit)
                  and r.get("_nuevo_estado", r["Estado"]) not in TERMINAL_STATES]
         if not stuck:
             return 0
