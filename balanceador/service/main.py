@@ -11,7 +11,8 @@ import argparse
 import concurrent.futures
 import logging
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -226,8 +227,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     salud = SourceHealth(alerts, int(cfg.BALANCEADOR_FALLOS_PARA_ALERTA), logging.getLogger("sam.balanceador.fuentes"))
     cooling = CoolingManager.desde_config(cfg)
     consolidador = Consolidador(cfg.MAPA_ROBOTS)
-    executor = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, len(fuentes)),
-                                                     thread_name_prefix="fuente-tickets")
+    executor = EjecutorDaemon("fuente-tickets")
     servicio = ServicioBalanceador(cfg, db, fuentes, salud, cooling, consolidador, clock, alerts=alerts,
                                    logger=log, executor=executor)
     try:
@@ -258,7 +258,8 @@ def _simular(cfg: Any, clock: Any, log: logging.Logger) -> int:
     fuentes = build_sources(cfg, db)
     try:
         servicio = ServicioBalanceador(cfg, db, fuentes, _SinSalud(), CoolingManager.desde_config(cfg),
-                                       Consolidador(cfg.MAPA_ROBOTS), clock, alerts=None, logger=log)
+                                       Consolidador(cfg.MAPA_ROBOTS), clock, alerts=None, logger=log,
+                                       executor=EjecutorDaemon("fuente-tickets"))
         texto = servicio.simular()
     except DatabaseError as exc:
         print(f"No se pudo leer la base de datos SAM: {exc}", file=sys.stderr)
@@ -269,6 +270,48 @@ def _simular(cfg: Any, clock: Any, log: logging.Logger) -> int:
     sys.stdout.write(texto)
     sys.stdout.flush()
     return 0
+
+
+class EjecutorDaemon(concurrent.futures.Executor):
+    """Runs each source read in its own daemon thread.
+
+    A ``ThreadPoolExecutor`` worker is joined at interpreter exit, so a read stuck in a driver call
+    (SQL Server has no query timeout; an SSH connect can take several timeouts) would keep the
+    process alive after SIGTERM well past BALANCEADOR_SHUTDOWN_TIMEOUT_SEG. A daemon thread is
+    abandoned instead; ``read_all`` already bounds the wait and each source refuses overlapping
+    reads, so at most one thread per source is ever stuck.
+    """
+
+    def __init__(self, prefijo: str = "fuente-tickets") -> None:
+        self._prefijo = prefijo
+        self._lock = threading.Lock()
+        self._cerrado = False
+        self._n = 0
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> concurrent.futures.Future:
+        with self._lock:
+            if self._cerrado:
+                raise RuntimeError("el ejecutor de lecturas de fuentes está cerrado")
+            self._n += 1
+            nombre = f"{self._prefijo}-{self._n}"
+        futuro: concurrent.futures.Future = concurrent.futures.Future()
+
+        def _correr() -> None:
+            if not futuro.set_running_or_notify_cancel():
+                return
+            try:
+                resultado = fn(*args, **kwargs)
+            except BaseException as exc:  # delivered to the caller through the future
+                futuro.set_exception(exc)
+            else:
+                futuro.set_result(resultado)
+
+        threading.Thread(target=_correr, name=nombre, daemon=True).start()
+        return futuro
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        with self._lock:
+            self._cerrado = True
 
 
 class _SinSalud:
