@@ -242,3 +242,44 @@ def test_L3_3_a360_refusal_stays_terminal_even_if_marked_deployed(db):
     E.mark_deployed(db, eid, "dep-x", NOW)
     row = E.get_execution(db, eid)
     assert row["Estado"] == "DEPLOY_FAILED" and row["DeploymentId"] == "dep-x"
+
+
+class _CallbackCommitsMidway:
+    """The SAM DB as SQL Server interleaves it: a concurrent callback transaction commits its pending
+    row just after mark_deployed has read the pending callbacks (SQLite serialises the two, so the
+    interleaving is injected at that point, inside the launcher's transaction)."""
+
+    def __init__(self, db, deployment_id):
+        self.db, self.engine, self.dep, self.done = db, db.engine, deployment_id, False
+
+    def run_in_transaction(self, fn):
+        return self.db.run_in_transaction(lambda tx: fn(self._Tx(tx, self)))
+
+    class _Tx:
+        def __init__(self, tx, outer):
+            self.tx, self.outer, self.engine = tx, outer, tx.engine
+
+        def query(self, sql, params=()):
+            rows = self.tx.query(sql, params)
+            if "FROM CallbacksRecibidos" in sql and not self.outer.done:
+                self.outer.done = True
+                self.tx.execute("INSERT INTO CallbacksRecibidos (DeploymentId, FechaRecepcion, Estado, Payload, "
+                                "Aplicado) VALUES (?, ?, 'RUN_FAILED', '{}', 0)", (self.outer.dep, NOW))
+            return rows
+
+        def __getattr__(self, name):
+            return getattr(self.tx, name)
+
+
+def test_L4_3_pending_callback_committed_during_mark_deployed_is_applied_exactly_once(db):
+    """202-pending callbacks: one committed after mark_deployed read the pending list is not marked
+    applied unapplied; the Conciliador's sweep applies it (once)."""
+    eid = _intent(db)
+    E.record_callback(db, "dep-mid", "RUNNING", "{}", NOW)  # pending (202)
+    E.mark_deployed(_CallbackCommitsMidway(db, "dep-mid"), eid, "dep-mid", NOW + timedelta(seconds=1))
+    assert E.get_execution(db, eid)["Estado"] == "RUNNING"
+    assert [(c["Estado"], c["Aplicado"]) for c in _callbacks(db)] == [("RUNNING", 1), ("RUN_FAILED", 0)]
+    assert E.apply_pending_callbacks(db, NOW + timedelta(minutes=3)) == 1
+    assert E.get_execution(db, eid)["Estado"] == "RUN_FAILED"
+    assert [c["Aplicado"] for c in _callbacks(db)] == [1, 1]
+    assert E.apply_pending_callbacks(db, NOW + timedelta(minutes=6)) == 0

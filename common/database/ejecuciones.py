@@ -131,9 +131,6 @@ _TEMPLATES: dict[str, str] = {
         "SELECT CallbackId, DeploymentId, FechaRecepcion, Estado, Payload FROM {t}CallbacksRecibidos "
         "WHERE DeploymentId = ? AND Aplicado = 0 ORDER BY CallbackId"
     ),
-    "marcar_callbacks_aplicados": (
-        "UPDATE {t}CallbacksRecibidos SET Aplicado = 1 WHERE DeploymentId = ? AND Aplicado = 0"
-    ),
     # Safety net: pending callbacks whose execution is now recorded (any engine, any race).
     # Driven from the open executions through IX_CallbacksRecibidos_DeploymentId, so the ever-growing
     # CallbacksRecibidos table is never scanned (CROSS JOIN + WHERE: SQLite keeps this join order).
@@ -342,7 +339,10 @@ def _apply_pending(tx: DatabaseClient, deployment_id: str, now: datetime) -> int
             estado,
             result,
         )
-    tx.execute(_sql(tx, "marcar_callbacks_aplicados"), (deployment_id,))
+    # Only the callbacks read above: one committed by a concurrent callback after that SELECT (SQL
+    # Server interleaves the two transactions) stays pending for apply_pending_callbacks, instead of
+    # being marked applied without having been applied.
+    tx.executemany(_sql(tx, "marcar_callback_aplicado_por_id"), [(cb["CallbackId"],) for cb in pending])
     return len(pending)
 
 
