@@ -1,5 +1,5 @@
 """Service shutdown (B1, ARCHITECTURE: SIGTERM -> exit 0 within BALANCEADOR_SHUTDOWN_TIMEOUT_SEG)
-while a ticket-source read is stuck."""
+while a ticket-source read is stuck, and the ``--simular`` message for a missing SQLite SAM DB."""
 
 from __future__ import annotations
 
@@ -62,3 +62,15 @@ def test_B1_sigterm_exits_0_promptly_while_a_source_read_is_stuck(tmp_path):
     log = (tmp_path / "logs" / "sam_balanceador_app.log").read_text(encoding="utf-8")
     assert "clave-secreta" not in log
 
+
+def test_B10_simular_without_sqlite_db_says_it_does_not_exist_yet(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "balanceador" / "run_balanceador.py"), "--simular"],
+        env=_env(tmp_path, BALANCEADOR_PROVEEDORES_CARGA="rpa360", SQL_RPA360_ENGINE="sqlite",
+                 SQL_RPA360_SQLITE_PATH=str(tmp_path / "rpa360.db")),
+        cwd=tmp_path, capture_output=True, text=True, timeout=60,
+    )
+    assert proc.returncode == 1
+    assert "todavía no existe" in proc.stderr and "primer arranque" in proc.stderr, proc.stderr
+    assert str(tmp_path / "sam.db") in proc.stderr
+    assert not (tmp_path / "sam.db").exists() and not (tmp_path / "rpa360.db").exists()

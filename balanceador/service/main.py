@@ -252,7 +252,10 @@ def _simular(cfg: Any, clock: Any, log: logging.Logger) -> int:
     if str(cfg.SQL_SAM_ENGINE).lower() == "sqlite":
         ruta = cfg.SQL_SAM_SQLITE_PATH
         if not ruta or not Path(ruta).exists():
-            print(f"No existe la base de datos SAM SQLite {ruta}; nada que simular.", file=sys.stderr)
+            print(f"La base de datos SAM (SQLite) todavía no existe: {ruta}.\n"
+                  "Los servicios (Lanzador o Balanceador) la crean en su primer arranque; arranque uno de "
+                  "ellos (o revise SQL_SAM_SQLITE_PATH) y vuelva a ejecutar --simular. No se ha creado "
+                  "ni modificado nada.", file=sys.stderr)
             return 1
     db = DatabaseClient.from_config(cfg)
     fuentes = build_sources(cfg, db)
