@@ -165,6 +165,17 @@ def test_L4_1_status_of_40_chars_accepted_51_refused(app, db):
     assert len(_callbacks(db)) == 1
 
 
+def test_L4_1_column_sizes_counted_like_sql_server_nvarchar(app, db):
+    """30 emoji are 60 UTF-16 units: over NVARCHAR(50) on SQL Server (an error there, so a 5xx and
+    redelivery); refused with 400 here on every engine, nothing written."""
+    eid = _execution(db, "dep-1")
+    status, body, _ = call(app, body={"deploymentId": "dep-1", "status": "\U0001F600" * 30}, headers=AUTH)
+    assert status == 400 and body["estado"] == "error"
+    status, _, _ = call(app, body={"deploymentId": "\U0001F600" * 60, "status": "RUNNING"}, headers=AUTH)
+    assert status == 400
+    assert _callbacks(db) == [] and _row(db, eid)["Estado"] == "DEPLOYED"
+    assert call(app, body={"deploymentId": "dep-1", "status": "\U0001F600" * 25}, headers=AUTH)[0] == 200
+
 def test_L4_3_sql_metacharacters_stored_verbatim(app, db):
     dep = "'; DROP TABLE Ejecuciones; --"
     eid = _execution(db, dep)

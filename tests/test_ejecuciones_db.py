@@ -283,3 +283,15 @@ def test_L4_3_pending_callback_committed_during_mark_deployed_is_applied_exactly
     assert E.get_execution(db, eid)["Estado"] == "RUN_FAILED"
     assert [c["Aplicado"] for c in _callbacks(db)] == [1, 1]
     assert E.apply_pending_callbacks(db, NOW + timedelta(minutes=6)) == 0
+
+
+def test_L5_4_long_a360_message_fits_nvarchar_4000_in_utf16_units(db):
+    """MensajeError is NVARCHAR(4000): a long A360 message with emoji is cut to 4000 UTF-16 units
+    (SQL Server would refuse it and fail the Conciliador's whole batch every round)."""
+    eid = _intent(db)
+    E.mark_deployed(db, eid, "dep-msg", NOW)
+    mensaje = "fallo \U0001F4A5 " * 1000
+    assert E.apply_status_batch(db, [(eid, "RUN_FAILED", NOW, None, mensaje)]) == 1
+    stored = E.get_execution(db, eid)["MensajeError"]
+    assert E.db_length(stored) <= E.MAX_MENSAJE_ERROR and stored.endswith("…")
+    assert stored.startswith("fallo \U0001F4A5 fallo")

@@ -173,10 +173,20 @@ def _sql(db: DatabaseClient, name: str) -> str:
     return _SQL["sqlserver" if db.engine == "sqlserver" else "sqlite"][name]
 
 
+def db_length(text: str) -> int:
+    """Length as an ``NVARCHAR(n)`` column counts it: UTF-16 code units (a character outside the
+    BMP, e.g. an emoji, takes two; SQL Server refuses a value over ``n`` instead of cutting it)."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
 def _truncate(text: str | None, size: int) -> str | None:
-    if text is None:
-        return None
-    return text if len(text) <= size else text[: size - 1] + "…"
+    """``text`` cut to fit ``NVARCHAR(size)`` (see :func:`db_length`), marked with "…" when cut."""
+    if text is None or db_length(text) <= size:
+        return text
+    cut = text[: size - 1]
+    while db_length(cut) > size - 1:
+        cut = cut[:-1]
+    return cut + "…"
 
 
 # --- L3: intent, deployed, deploy failed ---------------------------------------------------------------

@@ -13,7 +13,8 @@ A plain WSGI application (:class:`CallbackApp`) served by waitress:
   in Spanish. Bad input never produces a 5xx and never stops the server.
 
 Status values longer than the ``Estado`` column (NVARCHAR(50)) or ``deploymentId`` values longer
-than ``DeploymentId`` (NVARCHAR(100)) are refused with 400 (they could not be stored verbatim);
+than ``DeploymentId`` (NVARCHAR(100)), counted in UTF-16 units as SQL Server does, are refused
+with 400 (they could not be stored verbatim);
 anything within the column sizes is accepted, classified per A360_API §4 (unrecognised = active,
 logged once per value) and stored upper-cased.
 
@@ -223,10 +224,10 @@ class CallbackApp:
                 value.encode("utf-8")
             except UnicodeEncodeError:
                 raise _Reply(400, "error", f"'{name}' contiene caracteres no válidos.") from None
-        if len(dep) > ejecuciones.MAX_DEPLOYMENT_ID:
+        if ejecuciones.db_length(dep) > ejecuciones.MAX_DEPLOYMENT_ID:
             raise _Reply(400, "error", f"'deploymentId' supera {ejecuciones.MAX_DEPLOYMENT_ID} caracteres.")
         estado = normalize(status)
-        if len(estado) > ejecuciones.MAX_ESTADO:
+        if ejecuciones.db_length(estado) > ejecuciones.MAX_ESTADO:
             raise _Reply(400, "error", f"'status' supera {ejecuciones.MAX_ESTADO} caracteres.")
         return dep, estado, text
 
