@@ -164,3 +164,19 @@ def test_B5_robot_above_max_is_trimmed():
     asig = [Asignacion(1, e) for e in range(100, 105)]
     p = plan([robot(1, max_equipos=2)], vms(5), asig, tickets={1: 100}, protegidos={1})
     assert len(p.final[1]) == 2
+
+
+def test_B6_B7_robot_held_by_cooling_and_preempted_wants_nothing_back():
+    """A robot with no tickets whose release cooling holds back (zero dip) may lose its idle VM to
+    a higher-priority robot; it must not then be reported (or served) as wanting a VM."""
+    from datetime import timedelta
+
+    from balanceador.service.cooling_manager import EstadoCooling
+
+    robots = [robot(1, prioridad=10, min_equipos=1), robot(3, prioridad=100, min_equipos=1)]
+    asig = [Asignacion(3, 100)]
+    cooling = {3: EstadoCooling(cero_desde=NOW - timedelta(seconds=10))}
+    p = plan(robots, vms(1), asig, tickets={1: 5, 3: 0}, cooling=cooling)
+    assert p.final[1] == {100} and p.final[3] == frozenset()
+    assert [(r.robot_id, r.codigo) for r in p.retenidos if r.direccion == "ASIGNAR"] == []
+    assert not [a for a in p.acciones if a.robot_id == 3 and a.accion == "ASIGNAR"]

@@ -329,7 +329,9 @@ def planificar(
                 if st.d > st.limite:
                     retenidos.append(Retenido(st.rid, SUBIR, st.d - st.limite, dec.codigo, dec.justificacion))
         else:
-            st.limite = c
+            # Never above d: VMs kept only because cooling/protection holds a release back are not
+            # wanted, so losing one to a higher-priority robot must not make the robot ask for it.
+            st.limite = min(c, st.d)
 
     libres = sorted(pool_ids.difference(duenio), key=lambda e: (e in ocupados, e), reverse=True)
     # pop() from the end: idle first, then lowest id.
