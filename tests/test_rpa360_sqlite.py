@@ -121,3 +121,13 @@ def test_B2_rpa360_parse_rows_strict(rows):
 
     with pytest.raises(SourceError):
         parse_rows(rows)
+
+
+def test_B2_B10_rpa360_missing_sqlite_file_is_a_failure_and_is_not_created(tmp_path):
+    """A missing rpa360 file is a failed read (never zero tickets) and the source does not create
+    an empty file (``--simular`` must change nothing)."""
+    path = tmp_path / "no_existe" / "rpa360.db"
+    (result,) = read_all([Rpa360Source(_db(path))], None)
+    assert result.ok is False and result.rows == ()
+    assert "no existe" in result.error and str(path) in result.error
+    assert not path.exists() and not path.parent.exists()

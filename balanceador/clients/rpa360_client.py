@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from balanceador.clients.fuentes import SourceError
@@ -118,6 +119,10 @@ class Rpa360Source:
         try:
             if self.engine == "sqlserver":
                 return list(self._db.query(TSQL_STATEMENTS["rpa360_tickets_pendientes"]))
+            ruta = getattr(self._db, "sqlite_path", None)
+            if ruta is not None and not Path(ruta).exists():
+                # Checked first: opening a missing file would create an empty one (and its folder).
+                raise SourceError(f"rpa360: no existe el archivo SQLite {ruta} (SQL_RPA360_SQLITE_PATH)")
             columns = {str(c.get("name", "")).lower() for c in self._db.query(SQLITE_COLUMNS_QUERY)}
             if not columns:
                 raise SourceError(f"rpa360: la tabla {SQLITE_TABLE} no existe en la base SQLite")
