@@ -244,3 +244,22 @@ def test_B7_service_restart_rebuilds_cooling_so_a_small_dip_releases_nothing(ent
     clock.advance(300)
     nuevo.ciclo()
     assert held(db) == {1: 4}
+
+
+def test_B8_failing_source_protects_a_robot_whose_queue_had_just_drained(entorno):
+    """Pedidos' clouders queue drains (absent from the last good read: zero-tickets streak starts),
+    then clouders goes down: its tickets are unknown, so the streak must not run on to a release."""
+    servicio, db, rpa, clo, alerts, clock = entorno
+    clo.rows = [("Pedidos", None, 30)]  # not a MAPA_ROBOTS name
+    servicio.ciclo()
+    assert held(db) == {2: 3}
+    clo.rows = []  # drained: the zero streak starts; releasing waits for the cooling period
+    clock.advance(120)
+    servicio.ciclo()
+    assert held(db) == {2: 3}
+    clo.fail = True
+    for _ in range(5):  # well past the 300 s cooling period, clouders down all along
+        clock.advance(120)
+        plan = servicio.ciclo()
+        assert held(db) == {2: 3}
+    assert [r.codigo for r in plan.retenidos if r.robot_id == 2] == ["FUENTE_CAIDA"]

@@ -6,9 +6,12 @@
 - names match ``Robots.Robot`` exactly, or else ignoring case and surrounding blanks;
 - totals are summed per RobotId;
 - a name with no active SAM robot is logged once per day (per source and name), not every cycle;
-- a source that fails feeds the robots it reported in its last successful read plus, for
-  clouders, every ``MAPA_ROBOTS`` target; if it never succeeded since start-up, every balanced
-  robot counts as fed by it. Those robots are protected from scale-down this cycle.
+- a source that fails feeds every robot it reported in any successful read since start-up plus,
+  for clouders, every ``MAPA_ROBOTS`` target; if it never succeeded since start-up, every balanced
+  robot counts as fed by it. Those robots are protected from scale-down this cycle (B8).
+  Not only the last read: a robot whose queue had just drained (absent from the last good read,
+  its zero-tickets streak running) would otherwise be released once the streak reached the
+  cooling period although its tickets are unknown while the source is down.
 """
 
 from __future__ import annotations
@@ -54,13 +57,13 @@ class _Indice:
 
 
 class Consolidador:
-    """Keeps, across cycles, each source's last successful robots and the daily log of unknown names."""
+    """Keeps, across cycles, the robots each source has fed and the daily log of unknown names."""
 
     def __init__(self, mapa_robots: Mapping[str, str] | None = None, logger: logging.Logger | None = None) -> None:
         self.mapa = {str(k): str(v) for k, v in (mapa_robots or {}).items()}
         self._mapa_normal = {_clave(k): v for k, v in self.mapa.items()}
         self._log = logger or _log
-        self._ultimos_ok: dict[str, frozenset[int]] = {}
+        self._alimentados: dict[str, frozenset[int]] = {}
         self._avisados: dict[tuple[str, str], date] = {}
         self._lock = threading.Lock()
 
@@ -84,7 +87,7 @@ class Consolidador:
             for res in resultados:
                 if not res.ok:
                     caidas.append(res.name)
-                    alimentados = self._ultimos_ok.get(res.name)
+                    alimentados = self._alimentados.get(res.name)
                     if alimentados is None:
                         protegidos |= balanceados
                     else:
@@ -104,7 +107,7 @@ class Consolidador:
                     vistos.add(rid)
                     tickets[rid] = tickets.get(rid, 0) + max(0, int(cantidad))
                 if recordar:
-                    self._ultimos_ok[res.name] = frozenset(vistos)
+                    self._alimentados[res.name] = self._alimentados.get(res.name, frozenset()) | vistos
             if recordar:
                 hoy = now.date()
                 for clave in desconocidos:
