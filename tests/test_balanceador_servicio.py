@@ -263,3 +263,19 @@ def test_B8_failing_source_protects_a_robot_whose_queue_had_just_drained(entorno
         plan = servicio.ciclo()
         assert held(db) == {2: 3}
     assert [r.codigo for r in plan.retenidos if r.robot_id == 2] == ["FUENTE_CAIDA"]
+
+
+def test_B10_simular_table_shows_the_vms_held_before_for_held_back_changes(entorno):
+    """A held-back row shows the robot's VMs before the plan (not after a preemption emptied it)."""
+    servicio, db, rpa, clo, alerts, clock = entorno
+    rpa.rows = [("Facturas", 1, 60), ("Nominas", 3, 20)]
+    servicio.ciclo()
+    assert held(db) == {1: 6, 3: 2}
+    rpa.rows = [("Facturas", 1, 80)]  # Nominas drained (release held back); Facturas takes its idle VMs
+    clock.advance(30)
+    texto = servicio.simular()
+    (fila,) = [ln for ln in texto.splitlines() if "COOLING_SIN_TICKETS" in ln]
+    celdas = [c.strip() for c in fila.split(" | ")]
+    assert celdas[:8] == ["Nominas", "3", "100", "0", "2", "0", "RETENIDO (DESASIGNAR)", "2 equipo(s)"]
+    assert "PREEMPCION_PRIORIDAD" in texto
+    assert held(db) == {1: 6, 3: 2}

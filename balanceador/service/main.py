@@ -146,6 +146,10 @@ def tabla_plan(plan: Plan, cons: Consolidado, lectura: repositorio.Lectura, resu
                now: datetime) -> str:
     """The plan as a Spanish text table (``--simular``)."""
     robots = {r.robot_id: r for r in lectura.robots}
+    antes: dict[int, int] = {}  # the balancer's VMs per robot before the plan
+    for a in lectura.asignaciones:
+        if a.del_balanceador:
+            antes[a.robot_id] = antes.get(a.robot_id, 0) + 1
     lineas = [f"Simulación del Balanceador ({now:%Y-%m-%d %H:%M:%S}); no se ha modificado nada.", ""]
     for res in resultados:
         estado = "OK" if res.ok else f"ERROR: {res.error}"
@@ -166,9 +170,9 @@ def tabla_plan(plan: Plan, cons: Consolidado, lectura: repositorio.Lectura, resu
     for x in plan.retenidos:
         r = robots.get(x.robot_id)
         filas.append((r.robot if r else "?", str(x.robot_id), str(r.prioridad if r else ""),
-                      str(cons.tickets.get(x.robot_id, 0)), str(len(plan.final.get(x.robot_id, ()))),
-                      str(plan.deseados.get(x.robot_id, 0)), f"RETENIDO ({x.direccion})", str(x.cantidad),
-                      x.codigo, x.justificacion))
+                      str(cons.tickets.get(x.robot_id, 0)), str(antes.get(x.robot_id, 0)),
+                      str(plan.deseados.get(x.robot_id, 0)), f"RETENIDO ({x.direccion})",
+                      f"{x.cantidad} equipo(s)", x.codigo, x.justificacion))
     if not filas:
         lineas.append("El próximo ciclo no cambiaría ninguna asignación.")
         return "\n".join(lineas) + "\n"
@@ -183,6 +187,9 @@ def tabla_plan(plan: Plan, cons: Consolidado, lectura: repositorio.Lectura, resu
     lineas.extend(fmt(f) for f in filas)
     lineas.append("")
     lineas.append(f"{len(plan.acciones)} acción(es) planificada(s), {len(plan.retenidos)} retenida(s).")
+    if any(x.codigo == "COOLING_SIN_TICKETS" for x in plan.retenidos):
+        lineas.append("Nota: la simulación cuenta el tiempo sin tickets desde ahora; el servicio en marcha "
+                      "puede llevar más tiempo contándolo y liberar esos equipos antes.")
     return "\n".join(lineas) + "\n"
 
 
