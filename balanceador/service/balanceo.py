@@ -17,6 +17,25 @@ Algorithm (linear in robots + VMs apart from sorting):
    ``PrioridadBalanceo`` first; ties: larger unmet need, then RobotId), first from free VMs, then
    by taking idle VMs from lower-priority robots above their own floor (never protected ones).
 2. the rest of ``d`` (when cooling allows going up), same order and same sources.
+
+Design decisions (reviewed against BEHAVIOUR §7/§10):
+- ``d`` and MinEquipos/MaxEquipos count only the balancer's own rows. Manual, scheduled and
+  reserved assignments are the operators' (B9: never touched) and their equipos are not in the
+  pool, so the balancer neither relies on them to meet a floor nor trims them to meet a maximum;
+  HistoricoBalanceo's before/after counts are the balancer's rows too.
+- Cooling (B7) records only ticket-driven changes (``MOTIVOS_COOLING``): serving a floor is exempt
+  by B7, and preemption / structural releases do not follow the robot's tickets, so recording them
+  would block the robot's next legitimate move.
+- Priority takeover (B6) is extended beyond floors: a higher-priority robot below its allowed
+  target may take an *idle* VM from a strictly lower-priority robot above its own floor (the
+  "no priority inversion" property). Victims are tried lowest priority first; protected robots
+  (B8) are never victims.
+- Protected robots (a source feeding them failed, B8) lose nothing ticket-driven; they still lose
+  the excess over MaxEquipos, VMs that left the pool and all rows once no longer balanced
+  (``LIBERACIONES_ESTRUCTURALES``), which do not depend on the unknown tickets.
+- A VM that leaves the pool (DISCONNECTED, other licence, a manual/reserved/scheduled row) loses
+  its balancer row at once, even with an execution running on it: the row only tells the launcher
+  where it may start new runs, and it never launches on a non-CONNECTED equipo.
 """
 
 from __future__ import annotations

@@ -175,7 +175,11 @@ class CoolingManager:
     def observar(self, tickets: Mapping[int, int], robot_ids: Iterable[int], protegidos: Iterable[int],
                  now: datetime) -> None:
         """Track each robot's streak of zero tickets. A protected robot (a source that feeds it
-        failed) has unknown tickets, so its streak restarts."""
+        failed) has unknown tickets, so its streak restarts.
+
+        The streak is kept in memory only (not rebuilt from HistoricoBalanceo): after a restart it
+        starts again, which can only delay a SIN_TICKETS release by up to one period, never
+        release early."""
         prot = set(protegidos)
         with self._lock:
             for rid in robot_ids:
