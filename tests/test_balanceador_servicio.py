@@ -279,3 +279,10 @@ def test_B10_simular_table_shows_the_vms_held_before_for_held_back_changes(entor
     assert celdas[:8] == ["Nominas", "3", "100", "0", "2", "0", "RETENIDO (DESASIGNAR)", "2 equipo(s)"]
     assert "PREEMPCION_PRIORIDAD" in texto
     assert held(db) == {1: 6, 3: 2}
+
+
+def test_B3_B10_simular_lists_names_with_no_active_sam_robot(entorno):
+    servicio, db, rpa, clo, alerts, clock = entorno
+    rpa.rows = [("Facturas", None, 5), ("Fantasma", None, 7)]
+    texto = servicio.simular()
+    assert "Nombres sin robot activo en SAM" in texto and "rpa360: 'Fantasma'" in texto

@@ -156,6 +156,9 @@ def tabla_plan(plan: Plan, cons: Consolidado, lectura: repositorio.Lectura, resu
         lineas.append(f"Fuente {res.name}: {estado} ({len(res.rows)} fila(s))")
     if not resultados:
         lineas.append("Ninguna fuente de tickets habilitada.")
+    if cons.desconocidos:
+        nombres = ", ".join(f"{fuente}: {nombre!r}" for fuente, nombre in sorted(set(cons.desconocidos)))
+        lineas.append(f"Nombres sin robot activo en SAM (se ignoran; revise MAPA_ROBOTS o Robots): {nombres}")
     if cons.protegidos:
         lineas.append(f"Robots protegidos por fuente caída: {', '.join(map(str, sorted(cons.protegidos)))}")
     lineas.append(f"Equipos en el pool: {len(lectura.pool)}; robots balanceados: {len(plan.deseados)}")
