@@ -118,15 +118,15 @@ class Conciliador:
         except Exception as exc:
             self.log.warning("No se pudo enviar la recuperación %s: %s", key, exc)
 
-    def _a360_failed(self, exc: BaseException) -> None:
+    def _a360_failed(self, exc: A360Error) -> None:
         self.fallos_a360 += 1
         limit = int(self._setting("SAM_FALLOS_CONSECUTIVOS_ALERTA", 3))
         self.log.error("Conciliación: A360 no responde (%d ronda(s) seguidas): %s; no se cambia nada en "
-                       "esta ronda", self.fallos_a360, getattr(exc, "message", None) or exc)
+                       "esta ronda", self.fallos_a360, exc.message or exc)
         if self.fallos_a360 >= limit:
             self._alert(ALERT_A360, "A360 no accesible para la conciliación",
                         f"La conciliación no ha podido consultar A360 en {self.fallos_a360} rondas seguidas. "
-                        f"Último error: {getattr(exc, 'message', None) or exc}",
+                        f"Último error: {exc.message or exc}",
                         "Compruebe AA_URL, las credenciales de A360 y la conectividad con la Control Room.")
 
     def _a360_ok(self) -> None:
@@ -186,7 +186,7 @@ class Conciliador:
                 acts = self.aa.activity_by_device(int(device_id), since_utc)
             except A360Error as exc:
                 self.log.error("Recuperación de LANZANDO en el equipo %s aplazada: A360 no responde: %s",
-                               device_id, getattr(exc, "message", None) or exc)
+                               device_id, exc.message or exc)
                 summary["pendientes"] += len(group)
                 continue
             acts = [a for a in acts if a.deployment_id]
