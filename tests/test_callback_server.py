@@ -17,7 +17,8 @@ from common.clock import FixedClock
 from common.database import ejecuciones as E
 from common.database.schema import ensure_schema
 from common.database.sql_client import DatabaseClient
-from lanzador.service.callback_server import CallbackApp, _close_server, build_server
+from common.wsgi_server import ThreadedServer
+from lanzador.service.callback_server import CallbackApp, build_server
 
 TOKEN = "token-de-prueba-0123456789"
 START = datetime(2026, 3, 2, 9, 0, 0, tzinfo=timezone.utc)  # 10:00 in Madrid
@@ -317,14 +318,11 @@ def test_L4_4_db_down_503_then_recovers(tmp_path, clock):
 def serving(app, **cfg_overrides):
     cfg = SimpleNamespace(CALLBACK_MAX_BODY_BYTES=app.max_body_bytes, CALLBACK_SERVER_HOST="127.0.0.1",
                           CALLBACK_SERVER_PORT=0, CALLBACK_SERVER_THREADS=4, **cfg_overrides)
-    server = build_server(app, cfg)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
+    served = ThreadedServer(server=build_server(app, cfg), name="callback-test")
     try:
-        yield f"http://127.0.0.1:{server.effective_port}"
+        yield f"http://127.0.0.1:{served.port}"
     finally:
-        _close_server(server, 5, app.log)
-        thread.join(10)
+        served.close()
 
 
 def test_L4_over_waitress_all_cases_and_still_serving(app, db):

@@ -176,7 +176,7 @@ def test_S8_2_logs_mask_callback_headers(receiver, caplog):
 def test_S8_3_callback_timeout_counts_as_failed_attempt():
     import threading
 
-    from demo.simulator.serving import ThreadedServer
+    from common.wsgi_server import ThreadedServer
 
     release = threading.Event()
 

@@ -9,6 +9,8 @@ import threading
 from collections import deque
 from pathlib import Path
 
+from common.wsgi_server import ThreadedServer
+
 from . import knobs as knob_defs
 from .app import SimApp
 from .callbacks import CallbackDispatcher
@@ -16,7 +18,6 @@ from .clock import Scheduler, SimClock
 from .generate import generate_state
 from .lifecycle import Lifecycle
 from .rng import format_ts, to_epoch
-from .serving import ThreadedServer
 from .state import KINDS, Store, TokenStore
 
 log = logging.getLogger("sam.demo.simulator")

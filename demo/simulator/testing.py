@@ -8,8 +8,9 @@ from collections.abc import Iterable
 
 import requests
 
+from common.wsgi_server import ThreadedServer
+
 from .generate import API_PASSWORD, API_USERNAME
-from .serving import ThreadedServer
 
 
 class CallbackReceiver:

@@ -8,15 +8,21 @@ import threading
 from waitress import wasyncore
 from waitress.server import create_server
 
-log = logging.getLogger("sam.demo.simulator")
+log = logging.getLogger("sam.wsgi")
 
 
 class ThreadedServer:
-    """``create_server`` on ``host:port`` (0 = a free port) served from a daemon thread."""
+    """``create_server`` on ``host:port`` (0 = a free port) served from a daemon thread.
 
-    def __init__(self, app, *, host: str = "127.0.0.1", port: int = 0, threads: int = 8,
-                 name: str = "sim-server", **adjustments: object) -> None:
-        self.server = create_server(app, host=host, port=port, threads=threads, **adjustments)
+    Pass ``server=`` to serve a waitress server built elsewhere (e.g. the callback server's
+    ``build_server``). Used by the simulator, its callback receiver and the tests.
+    """
+
+    def __init__(self, app=None, *, server=None, host: str = "127.0.0.1", port: int = 0, threads: int = 8,
+                 name: str = "wsgi-server", **adjustments: object) -> None:
+        if server is None:
+            server = create_server(app, host=host, port=port, threads=threads, **adjustments)
+        self.server = server
         self.port: int = self.server.effective_port
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
