@@ -233,6 +233,19 @@ def test_L5_5_lanzando_without_deployment_becomes_deploy_failed(env):
     assert row["FechaFin"] is not None
 
 
+def test_L5_5_a_deploy_still_in_flight_in_this_process_is_left_alone(env):
+    """A deploy with retries can outlive the LANZANDO timeout: recovery must not fail it while the
+    launcher of this process still owns it (else its VM looks free and gets another robot)."""
+    eid = E.insert_intent(env.db, robot_id=BOT, equipo_id=81, user_id=701, hora=None, fecha_slot=None,
+                          now=env.clock.now_local())
+    env.conc.en_vuelo = lambda: {eid}
+    env.advance(300)
+    assert env.conc.recover_lanzando() == {"adoptadas": 0, "fallidas": 0, "pendientes": 0}
+    assert env.row(eid)["Estado"] == "LANZANDO"
+    env.conc.en_vuelo = frozenset  # the launcher gave up on it (or the process restarted)
+    assert env.conc.recover_lanzando()["fallidas"] == 1
+
+
 def test_L5_5_deployment_used_by_another_row_is_not_adopted(env):
     first, dep = env.launch(device=82)  # recorded normally
     second = E.insert_intent(env.db, robot_id=BOT, equipo_id=82, user_id=702, hora=None, fecha_slot=None,

@@ -126,6 +126,28 @@ def test_L3_2_intent_row_committed_before_deploy(sim, db, clock, tmp_path):
     other.close_all()
 
 
+def test_L5_5_launcher_reports_its_in_flight_intents_until_their_outcome_is_recorded(sim, db, clock):
+    aa = _prepare(sim, db, clock)
+    seen = []
+
+    class Espia:
+        def __init__(self, inner, desplegador_ref):
+            self.inner, self.ref = inner, desplegador_ref
+
+        def deploy(self, file_id, user_id, bot_input, url, headers=None):
+            seen.append(self.ref[0].en_vuelo())
+            return self.inner.deploy(file_id, user_id, bot_input, url, headers)
+
+    ref = []
+    d = _desplegador(db, Espia(aa, ref), clock)
+    ref.append(d)
+    assert d.ciclo().desplegados == 1
+    d.cerrar()
+    (row,) = _ejecuciones(db)
+    assert seen == [frozenset({row["EjecucionId"]})]
+    assert d.en_vuelo() == frozenset()
+
+
 def test_L3_2_deploy_body_typed_input_callback_header(sim, db, clock):
     aa = _prepare(sim, db, clock, pares=((5100, 80), (5101, 81)),
                   parametros={5101: '{"in_Ambiente": "PROD", "in_Lote": 25, "in_Forzar": true, "in_Ratio": 0.5}'})

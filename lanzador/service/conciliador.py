@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Callable, Collection
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -74,6 +75,8 @@ class Conciliador:
         self.fallos_a360 = 0
         self.fallos_bd = 0
         self._unknown_seen: set[str] = set()
+        #: EjecucionIds the launcher of this process still has in flight (L5.5 leaves them alone).
+        self.en_vuelo: Callable[[], Collection[int]] = frozenset
 
     # ------------------------------------------------------------------ settings
 
@@ -172,6 +175,8 @@ class Conciliador:
         else:
             rows = [r for r in rows if r.get("Estado") == LANZANDO and not r.get("DeploymentId")
                     and r.get("FechaInicio") is not None and r["FechaInicio"] <= self._cutoff(now, timeout)]
+        ocupadas = set(self.en_vuelo())
+        rows = [r for r in rows if r["EjecucionId"] not in ocupadas]
         if not rows:
             return summary
         margin = timedelta(seconds=MARGEN_ADOPCION_SEG)

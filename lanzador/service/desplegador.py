@@ -184,6 +184,7 @@ class Desplegador:
         self._alertados: dict[tuple[int, int, str], float] = {}
         # EjecucionId -> deploymentId accepted by A360 whose mark_deployed failed (DB hiccup).
         self._sin_registrar: dict[int, str] = {}
+        self._en_vuelo: set[int] = set()  # intent recorded, outcome not yet recorded
         self._sin_registrar_lock = threading.Lock()
         self._alert_lock = threading.Lock()
         self._cerrado = False
@@ -290,8 +291,22 @@ class Desplegador:
         return {int(r["RobotId"]): r.get("Parametros") for r in rows}
 
     # -- one launch ------------------------------------------------------------------------------
+    def en_vuelo(self) -> frozenset[int]:
+        """EjecucionIds this process is still deploying or has yet to record (L5.5 must not touch
+        them: a deploy with retries may outlive ``LANZADOR_LANZANDO_TIMEOUT_SEG``)."""
+        with self._sin_registrar_lock:
+            return frozenset(self._en_vuelo) | frozenset(self._sin_registrar)
+
     def lanzar(self, fila: RobotEjecutable, parametros: Any = None) -> ResultadoLanzamiento:
         res = ResultadoLanzamiento(fila=fila, resultado=RESULTADO_SIN_INTENCION)
+        try:
+            return self._lanzar(res, fila, parametros)
+        finally:
+            if res.ejecucion_id is not None:
+                with self._sin_registrar_lock:
+                    self._en_vuelo.discard(int(res.ejecucion_id))
+
+    def _lanzar(self, res: ResultadoLanzamiento, fila: RobotEjecutable, parametros: Any) -> ResultadoLanzamiento:
         desc = f"robot {fila.robot_id} en equipo {fila.equipo_id} (usuario {fila.user_id})"
         # 1. Intent, committed. No row -> no deploy.
         inicio = self.clock.now_local()
@@ -310,6 +325,8 @@ class Desplegador:
             res.tipo_error = "db"
             self.log.error("No se lanza el %s: no se pudo registrar la intención (%s).", desc, exc)
             return res
+        with self._sin_registrar_lock:
+            self._en_vuelo.add(int(res.ejecucion_id))
         self._pausa_de_prueba()
 
         # 2. Bot input (a robot configuration error is recorded like a refused deploy).

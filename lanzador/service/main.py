@@ -61,6 +61,8 @@ class Lanzador:
         )
         self.pausa = VentanaPausa(cfg.LANZADOR_PAUSA_INICIO_HHMM, cfg.LANZADOR_PAUSA_FIN_HHMM)
         self.conciliador = conciliador
+        if conciliador is not None:
+            conciliador.en_vuelo = self.desplegador.en_vuelo
         self._recuperacion_hecha = conciliador is None
         self._recuperacion_lock = threading.Lock()
         self._fallos_bd = 0
