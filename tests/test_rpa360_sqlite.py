@@ -21,7 +21,7 @@ class _SqliteQueryOnly:
     def __init__(self, path):
         self.path = path
 
-    def query(self, sql, params=()):
+    def query(self, sql, params=(), require_result_set=False):
         con = sqlite3.connect(self.path)
         con.row_factory = sqlite3.Row
         try:
@@ -91,7 +91,8 @@ def test_B2_rpa360_sqlserver_runs_the_procedure():
         def __init__(self):
             self.sql = []
 
-        def query(self, sql, params=()):
+        def query(self, sql, params=(), require_result_set=False):
+            assert require_result_set  # no result set at all must fail, not read as zero tickets
             self.sql.append(sql)
             return [{"Robot": "RobotA", "RobotId": 5, "CantidadTickets": 9}, {"Robot": "RobotB", "CantidadTickets": 2}]
 
@@ -105,7 +106,7 @@ def test_B2_rpa360_db_error_is_reported_in_spanish():
     class Broken:
         engine = "sqlserver"
 
-        def query(self, sql, params=()):
+        def query(self, sql, params=(), require_result_set=False):
             raise RuntimeError("conexión perdida")
 
     (result,) = read_all([Rpa360Source(Broken())], None)

@@ -189,3 +189,14 @@ def test_odbc_executemany_retried_as_a_whole_on_locked_database(dbfile):
     assert db.query_one("SELECT COUNT(*) AS c FROM t")["c"] == 2
     holder.close()
     db.close_all()
+
+
+def test_B8_statement_without_a_result_set_is_an_error_when_rows_are_required(dbfile):
+    """A ticket procedure that swallows its own error returns no result set at all: the rpa360
+    source must see a failure, never 'no tickets' (BEHAVIOUR §10)."""
+    db = make_db(dbfile)
+    assert db.query("SELECT n FROM t WHERE 1 = 0", require_result_set=True) == []  # empty set: fine
+    assert db.query("UPDATE t SET n = n WHERE 1 = 0") == []  # lenient default
+    with pytest.raises(DatabaseError, match="ningún conjunto de resultados"):
+        db.query("UPDATE t SET n = n WHERE 1 = 0", require_result_set=True)
+    db.close_all()

@@ -118,7 +118,7 @@ class Rpa360Source:
     def _query(self) -> list[dict]:
         try:
             if self.engine == "sqlserver":
-                return list(self._db.query(TSQL_STATEMENTS["rpa360_tickets_pendientes"]))
+                return list(self._db.query(TSQL_STATEMENTS["rpa360_tickets_pendientes"], require_result_set=True))
             ruta = getattr(self._db, "sqlite_path", None)
             if ruta is not None and not Path(ruta).exists():
                 # Checked first: opening a missing file would create an empty one (and its folder).
@@ -127,7 +127,7 @@ class Rpa360Source:
             if not columns:
                 raise SourceError(f"rpa360: la tabla {SQLITE_TABLE} no existe en la base SQLite")
             sql = SQLITE_QUERY_WITH_ID if "robotid" in columns else SQLITE_QUERY
-            return list(self._db.query(sql))
+            return list(self._db.query(sql, require_result_set=True))
         except SourceError:
             raise
         except Exception as exc:

@@ -601,13 +601,17 @@ class DatabaseClient:
             self._sleep(delay)
 
     @staticmethod
-    def _rows(cursor: Any) -> list[dict]:
+    def _rows(cursor: Any, require_result_set: bool = False) -> list[dict]:
         # Skip row counts of statements without a result set (e.g. EXEC without NOCOUNT).
         while cursor.description is None:
             try:
-                if not cursor.nextset():
-                    return []
+                more = cursor.nextset()
             except Exception:
+                more = False
+            if not more:
+                if require_result_set:
+                    # A procedure that swallowed its own error returns nothing: that is not "no rows".
+                    raise DatabaseError("la consulta no devolvió ningún conjunto de resultados")
                 return []
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, row, strict=False)) for row in cursor.fetchall()]
@@ -621,13 +625,17 @@ class DatabaseClient:
             cur.execute(sql)
         return cur
 
-    def query(self, sql: str, params: Sequence = ()) -> list[dict]:
-        """Run a statement returning rows; rows as dicts keyed by column name."""
+    def query(self, sql: str, params: Sequence = (), *, require_result_set: bool = False) -> list[dict]:
+        """Run a statement returning rows; rows as dicts keyed by column name.
+
+        ``require_result_set=True``: a statement that yields no result set at all (not even an
+        empty one) raises ``DatabaseError`` instead of returning ``[]``.
+        """
 
         def op(conn: Any) -> list[dict]:
             cur = self._cursor_execute(conn, sql, params)
             try:
-                return self._rows(cur)
+                return self._rows(cur, require_result_set)
             finally:
                 cur.close()
 
