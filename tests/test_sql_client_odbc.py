@@ -200,3 +200,23 @@ def test_B8_statement_without_a_result_set_is_an_error_when_rows_are_required(db
     with pytest.raises(DatabaseError, match="ningún conjunto de resultados"):
         db.query("UPDATE t SET n = n WHERE 1 = 0", require_result_set=True)
     db.close_all()
+
+
+def test_query_timeout_is_set_on_odbc_connections(dbfile):
+    """A hung rpa360/SAM query must fail (HYT00, retryable) instead of blocking a cycle forever."""
+    db = make_db(dbfile, query_timeout=7)
+    db.query("SELECT 1 AS x")
+    (conn,) = [c for c, _ in db._connections.values()]
+    assert conn.timeout == 7
+    db.close_all()
+
+
+def test_query_timeout_comes_from_config():
+    from common.utils.config_manager import load_config
+
+    cfg = load_config("balanceador", environ={
+        "SQL_SAM_ENGINE": "sqlite", "SQL_RPA360_ENGINE": "sqlserver", "SQL_RPA360_HOST": "srv",
+        "SQL_RPA360_DB_NAME": "rpa360", "SQL_RPA360_TIMEOUT_CONSULTA_SEG": "45",
+        "BALANCEADOR_PROVEEDORES_CARGA": "rpa360",
+    })
+    assert DatabaseClient.from_config(cfg, "RPA360").query_timeout == 45

@@ -284,6 +284,7 @@ class DatabaseClient:
         retry_base_delay: float = 1.0,
         retryable_sqlstates: Sequence[str] = DEFAULT_RETRYABLE_SQLSTATES,
         connect_timeout: int = 30,
+        query_timeout: int = 0,
         name: str = "SAM",
         sqlite_busy_timeout: float | None = None,
         retry_max_delay: float = 30.0,
@@ -302,6 +303,7 @@ class DatabaseClient:
         self.retry_max_delay = float(retry_max_delay)
         self.retryable_sqlstates = frozenset(s.strip().upper() for s in retryable_sqlstates if s.strip())
         self.connect_timeout = int(connect_timeout)
+        self.query_timeout = max(0, int(query_timeout))
         self._sleep = sleep
         self._state = _ThreadState()
         self._lock = threading.Lock()
@@ -364,6 +366,7 @@ class DatabaseClient:
             connect_timeout=int(get("TIMEOUT_CONEXION_INICIAL", 30)),
             name=prefix.upper(),
         )
+        query_timeout = int(get("TIMEOUT_CONSULTA_SEG", 0))
         if engine == "sqlite":
             return cls(engine="sqlite", sqlite_path=get("SQLITE_PATH"), **common)
         pwd = str(get("PWD", "") or "")
@@ -376,7 +379,7 @@ class DatabaseClient:
             connect_timeout=common["connect_timeout"],
             extra=str(get("PARAMETROS_ODBC_EXTRA", "") or ""),
         )
-        return cls(engine="sqlserver", connection_string=cs, secrets=[pwd], **common)
+        return cls(engine="sqlserver", connection_string=cs, secrets=[pwd], query_timeout=query_timeout, **common)
 
     def describe(self) -> str:
         """Secret-free description for the startup log line (Spanish)."""
@@ -428,6 +431,8 @@ class DatabaseClient:
                 raise
             return conn
         conn = pyodbc.connect(self.connection_string, autocommit=True, timeout=self.connect_timeout)
+        if self.query_timeout:
+            conn.timeout = self.query_timeout  # a hung query fails (HYT00) instead of blocking a cycle
         return conn
 
     def _connection(self) -> Any:

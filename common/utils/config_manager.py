@@ -220,6 +220,8 @@ def _db_settings(prefix: str, group: str, sqlite_default: str, label: str) -> li
         S(f"{prefix}_UID", "str", "", group, help="Usuario SQL (vacío junto con PWD = autenticación Windows)"),
         S(f"{prefix}_PWD", "str", "", group, secret=True, help="Contraseña SQL"),
         S(f"{prefix}_TIMEOUT_CONEXION_INICIAL", "int", "30", group, min=1, help="Timeout de conexión (s)"),
+        S(f"{prefix}_TIMEOUT_CONSULTA_SEG", "int", "120", group, min=0,
+          help="Tiempo máximo de una consulta en SQL Server (s; 0 = sin límite)"),
         S(f"{prefix}_MAX_REINTENTOS_QUERY", "int", "3", group, min=0, help="Reintentos ante errores transitorios"),
         S(f"{prefix}_DELAY_REINTENTO_QUERY_BASE_SEG", "float", "1.0", group, min=0,
           help="Espera base (s) entre reintentos; crece exponencialmente"),
