@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Collection
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from common.database import ejecuciones as E
@@ -41,20 +41,15 @@ from common.execution_states import (
     normalize,
 )
 from lanzador.clients.aa_client import A360Error
+from lanzador.service.adopcion import MARGEN_ADOPCION, mejor_despliegue
 
 #: Clock-skew margin when matching a LANZANDO intent with A360's start time (L5.5): the SAM host
 #: and the Control Room clocks may differ by minutes; a deployment that A360 says started up to
 #: this long before SAM's intent is still a candidate (the closest in time wins).
-MARGEN_ADOPCION_SEG = 300
 
 ALERT_A360 = "conciliador_a360"
 ALERT_BD = "conciliador_bd"
 ALERT_DURACION = "ejecucion_larga"
-
-
-def _aware_utc(moment: datetime) -> datetime:
-    """A360 times are aware UTC; a naive one is taken as UTC (as ``Clock.to_local`` does)."""
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
 
 
 def _chunks(items: list, size: int):
@@ -179,7 +174,7 @@ class Conciliador:
         rows = [r for r in rows if r["EjecucionId"] not in ocupadas]
         if not rows:
             return summary
-        margin = timedelta(seconds=MARGEN_ADOPCION_SEG)
+        margin = MARGEN_ADOPCION
         by_device: dict[Any, list[dict]] = defaultdict(list)
         for r in rows:
             by_device[r["EquipoId"]].append(r)
@@ -197,7 +192,9 @@ class Conciliador:
             acts = [a for a in acts if a.deployment_id]
             in_use = E.deployment_ids_in_use(self.db, [a.deployment_id for a in acts]) if acts else set()
             for r in group:
-                match = self._best_match(r, acts, in_use, margin)
+                match = mejor_despliegue(acts, robot_id=r["RobotId"], user_id=r.get("UserId"),
+                                         intencion_utc=self.clock.local_to_utc(r["FechaInicio"]),
+                                         en_uso=in_use, margen=margin)
                 if match is not None:
                     in_use.add(match.deployment_id)
                     estado = normalize(match.status or "") or None
@@ -215,39 +212,6 @@ class Conciliador:
                                      "despliegue que le corresponda: DEPLOY_FAILED (%s)", r["EjecucionId"],
                                      r["RobotId"], device_id, E.MENSAJE_SIN_CONFIRMACION)
         return summary
-
-    def _best_match(self, row: dict, acts: list, in_use: set[str], margin: timedelta):
-        """The unrecorded deployment of this file and user on this device closest in time to the intent.
-
-        Candidates started at or after ``FechaInicio - margin`` (clock skew between the SAM host and
-        the Control Room), or have no start time yet (not started: ``DEPLOYED``/``QUEUED``) unless
-        they ended before that. Dated candidates rank by distance to ``FechaInicio``; undated ones
-        come after them (their time is unknown). Compared in UTC (local wall time repeats an hour
-        when DST ends); an ambiguous ``FechaInicio`` is read as its earlier instant.
-        """
-        intent = self.clock.local_to_utc(row["FechaInicio"])
-        earliest = intent - margin
-        best = None
-        best_key: tuple | None = None
-        for a in acts:
-            if a.deployment_id in in_use:
-                continue
-            if a.file_id is not None and int(a.file_id) != int(row["RobotId"]):
-                continue
-            if a.user_id is not None and row.get("UserId") is not None and int(a.user_id) != int(row["UserId"]):
-                continue
-            if a.start_utc is not None:
-                start = _aware_utc(a.start_utc)
-                if start < earliest:
-                    continue
-                key = (0, abs((start - intent).total_seconds()))
-            else:
-                if a.end_utc is not None and _aware_utc(a.end_utc) < earliest:
-                    continue
-                key = (1, 0.0)
-            if best_key is None or key < best_key:
-                best, best_key = a, key
-        return best
 
     # ------------------------------------------------------------------ L5.4 / L5.6
 

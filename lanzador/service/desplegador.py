@@ -38,11 +38,11 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 from common.database import ejecuciones
 from lanzador.clients.aa_client import RETRY_AFTER_CAP_S, A360Error, build_bot_input
+from lanzador.service.adopcion import MARGEN_ADOPCION, mejor_despliegue
 from lanzador.service.seleccion import RobotEjecutable, obtener_robots_ejecutables
 
 _log = logging.getLogger("sam.lanzador.desplegador")
@@ -53,7 +53,6 @@ ENV_PAUSA_TRAS_INTENCION = "SAM_TEST_PAUSA_TRAS_INTENCION_SEG"
 CODIGOS_SIN_REINTENTO = frozenset({"DEVICE_NOT_CONNECTED"})
 CODIGO_SIN_DESTINOS = "NO_COMPATIBLE_TARGETS"
 #: Clock-skew margin when looking in A360 for a deploy whose answer was lost.
-MARGEN_BUSQUEDA_SEG = 60
 
 RESULTADO_DESPLEGADO = "desplegado"
 RESULTADO_FALLIDO = "fallido"
@@ -480,23 +479,16 @@ class Desplegador:
         return res
 
     def _despliegue_existente(self, fila: RobotEjecutable, inicio: Any) -> str | None:
-        """A deployment of this bot on this equipo started since the intent and not yet recorded."""
-        desde = self.clock.local_to_utc(inicio - timedelta(seconds=MARGEN_BUSQUEDA_SEG))
-        acts = [
-            a
-            for a in self.aa.activity_by_device(fila.equipo_id, desde)
-            if a.deployment_id
-            and (a.file_id is None or int(a.file_id) == fila.robot_id)
-            and (a.user_id is None or int(a.user_id) == fila.user_id)
-        ]
+        """A deployment of this bot on this equipo around the intent, not yet recorded (L3.3)."""
+        intencion = self.clock.local_to_utc(inicio)
+        acts = self.aa.activity_by_device(fila.equipo_id, intencion - MARGEN_ADOPCION)
+        acts = [a for a in acts if a.deployment_id]
         if not acts:
             return None
         usados = ejecuciones.deployment_ids_in_use(self.db, [a.deployment_id for a in acts])
-        libres = [a for a in acts if a.deployment_id not in usados]
-        if not libres:
-            return None
-        libres.sort(key=lambda a: a.start_utc or desde)
-        return str(libres[0].deployment_id)
+        elegido = mejor_despliegue(acts, robot_id=fila.robot_id, user_id=fila.user_id,
+                                   intencion_utc=intencion, en_uso=usados)
+        return str(elegido.deployment_id) if elegido is not None else None
 
     def _backoff(self, intento: int, exc: A360Error) -> float:
         if exc.retry_after is not None:  # A360_API §6 row 3: honour Retry-After, capped at 60 s
