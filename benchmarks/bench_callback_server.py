@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--threads", type=int, default=8, help="CALLBACK_SERVER_THREADS")
     ap.add_argument("--log-level", default="INFO")
-    ap.add_argument("--client", choices=("requests", "http.client"), default="requests",
+    ap.add_argument("--client", choices=("requests", "http.client"), default="http.client",
                     help="HTTP client library of the load generator (http.client costs less CPU per request, "
                          "which leaves more of the 2 cores to the server)")
     args = ap.parse_args(argv)
