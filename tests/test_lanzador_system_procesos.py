@@ -11,7 +11,7 @@ import socket
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -202,6 +202,59 @@ def test_system_sync_launch_callbacks_terminal_one_per_equipo(entorno_factory):
         assert {r["RobotId"] for r in rows if r["EquipoId"] == 80} == {5100, 5101}  # L2.3 idle longest first
         assert "X-Authorization" in deploys[0]["callbackInfo"]["headers"]
         assert TOKEN not in env.log()
+
+
+def _utc(iso_z: str) -> datetime:
+    """The simulator's ISO-8601 UTC text (``...Z``, 6 fractional digits) as an aware datetime."""
+    return datetime.fromisoformat(iso_z.replace("Z", "+00:00"))
+
+
+def _final_states(env, sim, expected_deploys):
+    """Run both processes until every deployment reached a terminal state in SAM; stop them."""
+    env.callback.start()
+    env.lanzador.start()
+    wait_for(lambda: len(sim.deploys()) >= expected_deploys, 60, what=f"{expected_deploys} despliegues")
+    env.db.execute("UPDATE Robots SET EsOnline = 0")  # no more launches: let the last ones finish
+    wait_for(lambda: all(r["Estado"] in TERMINALES and r["FechaFin"] for r in env.ejecuciones()), 60,
+             what="todas las ejecuciones terminales")
+    assert env.lanzador.terminate() == 0
+    assert env.callback.terminate() == 0
+    return {r["DeploymentId"]: r["Estado"] for r in env.ejecuciones()}
+
+
+def test_system_L5_4_all_callbacks_dropped_conciliador_closes_every_execution(entorno_factory):
+    """100 % of callbacks lost: every execution still reaches its terminal state, through the
+    Conciliador, within two conciliation periods of its end in A360."""
+    outcomes = {"success": 0.6, "RUN_FAILED": 0.4}
+    with _sim(callback_drop_rate=1.0, outcomes=outcomes) as sim:
+        env = entorno_factory(sim)
+        env.online([(5100, 80), (5102, 81)])
+        finals = _final_states(env, sim, 4)
+        assert env.db.query_one("SELECT COUNT(*) AS n FROM CallbacksRecibidos")["n"] == 0
+        a360 = {d["deploymentId"]: d["status"] for d in sim.deploys()}
+        assert finals == a360  # the activity list's own terminal value (COMPLETED / RUN_FAILED)
+        # FechaFin is A360's own end time (UTC -> SAM_ZONA_HORARIA, here UTC), not the moment of closing
+        ended = {d["deploymentId"]: _utc(d["endedAt"]) for d in sim.deploys()}
+        for r in env.ejecuciones():
+            assert abs((r["FechaFin"].replace(tzinfo=timezone.utc) - ended[r["DeploymentId"]]).total_seconds()) < 0.01
+
+
+def test_system_L4_3_duplicated_delayed_stale_callbacks_same_final_states(entorno_factory):
+    """Duplicates, delays that reorder callbacks and stale RUNNING callbacks after the terminal one
+    end in the same states as ordered delivery: A360's outcome for every deployment."""
+    outcomes = {"success": 0.5, "RUN_FAILED": 0.25, "RUN_ABORTED": 0.25}
+    knobs = {"callback_duplicate_rate": 1.0, "callback_stale_rate": 1.0, "callback_delay_s": [0.0, 1.5],
+             "outcomes": outcomes, "callback_success_status": "RUN_COMPLETED"}
+    with _sim(**knobs) as sim:
+        env = entorno_factory(sim, LANZADOR_INTERVALO_CONCILIADOR_SEG=3600)  # callbacks alone decide
+        env.online([(5100, 80), (5101, 81), (5102, 82)])
+        finals = _final_states(env, sim, 6)
+        sim.wait_idle(10)
+        kinds = {c.get("delivery") or c.get("kind") for c in sim.callbacks()}
+        assert len(sim.callbacks()) > 2 * len(finals), kinds  # duplicates and stale ones were sent
+        expected = {d["deploymentId"]: ("RUN_COMPLETED" if d["status"] == "COMPLETED" else d["status"])
+                    for d in sim.deploys()}
+        assert finals == expected
 
 
 def test_system_kill9_after_intent_no_duplicate_deployment(entorno_factory):
