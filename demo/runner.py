@@ -299,7 +299,9 @@ def _vista(db: DatabaseClient, estado: Estado, servicios: list[Servicio], port: 
 
 def _resumen(db: DatabaseClient, sim, servicios: list[Servicio], carpeta: Path) -> str:
     deploys = len(sim.deploys())
-    callbacks = len(sim.callbacks())
+    intentos = sim.callbacks()
+    enviados = sum(1 for c in intentos if c.get("delivery") == "sent")
+    perdidos = sum(1 for c in intentos if c.get("delivery") == "dropped")
     recibidos = db.query_one("SELECT COUNT(*) AS n FROM CallbacksRecibidos")["n"]
     ejecuciones = db.query_one("SELECT COUNT(*) AS n FROM Ejecuciones")["n"]
     por_callback = db.query_one(
@@ -315,7 +317,8 @@ def _resumen(db: DatabaseClient, sim, servicios: list[Servicio], carpeta: Path) 
         "=== Resumen de la demo ===",
         f"Sincronizados desde A360: {robots} robots, {equipos} equipos",
         f"Despliegues en el Control Room simulado: {deploys} (filas en Ejecuciones: {ejecuciones})",
-        f"Callbacks enviados por A360: {callbacks}; recibidos por SAM: {recibidos}",
+        f"Callbacks enviados por A360: {enviados} (más {perdidos} perdidos a propósito); "
+        f"registrados por SAM: {recibidos}",
         f"Ejecuciones cerradas por callback: {por_callback}; cerradas por el conciliador: {conciliadas}",
         f"Cambios de asignación del balanceador (HistoricoBalanceo): {cambios}",
         "Servicios: " + ", ".join(f"{s.nombre} terminó con código {s.codigo_salida}" for s in servicios),
