@@ -17,7 +17,6 @@ import json
 import math
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -26,20 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from demo.simulator.testing import start_subprocess  # noqa: E402
 from lanzador.clients.aa_client import TASKBOT_TYPE, AutomationAnywhereClient  # noqa: E402
-
-
-def start_simulator(files: int, devices: int, users: int, seed: int) -> tuple[subprocess.Popen, str]:
-    cmd = [sys.executable, "-m", "demo.simulator", "--host", "127.0.0.1", "--port", "0", "--seed", str(seed),
-           "--generate", f"files={files},devices={devices},users={users}"]
-    proc = subprocess.Popen(cmd, cwd=str(ROOT), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    line = proc.stdout.readline().strip() if proc.stdout else ""
-    if not line.startswith("SIM_URL="):
-        proc.kill()
-        raise SystemExit(f"el simulador no arrancó (primera línea: {line!r})")
-    # Keep draining stdout so the simulator never blocks on a full pipe.
-    threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()  # type: ignore[union-attr]
-    return proc, line.split("=", 1)[1]
 
 
 def sim_state(url: str) -> dict:
@@ -61,7 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
 
-    proc, url = start_simulator(args.files, args.devices, args.users, args.seed)
+    proc, url = start_subprocess("--seed", str(args.seed), "--generate",
+                                 f"files={args.files},devices={args.devices},users={args.users}")
     try:
         state = sim_state(url)
         listed_users = [u for u in state["users"] if not u.get("deleted")]

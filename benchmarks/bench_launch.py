@@ -15,7 +15,6 @@ import json
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -28,24 +27,10 @@ from common.clock import FixedClock  # noqa: E402
 from common.database.schema import ensure_schema  # noqa: E402
 from common.database.sql_client import DatabaseClient  # noqa: E402
 from demo.simulator import API_PASSWORD, API_USERNAME  # noqa: E402
+from demo.simulator.testing import start_subprocess  # noqa: E402
 from lanzador.clients.aa_client import AutomationAnywhereClient  # noqa: E402
 from lanzador.service.desplegador import AjustesLanzamiento, Desplegador  # noqa: E402
 from lanzador.service.sincronizador import Sincronizador  # noqa: E402
-
-
-def start_simulator(bots: int, latency: float, tmp: Path) -> tuple[subprocess.Popen, str]:
-    config = tmp / "sim.json"
-    config.write_text(json.dumps({"latency_s": {"/v3/automations/deploy": latency}}), encoding="utf-8")
-    cmd = [sys.executable, "-m", "demo.simulator", "--host", "127.0.0.1", "--port", "0", "--clock", "manual",
-           "--log-level", "WARNING", "--config", str(config),
-           "--generate", f"files={bots},devices={bots},users={bots}"]
-    proc = subprocess.Popen(cmd, cwd=str(ROOT), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    line = proc.stdout.readline().strip() if proc.stdout else ""
-    if not line.startswith("SIM_URL="):
-        proc.kill()
-        raise SystemExit(f"el simulador no arrancó (primera línea: {line!r})")
-    threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()  # type: ignore[union-attr]
-    return proc, line.split("=", 1)[1]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,7 +42,10 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
-        proc, url = start_simulator(args.bots, args.latency, tmp)
+        config = tmp / "sim.json"
+        config.write_text(json.dumps({"latency_s": {"/v3/automations/deploy": args.latency}}), encoding="utf-8")
+        proc, url = start_subprocess("--clock", "manual", "--log-level", "WARNING", "--config", str(config),
+                                     "--generate", f"files={args.bots},devices={args.bots},users={args.bots}")
         try:
             db = DatabaseClient(engine="sqlite", sqlite_path=tmp / "sam.db")
             ensure_schema(db)

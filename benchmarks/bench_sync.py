@@ -14,7 +14,6 @@ import argparse
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -27,20 +26,9 @@ from common.clock import FixedClock  # noqa: E402
 from common.database.schema import ensure_schema  # noqa: E402
 from common.database.sql_client import DatabaseClient  # noqa: E402
 from demo.simulator import API_PASSWORD, API_USERNAME  # noqa: E402
+from demo.simulator.testing import start_subprocess  # noqa: E402
 from lanzador.clients.aa_client import AutomationAnywhereClient  # noqa: E402
 from lanzador.service.sincronizador import Sincronizador  # noqa: E402
-
-
-def start_simulator(files: int, devices: int, users: int) -> tuple[subprocess.Popen, str]:
-    cmd = [sys.executable, "-m", "demo.simulator", "--host", "127.0.0.1", "--port", "0", "--clock", "manual",
-           "--log-level", "WARNING", "--generate", f"files={files},devices={devices},users={users}"]
-    proc = subprocess.Popen(cmd, cwd=str(ROOT), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    line = proc.stdout.readline().strip() if proc.stdout else ""
-    if not line.startswith("SIM_URL="):
-        proc.kill()
-        raise SystemExit(f"el simulador no arrancó (primera línea: {line!r})")
-    threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()  # type: ignore[union-attr]
-    return proc, line.split("=", 1)[1]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,7 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--page-size", type=int, default=100)
     args = ap.parse_args(argv)
 
-    proc, url = start_simulator(args.files, args.devices, args.users)
+    proc, url = start_subprocess("--clock", "manual", "--log-level", "WARNING", "--generate",
+                                 f"files={args.files},devices={args.devices},users={args.users}")
     try:
         with tempfile.TemporaryDirectory() as tmp:
             db = DatabaseClient(engine="sqlite", sqlite_path=Path(tmp) / "sam.db")

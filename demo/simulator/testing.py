@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 from collections.abc import Iterable
 
 import requests
 
+from common.paths import PROJECT_ROOT
 from common.wsgi_server import ThreadedServer
 
 from .generate import API_PASSWORD, API_USERNAME
@@ -104,3 +107,18 @@ class RawA360:
 
     def close(self) -> None:
         self.http.close()
+
+
+def start_subprocess(*args: str) -> tuple[subprocess.Popen, str]:
+    """``python -m demo.simulator --host 127.0.0.1 --port 0 <args>`` as a child process (so its CPU
+    is not the caller's); returns the process and the URL it printed first. Benchmarks use it."""
+    cmd = [sys.executable, "-m", "demo.simulator", "--host", "127.0.0.1", "--port", "0", *args]
+    proc = subprocess.Popen(cmd, cwd=str(PROJECT_ROOT), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            text=True)
+    line = proc.stdout.readline().strip() if proc.stdout else ""
+    if not line.startswith("SIM_URL="):
+        proc.kill()
+        raise SystemExit(f"el simulador no arrancó (primera línea: {line!r})")
+    # Keep draining stdout so the simulator never blocks on a full pipe.
+    threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()  # type: ignore[union-attr]
+    return proc, line.split("=", 1)[1]
