@@ -10,19 +10,10 @@ import pytest
 from balanceador.database import historico_client, repositorio
 from balanceador.service.balanceo import AjustesBalanceo, planificar
 from balanceador.service.cooling_manager import AjustesCooling, CoolingManager
-from common.database.schema import ensure_schema
-from common.database.sql_client import DatabaseClient, DatabaseError
+from common.database.sql_client import DatabaseError
 
 NOW = datetime(2026, 3, 2, 10, 0, 0)
 AJ = AjustesBalanceo(10, ("ATTENDEDRUNTIME",), AjustesCooling(300, 30, 40))
-
-
-@pytest.fixture()
-def db(tmp_path):
-    client = DatabaseClient(engine="sqlite", sqlite_path=tmp_path / "sam.db")
-    ensure_schema(client)
-    yield client
-    client.close_all()
 
 
 def add_robots(db, *rows):

@@ -8,7 +8,6 @@ from datetime import datetime, timezone
 import pytest
 
 from common.clock import FixedClock
-from common.database.schema import ensure_schema
 from common.database.sql_client import DatabaseClient, DatabaseError
 from demo.simulator import API_PASSWORD, API_USERNAME, ControlRoomSimulator, generate_state
 from lanzador.clients.aa_client import AutomationAnywhereClient
@@ -49,14 +48,6 @@ class Reloj:
 def sim():
     with ControlRoomSimulator(generate_state(files=6, devices=4, users=4, seed=5), clock="manual", seed=5) as s:
         yield s
-
-
-@pytest.fixture()
-def db(tmp_path):
-    client = DatabaseClient(engine="sqlite", sqlite_path=tmp_path / "sam.db")
-    ensure_schema(client)
-    yield client
-    client.close_all()
 
 
 @pytest.fixture()

@@ -8,8 +8,6 @@ from datetime import datetime, time, timezone
 import pytest
 
 from common.clock import FixedClock
-from common.database.schema import ensure_schema
-from common.database.sql_client import DatabaseClient
 from common.utils.config_manager import load_config, load_config_or_exit
 from lanzador.service.main import Lanzador
 
@@ -71,14 +69,6 @@ class Conciliador:
     def run_round(self):
         self.calls.append("run_round")
         return {}
-
-
-@pytest.fixture()
-def db(tmp_path):
-    client = DatabaseClient(engine="sqlite", sqlite_path=tmp_path / "sam.db")
-    ensure_schema(client)
-    yield client
-    client.close_all()
 
 
 def _lanzador(db, conciliador, **env):

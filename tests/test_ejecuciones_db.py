@@ -8,19 +8,10 @@ from datetime import date, datetime, time, timedelta
 import pytest
 
 from common.database import ejecuciones as E
-from common.database.schema import ensure_schema
 from common.database.sql_client import DatabaseClient
 from common.execution_states import TERMINAL_STATES
 
 NOW = datetime(2026, 3, 2, 10, 0, 0)
-
-
-@pytest.fixture
-def db(tmp_path):
-    client = DatabaseClient(engine="sqlite", sqlite_path=tmp_path / "sam.db")
-    ensure_schema(client)
-    yield client
-    client.close_all()
 
 
 def _intent(db, robot=1, equipo=2, user=3, now=NOW, hora=None, slot=None):

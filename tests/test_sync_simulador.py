@@ -10,8 +10,6 @@ import pytest
 
 from common.clock import FixedClock
 from common.database import inventario
-from common.database.schema import ensure_schema
-from common.database.sql_client import DatabaseClient
 from demo.simulator import API_PASSWORD, API_USERNAME, ControlRoomSimulator, generate_state
 from lanzador.clients.aa_client import AutomationAnywhereClient
 from lanzador.service.sincronizador import (
@@ -76,14 +74,6 @@ def _state():
 def sim():
     with ControlRoomSimulator(_state(), clock="manual", seed=3) as s:
         yield s
-
-
-@pytest.fixture()
-def db(tmp_path):
-    client = DatabaseClient(engine="sqlite", sqlite_path=tmp_path / "sam.db")
-    ensure_schema(client)
-    yield client
-    client.close_all()
 
 
 @pytest.fixture()
