@@ -6,9 +6,10 @@ error paths are the driver's own:
 
 - server unreachable: 127.0.0.1 on a closed port with ``Connection Timeout=1``;
 - login failed: ``tests/tds_falso.py``, a fake TDS 7.x server that rejects every LOGIN7 with error
-  18456 (the driver reports SQLSTATE 28000). It does no TLS, so those connections use
-  ``Encrypt=no`` (Driver 18's default is ``Encrypt=yes``; one test shows what that default gives
-  against a server without TLS);
+  18456 (the driver reports SQLSTATE 28000). Without TLS (``Encrypt=no``), and with TLS as SQL
+  Server does it (handshake inside PRELOGIN packets, self-signed certificate): Driver 18 encrypts
+  by default, verifies the certificate unless ``TrustServerCertificate=yes``, and refuses a server
+  without TLS;
 - service alive: a real ``python lanzador/run_lanzador.py`` with ``SQL_SAM_ENGINE=sqlserver`` and
   the driver, the A360 simulator and the SMTP sink.
 
@@ -42,7 +43,7 @@ from common.database.sql_client import DatabaseClient, DatabaseError  # noqa: E4
 from common.paths import PROJECT_ROOT  # noqa: E402
 from common.utils.config_manager import load_config  # noqa: E402
 from demo.simulator import API_PASSWORD, API_USERNAME, ControlRoomSimulator, generate_state  # noqa: E402
-from tests.smtp_sink import SmtpSink, closed_port  # noqa: E402
+from tests.smtp_sink import SmtpSink, closed_port, self_signed_context  # noqa: E402
 from tests.tds_falso import FakeTdsServer  # noqa: E402
 
 LANZADOR = PROJECT_ROOT / "lanzador" / "run_lanzador.py"
@@ -70,12 +71,12 @@ def wait_for(cond, timeout=60.0, step=0.2, what="condición"):
     raise AssertionError(f"no se cumplió en {timeout} s: {what} (último valor: {last!r})")
 
 
-def sam_env(port: int, **extra: str) -> dict[str, str]:
-    """SQL_SAM_* settings of a Lanzador using Driver 18 against 127.0.0.1,<port>."""
+def sam_env(port: int, host: str = "127.0.0.1", **extra: str) -> dict[str, str]:
+    """SQL_SAM_* settings of a Lanzador using Driver 18 against <host>,<port>."""
     env = {
         "SQL_SAM_ENGINE": "sqlserver",
         "SQL_SAM_DRIVER": DRIVER,
-        "SQL_SAM_HOST": f"127.0.0.1,{port}",
+        "SQL_SAM_HOST": f"{host},{port}",
         "SQL_SAM_DB_NAME": "SAM",
         "SQL_SAM_UID": USUARIO,
         "SQL_SAM_PWD": SECRETO,
@@ -88,10 +89,10 @@ def sam_env(port: int, **extra: str) -> dict[str, str]:
     return env
 
 
-def client_from_settings(tmp_path: Path, port: int, **extra: str) -> DatabaseClient:
+def client_from_settings(tmp_path: Path, port: int, host: str = "127.0.0.1", **extra: str) -> DatabaseClient:
     """The production path: Lanzador settings → ``load_config`` → ``DatabaseClient.from_config``."""
     env = {
-        **sam_env(port, **extra),
+        **sam_env(port, host, **extra),
         "AA_URL": "http://127.0.0.1:9",
         "AA_USER": "u",
         "AA_PWD": "p",
@@ -179,6 +180,60 @@ def test_driver18_default_encrypt_against_server_without_tls(tmp_path):
         assert text.startswith("Error de base de datos SAM al conectar [08001]: "), text
         assert "Encryption not supported" in text
         assert srv.logins == []  # refused before any credential went out
+        assert_clean(text)
+
+
+@pytest.fixture(scope="module")
+def tls(tmp_path_factory):
+    """(server SSLContext for localhost/127.0.0.1, path of its self-signed CA certificate)."""
+    return self_signed_context(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.mark.parametrize(
+    ("extra", "host", "trust_ca"),
+    [
+        # The production setting documented in .env.example, with the server's CA trusted
+        # (OpenSSL's SSL_CERT_FILE); Driver 18 checks the name, so SERVER is the certificate's name.
+        ("Encrypt=yes;TrustServerCertificate=no", "localhost", True),
+        ("Encrypt=yes;TrustServerCertificate=yes", "127.0.0.1", False),
+    ],
+    ids=["certificado-verificado", "trust-server-certificate"],
+)
+def test_login_failed_over_tls(tmp_path, monkeypatch, tls, extra, host, trust_ca):
+    context, ca = tls
+    if trust_ca:
+        monkeypatch.setenv("SSL_CERT_FILE", str(ca))
+    else:
+        monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    with FakeTdsServer(tls_context=context) as srv:
+        db = client_from_settings(tmp_path, srv.port, host, SQL_SAM_PARAMETROS_ODBC_EXTRA=extra)
+        with pytest.raises(DatabaseError) as info:
+            db.query("SELECT 1")
+        err = info.value
+        assert err.sqlstate == "28000" and not err.retryable, str(err)
+        assert f"Login failed for user '{USUARIO}'" in str(err)
+        # The login went inside TLS: the client asked for encryption, the handshake completed.
+        assert srv.client_encryption == [1] and srv.tls_handshakes == 1
+        assert [(lg.user, lg.password) for lg in srv.logins] == [(USUARIO, SECRETO)]
+        assert db._sleep.calls == []
+        assert_clean(str(err))
+
+
+def test_untrusted_certificate_refused_before_login(tmp_path, monkeypatch, tls):
+    """``Encrypt=yes`` with a certificate nobody trusts: no credential reaches the server."""
+    context, _ca = tls
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    with FakeTdsServer(tls_context=context) as srv:
+        db = client_from_settings(
+            tmp_path, srv.port, "localhost", SQL_SAM_PARAMETROS_ODBC_EXTRA="Encrypt=yes",
+            SQL_SAM_MAX_REINTENTOS_QUERY="0",
+        )
+        with pytest.raises(DatabaseError) as info:
+            db.query("SELECT 1")
+        text = str(info.value)
+        assert text.startswith("Error de base de datos SAM al conectar [08001]: "), text
+        assert "certificate verify failed" in text
+        assert srv.logins == [] and srv.tls_handshakes == 0
         assert_clean(text)
 
 
