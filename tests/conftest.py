@@ -15,3 +15,21 @@ def db(tmp_path):
     ensure_schema(client)
     yield client
     client.close_all()
+
+
+@pytest.fixture(autouse=True)
+def _solo_sentencias_registradas():
+    """Fail a test whose service code ran SQL that is not in the registry (ARCHITECTURE §8.3)."""
+    from common.database.sql_client import OBSERVADORES_SQL
+    from tests.registro_sql import Vigilante
+
+    vigilante = Vigilante()
+    OBSERVADORES_SQL.append(vigilante)
+    try:
+        yield vigilante
+    finally:
+        OBSERVADORES_SQL.remove(vigilante)
+    violaciones = vigilante.tomar()
+    assert not violaciones, "SQL no registrado en common/database/sentencias.py: " + "; ".join(
+        f"{origen}: {texto}" for origen, texto in violaciones
+    )

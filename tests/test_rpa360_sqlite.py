@@ -7,7 +7,8 @@ import sqlite3
 import pytest
 
 from balanceador.clients.fuentes import read_all
-from balanceador.clients.rpa360_client import TSQL_STATEMENTS, Rpa360Source, parse_rows
+from balanceador.clients.rpa360_client import Rpa360Source, parse_rows
+from common.database import sentencias
 
 try:  # H2's client; the fallback keeps these tests meaningful until it lands.
     from common.database.sql_client import DatabaseClient
@@ -98,7 +99,7 @@ def test_B2_rpa360_sqlserver_runs_the_procedure():
 
     db = FakeSqlServer()
     assert Rpa360Source(db).read() == [("RobotA", 5, 9), ("RobotB", None, 2)]
-    assert db.sql == [TSQL_STATEMENTS["rpa360_tickets_pendientes"]]
+    assert db.sql == [sentencias.sentencia("rpa360.tickets_pendientes").tsql]
     assert db.sql[0].startswith("EXEC dbo.usp_obtener_tickets_pendientes_por_robot")
 
 

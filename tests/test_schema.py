@@ -338,7 +338,7 @@ class _FakeSqlServer:
 
     def query(self, sql, params=()):
         self.sql.append(sql)
-        return [{"TABLE_NAME": t} for t in self.tables]
+        return [{"Nombre": t} for t in self.tables]
 
     def describe(self):
         return "motor sqlserver, servidor srv, base de datos SAM"

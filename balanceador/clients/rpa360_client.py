@@ -4,8 +4,7 @@ SQL Server (production): ``EXEC dbo.usp_obtener_tickets_pendientes_por_robot`` r
 columns ``Robot``, optional ``RobotId`` and ``CantidadTickets``.
 SQLite (demo, tests, ``SQL_RPA360_ENGINE=sqlite``): the same columns from the table
 ``TicketsPendientesPorRobot`` in ``SQL_RPA360_SQLITE_PATH`` (``RobotId`` only if the column exists).
-Both versions sit side by side here; the T-SQL one is registered in ``TSQL_STATEMENTS`` for the
-static checks.
+Both versions sit side by side in the SQL registry (``rpa360.*``).
 """
 
 from __future__ import annotations
@@ -17,17 +16,23 @@ from pathlib import Path
 from typing import Any
 
 from balanceador.clients.fuentes import SourceError
+from common.database import sentencias
 
 logger = logging.getLogger("sam.balanceador.fuentes.rpa360")
 
-TSQL_STATEMENTS: dict[str, str] = {
-    "rpa360_tickets_pendientes": "EXEC dbo.usp_obtener_tickets_pendientes_por_robot",
-}
-
 SQLITE_TABLE = "TicketsPendientesPorRobot"
-SQLITE_COLUMNS_QUERY = "PRAGMA table_info(TicketsPendientesPorRobot)"
-SQLITE_QUERY = "SELECT Robot, CantidadTickets FROM TicketsPendientesPorRobot"
-SQLITE_QUERY_WITH_ID = "SELECT Robot, RobotId, CantidadTickets FROM TicketsPendientesPorRobot"
+sentencias.registrar(
+    "rpa360.tickets_pendientes",
+    tsql="EXEC dbo.usp_obtener_tickets_pendientes_por_robot",
+    sqlite="SELECT Robot, CantidadTickets FROM TicketsPendientesPorRobot",
+)
+# SQLite only: RobotId is read when the table has that column.
+sentencias.registrar("rpa360.columnas_sqlite", tsql=None, sqlite="PRAGMA table_info(TicketsPendientesPorRobot)")
+sentencias.registrar(
+    "rpa360.tickets_pendientes_con_id",
+    tsql=None,
+    sqlite="SELECT Robot, RobotId, CantidadTickets FROM TicketsPendientesPorRobot",
+)
 
 
 def _lower_keys(row: dict) -> dict[str, Any]:
@@ -117,17 +122,19 @@ class Rpa360Source:
 
     def _query(self) -> list[dict]:
         try:
-            if self.engine == "sqlserver":
-                return list(self._db.query(TSQL_STATEMENTS["rpa360_tickets_pendientes"], require_result_set=True))
+            if sentencias.dialecto(self._db) == sentencias.TSQL:
+                texto = sentencias.sql(self._db, "rpa360.tickets_pendientes")
+                return list(self._db.query(texto, require_result_set=True))
             ruta = getattr(self._db, "sqlite_path", None)
             if ruta is not None and not Path(ruta).exists():
                 # Checked first: opening a missing file would create an empty one (and its folder).
                 raise SourceError(f"rpa360: no existe el archivo SQLite {ruta} (SQL_RPA360_SQLITE_PATH)")
-            columns = {str(c.get("name", "")).lower() for c in self._db.query(SQLITE_COLUMNS_QUERY)}
+            columnas_sql = sentencias.sql(self._db, "rpa360.columnas_sqlite")
+            columns = {str(c.get("name", "")).lower() for c in self._db.query(columnas_sql)}
             if not columns:
                 raise SourceError(f"rpa360: la tabla {SQLITE_TABLE} no existe en la base SQLite")
-            sql = SQLITE_QUERY_WITH_ID if "robotid" in columns else SQLITE_QUERY
-            return list(self._db.query(sql, require_result_set=True))
+            nombre = "rpa360.tickets_pendientes_con_id" if "robotid" in columns else "rpa360.tickets_pendientes"
+            return list(self._db.query(sentencias.sql(self._db, nombre), require_result_set=True))
         except SourceError:
             raise
         except Exception as exc:

@@ -1,7 +1,8 @@
 """Create or check the SAM schema.
 
-- SQLite: ``ensure_schema`` applies ``common/database/sam_sqlite.sql`` (idempotent, atomic) and
-  adds any column a newer version introduced to a table created by an older one.
+- SQLite: ``ensure_schema`` first adds to existing tables any column a newer version introduced
+  (so the indexes of the script can use it), then applies ``common/database/sam_sqlite.sql``
+  (idempotent, atomic).
 - SQL Server: the schema is installed by an operator with ``SAM.sql`` (repo root); here we only
   check that the tables exist and log an error naming ``SAM.sql`` when some are missing.
 """
@@ -13,6 +14,7 @@ import re
 import sqlite3
 from pathlib import Path
 
+from common.database import sentencias
 from common.database.sql_client import DatabaseClient
 
 logger = logging.getLogger("sam.database.schema")
@@ -31,16 +33,24 @@ TABLES: tuple[str, ...] = (
 )
 VIEWS: tuple[str, ...] = ("AsignacionesView", "EjecucionesActivas", "EquiposAsignados")
 
-TSQL_STATEMENTS: dict[str, str] = {
-    "tablas_existentes": (
-        "SELECT TABLE_NAME FROM INFORMATION_SCHEMA.TABLES "
-        "WHERE TABLE_SCHEMA = 'dbo' AND TABLE_TYPE = 'BASE TABLE'"
-    ),
-}
 
 
 def sqlite_schema_sql() -> str:
     return SQLITE_SCHEMA_FILE.read_text(encoding="utf-8")
+
+
+sentencias.registrar(
+    "esquema.tablas_existentes",
+    tsql=(
+        "SELECT TABLE_NAME AS Nombre FROM INFORMATION_SCHEMA.TABLES "
+        "WHERE TABLE_SCHEMA = 'dbo' AND TABLE_TYPE = 'BASE TABLE'"
+    ),
+    sqlite="SELECT name AS Nombre FROM sqlite_master WHERE type = 'table'",
+)
+# SQLite only: the schema script, and the columns of a table (table names come from TABLES).
+sentencias.registrar("esquema.script_sqlite", tsql=None, sqlite=sqlite_schema_sql())
+sentencias.registrar("esquema.columnas_sqlite", tsql=None, sqlite="PRAGMA table_info({tabla})")
+sentencias.registrar("esquema.anadir_columna_sqlite", tsql=None, sqlite="ALTER TABLE {tabla} ADD COLUMN {definicion}")
 
 
 def _expected_sqlite_columns() -> dict[str, list[tuple]]:
@@ -59,16 +69,18 @@ _CONSTANT_DEFAULT = re.compile(r"^(-?\d+(\.\d+)?|'[^']*'|NULL)$", re.IGNORECASE)
 def _add_missing_sqlite_columns(db: DatabaseClient) -> list[str]:
     added: list[str] = []
     for table, columns in _expected_sqlite_columns().items():
-        present = {r["name"] for r in db.query(f"PRAGMA table_info({table})")}
+        present = {r["name"] for r in db.query(sentencias.sql(db, "esquema.columnas_sqlite", tabla=table))}
+        if not present:
+            continue  # the table does not exist yet: the script creates it whole
         for _cid, name, ctype, notnull, default, _pk in columns:
             if name in present:
                 continue
-            ddl = f"ALTER TABLE {table} ADD COLUMN {name} {ctype}"
+            definicion = f"{name} {ctype}"
             if default is not None and _CONSTANT_DEFAULT.match(str(default)):
-                ddl += f" DEFAULT {default}"
+                definicion += f" DEFAULT {default}"
                 if notnull:
-                    ddl += " NOT NULL"
-            db.execute(ddl)
+                    definicion += " NOT NULL"
+            db.execute(sentencias.sql(db, "esquema.anadir_columna_sqlite", tabla=table, definicion=definicion))
             added.append(f"{table}.{name}")
     if added:
         logger.info("Esquema SQLite actualizado: columnas añadidas %s", ", ".join(added))
@@ -77,20 +89,16 @@ def _add_missing_sqlite_columns(db: DatabaseClient) -> list[str]:
 
 def missing_tables(db: DatabaseClient) -> list[str]:
     """Tables of the SAM schema that do not exist in the database."""
-    if db.engine == "sqlite":
-        rows = db.query("SELECT name FROM sqlite_master WHERE type = 'table'")
-        present = {r["name"].lower() for r in rows}
-    else:
-        rows = db.query(TSQL_STATEMENTS["tablas_existentes"])
-        present = {str(r["TABLE_NAME"]).lower() for r in rows}
+    rows = db.query(sentencias.sql(db, "esquema.tablas_existentes"))
+    present = {str(r["Nombre"]).lower() for r in rows}
     return [t for t in TABLES if t.lower() not in present]
 
 
 def ensure_schema(db: DatabaseClient) -> None:
     """SQLite: create every table/index/view (idempotent). SQL Server: check and log."""
     if db.engine == "sqlite":
-        db.execute_script(sqlite_schema_sql())
         _add_missing_sqlite_columns(db)
+        db.execute_script(sentencias.sql(db, "esquema.script_sqlite"))
         return
     faltan = missing_tables(db)
     if faltan:
