@@ -211,9 +211,12 @@ def test_active_executions_and_lanzando(db):
 
 
 def test_tsql_statements_registered():
-    assert "insertar_intento" in E.TSQL_STATEMENTS
-    assert all("dbo." in sql for sql in E.TSQL_STATEMENTS.values())
-    assert "OUTPUT INSERTED.EjecucionId" in E.TSQL_STATEMENTS["insertar_intento"]
+    from common.database import sentencias
+
+    propias = [s for s in sentencias.todas() if s.nombre.startswith("ejecuciones.")]
+    assert "ejecuciones.insertar_intento" in {s.nombre for s in propias}
+    assert all("dbo." in s.tsql for s in propias)
+    assert "OUTPUT INSERTED.EjecucionId" in sentencias.sentencia("ejecuciones.insertar_intento").tsql
 
 
 def test_L5_5_recovery_failure_reopened_when_the_slow_deploy_is_confirmed(db):

@@ -3,10 +3,14 @@ passes the static T-SQL checks, and uses the same state vocabulary as its SQLite
 
 from __future__ import annotations
 
+from common.database import sentencias
+from common.database.ocupacion import ocupa_equipo
 from common.execution_states import DEPLOY_FAILED, TERMINAL_SQL_LIST, UNKNOWN
 from common.paths import SAM_SQL
 from lanzador.service import seleccion
 from tests.sqlcheck import check_tsql
+
+EXEC_TSQL = sentencias.sentencia("seleccion.obtener_robots_ejecutables").tsql
 
 
 def test_L2_sam_sql_holds_the_procedure_before_the_marker():
@@ -19,19 +23,21 @@ def test_L2_sam_sql_holds_the_procedure_before_the_marker():
 
 def test_L2_procedure_passes_static_checks():
     assert check_tsql(seleccion.PROCEDIMIENTO_TSQL) == []
-    assert check_tsql(seleccion.EXEC_TSQL) == []
+    assert check_tsql(EXEC_TSQL) == []
 
 
 def test_L2_both_engines_share_the_state_vocabulary():
     for sql in (seleccion.PROCEDIMIENTO_TSQL, seleccion.CONSULTA_SQLITE):
         assert TERMINAL_SQL_LIST in sql
         assert f"'{UNKNOWN}'" in sql and f"'{DEPLOY_FAILED}'" in sql
-        assert "FechaFin IS NULL" in sql  # busy = not terminal and not closed (as ejecuciones.BUSY_CONDITION_SQL)
+        assert "FechaFin IS NULL" in sql  # busy = not terminal and not closed (common.database.ocupacion)
+    assert ocupa_equipo("e.", "@LimiteUnknown", sentencias.TSQL) in seleccion.PROCEDIMIENTO_TSQL
+    assert ocupa_equipo("e.", "prm.limite_unknown", sentencias.SQLITE) in seleccion.CONSULTA_SQLITE
 
 
 def test_L2_exec_passes_every_parameter_from_python():
     for name in ("@Ahora", "@EsperaTrasFalloSeg", "@ToleranciaUnknownMin", "@ToleranciaDefectoMin"):
-        assert f"{name} = ?" in seleccion.EXEC_TSQL
+        assert f"{name} = ?" in EXEC_TSQL
         assert name in seleccion.PROCEDIMIENTO_TSQL
 
 
@@ -51,7 +57,7 @@ def test_L2_sqlserver_path_calls_the_procedure_with_python_clock():
     ahora = datetime(2026, 3, 2, 10, 5, 7)
     (row,) = seleccion.obtener_robots_ejecutables(FakeSqlServer(), ahora, espera_tras_fallo_seg=45,
                                                   tolerancia_unknown_min=90)
-    assert calls == [(seleccion.EXEC_TSQL, (ahora, 45, 90, 60))]
+    assert calls == [(EXEC_TSQL, (ahora, 45, 90, 60))]
     assert (row.robot_id, row.equipo_id, row.user_id, row.es_programado) == (1, 2, 3, False)
 
 
@@ -80,3 +86,16 @@ def test_L2_weekday_does_not_depend_on_datefirst_or_language():
     assert "DATEPART" not in proc and "DATENAME" not in proc and "@@DATEFIRST" not in proc
     # the anchor of DATEDIFF(DAY, '19000101', d) % 7 = 0 = LU is a Monday, written language-neutral
     assert date(1900, 1, 1).weekday() == 0 and "CAST('19000101' AS DATE)" in seleccion.PROCEDIMIENTO_TSQL
+
+
+def test_L2_3_failure_wait_and_idle_order_compare_whole_seconds_as_sqlite():
+    """SQLite's twin compares datetime() text, i.e. whole seconds. The procedure must decide the same:
+    a DEPLOY_FAILED in the same second as the limit blocks on neither (floor(x) > limit is
+    x >= limit + 1 s), and the idle-longest order ties at the second, broken by RobotId."""
+    proc = seleccion.PROCEDIMIENTO_TSQL
+    assert "DECLARE @DesdeFallo DATETIME2 = DATEADD(SECOND, 1 - @EsperaTrasFalloSeg, @Ahora);" in proc
+    assert proc.count("COALESCE(e.FechaFin, e.FechaActualizacion, e.FechaInicio) >= @DesdeFallo") == 2
+    assert "> @LimiteFallo" not in proc
+    assert "CONVERT(DATETIME2(0), CONVERT(CHAR(19), MAX(COALESCE(e.FechaFin, e.FechaInicio)), 120), 120)" in proc
+    # @Ahora itself is cut to the second, whoever calls the procedure.
+    assert "SET @Ahora = CONVERT(DATETIME2(0), CONVERT(CHAR(19), @Ahora, 120), 120);" in proc

@@ -266,13 +266,24 @@ def test_L1_4_constant_statements_per_table(db, clock):
     assert counts[0][0] <= 6 and counts[0][1] <= 4
 
 
+def _texto(nombre: str, dialecto: str) -> str:
+    from common.database import sentencias
+
+    s = sentencias.sentencia(nombre)
+    return s.tsql if dialecto == sentencias.TSQL else s.sqlite
+
+
 def test_L1_4_tsql_statements_are_single_merge_per_table():
-    assert inventario.MERGE_EQUIPOS_TSQL.count("MERGE") == 1 and "OPENJSON(?)" in inventario.MERGE_EQUIPOS_TSQL
-    assert inventario.MERGE_ROBOTS_TSQL.count("MERGE") == 1 and "OPENJSON(?)" in inventario.MERGE_ROBOTS_TSQL
-    assert "NOT MATCHED BY SOURCE" in inventario.MERGE_EQUIPOS_TSQL
+    equipos = _texto("inventario.sincronizar_equipos", "tsql")
+    robots = _texto("inventario.sincronizar_robots", "tsql")
+    for merge in (equipos, robots):
+        # pyodbc sends a JSON over 2,000 characters as ntext, which OPENJSON refuses: cast it.
+        assert merge.count("MERGE") == 1 and "OPENJSON(CAST(? AS NVARCHAR(MAX)))" in merge
+        assert "OPENJSON(?)" not in merge
+    assert "NOT MATCHED BY SOURCE" in equipos
     # operator-owned columns never appear in the sync statements
-    for sql in (inventario.MERGE_EQUIPOS_TSQL, inventario.UPSERT_EQUIPOS_SQLITE,
-                inventario.MERGE_ROBOTS_TSQL, inventario.UPSERT_ROBOTS_SQLITE):
+    for sql in (equipos, robots, _texto("inventario.sincronizar_equipos", "sqlite"),
+                _texto("inventario.sincronizar_robots", "sqlite")):
         for col in ("Activo_SAM", "PermiteBalanceoDinamico", "EstadoBalanceador", "Parametros", "EsOnline",
                     "MinEquipos", "MaxEquipos", "PrioridadBalanceo", "TicketsPorEquipoAdicional"):
             assert col not in sql
@@ -287,32 +298,36 @@ class _RecordingSqlServer:
     def __init__(self):
         self.sent: list[tuple[str, tuple]] = []
 
-    def transaction(self):
-        import contextlib
-
-        @contextlib.contextmanager
-        def tx():
-            yield self
-
-        return tx()
+    def run_in_transaction(self, fn):
+        return fn(self)
 
     def execute(self, sql, params=()):
         self.sent.append((sql, tuple(params)))
         return 0
 
+    def query_one(self, sql, params=()):
+        self.sent.append((sql, tuple(params)))
+        return {"Filas": 0}
 
-def test_L1_2_sync_stamp_survives_sqlserver_datetime2_3_so_reregistration_matches():
-    """FechaSincronizacion is DATETIME2(3) in SAM.sql: the stamp compared with '=' in the
-    re-registration statements must carry whole milliseconds, or the stored (rounded) value never
-    equals the parameter and a re-registered host's assignments are never moved on SQL Server."""
+
+def test_L1_2_sync_stamp_reaches_sqlserver_through_a_typed_datetime2_variable():
+    """FechaSincronizacion is DATETIME2(3). pyodbc binds a datetime as the legacy ``datetime`` type
+    (1/300 s ticks): compared with '=' to the stored DATETIME2(3) value it is false for ~70 % of
+    stamps, and a re-registered host's assignments would silently not move. Every T-SQL statement
+    of the sync therefore receives the stamp once, as its first parameter, into
+    ``DECLARE @Sincronizacion DATETIME2(3)``, and compares only that variable."""
     now = datetime(2026, 3, 2, 10, 0, 0, 123456)
     fake = _RecordingSqlServer()
     inventario.sincronizar_equipos(fake, [], now)
     inventario.sincronizar_robots(fake, [], now)
-    stamps = [p for _, params in fake.sent for p in params if isinstance(p, datetime)]
-    assert stamps and all(p.microsecond % 1000 == 0 for p in stamps)
-    assert all(p == datetime(2026, 3, 2, 10, 0, 0, 123000) for p in stamps)
-    assert any(inventario._MOVER_ASIGNACIONES_INSERT == sql for sql, _ in fake.sent)
+    assert len(fake.sent) == 4  # two MERGEs, the two moves
+    for sql, params in fake.sent:
+        assert sql.startswith("DECLARE @Sincronizacion DATETIME2(3) = ?;")
+        assert params[0] == datetime(2026, 3, 2, 10, 0, 0, 123000)
+        assert [p for p in params if isinstance(p, datetime)] == [params[0]]
+        assert "FechaSincronizacion = ?" not in sql and "FechaSincronizacion <> ?" not in sql
+    moves = [sql for sql, _ in fake.sent if "Asignaciones" in sql]
+    assert len(moves) == 2 and all(sql.rstrip().endswith("SELECT @@ROWCOUNT AS Filas;") for sql in moves)
 
 
 def test_L1_2_host_reregistered_from_two_old_ids_moves_each_assignment_once(sim, db, clock):

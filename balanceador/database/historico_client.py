@@ -1,5 +1,5 @@
 """HistoricoBalanceo for the balancer: the cooling history read at start-up (B7) and the rows
-written by each applied cycle (B9). Both engines side by side; T-SQL in ``TSQL_STATEMENTS``."""
+written by each applied cycle (B9). Both dialects side by side in the SQL registry (``historico.*``)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from balanceador.service.balanceo import MOTIVOS_COOLING, Accion
+from common.database import sentencias
 
 _MOTIVOS = ",".join(f"'{m}'" for m in MOTIVOS_COOLING)
 
@@ -27,25 +28,22 @@ _INSERTAR = """INSERT INTO {p}HistoricoBalanceo
      AccionTomada, Justificacion, CodigoMotivo, EquipoIds)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"""
 
-_SQL: dict[str, dict[str, str]] = {
-    eng: {
-        "historico_ultimos_cambios": _ULTIMOS.format(p=p, motivos=_MOTIVOS),
-        "historico_insertar": _INSERTAR.format(p=p),
-    }
-    for eng, p in (("sqlserver", "dbo."), ("sqlite", ""))
-}
-
-TSQL_STATEMENTS: dict[str, str] = dict(_SQL["sqlserver"])
+for _nombre, _plantilla in (("ultimos_cambios", _ULTIMOS), ("insertar", _INSERTAR)):
+    sentencias.registrar(
+        f"historico.{_nombre}",
+        tsql=_plantilla.format(p="dbo.", motivos=_MOTIVOS),
+        sqlite=_plantilla.format(p="", motivos=_MOTIVOS),
+    )
 
 
 def _sql(db: Any, name: str) -> str:
-    return _SQL["sqlserver" if db.engine == "sqlserver" else "sqlite"][name]
+    return sentencias.sql(db, f"historico.{name}")
 
 
 def ultimos_cambios(db: Any, now: datetime, periodo_seg: float) -> list[dict]:
     """The last ticket-driven change per robot and direction inside the cooling period."""
     desde = now - timedelta(seconds=max(0.0, float(periodo_seg)) + 1)
-    return db.query(_sql(db, "historico_ultimos_cambios"), (desde,))
+    return db.query(_sql(db, "ultimos_cambios"), (desde,))
 
 
 def filas_historico(acciones: Iterable[Accion], now: datetime) -> list[tuple]:
@@ -60,5 +58,5 @@ def insertar(tx: Any, acciones: Iterable[Accion], now: datetime) -> int:
     """One statement (executemany) for every history row of the cycle."""
     filas = filas_historico(acciones, now)
     if filas:
-        tx.executemany(_sql(tx, "historico_insertar"), filas)
+        tx.executemany(_sql(tx, "insertar"), filas)
     return len(filas)

@@ -1,9 +1,9 @@
 """SAM DB reads and the one-transaction apply of the balancer (B4, B9).
 
-Both engines side by side: the T-SQL text (``dbo.`` schema) and the SQLite text differ only in the
-schema prefix and ``LTRIM(RTRIM())`` vs ``TRIM()``. The T-SQL strings are in ``TSQL_STATEMENTS``
-for the static checks. Every read is one statement; the apply runs a constant number of
-statements per cycle (executemany), whatever the number of VMs moved.
+Both dialects side by side in the SQL registry (``balanceador.*``): the T-SQL text (``dbo.``
+schema, typed locks on the read-then-write, exact match of ``AsignadoPor``) and the SQLite text.
+Every read is one statement; the apply runs a constant number of statements per cycle
+(executemany), whatever the number of VMs moved, in one transaction retried whole on a deadlock.
 """
 
 from __future__ import annotations
@@ -22,71 +22,98 @@ from balanceador.service.balanceo import (
     Plan,
     RobotBalanceo,
 )
-from common.database.ejecuciones import BUSY_CONDITION_SQL
+from common.database import sentencias
+from common.database.ocupacion import ocupa_equipo
 
 _log = logging.getLogger("sam.balanceador.repositorio")
 
+#: "No UNKNOWN row has expired": the cut-off used when a caller gives none.
+_SIN_CADUCIDAD_UNKNOWN = datetime(1900, 1, 1)
+
+
+def es_del_balanceador(alias: str, dialecto: str) -> str:
+    """The row was written by the balancer: ``AsignadoPor`` is exactly 'Balanceador'.
+
+    Exact on both engines: SQL Server's default collations ignore case and trailing spaces, so a
+    hand-typed 'balanceador ' would count as the balancer's there (and could be deleted by it) but
+    not on SQLite. A binary collation plus the byte length make the T-SQL test exact."""
+    if dialecto == sentencias.TSQL:
+        nbytes = 2 * len(ASIGNADO_POR_BALANCEADOR)
+        return (f"({alias}AsignadoPor COLLATE Latin1_General_BIN2 = N'{ASIGNADO_POR_BALANCEADOR}' "
+                f"AND DATALENGTH({alias}AsignadoPor) = {nbytes})")
+    return f"{alias}AsignadoPor = '{ASIGNADO_POR_BALANCEADOR}'"
+
+
 _ROBOTS = """SELECT r.RobotId, r.Robot, r.Activo, r.EsOnline, r.ExisteEnA360, r.MinEquipos, r.MaxEquipos,
        r.PrioridadBalanceo, r.TicketsPorEquipoAdicional
-FROM {p}Robots r
+FROM {t}Robots r
 WHERE r.Activo = 1
-   OR EXISTS (SELECT 1 FROM {p}Asignaciones a
-              WHERE a.RobotId = r.RobotId AND a.AsignadoPor = 'Balanceador')"""
+   OR EXISTS (SELECT 1 FROM {t}Asignaciones a
+              WHERE a.RobotId = r.RobotId AND {propia})"""
 
 # B4: the pool. The parentheses matter: the original's AND/OR precedence let every equipo in.
 _POOL = """SELECT e.EquipoId, e.Equipo, e.Licencia, e.Activo_SAM, e.PermiteBalanceoDinamico, e.EstadoA360,
        e.UsuarioActivoA360
-FROM {p}Equipos e
-WHERE UPPER({trim}) IN ({marcas})
+FROM {t}Equipos e
+WHERE UPPER({trim}) IN ({{marcas}})
   AND e.Activo_SAM = 1
   AND e.PermiteBalanceoDinamico = 1
   AND e.EstadoA360 = 'CONNECTED'
   AND e.UsuarioActivoA360 = 1
-  AND NOT EXISTS (SELECT 1 FROM {p}Asignaciones a
+  AND NOT EXISTS (SELECT 1 FROM {t}Asignaciones a
                   WHERE a.EquipoId = e.EquipoId
-                    AND (a.Reservado = 1 OR a.EsProgramado = 1 OR a.AsignadoPor <> 'Balanceador'))"""
+                    AND (a.Reservado = 1 OR a.EsProgramado = 1 OR NOT {propia}))"""
 
 _ASIGNACIONES = """SELECT a.RobotId, a.EquipoId, a.AsignadoPor, a.Reservado, a.EsProgramado
-FROM {p}Asignaciones a"""
+FROM {t}Asignaciones a"""
 
-# The same "busy" rule as the launcher's selection (one home: common.database.ejecuciones).
-_OCUPADOS = """SELECT DISTINCT EquipoId
-FROM {p}Ejecuciones
-WHERE Estado IS NOT NULL AND {ocupada}"""
+# The launcher's "busy" rule (one home: common.database.ocupacion), with the same UNKNOWN cut-off.
+_OCUPADOS = """SELECT DISTINCT e.EquipoId
+FROM {t}Ejecuciones e
+WHERE {ocupada}"""
 
 # B9: only the balancer's own rows are ever removed.
-_BORRAR = """DELETE FROM {p}Asignaciones
-WHERE RobotId = ? AND EquipoId = ? AND AsignadoPor = 'Balanceador' AND Reservado = 0 AND EsProgramado = 0"""
+_BORRAR = """DELETE FROM {t}Asignaciones
+WHERE RobotId = ? AND EquipoId = ? AND {propia_sin_alias} AND Reservado = 0 AND EsProgramado = 0"""
 
-# Skipped if the row exists or the equipo got a manual/reserved/scheduled row meanwhile.
-_INSERTAR = """INSERT INTO {p}Asignaciones (RobotId, EquipoId, EsProgramado, Reservado, FechaAsignacion, AsignadoPor)
-SELECT ?, ?, 0, 0, ?, 'Balanceador'
-WHERE NOT EXISTS (SELECT 1 FROM {p}Asignaciones a
+# Skipped if the row exists or the equipo got a manual/reserved/scheduled row meanwhile; on SQL
+# Server the guard locks what it checks (key range included) until the transaction ends.
+_INSERTAR = """INSERT INTO {t}Asignaciones (RobotId, EquipoId, EsProgramado, Reservado, FechaAsignacion, AsignadoPor)
+SELECT ?, ?, 0, 0, ?, '{balanceador}'
+WHERE NOT EXISTS (SELECT 1 FROM {t}Asignaciones a{bloqueo}
                   WHERE a.EquipoId = ?
                     AND (a.RobotId = ? OR a.Reservado = 1 OR a.EsProgramado = 1
-                         OR a.AsignadoPor <> 'Balanceador'))"""
+                         OR NOT {propia}))"""
+
+_DIALECTO = {
+    sentencias.TSQL: {"t": "dbo.", "trim": "LTRIM(RTRIM(e.Licencia))", "bloqueo": " WITH (UPDLOCK, HOLDLOCK)"},
+    sentencias.SQLITE: {"t": "", "trim": "TRIM(e.Licencia)", "bloqueo": ""},
+}
 
 
-def _textos(p: str, trim: str, marcas: str) -> dict[str, str]:
-    return {
-        "balanceador_robots": _ROBOTS.format(p=p),
-        "balanceador_pool": _POOL.format(p=p, trim=trim, marcas=marcas),
-        "balanceador_asignaciones": _ASIGNACIONES.format(p=p),
-        "balanceador_equipos_ocupados": _OCUPADOS.format(p=p, ocupada=BUSY_CONDITION_SQL),
-        "balanceador_borrar_asignacion": _BORRAR.format(p=p),
-        "balanceador_insertar_asignacion": _INSERTAR.format(p=p),
-    }
+def _registrar(nombre: str, plantilla: str) -> None:
+    textos = {}
+    for dialecto, campos in _DIALECTO.items():
+        textos[dialecto] = plantilla.format(
+            **campos,
+            propia=es_del_balanceador("a.", dialecto),
+            propia_sin_alias=es_del_balanceador("", dialecto),
+            ocupada=ocupa_equipo("e.", "?", dialecto),
+            balanceador=ASIGNADO_POR_BALANCEADOR,
+        )
+    sentencias.registrar(f"balanceador.{nombre}", tsql=textos[sentencias.TSQL], sqlite=textos[sentencias.SQLITE])
 
 
-_PREFIJO = {"sqlserver": ("dbo.", "LTRIM(RTRIM(e.Licencia))"), "sqlite": ("", "TRIM(e.Licencia)")}
+_registrar("robots", _ROBOTS)
+_registrar("pool", _POOL)
+_registrar("asignaciones", _ASIGNACIONES)
+_registrar("equipos_ocupados", _OCUPADOS)
+_registrar("borrar_asignacion", _BORRAR)
+_registrar("insertar_asignacion", _INSERTAR)
 
-#: T-SQL texts (the pool rendered with one licence parameter, as checked statically).
-TSQL_STATEMENTS: dict[str, str] = _textos("dbo.", _PREFIJO["sqlserver"][1], "?")
 
-
-def _sql(db: Any, nombre: str, n_licencias: int = 1) -> str:
-    p, trim = _PREFIJO["sqlserver" if db.engine == "sqlserver" else "sqlite"]
-    return _textos(p, trim, ", ".join("?" * max(1, n_licencias)))[nombre]
+def _sql(db: Any, nombre: str, **campos: Any) -> str:
+    return sentencias.sql(db, f"balanceador.{nombre}", **campos)
 
 
 def _b(v: Any) -> bool:
@@ -103,7 +130,7 @@ class Lectura:
 
 def leer_robots(db: Any) -> list[RobotBalanceo]:
     out = []
-    for f in db.query(_sql(db, "balanceador_robots")):
+    for f in db.query(_sql(db, "robots")):
         out.append(RobotBalanceo(
             robot_id=int(f["RobotId"]),
             robot=str(f["Robot"] or ""),
@@ -131,24 +158,28 @@ def leer_pool(db: Any, licencias: Sequence[str]) -> list[EquipoPool]:
             estado_a360=f["EstadoA360"],
             usuario_activo=_b(f["UsuarioActivoA360"]),
         )
-        for f in db.query(_sql(db, "balanceador_pool", len(lic)), lic)
+        for f in db.query(_sql(db, "pool", marcas=len(lic)), lic)
     ]
 
 
 def leer_asignaciones(db: Any) -> list[Asignacion]:
     return [
         Asignacion(int(f["RobotId"]), int(f["EquipoId"]), f["AsignadoPor"], _b(f["Reservado"]), _b(f["EsProgramado"]))
-        for f in db.query(_sql(db, "balanceador_asignaciones"))
+        for f in db.query(_sql(db, "asignaciones"))
     ]
 
 
-def leer_ocupados(db: Any) -> frozenset[int]:
-    return frozenset(int(f["EquipoId"]) for f in db.query(_sql(db, "balanceador_equipos_ocupados")))
+def leer_ocupados(db: Any, limite_unknown: datetime | None = None) -> frozenset[int]:
+    """Equipos busy by the launcher's rule; ``limite_unknown``: an UNKNOWN row older than this no
+    longer counts (now − ``CONCILIADOR_TOLERANCIA_UNKNOWN_MIN``; None: UNKNOWN rows always count)."""
+    limite = (limite_unknown or _SIN_CADUCIDAD_UNKNOWN).replace(microsecond=0, tzinfo=None)
+    return frozenset(int(f["EquipoId"]) for f in db.query(_sql(db, "equipos_ocupados"), (limite,)))
 
 
-def leer_todo(db: Any, licencias: Sequence[str]) -> Lectura:
+def leer_todo(db: Any, licencias: Sequence[str], limite_unknown: datetime | None = None) -> Lectura:
     """The planner's DB inputs (four statements)."""
-    return Lectura(leer_robots(db), leer_pool(db, licencias), leer_asignaciones(db), leer_ocupados(db))
+    return Lectura(leer_robots(db), leer_pool(db, licencias), leer_asignaciones(db),
+                   leer_ocupados(db, limite_unknown))
 
 
 def aplicar(db: Any, plan: Plan, now: datetime) -> int:
@@ -164,13 +195,12 @@ def aplicar(db: Any, plan: Plan, now: datetime) -> int:
 
     def _tx(tx: Any) -> int:
         if borrar:
-            tx.executemany(_sql(tx, "balanceador_borrar_asignacion"), borrar)
+            tx.executemany(_sql(tx, "borrar_asignacion"), borrar)
         if insertar:
-            tx.executemany(_sql(tx, "balanceador_insertar_asignacion"), insertar)
+            tx.executemany(_sql(tx, "insertar_asignacion"), insertar)
         return historico_client.insertar(tx, plan.acciones, now)
 
-    with db.transaction() as tx:
-        n = _tx(tx)
+    n = db.run_in_transaction(_tx)
     _log.debug("Plan aplicado: %d filas borradas, %d insertadas, %d de histórico (%s)", len(borrar),
                len(insertar), n, ASIGNADO_POR_BALANCEADOR)
     return n

@@ -152,6 +152,8 @@ class AjustesBalanceo:
     tickets_por_equipo_defecto: int = 10
     licencias: tuple[str, ...] = ("ATTENDEDRUNTIME",)
     cooling: AjustesCooling = field(default_factory=AjustesCooling)
+    #: An UNKNOWN execution stops keeping its equipo busy after this (the launcher's rule, L5.4).
+    tolerancia_unknown_min: int = 120
 
     @classmethod
     def desde_config(cls, cfg) -> AjustesBalanceo:
@@ -163,6 +165,7 @@ class AjustesBalanceo:
                 umbral_subida_pct=int(cfg.BALANCEADOR_UMBRAL_SUBIDA_PCT),
                 umbral_bajada_pct=int(cfg.BALANCEADOR_UMBRAL_BAJADA_PCT),
             ),
+            tolerancia_unknown_min=int(cfg.CONCILIADOR_TOLERANCIA_UNKNOWN_MIN),
         )
 
 

@@ -13,7 +13,7 @@ import logging
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +61,8 @@ class ServicioBalanceador:
 
     def preparar(self, now: datetime, resultados: list, *, simulacion: bool = False
                  ) -> tuple[Plan, Consolidado, repositorio.Lectura]:
-        lectura = repositorio.leer_todo(self.db, self.ajustes.licencias)
+        limite_unknown = now - timedelta(minutes=self.ajustes.tolerancia_unknown_min)
+        lectura = repositorio.leer_todo(self.db, self.ajustes.licencias, limite_unknown)
         cons = self.consolidador.consolidar(resultados, lectura.robots, now, recordar=not simulacion)
         balanceados = [r.robot_id for r in lectura.robots if r.balanceado]
         if not simulacion:

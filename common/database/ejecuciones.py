@@ -7,15 +7,15 @@ Every state change goes through here so that the monotonic rule holds everywhere
 - a duplicate (same state) is a no-op;
 - ``LANZANDO`` is only ever written by :func:`insert_intent`.
 
-"Busy" (the equipo has an execution in progress) is ``Estado NOT IN (<terminal>) AND FechaFin IS
-NULL``: an ``UNKNOWN`` row stays busy for ``CONCILIADOR_TOLERANCIA_UNKNOWN_MIN`` and is then closed
-by the Conciliador by setting ``FechaFin`` (its state stays ``UNKNOWN``), see
-:data:`BUSY_CONDITION_SQL`. While a row is ``UNKNOWN``, ``FechaActualizacion`` is the moment it
-became ``UNKNOWN`` (nothing touches it until the state changes).
+"Open" and "busy" are defined once in :mod:`common.database.ocupacion`: an ``UNKNOWN`` row stays
+busy for ``CONCILIADOR_TOLERANCIA_UNKNOWN_MIN`` and is then closed by the Conciliador by setting
+``FechaFin`` (its state stays ``UNKNOWN``). While a row is ``UNKNOWN``, ``FechaActualizacion`` is
+the moment it became ``UNKNOWN`` (nothing touches it until the state changes).
 
-Both engines sit side by side: the statements are standard SQL except the identity retrieval
-(``OUTPUT INSERTED`` on SQL Server, ``RETURNING`` on SQLite) and the ``dbo.`` prefix. The T-SQL
-texts are registered in :data:`TSQL_STATEMENTS` for the static checks.
+Both dialects sit side by side in the SQL registry (:mod:`common.database.sentencias`): the
+statements differ in the identity retrieval (``OUTPUT INSERTED`` on SQL Server, ``RETURNING`` on
+SQLite), the ``dbo.`` prefix, the explicit ``CAST`` of long-text parameters and the lock of the
+read-then-write on SQL Server.
 
 Each operation runs a constant number of statements (independent of the number of callbacks or
 rows involved), inside one transaction where it writes more than one statement.
@@ -24,15 +24,18 @@ rows involved), inside one transaction where it writes more than one statement.
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time
 from typing import TYPE_CHECKING, Any
 
+from common.database import sentencias
+from common.database.ocupacion import abierta, no_terminal
+from common.database.sentencias import registrar, sql
 from common.execution_states import (
     DEPLOY_FAILED,
     DEPLOYED,
     LANZANDO,
-    TERMINAL_SQL_LIST,
     TERMINAL_STATES,
     UNKNOWN,
     may_replace,
@@ -49,9 +52,6 @@ MAX_DEPLOYMENT_ID = 100
 MAX_ESTADO = 50
 MAX_MENSAJE_ERROR = 4000
 
-#: SQL condition (columns of ``Ejecuciones``, unqualified) for "this execution keeps its equipo busy".
-BUSY_CONDITION_SQL = f"Estado NOT IN ({TERMINAL_SQL_LIST}) AND FechaFin IS NULL"
-
 #: Message stored when a LANZANDO row cannot be confirmed in A360 (L5.5).
 MENSAJE_SIN_CONFIRMACION = "sin confirmación de A360"
 
@@ -65,112 +65,122 @@ _COLS_EJECUCION = (
     "FechaActualizacion, MensajeError, FechaSlot, RondasNoEncontrado, AlertaDuracionEnviada"
 )
 
-# --- statement templates; {t} is the table prefix ("dbo." on SQL Server, "" on SQLite) -------------
-
-_TEMPLATES: dict[str, str] = {
-    # L3.2 intent row; the identity clause is engine specific (see _INSERT_INTENT_*).
-    # A row failed by the LANZANDO recovery ("sin confirmación", SAM's guess, not A360's word) whose
-    # deploy call then succeeds is revived: the deployment is real and keeps its equipo busy.
-    "actualizar_deployment": (
-        "UPDATE {t}Ejecuciones SET DeploymentId = ?, "  # noqa: S608 - constants only
-        f"Estado = CASE WHEN Estado = '{LANZANDO}' OR (Estado = '{DEPLOY_FAILED}' AND MensajeError = ?) "
-        f"THEN '{DEPLOYED}' ELSE Estado END, "
-        f"FechaFin = CASE WHEN Estado = '{DEPLOY_FAILED}' AND MensajeError = ? THEN NULL ELSE FechaFin END, "
-        f"MensajeError = CASE WHEN Estado = '{DEPLOY_FAILED}' AND MensajeError = ? THEN NULL "
-        "ELSE MensajeError END, "
-        "FechaActualizacion = ? "
-        "WHERE EjecucionId = ? AND (DeploymentId IS NULL OR DeploymentId = ?)"
-    ),
-    "marcar_deploy_fallido": (
-        f"UPDATE {{t}}Ejecuciones SET Estado = '{DEPLOY_FAILED}', MensajeError = ?, FechaFin = ?, "  # noqa: S608 - constants only
-        "FechaActualizacion = ? "
-        f"WHERE EjecucionId = ? AND DeploymentId IS NULL AND Estado NOT IN ({TERMINAL_SQL_LIST})"
-    ),
-    # Monotonic update by DeploymentId: never over a terminal state, same state = no-op.
-    "aplicar_estado": (
-        "UPDATE {t}Ejecuciones SET Estado = ?, FechaActualizacion = ?, FechaFin = ?, "  # noqa: S608 - constants only
-        "CallbackInfo = COALESCE(?, CallbackInfo), MensajeError = COALESCE(?, MensajeError), "
-        "RondasNoEncontrado = 0 "
-        f"WHERE DeploymentId = ? AND Estado NOT IN ({TERMINAL_SQL_LIST}) AND Estado <> ?"
-    ),
-    "estado_por_deployment": "SELECT EjecucionId, Estado FROM {t}Ejecuciones WHERE DeploymentId = ?",
-    # The same by EjecucionId (Conciliador batches, executemany).
-    "aplicar_estado_por_id": (
-        "UPDATE {t}Ejecuciones SET Estado = ?, FechaActualizacion = ?, FechaFin = ?, "  # noqa: S608 - constants only
-        "MensajeError = COALESCE(?, MensajeError), RondasNoEncontrado = 0 "
-        f"WHERE EjecucionId = ? AND Estado NOT IN ({TERMINAL_SQL_LIST}) AND Estado <> ?"
-    ),
-    # Not-found counter (L5.4); FechaActualizacion only moves when the state changes.
-    "contar_no_encontrado": (
-        "UPDATE {t}Ejecuciones SET RondasNoEncontrado = ?, "  # noqa: S608 - constants only
-        "FechaActualizacion = CASE WHEN Estado = ? THEN FechaActualizacion ELSE ? END, Estado = ? "
-        f"WHERE EjecucionId = ? AND Estado NOT IN ({TERMINAL_SQL_LIST})"
-    ),
-    "cerrar_unknown": (
-        "UPDATE {t}Ejecuciones SET FechaFin = ?, FechaActualizacion = ? "  # noqa: S608 - constants only
-        f"WHERE Estado = '{UNKNOWN}' AND FechaFin IS NULL AND FechaActualizacion <= ?"
-    ),
-    "marcar_alerta_duracion": (
-        "UPDATE {t}Ejecuciones SET AlertaDuracionEnviada = 1 WHERE EjecucionId = ?"
-    ),
-    "ejecuciones_activas": (
-        f"SELECT {_COLS_EJECUCION} FROM {{t}}Ejecuciones "  # noqa: S608 - constants only
-        f"WHERE Estado NOT IN ({TERMINAL_SQL_LIST}) AND FechaFin IS NULL ORDER BY FechaInicio, EjecucionId"
-    ),
-    "ejecucion_por_id": f"SELECT {_COLS_EJECUCION} FROM {{t}}Ejecuciones WHERE EjecucionId = ?",  # noqa: S608 - constants only
-    "lanzando_antiguas": (
-        f"SELECT {_COLS_EJECUCION} FROM {{t}}Ejecuciones "  # noqa: S608 - constants only
-        f"WHERE Estado = '{LANZANDO}' AND DeploymentId IS NULL AND FechaInicio <= ? "
-        "ORDER BY FechaInicio, EjecucionId"
-    ),
-    "insertar_callback": (
-        "INSERT INTO {t}CallbacksRecibidos (DeploymentId, FechaRecepcion, Estado, Payload, Aplicado) "
-        "VALUES (?, ?, ?, ?, ?)"
-    ),
-    "callbacks_pendientes": (
-        "SELECT CallbackId, DeploymentId, FechaRecepcion, Estado, Payload FROM {t}CallbacksRecibidos "
-        "WHERE DeploymentId = ? AND Aplicado = 0 ORDER BY CallbackId"
-    ),
-    # Safety net: pending callbacks whose execution is now recorded (any engine, any race).
-    # Driven from the open executions through IX_CallbacksRecibidos_DeploymentId, so the ever-growing
-    # CallbacksRecibidos table is never scanned (CROSS JOIN + WHERE: SQLite keeps this join order).
-    "callbacks_pendientes_con_ejecucion": (
-        "SELECT c.CallbackId, c.DeploymentId, c.FechaRecepcion, c.Estado, c.Payload "  # noqa: S608 - constants only
-        "FROM {t}Ejecuciones e CROSS JOIN {t}CallbacksRecibidos c "
-        "WHERE c.DeploymentId = e.DeploymentId AND c.Aplicado = 0 AND e.DeploymentId IS NOT NULL "
-        f"AND e.Estado NOT IN ({TERMINAL_SQL_LIST}) ORDER BY c.CallbackId"
-    ),
-    "marcar_callback_aplicado_por_id": (
-        "UPDATE {t}CallbacksRecibidos SET Aplicado = 1 WHERE CallbackId = ?"
-    ),
+# ruff: noqa: S608 - the statements below are built from constants only (no input is ever formatted in)
+# --- statements: {t} is the schema prefix; {mensaje} / {callback} / {payload} are the typed long-text
+# parameters (pyodbc sends a str over 2,000 characters as ntext: T-SQL casts it explicitly);
+# {bloqueo} is the lock a read-then-write takes on SQL Server (SQLite serialises writers).
+_POR_DIALECTO = {
+    sentencias.TSQL: {
+        "t": "dbo.",
+        "mensaje": "CAST(? AS NVARCHAR(4000))",
+        "callback": "CAST(? AS NVARCHAR(MAX))",
+        "payload": "CAST(? AS NVARCHAR(MAX))",
+        "bloqueo": " WITH (UPDLOCK, HOLDLOCK)",
+    },
+    sentencias.SQLITE: {"t": "", "mensaje": "?", "callback": "?", "payload": "?", "bloqueo": ""},
 }
 
+
+def _registrar(nombre: str, plantilla: str, **otros: Any) -> None:
+    textos = {d: plantilla.format(**campos) for d, campos in _POR_DIALECTO.items()}
+    registrar(f"ejecuciones.{nombre}", tsql=textos[sentencias.TSQL], sqlite=textos[sentencias.SQLITE], **otros)
+
+
+# L3.3: a row failed by the LANZANDO recovery ("sin confirmación", SAM's guess, not A360's word) whose
+# deploy call then succeeds is revived: the deployment is real and keeps its equipo busy.
+_registrar("actualizar_deployment", (
+    "UPDATE {t}Ejecuciones SET DeploymentId = ?, "
+    f"Estado = CASE WHEN Estado = '{LANZANDO}' OR (Estado = '{DEPLOY_FAILED}' AND MensajeError = {{mensaje}}) "
+    f"THEN '{DEPLOYED}' ELSE Estado END, "
+    f"FechaFin = CASE WHEN Estado = '{DEPLOY_FAILED}' AND MensajeError = {{mensaje}} THEN NULL ELSE FechaFin END, "
+    f"MensajeError = CASE WHEN Estado = '{DEPLOY_FAILED}' AND MensajeError = {{mensaje}} THEN NULL "
+    "ELSE MensajeError END, "
+    "FechaActualizacion = ? "
+    "WHERE EjecucionId = ? AND (DeploymentId IS NULL OR DeploymentId = ?)"
+))
+_registrar("marcar_deploy_fallido", (
+    f"UPDATE {{t}}Ejecuciones SET Estado = '{DEPLOY_FAILED}', MensajeError = {{mensaje}}, FechaFin = ?, "
+    "FechaActualizacion = ? "
+    f"WHERE EjecucionId = ? AND DeploymentId IS NULL AND {no_terminal()}"
+))
+# L4.3 callback race: the row is read (and on SQL Server locked, range included when it does not
+# exist yet) before deciding, so a concurrent mark_deployed either finishes first or waits.
+_registrar("estado_por_deployment_bloqueo",
+           "SELECT EjecucionId, Estado FROM {t}Ejecuciones{bloqueo} WHERE DeploymentId = ?")
+_registrar("estado_por_deployment", "SELECT EjecucionId, Estado FROM {t}Ejecuciones WHERE DeploymentId = ?")
+# Monotonic update of one row: never over a terminal state, same state = no-op.
+_registrar("aplicar_estado", (
+    "UPDATE {t}Ejecuciones SET Estado = ?, FechaActualizacion = ?, FechaFin = ?, "
+    "CallbackInfo = COALESCE({callback}, CallbackInfo), MensajeError = COALESCE({mensaje}, MensajeError), "
+    "RondasNoEncontrado = 0 "
+    f"WHERE EjecucionId = ? AND {no_terminal()} AND Estado <> ?"
+))
+# The same without the callback body (Conciliador batches, executemany).
+_registrar("aplicar_estado_por_id", (
+    "UPDATE {t}Ejecuciones SET Estado = ?, FechaActualizacion = ?, FechaFin = ?, "
+    "MensajeError = COALESCE({mensaje}, MensajeError), RondasNoEncontrado = 0 "
+    f"WHERE EjecucionId = ? AND {no_terminal()} AND Estado <> ?"
+))
+# Not-found counter (L5.4); FechaActualizacion only moves when the state changes.
+_registrar("contar_no_encontrado", (
+    "UPDATE {t}Ejecuciones SET RondasNoEncontrado = ?, "
+    "FechaActualizacion = CASE WHEN Estado = ? THEN FechaActualizacion ELSE ? END, Estado = ? "
+    f"WHERE EjecucionId = ? AND {no_terminal()}"
+))
+_registrar("cerrar_unknown", (
+    "UPDATE {t}Ejecuciones SET FechaFin = ?, FechaActualizacion = ? "
+    f"WHERE FechaFin IS NULL AND Estado = '{UNKNOWN}' AND FechaActualizacion <= ?"
+))
+_registrar("marcar_alerta_duracion", "UPDATE {t}Ejecuciones SET AlertaDuracionEnviada = 1 WHERE EjecucionId = ?")
+_registrar("ejecuciones_activas", (
+    f"SELECT {_COLS_EJECUCION} FROM {{t}}Ejecuciones "
+    f"WHERE {abierta()} ORDER BY FechaInicio, EjecucionId"
+))
+_registrar("ejecucion_por_id", f"SELECT {_COLS_EJECUCION} FROM {{t}}Ejecuciones WHERE EjecucionId = ?")
+_registrar("lanzando_antiguas", (
+    f"SELECT {_COLS_EJECUCION} FROM {{t}}Ejecuciones "
+    f"WHERE Estado = '{LANZANDO}' AND DeploymentId IS NULL AND FechaInicio <= ? "
+    "ORDER BY FechaInicio, EjecucionId"
+))
+_registrar("deployments_registrados",
+           "SELECT DeploymentId FROM {t}Ejecuciones WHERE DeploymentId IN ({{marcas}})")
+_registrar("insertar_callback", (
+    "INSERT INTO {t}CallbacksRecibidos (DeploymentId, FechaRecepcion, Estado, Payload, Aplicado) "
+    "VALUES (?, ?, ?, {payload}, ?)"
+))
+_registrar("callbacks_pendientes", (
+    "SELECT CallbackId, DeploymentId, FechaRecepcion, Estado, Payload FROM {t}CallbacksRecibidos "
+    "WHERE DeploymentId = ? AND Aplicado = 0 ORDER BY CallbackId"
+))
+# Safety net: pending callbacks whose execution is now recorded (any engine, any race).
+# Driven from the open executions through IX_CallbacksRecibidos_DeploymentId, so the ever-growing
+# CallbacksRecibidos table is never scanned (CROSS JOIN + WHERE: SQLite keeps this join order).
+_registrar("callbacks_pendientes_con_ejecucion", (
+    "SELECT c.CallbackId, c.DeploymentId, c.FechaRecepcion, c.Estado, c.Payload "
+    "FROM {t}Ejecuciones e CROSS JOIN {t}CallbacksRecibidos c "
+    "WHERE c.DeploymentId = e.DeploymentId AND c.Aplicado = 0 AND e.DeploymentId IS NOT NULL "
+    f"AND {no_terminal('e.')} ORDER BY c.CallbackId"
+))
+_registrar("marcar_callback_aplicado_por_id", "UPDATE {t}CallbacksRecibidos SET Aplicado = 1 WHERE CallbackId = ?")
+
+# L3.2 intent row. ClaveIntento (a client-generated UUID, unique) makes it idempotent: a retry after a
+# lost commit acknowledgement finds the row it already wrote instead of writing a second one.
 _INSERT_INTENT_COLS = (
     "(RobotId, EquipoId, UserId, Hora, FechaInicio, Estado, FechaActualizacion, FechaSlot, "
-    "RondasNoEncontrado, AlertaDuracionEnviada)"
+    "RondasNoEncontrado, AlertaDuracionEnviada, ClaveIntento)"
 )
-_INSERT_INTENT_TSQL = (
-    f"INSERT INTO dbo.Ejecuciones {_INSERT_INTENT_COLS} OUTPUT INSERTED.EjecucionId "  # noqa: S608 - constants only
-    f"VALUES (?, ?, ?, ?, ?, '{LANZANDO}', ?, ?, 0, 0)"
+registrar(
+    "ejecuciones.insertar_intento",
+    tsql=(
+        f"INSERT INTO dbo.Ejecuciones {_INSERT_INTENT_COLS} OUTPUT INSERTED.EjecucionId "
+        f"VALUES (?, ?, ?, ?, ?, '{LANZANDO}', ?, ?, 0, 0, ?)"
+    ),
+    sqlite=(
+        f"INSERT INTO Ejecuciones {_INSERT_INTENT_COLS} "
+        f"VALUES (?, ?, ?, ?, ?, '{LANZANDO}', ?, ?, 0, 0, ?) RETURNING EjecucionId"
+    ),
 )
-_INSERT_INTENT_SQLITE = (
-    f"INSERT INTO Ejecuciones {_INSERT_INTENT_COLS} "  # noqa: S608 - constants only
-    f"VALUES (?, ?, ?, ?, ?, '{LANZANDO}', ?, ?, 0, 0) RETURNING EjecucionId"
-)
-
-_SQL: dict[str, dict[str, str]] = {
-    "sqlserver": {name: text.format(t="dbo.") for name, text in _TEMPLATES.items()},
-    "sqlite": {name: text.format(t="") for name, text in _TEMPLATES.items()},
-}
-_SQL["sqlserver"]["insertar_intento"] = _INSERT_INTENT_TSQL
-_SQL["sqlite"]["insertar_intento"] = _INSERT_INTENT_SQLITE
-
-#: Every T-SQL statement of this module (discovered by tests/test_sql_static.py).
-TSQL_STATEMENTS: dict[str, str] = dict(_SQL["sqlserver"])
-
-
-def _sql(db: DatabaseClient, name: str) -> str:
-    return _SQL["sqlserver" if db.engine == "sqlserver" else "sqlite"][name]
+_registrar("intento_por_clave", "SELECT EjecucionId FROM {t}Ejecuciones WHERE ClaveIntento = ?")
 
 
 def db_length(text: str) -> int:
@@ -201,13 +211,28 @@ def insert_intent(
     hora: time | None,
     fecha_slot: date | None,
     now: datetime,
+    clave: str | None = None,
 ) -> int:
-    """L3.2: record the intent (``Estado = LANZANDO``, ``FechaInicio = now``), committed. Returns the id."""
-    params = (robot_id, equipo_id, user_id, hora, now, now, fecha_slot)
-    sql = _sql(db, "insertar_intento")
+    """L3.2: record the intent (``Estado = LANZANDO``, ``FechaInicio = now``), committed. Returns the id.
+
+    Idempotent: the row carries ``clave`` (a new UUID when not given) in ``ClaveIntento``. When
+    the unit of work is retried (a lost connection or a commit whose acknowledgement never came),
+    the retry first looks for the row the first attempt may have committed and returns it, so a
+    retry never writes a second LANZANDO row. One statement on the usual path.
+    """
+    clave = clave or str(uuid.uuid4())
+    params = (robot_id, equipo_id, user_id, hora, now, now, fecha_slot, clave)
+    intentos = 0
 
     def work(tx: Any) -> int:
-        row = tx.query_one(sql, params)
+        nonlocal intentos
+        intentos += 1
+        if intentos > 1:
+            previa = tx.query_one(sql(tx, "ejecuciones.intento_por_clave"), (clave,))
+            if previa is not None:
+                logger.info("Intento de lanzamiento %s ya registrado (reintento tras un error de conexión)", clave)
+                return int(previa["EjecucionId"])
+        row = tx.query_one(sql(tx, "ejecuciones.insertar_intento"), params)
         if row is None:
             raise RuntimeError("INSERT sin identidad devuelta")
         return int(next(iter(row.values())))
@@ -227,7 +252,7 @@ def mark_deployed(db: Any, ejecucion_id: int, deployment_id: str, now: datetime)
 
     def work(tx: Any) -> None:
         n = tx.execute(
-            _sql(tx, "actualizar_deployment"),
+            sql(tx, "ejecuciones.actualizar_deployment"),
             (deployment_id, MENSAJE_SIN_CONFIRMACION, MENSAJE_SIN_CONFIRMACION, MENSAJE_SIN_CONFIRMACION, now,
              ejecucion_id, deployment_id),
         )
@@ -246,7 +271,7 @@ def mark_deployed(db: Any, ejecucion_id: int, deployment_id: str, now: datetime)
 def mark_deploy_failed(db: Any, ejecucion_id: int, mensaje: str, now: datetime) -> None:
     """L3.3: ``DEPLOY_FAILED`` with ``MensajeError`` and ``FechaFin`` (only a row without a deployment)."""
     db.execute(
-        _sql(db, "marcar_deploy_fallido"),
+        sql(db, "ejecuciones.marcar_deploy_fallido"),
         (_truncate(mensaje, MAX_MENSAJE_ERROR), now, now, ejecucion_id),
     )
 
@@ -270,28 +295,42 @@ def apply_status(
     ``"ignorado"`` (not allowed: the row is terminal, or ``LANZANDO`` was asked) or
     ``"no_encontrado"`` (no row has that ``DeploymentId`` yet). A terminal state sets ``FechaFin``
     (``fecha_fin`` or ``now``); a non-terminal one leaves the row open (``FechaFin`` NULL).
-    One or two statements.
+
+    The row is read first, in the same transaction (on SQL Server with ``UPDLOCK, HOLDLOCK``, which
+    also locks the key range when no row has that ``DeploymentId`` yet), then the decision is
+    taken and the row updated. Under locking READ COMMITTED a callback racing
+    :func:`mark_deployed` therefore either sees the deployment, or makes ``mark_deployed`` wait
+    until its pending callback is committed, so :func:`_apply_pending` applies it. Two statements.
     """
     estado = normalize(status)
     if not estado:
         raise ValueError("estado vacío")
-    if estado == LANZANDO:
-        row = db.query_one(_sql(db, "estado_por_deployment"), (deployment_id,))
-        return RESULT_NO_ENCONTRADO if row is None else RESULT_IGNORADO
     fin = (fecha_fin or now) if estado in TERMINAL_STATES else None
-    n = db.execute(
-        _sql(db, "aplicar_estado"),
-        (estado, now, fin, callback_info, _truncate(mensaje, MAX_MENSAJE_ERROR), deployment_id, estado),
-    )
-    if n:
-        return RESULT_APLICADO
-    row = db.query_one(_sql(db, "estado_por_deployment"), (deployment_id,))
+
+    def work(tx: Any) -> str:
+        row = tx.query_one(sql(tx, "ejecuciones.estado_por_deployment_bloqueo"), (deployment_id,))
+        decision = _decidir(row, estado)
+        if decision != RESULT_APLICADO:
+            return decision
+        n = tx.execute(
+            sql(tx, "ejecuciones.aplicar_estado"),
+            (estado, now, fin, callback_info, _truncate(mensaje, MAX_MENSAJE_ERROR), row["EjecucionId"], estado),
+        )
+        return RESULT_APLICADO if n else RESULT_IGNORADO
+
+    return db.run_in_transaction(work)
+
+
+def _decidir(row: dict | None, estado: str) -> str:
+    """What a status update does to the row read (locked) for its deployment (monotonic rule)."""
     if row is None:
         return RESULT_NO_ENCONTRADO
-    current = row.get("Estado")
-    if current is not None and normalize(current) == estado:
+    actual = row.get("Estado")
+    if estado == LANZANDO:
+        return RESULT_IGNORADO
+    if actual is not None and normalize(actual) == estado:
         return RESULT_DUPLICADO
-    return RESULT_IGNORADO
+    return RESULT_APLICADO if may_replace(actual, estado) else RESULT_IGNORADO
 
 
 def record_callback(db: Any, deployment_id: str, status: str, payload: str, now: datetime) -> str:
@@ -299,14 +338,14 @@ def record_callback(db: Any, deployment_id: str, status: str, payload: str, now:
 
     The row is recorded with ``Aplicado = 1`` when the execution exists (applied, duplicate or
     ignored) and ``Aplicado = 0`` when it does not yet (:func:`mark_deployed` applies it later).
-    Two statements on the usual path, three when the state did not change.
+    Three statements (read, update, record); two when the state does not change.
     """
     estado = normalize(status)
 
     def work(tx: Any) -> str:
         result = apply_status(tx, deployment_id, estado, now, callback_info=payload)
         aplicado = 0 if result == RESULT_NO_ENCONTRADO else 1
-        tx.execute(_sql(tx, "insertar_callback"), (deployment_id, now, estado, payload, aplicado))
+        tx.execute(sql(tx, "ejecuciones.insertar_callback"), (deployment_id, now, estado, payload, aplicado))
         return result
 
     return db.run_in_transaction(work)
@@ -328,10 +367,10 @@ def _choose_pending(current: str | None, pending: Sequence[dict]) -> dict | None
 
 def _apply_pending(tx: DatabaseClient, deployment_id: str, now: datetime) -> int:
     """Apply the pending callbacks of one deployment (constant number of statements)."""
-    pending = tx.query(_sql(tx, "callbacks_pendientes"), (deployment_id,))
+    pending = tx.query(sql(tx, "ejecuciones.callbacks_pendientes"), (deployment_id,))
     if not pending:
         return 0
-    row = tx.query_one(_sql(tx, "estado_por_deployment"), (deployment_id,))
+    row = tx.query_one(sql(tx, "ejecuciones.estado_por_deployment"), (deployment_id,))
     chosen = _choose_pending(row.get("Estado") if row else None, pending)
     if chosen is not None:
         estado = normalize(chosen["Estado"])
@@ -352,7 +391,7 @@ def _apply_pending(tx: DatabaseClient, deployment_id: str, now: datetime) -> int
     # Only the callbacks read above: one committed by a concurrent callback after that SELECT (SQL
     # Server interleaves the two transactions) stays pending for apply_pending_callbacks, instead of
     # being marked applied without having been applied.
-    tx.executemany(_sql(tx, "marcar_callback_aplicado_por_id"), [(cb["CallbackId"],) for cb in pending])
+    tx.executemany(sql(tx, "ejecuciones.marcar_callback_aplicado_por_id"), [(cb["CallbackId"],) for cb in pending])
     return len(pending)
 
 
@@ -362,7 +401,7 @@ def apply_pending_callbacks(db: Any, now: datetime) -> int:
     :func:`mark_deployed` applies them in the usual case; this covers any interleaving in which a
     callback was recorded as pending just after the launcher looked. Returns the callbacks settled.
     """
-    rows = db.query(_sql(db, "callbacks_pendientes_con_ejecucion"))
+    rows = db.query(sql(db, "ejecuciones.callbacks_pendientes_con_ejecucion"))
     if not rows:
         return 0
     by_dep: dict[str, list[dict]] = {}
@@ -399,21 +438,21 @@ def _normalize_row(row: dict) -> dict:
 
 
 def active_executions(db: Any, *, started_before: datetime | None = None) -> list[dict]:
-    """Busy executions (see :data:`BUSY_CONDITION_SQL`), oldest first; optional age filter in Python."""
-    rows = [_normalize_row(dict(r)) for r in db.query(_sql(db, "ejecuciones_activas"))]
+    """Open executions (:func:`common.database.ocupacion.abierta`), oldest first; optional age filter."""
+    rows = [_normalize_row(dict(r)) for r in db.query(sql(db, "ejecuciones.ejecuciones_activas"))]
     if started_before is not None:
         rows = [r for r in rows if r["FechaInicio"] is not None and r["FechaInicio"] <= started_before]
     return rows
 
 
 def get_execution(db: Any, ejecucion_id: int) -> dict | None:
-    row = db.query_one(_sql(db, "ejecucion_por_id"), (ejecucion_id,))
+    row = db.query_one(sql(db, "ejecuciones.ejecucion_por_id"), (ejecucion_id,))
     return _normalize_row(dict(row)) if row else None
 
 
 def lanzando_older_than(db: Any, cutoff: datetime) -> list[dict]:
     """``LANZANDO`` rows without a deployment whose intent is older than ``cutoff`` (L5.5)."""
-    return [_normalize_row(dict(r)) for r in db.query(_sql(db, "lanzando_antiguas"), (cutoff,))]
+    return [_normalize_row(dict(r)) for r in db.query(sql(db, "ejecuciones.lanzando_antiguas"), (cutoff,))]
 
 
 def deployment_ids_in_use(db: Any, ids: Iterable[str]) -> set[str]:
@@ -421,10 +460,8 @@ def deployment_ids_in_use(db: Any, ids: Iterable[str]) -> set[str]:
     ids = list(dict.fromkeys(ids))
     if not ids:
         return set()
-    marks = ",".join("?" * len(ids))
-    t = "dbo." if db.engine == "sqlserver" else ""
-    sql = f"SELECT DeploymentId FROM {t}Ejecuciones WHERE DeploymentId IN ({marks})"  # noqa: S608
-    return {r["DeploymentId"] for r in db.query(sql, tuple(ids))}
+    texto = sql(db, "ejecuciones.deployments_registrados", marcas=len(ids))
+    return {r["DeploymentId"] for r in db.query(texto, tuple(ids))}
 
 
 def adopt_deployment(
@@ -445,7 +482,8 @@ def adopt_deployment(
 
 
 def apply_status_batch(db: Any, updates: Sequence[tuple[int, str, datetime, datetime | None, str | None]]) -> int:
-    """Monotonic updates by ``EjecucionId`` in one ``executemany``.
+    """Monotonic updates by ``EjecucionId`` in one ``executemany`` (returns the row count on SQLite,
+    -1 on SQL Server: pyodbc does not count an ``executemany``; no caller decides on it).
 
     ``updates``: ``(ejecucion_id, estado, now, fecha_fin, mensaje)``; ``fecha_fin`` is used only for
     terminal states (``now`` when None). Rows already terminal or already in that state are untouched.
@@ -457,7 +495,7 @@ def apply_status_batch(db: Any, updates: Sequence[tuple[int, str, datetime, date
         estado = normalize(status)
         fin = (fecha_fin or now) if estado in TERMINAL_STATES else None
         params.append((estado, now, fin, _truncate(mensaje, MAX_MENSAJE_ERROR), ejecucion_id, estado))
-    return db.executemany(_sql(db, "aplicar_estado_por_id"), params)
+    return db.executemany(sql(db, "ejecuciones.aplicar_estado_por_id"), params)
 
 
 def update_not_found_batch(db: Any, updates: Sequence[tuple[int, int, str, datetime]]) -> int:
@@ -469,12 +507,12 @@ def update_not_found_batch(db: Any, updates: Sequence[tuple[int, int, str, datet
     if not updates:
         return 0
     params = [(rondas, normalize(estado), now, normalize(estado), eid) for eid, rondas, estado, now in updates]
-    return db.executemany(_sql(db, "contar_no_encontrado"), params)
+    return db.executemany(sql(db, "ejecuciones.contar_no_encontrado"), params)
 
 
 def close_unknown(db: Any, unknown_since_before: datetime, now: datetime) -> int:
     """Close (``FechaFin = now``) ``UNKNOWN`` rows that became UNKNOWN before the cutoff (L5.4)."""
-    return db.execute(_sql(db, "cerrar_unknown"), (now, now, unknown_since_before))
+    return db.execute(sql(db, "ejecuciones.cerrar_unknown"), (now, now, unknown_since_before))
 
 
 def mark_duration_alerted(db: Any, ejecucion_ids: Iterable[int]) -> int:
@@ -482,4 +520,4 @@ def mark_duration_alerted(db: Any, ejecucion_ids: Iterable[int]) -> int:
     params = [(i,) for i in ejecucion_ids]
     if not params:
         return 0
-    return db.executemany(_sql(db, "marcar_alerta_duracion"), params)
+    return db.executemany(sql(db, "ejecuciones.marcar_alerta_duracion"), params)

@@ -45,8 +45,9 @@ CREATE TABLE IF NOT EXISTS Programaciones (
     FechaEspecifica  DATE NULL,
     Tolerancia       INTEGER NULL DEFAULT 60,
     Activo           INTEGER NOT NULL DEFAULT 1,
+    -- As SQL Server compares: case-insensitive, trailing spaces ignored (the selection does the same).
     CONSTRAINT CK_Programaciones_Tipo
-        CHECK (TipoProgramacion IN ('Diaria', 'Semanal', 'Mensual', 'Especifica'))
+        CHECK (UPPER(RTRIM(TipoProgramacion)) IN ('DIARIA', 'SEMANAL', 'MENSUAL', 'ESPECIFICA'))
 );
 
 CREATE TABLE IF NOT EXISTS Asignaciones (
@@ -62,7 +63,8 @@ CREATE TABLE IF NOT EXISTS Asignaciones (
 
 CREATE TABLE IF NOT EXISTS Ejecuciones (
     EjecucionId           INTEGER PRIMARY KEY AUTOINCREMENT,
-    DeploymentId          TEXT NULL,
+    -- A360 deployment ids (UUIDs) match case-insensitively, as on SQL Server's default collations.
+    DeploymentId          TEXT NULL COLLATE NOCASE,
     RobotId               INTEGER NOT NULL,
     EquipoId              INTEGER NOT NULL,
     UserId                INTEGER NULL,
@@ -75,7 +77,8 @@ CREATE TABLE IF NOT EXISTS Ejecuciones (
     MensajeError          TEXT NULL,
     FechaSlot             DATE NULL,
     RondasNoEncontrado    INTEGER NOT NULL DEFAULT 0,
-    AlertaDuracionEnviada INTEGER NOT NULL DEFAULT 0
+    AlertaDuracionEnviada INTEGER NOT NULL DEFAULT 0,
+    ClaveIntento          TEXT NULL
 );
 
 CREATE TABLE IF NOT EXISTS HistoricoBalanceo (
@@ -102,7 +105,7 @@ CREATE TABLE IF NOT EXISTS ErrorLog (
 
 CREATE TABLE IF NOT EXISTS CallbacksRecibidos (
     CallbackId     INTEGER PRIMARY KEY AUTOINCREMENT,
-    DeploymentId   TEXT NOT NULL,
+    DeploymentId   TEXT NOT NULL COLLATE NOCASE,
     FechaRecepcion DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f', 'now', 'localtime')),
     Estado         TEXT NULL,
     Payload        TEXT NULL,
@@ -112,6 +115,8 @@ CREATE TABLE IF NOT EXISTS CallbacksRecibidos (
 -- Indexes for the hot queries.
 CREATE UNIQUE INDEX IF NOT EXISTS UX_Ejecuciones_DeploymentId
     ON Ejecuciones (DeploymentId) WHERE DeploymentId IS NOT NULL;
+CREATE UNIQUE INDEX IF NOT EXISTS UX_Ejecuciones_ClaveIntento
+    ON Ejecuciones (ClaveIntento) WHERE ClaveIntento IS NOT NULL;
 CREATE INDEX IF NOT EXISTS IX_Ejecuciones_Estado ON Ejecuciones (Estado);
 CREATE INDEX IF NOT EXISTS IX_Ejecuciones_EquipoId_Estado ON Ejecuciones (EquipoId, Estado);
 CREATE INDEX IF NOT EXISTS IX_Ejecuciones_Robot_Equipo_Fecha ON Ejecuciones (RobotId, EquipoId, FechaInicio);
@@ -144,7 +149,7 @@ FROM Asignaciones AS a
 INNER JOIN Robots AS r ON r.RobotId = a.RobotId
 INNER JOIN Equipos AS e ON e.EquipoId = a.EquipoId;
 
--- Active = NOT terminal; the list is common/execution_states.TERMINAL_STATES (tested).
+-- Open executions: the predicate is common/database/ocupacion.abierta('x.') (tested).
 DROP VIEW IF EXISTS EjecucionesActivas;
 CREATE VIEW EjecucionesActivas AS
 SELECT
@@ -164,8 +169,7 @@ SELECT
 FROM Ejecuciones AS x
 LEFT JOIN Robots AS r ON r.RobotId = x.RobotId
 LEFT JOIN Equipos AS e ON e.EquipoId = x.EquipoId
-WHERE x.Estado NOT IN ('COMPLETED','DEPLOY_FAILED','RUN_ABORTED','RUN_COMPLETED','RUN_FAILED','RUN_TIMED_OUT')
-  AND x.FechaFin IS NULL;
+WHERE x.FechaFin IS NULL AND x.Estado NOT IN ('COMPLETED','DEPLOY_FAILED','RUN_ABORTED','RUN_COMPLETED','RUN_FAILED','RUN_TIMED_OUT');
 
 DROP VIEW IF EXISTS EquiposAsignados;
 CREATE VIEW EquiposAsignados AS

@@ -32,8 +32,17 @@ from typing import Any, TypeVar
 
 try:  # pyodbc is a runtime requirement, but SQLite-only installs must still import this module.
     import pyodbc
-except ImportError:  # pragma: no cover - exercised only where pyodbc is missing
+except ImportError as _exc:  # pragma: no cover - exercised only where pyodbc or libodbc is missing
+    # On Linux the wheel imports only where the ODBC driver manager is installed (libodbc.so.2,
+    # Debian package unixodbc); on Windows it is part of the OS.
     pyodbc = None  # type: ignore[assignment]
+    PYODBC_ERROR: str | None = f"{type(_exc).__name__}: {_exc}"
+else:
+    PYODBC_ERROR = None
+
+#: Observers of every SQL text sent to a database (``fn(sql)``); the test suite uses one to prove
+#: that services run only statements of the SQL registry (common/database/sentencias.py).
+OBSERVADORES_SQL: list[Callable[[str], None]] = []
 
 T = TypeVar("T")
 
@@ -330,8 +339,6 @@ class DatabaseClient:
             self.connection_string = None
             self.driver = "sqlite3"
         else:
-            if pyodbc is None:
-                raise DatabaseError("pyodbc no está instalado: no se puede usar el motor sqlserver")
             if not connection_string:
                 raise ValueError("connection_string es obligatorio con el motor sqlserver")
             self.sqlite_path = None
@@ -430,6 +437,11 @@ class DatabaseClient:
                 conn.close()
                 raise
             return conn
+        if pyodbc is None:
+            raise DatabaseError(
+                f"Error de base de datos {self.name}: no se puede cargar pyodbc ({PYODBC_ERROR}). Instale "
+                "pyodbc (requirements.txt) y, en Linux, el gestor de controladores ODBC (paquete unixodbc)."
+            )
         conn = pyodbc.connect(self.connection_string, autocommit=True, timeout=self.connect_timeout)
         if self.query_timeout:
             conn.timeout = self.query_timeout  # a hung query fails (HYT00) instead of blocking a cycle
@@ -619,11 +631,31 @@ class DatabaseClient:
                     raise DatabaseError("la consulta no devolvió ningún conjunto de resultados")
                 return []
         names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row, strict=False)) for row in cursor.fetchall()]
+        rows = [dict(zip(names, row, strict=False)) for row in cursor.fetchall()]
+        DatabaseClient._drain(cursor)
+        return rows
+
+    @staticmethod
+    def _drain(cursor: Any) -> None:
+        """Read the remaining results of a batch. SQL Server reports an error raised after a first
+        result set (a procedure that SELECTs, then THROWs) only when its result is reached: without
+        this the partial rows would be taken for the whole answer. sqlite3 has one result only."""
+        nextset = getattr(cursor, "nextset", None)
+        if nextset is None:
+            return
+        while nextset():
+            if cursor.description is not None:
+                cursor.fetchall()
+
+    @staticmethod
+    def _observe(sql: str) -> None:
+        for observer in OBSERVADORES_SQL:
+            observer(sql)
 
     def _cursor_execute(self, conn: Any, sql: str, params: Sequence) -> Any:
         cur = conn.cursor()
         self._count()
+        self._observe(sql)
         if params:
             cur.execute(sql, tuple(params))
         else:
@@ -651,11 +683,20 @@ class DatabaseClient:
         return rows[0] if rows else None
 
     def execute(self, sql: str, params: Sequence = ()) -> int:
-        """Run a statement; returns the row count. Outside a transaction it is committed at once."""
+        """Run a statement; returns the row count. Outside a transaction it is committed at once.
+
+        On SQLite the count is the connection's change counter, so a write that starts with a
+        ``WITH`` clause is counted too (``sqlite3`` reports -1 for it). On pyodbc it is the
+        driver's count of a single-statement batch; a T-SQL batch of several statements reports
+        its count itself (``SELECT @@ROWCOUNT``, see ``common.database.sentencias.ejecutar``).
+        """
 
         def op(conn: Any) -> int:
+            antes = conn.total_changes if self.engine == "sqlite" else 0
             cur = self._cursor_execute(conn, sql, params)
             try:
+                if self.engine == "sqlite":
+                    return conn.total_changes - antes
                 return cur.rowcount
             finally:
                 cur.close()
@@ -665,7 +706,9 @@ class DatabaseClient:
     def executemany(self, sql: str, seq: Sequence[Sequence]) -> int:
         """Run one statement for many parameter rows in one call (a single round trip on SQL Server).
 
-        Outside a transaction the batch is its own transaction: all rows or none.
+        Outside a transaction the batch is its own transaction: all rows or none. Returns the rows
+        affected on SQLite and **-1 on pyodbc** (``Cursor.executemany`` never counts, with or
+        without ``fast_executemany``): a caller that needs a count must not use this.
         """
         rows = [tuple(r) for r in seq]
         if not rows:
@@ -677,6 +720,7 @@ class DatabaseClient:
                 if self.engine == "sqlserver":
                     cur.fast_executemany = True
                 self._count()
+                self._observe(sql)
                 cur.executemany(sql, rows)
                 return cur.rowcount
             finally:
@@ -694,6 +738,7 @@ class DatabaseClient:
 
             def op(conn: Any) -> None:
                 self._count()
+                self._observe(script)
                 try:
                     conn.executescript("BEGIN IMMEDIATE;\n" + script + "\nCOMMIT;")
                 except BaseException:

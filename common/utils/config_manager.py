@@ -50,6 +50,8 @@ GROUP_SERVICES: dict[str, frozenset[str]] = {
     "callback": frozenset({"lanzador", "callback", "demo"}),
     "lanzador": frozenset({"lanzador", "callback", "demo"}),
     "balanceador": frozenset({"balanceador", "demo"}),
+    # Settings of the one "busy equipo" rule, shared by the Lanzador and the Balanceador.
+    "ocupacion": frozenset({"lanzador", "callback", "balanceador", "demo"}),
     "rpa360_db": frozenset({"balanceador", "demo"}),
     "clouders": frozenset({"balanceador", "demo"}),
 }
@@ -310,8 +312,8 @@ SETTINGS: tuple[Setting, ...] = (
       help="Espera máxima (s) del trabajo en curso al detener el servicio"),
     S("LANZADOR_LANZANDO_TIMEOUT_SEG", "int", "120", "lanzador", min=1,
       help="Tiempo (s) tras el cual un registro LANZANDO sin deploymentId se revisa"),
-    S("CONCILIADOR_TOLERANCIA_UNKNOWN_MIN", "int", "120", "lanzador", min=0,
-      help="Minutos en UNKNOWN antes de darla por terminada"),
+    S("CONCILIADOR_TOLERANCIA_UNKNOWN_MIN", "int", "120", "ocupacion", min=0,
+      help="Minutos en UNKNOWN antes de darla por terminada y de dejar libre su equipo (Lanzador y Balanceador)"),
     S("LANZADOR_CONCILIADOR_BATCH_SIZE", "int", "100", "lanzador", min=1, help="Ids por consulta de conciliación"),
     S("CONCILIADOR_EDAD_MINIMA_SEG", "int", "30", "lanzador", min=0,
       help="Edad mínima (s) de una ejecución para conciliarla"),

@@ -40,12 +40,20 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from common.database import ejecuciones
+from common.database import ejecuciones, sentencias
 from lanzador.clients.aa_client import RETRY_AFTER_CAP_S, A360Error, build_bot_input
 from lanzador.service.adopcion import MARGEN_ADOPCION, mejor_despliegue
 from lanzador.service.seleccion import RobotEjecutable, obtener_robots_ejecutables
 
 _log = logging.getLogger("sam.lanzador.desplegador")
+
+#: Robot ids per read of Parametros (SQL Server accepts at most 2,100 parameters per statement).
+_LOTE_IDS = 1000
+sentencias.registrar(
+    "desplegador.parametros_robots",
+    tsql="SELECT RobotId, Parametros FROM dbo.Robots WHERE RobotId IN ({marcas})",
+    sqlite="SELECT RobotId, Parametros FROM Robots WHERE RobotId IN ({marcas})",
+)
 
 ENV_PAUSA_TRAS_INTENCION = "SAM_TEST_PAUSA_TRAS_INTENCION_SEG"
 
@@ -279,15 +287,13 @@ class Desplegador:
             )
 
     def _parametros(self, robot_ids: Iterable[int]) -> dict[int, Any]:
-        ids = sorted(int(i) for i in robot_ids)
-        if not ids:
-            return {}
-        marks = ", ".join("?" for _ in ids)
-        rows = self.db.query(
-            f"SELECT RobotId, Parametros FROM Robots WHERE RobotId IN ({marks})",  # noqa: S608 - only ? marks
-            ids,
-        )
-        return {int(r["RobotId"]): r.get("Parametros") for r in rows}
+        ids = sorted({int(i) for i in robot_ids})
+        out: dict[int, Any] = {}
+        for inicio in range(0, len(ids), _LOTE_IDS):  # SQL Server takes at most 2,100 parameters
+            lote = ids[inicio : inicio + _LOTE_IDS]
+            rows = self.db.query(sentencias.sql(self.db, "desplegador.parametros_robots", marcas=len(lote)), lote)
+            out.update({int(r["RobotId"]): r.get("Parametros") for r in rows})
+        return out
 
     # -- one launch ------------------------------------------------------------------------------
     def en_vuelo(self) -> frozenset[int]:

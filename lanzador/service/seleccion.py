@@ -18,15 +18,20 @@ Both versions sit side by side here so a reviewer sees them together:
    day); Especifica: ``FechaEspecifica``. A slot (robot, equipo, slot date, ``HoraInicio``)
    that already has an ``Ejecuciones`` row (``FechaSlot`` + ``Hora``) is never launched again.
 2. Online: ``EsProgramado = 0`` assignment of an ``EsOnline = 1`` active robot.
-3. Never: a busy equipo (an execution whose state is not terminal and has no ``FechaFin``, as in
-   ``common.database.ejecuciones.BUSY_CONDITION_SQL``; ``UNKNOWN`` counts busy for
-   ``@ToleranciaUnknownMin`` since it became UNKNOWN (``FechaActualizacion``)), an equipo
+3. Never: a busy equipo (the one rule of ``common.database.ocupacion.ocupa_equipo``: an open
+   execution; ``UNKNOWN`` counts busy for ``@ToleranciaUnknownMin`` since it became UNKNOWN
+   (``FechaActualizacion``)), an equipo
    with ``Activo_SAM = 0``, not ``CONNECTED``, an inactive or missing user; a robot with
    ``ExisteEnA360 = 0`` or ``Activo = 0``; a (robot, equipo) with a ``DEPLOY_FAILED`` less than
    ``@EsperaTrasFalloSeg`` ago. At most one row per equipo: scheduled first (earliest slot), then
    the online robot idle longest on that equipo (never run there = idle longest).
 
 Result rows: ``RobotId, EquipoId, UserId, Hora, EsProgramado, FechaSlot``; scheduled first.
+
+Both engines decide at whole seconds: ``@Ahora`` is cut to the second, and the comparisons that
+involve stored times (the wait after a failed deploy, the online robot idle longest) use the
+stored time cut to the second, as SQLite's ``datetime()`` does. ``TipoProgramacion`` is matched
+case-insensitively and without trailing spaces on both engines.
 """
 
 from __future__ import annotations
@@ -35,7 +40,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from common.execution_states import DEPLOY_FAILED, TERMINAL_SQL_LIST, UNKNOWN
+from common.database import sentencias
+from common.database.ocupacion import ocupa_equipo
+from common.execution_states import DEPLOY_FAILED
 
 #: Default schedule tolerance in minutes when ``Programaciones.Tolerancia`` is NULL.
 TOLERANCIA_DEFECTO_MIN = 60
@@ -65,9 +72,13 @@ AS
 BEGIN
     SET NOCOUNT ON;
     IF @Ahora IS NULL SET @Ahora = CAST(GETDATE() AS DATETIME2);
+    -- Whole seconds, as the SQLite twin compares (style 120 has no fraction: a truncation).
+    SET @Ahora = CONVERT(DATETIME2(0), CONVERT(CHAR(19), @Ahora, 120), 120);
     DECLARE @Hoy DATE = CAST(@Ahora AS DATE);
     DECLARE @Ayer DATE = DATEADD(DAY, -1, CAST(@Ahora AS DATE));
-    DECLARE @LimiteFallo DATETIME2 = DATEADD(SECOND, -@EsperaTrasFalloSeg, @Ahora);
+    -- A failure blocks while its whole second is inside the wait: SQLite's datetime(x) > limit,
+    -- with a whole-second limit, is x >= limit + 1 s.
+    DECLARE @DesdeFallo DATETIME2 = DATEADD(SECOND, 1 - @EsperaTrasFalloSeg, @Ahora);
     DECLARE @LimiteUnknown DATETIME2 = DATEADD(MINUTE, -@ToleranciaUnknownMin, @Ahora);
 
     BEGIN TRY
@@ -82,12 +93,7 @@ BEGIN
                   SELECT 1
                   FROM dbo.Ejecuciones AS e
                   WHERE e.EquipoId = eq.EquipoId
-                    AND e.Estado NOT IN ({TERMINAL_SQL_LIST})
-                    AND e.FechaFin IS NULL
-                    AND NOT (
-                        e.Estado = N'{UNKNOWN}'
-                        AND COALESCE(e.FechaActualizacion, e.FechaInicio) < @LimiteUnknown
-                    )
+                    AND {ocupa_equipo("e.", "@LimiteUnknown", sentencias.TSQL)}
               )
         ),
         Dias AS (
@@ -122,7 +128,7 @@ BEGIN
                   OR (
                       UPPER(p.TipoProgramacion) = N'SEMANAL'
                       AND N' ' + REPLACE(REPLACE(REPLACE(REPLACE(UPPER(COALESCE(p.DiaSemana, N'')),
-                              N'Á', N'A'), N',', N' '), N';', N' '), CHAR(9), N' ') + N' '
+                              NCHAR(193), N'A'), N',', N' '), N';', N' '), CHAR(9), N' ') + N' '
                           LIKE N'% ' + CASE DATEDIFF(DAY, CAST('19000101' AS DATE), d.Dia) % 7
                               WHEN 0 THEN N'LU' WHEN 1 THEN N'MA' WHEN 2 THEN N'MI'
                               WHEN 3 THEN N'JU' WHEN 4 THEN N'VI' WHEN 5 THEN N'SA'
@@ -154,14 +160,14 @@ BEGIN
                   SELECT 1 FROM dbo.Ejecuciones AS e
                   WHERE e.RobotId = s.RobotId AND e.EquipoId = s.EquipoId
                     AND e.Estado = N'{DEPLOY_FAILED}'
-                    AND COALESCE(e.FechaFin, e.FechaActualizacion, e.FechaInicio) > @LimiteFallo
+                    AND COALESCE(e.FechaFin, e.FechaActualizacion, e.FechaInicio) >= @DesdeFallo
               )
         ),
         Online AS (
             SELECT a.RobotId, a.EquipoId, el.UserId, CAST(NULL AS TIME) AS Hora,
                    CAST(0 AS BIT) AS EsProgramado, CAST(NULL AS DATE) AS FechaSlot,
                    COALESCE((
-                       SELECT MAX(COALESCE(e.FechaFin, e.FechaInicio))
+                       SELECT CONVERT(DATETIME2(0), CONVERT(CHAR(19), MAX(COALESCE(e.FechaFin, e.FechaInicio)), 120), 120)
                        FROM dbo.Ejecuciones AS e
                        WHERE e.RobotId = a.RobotId AND e.EquipoId = a.EquipoId
                    ), CAST('00010101' AS DATETIME2)) AS Orden
@@ -176,7 +182,7 @@ BEGIN
                   SELECT 1 FROM dbo.Ejecuciones AS e
                   WHERE e.RobotId = a.RobotId AND e.EquipoId = a.EquipoId
                     AND e.Estado = N'{DEPLOY_FAILED}'
-                    AND COALESCE(e.FechaFin, e.FechaActualizacion, e.FechaInicio) > @LimiteFallo
+                    AND COALESCE(e.FechaFin, e.FechaActualizacion, e.FechaInicio) >= @DesdeFallo
               )
         ),
         Candidatos AS (
@@ -216,22 +222,11 @@ MARCADOR_SAM_SQL = "-- @@PROCEDIMIENTOS_LANZADOR@@"
 def bloque_sam_sql() -> str:
     return (
         "-- dbo.ObtenerRobotsEjecutables: what the Lanzador launches now (BEHAVIOUR L2). Canonical copy\n"
-        "-- and its SQLite twin: lanzador/service/seleccion.py (keep both in step; a test compares them).\n"
+        "-- and its SQLite twin: lanzador/service/seleccion.py (generated there: python -m lanzador.service.seleccion).\n"
         + PROCEDIMIENTO_TSQL
         + "\nGO\n"
     )
 
-
-#: How Python calls the procedure (qmark parameters, named procedure arguments).
-EXEC_TSQL = (
-    "EXEC dbo.ObtenerRobotsEjecutables @Ahora = ?, @EsperaTrasFalloSeg = ?, "
-    "@ToleranciaUnknownMin = ?, @ToleranciaDefectoMin = ?"
-)
-
-TSQL_STATEMENTS: dict[str, str] = {
-    "ObtenerRobotsEjecutables_procedimiento": PROCEDIMIENTO_TSQL,
-    "ObtenerRobotsEjecutables_exec": EXEC_TSQL,
-}
 
 # --------------------------------------------------------------------------------------------
 # SQLite twin. Datetimes are ISO text; every comparison normalises both sides with datetime()/
@@ -241,12 +236,7 @@ TSQL_STATEMENTS: dict[str, str] = {
 _BUSY_SQLITE = f"""EXISTS (
         SELECT 1 FROM Ejecuciones AS e
         WHERE e.EquipoId = eq.EquipoId
-          AND e.Estado NOT IN ({TERMINAL_SQL_LIST})
-          AND e.FechaFin IS NULL
-          AND NOT (
-              e.Estado = '{UNKNOWN}'
-              AND datetime(COALESCE(e.FechaActualizacion, e.FechaInicio)) < prm.limite_unknown
-          )
+          AND {ocupa_equipo("e.", "prm.limite_unknown", sentencias.SQLITE)}
     )"""  # noqa: S608
 
 _FALLO_RECIENTE_SQLITE = f"""EXISTS (
@@ -298,24 +288,24 @@ slots AS (
       AND p.Activo = 1
       AND p.HoraInicio IS NOT NULL
       AND (
-          UPPER(p.TipoProgramacion) = 'DIARIA'
+          UPPER(RTRIM(p.TipoProgramacion)) = 'DIARIA'
           OR (
-              UPPER(p.TipoProgramacion) = 'SEMANAL'
+              UPPER(RTRIM(p.TipoProgramacion)) = 'SEMANAL'
               AND (' ' || REPLACE(REPLACE(REPLACE(UPPER(REPLACE(REPLACE(COALESCE(p.DiaSemana, ''),
-                      'Á', 'A'), 'á', 'A')), ',', ' '), ';', ' '), char(9), ' ') || ' ')
+                      char(193), 'A'), char(225), 'A')), ',', ' '), ';', ' '), char(9), ' ') || ' ')
                   LIKE '% ' || CASE strftime('%w', d.dia)
                       WHEN '1' THEN 'LU' WHEN '2' THEN 'MA' WHEN '3' THEN 'MI'
                       WHEN '4' THEN 'JU' WHEN '5' THEN 'VI' WHEN '6' THEN 'SA'
                       ELSE 'DO' END || ' %'
           )
           OR (
-              UPPER(p.TipoProgramacion) = 'MENSUAL'
+              UPPER(RTRIM(p.TipoProgramacion)) = 'MENSUAL'
               AND CAST(strftime('%d', d.dia) AS INTEGER) = MIN(
                   p.DiaDelMes,
                   CAST(strftime('%d', date(d.dia, 'start of month', '+1 month', '-1 day')) AS INTEGER))
           )
           OR (
-              UPPER(p.TipoProgramacion) = 'ESPECIFICA'
+              UPPER(RTRIM(p.TipoProgramacion)) = 'ESPECIFICA'
               AND date(p.FechaEspecifica) = d.dia
           )
       )
@@ -360,6 +350,16 @@ SELECT RobotId, EquipoId, UserId, Hora, EsProgramado, FechaSlot
 FROM candidatos
 WHERE fila = 1
 ORDER BY EsProgramado DESC, EquipoId ASC"""  # noqa: S608
+
+sentencias.registrar(
+    "seleccion.obtener_robots_ejecutables",
+    # How Python calls the procedure (qmark parameters, named procedure arguments).
+    tsql=(
+        "EXEC dbo.ObtenerRobotsEjecutables @Ahora = ?, @EsperaTrasFalloSeg = ?, "
+        "@ToleranciaUnknownMin = ?, @ToleranciaDefectoMin = ?"
+    ),
+    sqlite=CONSULTA_SQLITE,
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -459,15 +459,16 @@ def obtener_robots_ejecutables(
     text), so a window edge is decided the same way by the procedure and by the twin.
     """
     ahora = ahora.replace(tzinfo=None, microsecond=0)
-    if db.engine == "sqlserver":
+    texto_sql = sentencias.sql(db, "seleccion.obtener_robots_ejecutables")
+    if sentencias.dialecto(db) == sentencias.TSQL:
         rows = db.query(
-            EXEC_TSQL,
+            texto_sql,
             (ahora, int(espera_tras_fallo_seg), int(tolerancia_unknown_min), int(tolerancia_defecto_min)),
         )
     else:
         texto = ahora.strftime("%Y-%m-%d %H:%M:%S")
         rows = db.query(
-            CONSULTA_SQLITE,
+            texto_sql,
             (
                 texto,
                 texto,
@@ -479,3 +480,25 @@ def obtener_robots_ejecutables(
             ),
         )
     return [_fila(r) for r in rows]
+
+
+def actualizar_sam_sql(ruta: Any = None) -> bool:
+    """Write :func:`bloque_sam_sql` into ``SAM.sql`` in place of the current copy (just before the
+    marker). Returns True when the file changed. ``python -m lanzador.service.seleccion`` runs it."""
+    from pathlib import Path
+
+    from common.paths import SAM_SQL
+
+    ruta = Path(ruta or SAM_SQL)
+    texto = ruta.read_text(encoding="utf-8")
+    inicio = texto.index("-- dbo.ObtenerRobotsEjecutables: what the Lanzador launches now")
+    fin = texto.index(MARCADOR_SAM_SQL)
+    nuevo = texto[:inicio] + bloque_sam_sql() + texto[fin:]
+    if nuevo == texto:
+        return False
+    ruta.write_text(nuevo, encoding="utf-8", newline="\n")
+    return True
+
+
+if __name__ == "__main__":  # pragma: no cover - maintainer tool
+    print("SAM.sql actualizado" if actualizar_sam_sql() else "SAM.sql ya estaba al día")
