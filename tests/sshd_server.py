@@ -42,6 +42,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.componentes import falta
+
 SSHD = Path("/usr/sbin/sshd")
 SSH_KEYGEN = shutil.which("ssh-keygen") or "/usr/bin/ssh-keygen"
 PASSWORD_USER = "samtestssh"
@@ -329,7 +331,7 @@ def sshd_factory(tmp_path: Path) -> Iterator:
     """Fixture factory: ``sshd_factory(password_auth=True)`` -> a started :class:`SshdServer`."""
     reason = sshd_unavailable_reason()
     if reason:
-        pytest.skip(reason)
+        falta(reason)
     servers: list[SshdServer] = []
 
     def make(**kwargs) -> SshdServer:

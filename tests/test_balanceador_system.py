@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.componentes import falta
 from tests.smtp_sink import SmtpSink
 from tests.sshd_server import (
     CloudersTestDatabase,
@@ -117,7 +118,7 @@ def _prepare(tmp: Path) -> Fleet:
 def test_B1_to_B10_real_process_with_rpa360_clouders_over_sshd_and_smtp(tmp_path):
     for reason in (sshd_unavailable_reason(), mariadb_unavailable_reason()):
         if reason:
-            pytest.skip(reason)
+            falta(reason)
     fleet = _prepare(tmp_path)
     with SshdServer(tmp_path / "sshd", password_auth=False) as sshd, CloudersTestDatabase() as cdb, \
             SmtpSink() as sink:

@@ -16,6 +16,7 @@ import pytest
 from balanceador.clients.clouders_client import CloudersSettings, CloudersSource
 from balanceador.clients.fuentes import SourceError, SourceHealth, build_sources, read_all
 from balanceador.clients.rpa360_client import Rpa360Source
+from tests.componentes import falta
 from tests.sshd_server import (
     CloudersTestDatabase,
     SshdServer,
@@ -29,7 +30,7 @@ pytestmark = [pytest.mark.system]
 
 _skip = sshd_unavailable_reason() or mariadb_unavailable_reason()
 if _skip:  # pragma: no cover
-    pytest.skip(_skip, allow_module_level=True)
+    falta(_skip, modulo=True)
 
 MODES = ["tunel", "comando"]
 

@@ -13,12 +13,16 @@ import threading
 
 import pytest
 
-pyodbc = pytest.importorskip("pyodbc")
+from tests.componentes import falta
+
+try:
+    import pyodbc
+except ImportError as exc:  # pragma: no cover - .ci/run installs unixodbc
+    # The wheel imports only where the ODBC driver manager is installed (libodbc.so.2).
+    falta(f"pyodbc no se puede cargar ({exc}): instale el gestor ODBC (paquete Debian unixodbc)", modulo=True)
 
 if "SQLite3" not in pyodbc.drivers():  # pragma: no cover - .ci/run installs libsqliteodbc
-    pytest.skip(
-        "unixODBC SQLite3 driver not installed (apt-get install libsqliteodbc)", allow_module_level=True
-    )
+    falta("el controlador ODBC SQLite3 no está instalado (paquete Debian libsqliteodbc)", modulo=True)
 
 from common.database.sql_client import DatabaseClient, DatabaseError  # noqa: E402
 
