@@ -224,3 +224,56 @@ def test_query_timeout_comes_from_config():
         "BALANCEADOR_PROVEEDORES_CARGA": "rpa360",
     })
     assert DatabaseClient.from_config(cfg, "RPA360").query_timeout == 45
+
+
+# --- pyodbc's parameter binding: long text and datetimes through the real driver manager -------------
+
+
+def test_odbc_json_over_4000_characters_and_datetimes_round_trip(dbfile):
+    """pyodbc binds a str over 2,000 characters as SQL_WLONGVARCHAR (ntext on SQL Server): the value
+    must still arrive whole, and datetimes (with microseconds) and dates must come back as sent."""
+    import json
+
+    db = make_db(dbfile)
+    payload = json.dumps([{"EquipoId": i, "Equipo": f"VM-{i:05d}-ñ", "Licencia": "RUNTIME"} for i in range(120)],
+                         ensure_ascii=False)
+    assert len(payload) > 4000
+    instante = dt.datetime(2026, 3, 2, 10, 0, 0, 123000)
+    db.execute("INSERT INTO t (n, d) VALUES (?, ?)", (payload, instante))
+    fila = db.query_one("SELECT n, d FROM t")
+    assert fila["n"] == payload and json.loads(fila["n"])[119]["Equipo"] == "VM-00119-ñ"
+    assert fila["d"] == instante
+    # equality on the stored datetime through a parameter finds the row (SQLite compares the text)
+    assert db.query_one("SELECT COUNT(*) AS c FROM t WHERE d = ?", (instante,))["c"] == 1
+    db.close_all()
+
+
+def test_odbc_executemany_reports_minus_one_as_documented(dbfile):
+    """pyodbc's Cursor.executemany never counts rows: DatabaseClient.executemany says -1 on pyodbc."""
+    db = make_db(dbfile)
+    assert db.executemany("INSERT INTO t (n) VALUES (?)", [("a",), ("b",), ("c",)]) == -1
+    assert db.query_one("SELECT COUNT(*) AS c FROM t")["c"] == 3
+    db.close_all()
+
+
+class _CursorConErrorFinal:
+    """A batch whose first result set arrives and whose error comes after it (a procedure that
+    SELECTs and then THROWs): pyodbc raises it from nextset(), as SQL Server's driver does."""
+
+    def __init__(self):
+        self.description = [("Robot",), ("CantidadTickets",)]
+        self.llamadas = 0
+
+    def fetchall(self):
+        return [("R1", 3)]
+
+    def nextset(self):
+        self.llamadas += 1
+        raise pyodbc.ProgrammingError("42000", "[42000] Error 50000 (50000) (SQLExecDirectW)")
+
+
+def test_odbc_error_after_the_first_result_set_is_raised_not_dropped():
+    cur = _CursorConErrorFinal()
+    with pytest.raises(pyodbc.Error):
+        DatabaseClient._rows(cur)
+    assert cur.llamadas == 1

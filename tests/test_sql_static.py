@@ -11,6 +11,7 @@ import pytest
 from tests.sqlcheck import (
     SAM_SQL_PATH,
     check_tsql,
+    lint_tsql,
     column_problems,
     exec_problems,
     extract_dml,
@@ -80,6 +81,17 @@ _REGISTERED = _registered_statements()
 @pytest.mark.parametrize("module,name,sql", _REGISTERED, ids=[n for _, n, _ in _REGISTERED])
 def test_registered_tsql_statement_passes_static_checks(module, name, sql):
     assert check_tsql(_rendered(sql)) == [], f"{module}: {name}"
+
+
+@pytest.mark.parametrize("module,name,sql", _REGISTERED, ids=[n for _, n, _ in _REGISTERED])
+def test_registered_tsql_statement_passes_the_pyodbc_lints(module, name, sql):
+    """ARCHITECTURE §8.3: typed long text and datetimes, locked guards, dbo., ASCII literals, no
+    session-wide SET NOCOUNT (tests/test_sql_lints.py proves each lint fails on its unsafe form)."""
+    assert lint_tsql(_rendered(sql), origen="registro") == [], f"{module}: {name}"
+
+
+def test_sam_sql_passes_the_pyodbc_lints():
+    assert lint_tsql(SAM_SQL_PATH.read_text(encoding="utf-8"), origen="sam_sql") == []
 
 
 def _rendered(sql: str) -> str:

@@ -23,16 +23,17 @@ INNER JOIN (
     GROUP BY RobotId, AccionTomada
 ) u ON u.UltimoId = h.HistoricoId"""
 
+# EquipoIds may exceed 2,000 characters: pyodbc would send it as ntext, so T-SQL casts it ({ids}).
 _INSERTAR = """INSERT INTO {p}HistoricoBalanceo
     (FechaBalanceo, RobotId, TicketsPendientes, EquiposAsignadosAntes, EquiposAsignadosDespues,
      AccionTomada, Justificacion, CodigoMotivo, EquipoIds)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"""
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, {ids})"""
 
 for _nombre, _plantilla in (("ultimos_cambios", _ULTIMOS), ("insertar", _INSERTAR)):
     sentencias.registrar(
         f"historico.{_nombre}",
-        tsql=_plantilla.format(p="dbo.", motivos=_MOTIVOS),
-        sqlite=_plantilla.format(p="", motivos=_MOTIVOS),
+        tsql=_plantilla.format(p="dbo.", motivos=_MOTIVOS, ids="CAST(? AS NVARCHAR(4000))"),
+        sqlite=_plantilla.format(p="", motivos=_MOTIVOS, ids="?"),
     )
 
 

@@ -574,6 +574,8 @@ class DatabaseClient:
             message = f"{type(exc).__name__}: {message}"
 
         detail = self._redact(message.strip())
+        if sqlstate and detail.startswith(f"[{sqlstate}]"):
+            detail = detail[len(sqlstate) + 2 :].lstrip()  # pyodbc repeats the SQLSTATE in its message
         code_txt = f" [{sqlstate}]" if sqlstate else ""
         text = f"Error de base de datos {self.name} al {action}{code_txt}: {detail}"
         return DatabaseError(
