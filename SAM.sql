@@ -5,13 +5,109 @@
 -- Es idempotente: puede ejecutarse de nuevo sobre una base existente sin daño
 -- (IF NOT EXISTS / COL_LENGTH / CREATE OR ALTER). Sobre una base del SAM original añade las
 -- columnas nuevas. Requiere SQL Server 2016 SP1 o superior (CREATE OR ALTER, STRING_SPLIT,
--- nivel de compatibilidad 130+).
+-- nivel de compatibilidad 130+); el primer lote lo comprueba.
 --
--- Uso:  sqlcmd -S <servidor> -d <base> -E -b -i SAM.sql        (archivo en UTF-8)
+-- Uso:  sqlcmd -S <servidor> -d <base> -E -b -I -f 65001 -i SAM.sql
+--       (-b: se detiene en el primer error; -I: QUOTED_IDENTIFIER ON; -f 65001: lee el archivo
+--       como UTF-8, sin él los textos con tildes llegan corruptos)
+--
+-- Antes de cambiar nada, el script comprueba la versión del servidor, el nivel de compatibilidad,
+-- la codificación y los datos heredados (claves, tipos, duplicados, huérfanos). Si una comprobación
+-- falla, muestra qué falla y cómo corregirlo, y no ejecuta nada más (SET NOEXEC ON), también sin -b
+-- o en SSMS. El script se aplicó completo sólo si termina con "Esquema SAM aplicado correctamente.".
+--
+-- Trabajos de mantenimiento (pasos T-SQL del Agente SQL, scripts propios) que escriban en
+-- dbo.Ejecuciones: empiécelos con SET QUOTED_IDENTIFIER ON; (el Agente lo deja en OFF por
+-- defecto). Los índices únicos filtrados de dbo.Ejecuciones hacen fallar con el error 1934
+-- cualquier INSERT/UPDATE/DELETE de una sesión con QUOTED_IDENTIFIER OFF.
 --
 -- Fechas: hora local sin zona (como GETDATE() en el original); el servicio escribe la hora de
 -- SAM_ZONA_HORARIA. El gemelo SQLite es common/database/sam_sqlite.sql (mismas tablas y columnas).
 -- =============================================================================================
+
+-- ---------------------------------------------------------------------------------------------
+-- Comprobación del entorno (primer lote: antes de cambiar nada)
+--
+-- Refuses, in one message listing every failure: a server older than SQL Server 2016 SP1
+-- (13.0.4001: CREATE OR ALTER, STRING_SPLIT, OPENJSON); a database below compatibility level 130
+-- (STRING_SPLIT/OPENJSON are resolved at run time, so the script would complete and the services
+-- fail later with Msg 208); a system database (sqlcmd without -d lands in master); and a script
+-- decoded with the wrong code page (encoding canary). Azure SQL Database / Managed Instance
+-- (EngineEdition 5 / 8) report another ProductVersion and have every feature needed: only the
+-- compatibility level is checked there.
+--
+-- Pattern of every check of this script: RAISERROR(@Mensaje, 16, 1) and then SET NOEXEC ON, so
+-- nothing after the failure is executed, with or without sqlcmd -b and in SSMS (which goes on
+-- after an error). THROW would end the batch at once and SET NOEXEC ON would never run. The
+-- following batches are then only compiled (SSMS may show compile errors after the first
+-- message: fix the first one). The last batch of the script is SET NOEXEC OFF (session left clean).
+--
+-- This batch only uses T-SQL that SQL Server 2008 understands (no CONCAT/THROW/TRY_CONVERT), so
+-- an old server gets this message and not a syntax error, and its messages are ASCII: they must
+-- be readable even when the encoding canary fires.
+-- ---------------------------------------------------------------------------------------------
+SET NOCOUNT ON;
+DECLARE @Mensaje NVARCHAR(2048) = N'';
+DECLARE @Version NVARCHAR(128) = ISNULL(CONVERT(NVARCHAR(128), SERVERPROPERTY('ProductVersion')), N'?');
+DECLARE @Nivel NVARCHAR(128) = ISNULL(CONVERT(NVARCHAR(128), SERVERPROPERTY('ProductLevel')), N'?');
+DECLARE @Edicion INT = CONVERT(INT, SERVERPROPERTY('EngineEdition'));
+DECLARE @PartesVersion NVARCHAR(128) = @Version;
+DECLARE @Mayor INT;
+DECLARE @Menor INT;
+DECLARE @Compilacion INT;
+DECLARE @Compatibilidad INT;
+DECLARE @Canario INT = UNICODE(N'Á');  -- sam-lint: canario-codificacion
+
+-- ProductVersion is 'major.minor.build.revision' (13.0.4001.0); PARSENAME reads the parts from
+-- the right, so a 3-part value is padded first. A part that is not a number leaves NULL.
+IF PARSENAME(@PartesVersion, 4) IS NULL SET @PartesVersion = @PartesVersion + N'.0';
+SET @Mayor = CASE WHEN PARSENAME(@PartesVersion, 4) NOT LIKE N'%[^0-9]%'
+    THEN CONVERT(INT, PARSENAME(@PartesVersion, 4)) END;
+SET @Menor = CASE WHEN PARSENAME(@PartesVersion, 3) NOT LIKE N'%[^0-9]%'
+    THEN CONVERT(INT, PARSENAME(@PartesVersion, 3)) END;
+SET @Compilacion = CASE WHEN PARSENAME(@PartesVersion, 2) NOT LIKE N'%[^0-9]%'
+    THEN CONVERT(INT, PARSENAME(@PartesVersion, 2)) END;
+
+IF ISNULL(@Edicion, 0) NOT IN (5, 8)
+   AND (
+       @Mayor IS NULL OR @Menor IS NULL OR @Compilacion IS NULL
+       OR @Mayor < 13
+       OR (@Mayor = 13 AND @Menor = 0 AND @Compilacion < 4001)
+   )
+    SET @Mensaje = @Mensaje + N'- El servidor es SQL Server ' + @Version + N' (' + @Nivel
+        + N'), no SQL Server 2016 SP1 (13.0.4001) o superior: SAM necesita CREATE OR ALTER, '
+        + N'STRING_SPLIT y OPENJSON. Actualice el servidor a SQL Server 2016 SP1 o superior.'
+        + NCHAR(13) + NCHAR(10);
+
+SELECT @Compatibilidad = d.compatibility_level
+FROM sys.databases AS d
+WHERE d.database_id = DB_ID();
+IF @Compatibilidad < 130
+    SET @Mensaje = @Mensaje + N'- La base de datos ' + QUOTENAME(DB_NAME()) + N' tiene nivel de '
+        + N'compatibilidad ' + CONVERT(NVARCHAR(10), @Compatibilidad) + N'; SAM necesita 130 o '
+        + N'superior (STRING_SPLIT, OPENJSON). Ejecute: ALTER DATABASE ' + QUOTENAME(DB_NAME())
+        + N' SET COMPATIBILITY_LEVEL = 130;' + NCHAR(13) + NCHAR(10);
+
+IF DB_NAME() IN (N'master', N'model', N'msdb', N'tempdb')
+    SET @Mensaje = @Mensaje + N'- La conexion esta en la base de sistema ' + QUOTENAME(DB_NAME())
+        + N': indique la base SAM con sqlcmd -d <base> (o USE <base> en SSMS).' + NCHAR(13) + NCHAR(10);
+
+IF ISNULL(@Canario, 0) <> 193
+    SET @Mensaje = @Mensaje + N'- El archivo SAM.sql se leyo con una codificacion que no es UTF-8 '
+        + N'(la letra A con tilde llego como el caracter ' + ISNULL(CONVERT(NVARCHAR(10), @Canario), N'?')
+        + N' y no como el 193): los textos con tildes del script se guardarian corruptos. Ejecute '
+        + N'sqlcmd con -f 65001: sqlcmd -S <servidor> -d <base> -E -b -I -f 65001 -i SAM.sql'
+        + NCHAR(13) + NCHAR(10);
+
+IF @Mensaje <> N''
+BEGIN
+    SET @Mensaje = N'SAM.sql no se ha aplicado (no se ha cambiado nada):' + NCHAR(13) + NCHAR(10)
+        + @Mensaje;
+    SET @Mensaje = REPLACE(@Mensaje, N'%', N'%%');  -- RAISERROR reads % as a format specification
+    RAISERROR(@Mensaje, 16, 1);
+    SET NOEXEC ON;
+END;
+GO
 
 -- Session options required by filtered indexes and by the procedures that modify their tables.
 SET ANSI_NULLS ON;
@@ -25,6 +121,556 @@ GO
 SET QUOTED_IDENTIFIER ON;
 GO
 SET NOCOUNT ON;
+GO
+
+-- ---------------------------------------------------------------------------------------------
+-- Comprobaciones previas sobre una base heredada (SAM original actualizado en el sitio)
+--
+-- Each check protects an upgrade step below that the legacy schema or data can break, and all
+-- of them run before the first change, so a failed check leaves the database as it was (only
+-- blank DeploymentIds are set to NULL, which changes no meaning). On a new database the tables
+-- do not exist yet and every check passes; on an upgraded one too, and nothing changes.
+-- A batch that names a column missing from an existing table does not even compile (inside an
+-- IF too), so queries on columns that a migration batch may still have to add are dynamic SQL.
+-- ---------------------------------------------------------------------------------------------
+
+-- 1. Columns of the legacy tables. Every column SAM.sql declares and does not add itself must
+--    exist, and the ones that keys, indexes, foreign keys and comparisons depend on must have a
+--    compatible type: an NVARCHAR(MAX)/NTEXT index key fails with Msg 1919, a foreign key between
+--    different types with Msg 1778, a nullable primary key column with Msg 8111, an NTEXT column
+--    in a comparison with Msg 402. Every mismatch is reported in one message.
+--    Regla: entero = INT; identidad = INT IDENTITY (SAM inserts without a value); clave = index
+--    key, (N)VARCHAR not MAX; texto = (N)CHAR/(N)VARCHAR, MAX allowed (INCLUDE columns and
+--    comparisons); fecha = DATE/DATETIME/DATETIME2/SMALLDATETIME; datetime2 = compared for
+--    equality with a DATETIME2(3) value; hora = TIME; bit = BIT (index key); cualquiera = only
+--    has to exist.
+--    LongitudMinima: the longest value SAM writes (a UUID, 'BOTSTORE_PACKAGE_DOWNLOADING', ...).
+DECLARE @Esperadas TABLE (
+    Tabla NVARCHAR(128) COLLATE DATABASE_DEFAULT NOT NULL,
+    Columna NVARCHAR(128) COLLATE DATABASE_DEFAULT NOT NULL,
+    TipoSAM NVARCHAR(30) COLLATE DATABASE_DEFAULT NOT NULL,
+    Regla NVARCHAR(20) COLLATE DATABASE_DEFAULT NOT NULL,
+    LongitudMinima INT NULL,
+    LaAnadeSAM BIT NOT NULL
+);
+DECLARE @Fallos TABLE (
+    N INT IDENTITY (1, 1) NOT NULL,
+    Tabla NVARCHAR(128) COLLATE DATABASE_DEFAULT NOT NULL,
+    Columna NVARCHAR(128) COLLATE DATABASE_DEFAULT NOT NULL,
+    Actual NVARCHAR(200) COLLATE DATABASE_DEFAULT NOT NULL,
+    Motivo NVARCHAR(20) COLLATE DATABASE_DEFAULT NOT NULL,
+    TipoSAM NVARCHAR(30) COLLATE DATABASE_DEFAULT NOT NULL,
+    LongitudMinima INT NULL,
+    AdmiteNulos BIT NOT NULL
+);
+DECLARE @Mensaje NVARCHAR(MAX) = N'';
+DECLARE @MensajeLinea NVARCHAR(MAX);
+DECLARE @Omitidas INT = 0;
+DECLARE @i INT = 1;
+DECLARE @Total INT;
+DECLARE @Tabla NVARCHAR(128);
+DECLARE @Columna NVARCHAR(128);
+DECLARE @Actual NVARCHAR(200);
+DECLARE @Motivo NVARCHAR(20);
+DECLARE @TipoSAM NVARCHAR(30);
+DECLARE @LongitudMinima INT;
+DECLARE @AdmiteNulos BIT;
+DECLARE @Arreglo NVARCHAR(400);
+
+INSERT INTO @Esperadas (Tabla, Columna, TipoSAM, Regla, LongitudMinima, LaAnadeSAM)
+VALUES
+    (N'Robots', N'RobotId', N'INT', N'entero', NULL, 0),
+    (N'Robots', N'Robot', N'NVARCHAR(100)', N'texto', NULL, 0),
+    (N'Robots', N'Descripcion', N'NVARCHAR(4000)', N'cualquiera', NULL, 0),
+    (N'Robots', N'Parametros', N'NVARCHAR(MAX)', N'cualquiera', NULL, 0),
+    (N'Robots', N'EsOnline', N'BIT', N'cualquiera', NULL, 0),
+    (N'Robots', N'Activo', N'BIT', N'cualquiera', NULL, 0),
+    (N'Robots', N'MinEquipos', N'INT', N'cualquiera', NULL, 0),
+    (N'Robots', N'MaxEquipos', N'INT', N'cualquiera', NULL, 0),
+    (N'Robots', N'PrioridadBalanceo', N'INT', N'cualquiera', NULL, 0),
+    (N'Robots', N'TicketsPorEquipoAdicional', N'INT', N'cualquiera', NULL, 1),
+    (N'Robots', N'ExisteEnA360', N'BIT', N'cualquiera', NULL, 1),
+    (N'Robots', N'FechaSincronizacion', N'DATETIME2(3)', N'datetime2', NULL, 1),
+    (N'Equipos', N'EquipoId', N'INT', N'entero', NULL, 0),
+    (N'Equipos', N'Equipo', N'NVARCHAR(100)', N'texto', NULL, 0),
+    (N'Equipos', N'UserId', N'INT', N'cualquiera', NULL, 0),
+    (N'Equipos', N'UserName', N'NVARCHAR(100)', N'cualquiera', NULL, 0),
+    (N'Equipos', N'Licencia', N'NVARCHAR(50)', N'texto', NULL, 0),
+    (N'Equipos', N'Activo_SAM', N'BIT', N'cualquiera', NULL, 0),
+    (N'Equipos', N'EstadoBalanceador', N'NVARCHAR(50)', N'cualquiera', NULL, 0),
+    (N'Equipos', N'PermiteBalanceoDinamico', N'BIT', N'cualquiera', NULL, 0),
+    (N'Equipos', N'EstadoA360', N'NVARCHAR(50)', N'texto', NULL, 1),
+    (N'Equipos', N'UsuarioActivoA360', N'BIT', N'cualquiera', NULL, 1),
+    (N'Equipos', N'FechaSincronizacion', N'DATETIME2(3)', N'datetime2', NULL, 1),
+    (N'Programaciones', N'ProgramacionId', N'INT', N'identidad', NULL, 0),
+    (N'Programaciones', N'RobotId', N'INT', N'entero', NULL, 0),
+    (N'Programaciones', N'TipoProgramacion', N'NVARCHAR(20)', N'texto', 10, 0),
+    (N'Programaciones', N'HoraInicio', N'TIME(0)', N'hora', NULL, 0),
+    (N'Programaciones', N'DiaSemana', N'NVARCHAR(50)', N'texto', NULL, 0),
+    (N'Programaciones', N'DiaDelMes', N'INT', N'cualquiera', NULL, 0),
+    (N'Programaciones', N'FechaEspecifica', N'DATE', N'fecha', NULL, 0),
+    (N'Programaciones', N'Tolerancia', N'INT', N'cualquiera', NULL, 0),
+    (N'Programaciones', N'Activo', N'BIT', N'cualquiera', NULL, 1),
+    (N'Asignaciones', N'RobotId', N'INT', N'entero', NULL, 0),
+    (N'Asignaciones', N'EquipoId', N'INT', N'entero', NULL, 0),
+    (N'Asignaciones', N'EsProgramado', N'BIT', N'cualquiera', NULL, 0),
+    (N'Asignaciones', N'Reservado', N'BIT', N'cualquiera', NULL, 0),
+    (N'Asignaciones', N'FechaAsignacion', N'DATETIME2(3)', N'fecha', NULL, 0),
+    (N'Asignaciones', N'AsignadoPor', N'NVARCHAR(50)', N'texto', 12, 0),
+    (N'Asignaciones', N'ProgramacionId', N'INT', N'entero', NULL, 1),
+    (N'Ejecuciones', N'EjecucionId', N'INT', N'identidad', NULL, 1),
+    (N'Ejecuciones', N'DeploymentId', N'NVARCHAR(100)', N'clave', 36, 0),
+    (N'Ejecuciones', N'RobotId', N'INT', N'entero', NULL, 0),
+    (N'Ejecuciones', N'EquipoId', N'INT', N'entero', NULL, 0),
+    (N'Ejecuciones', N'UserId', N'INT', N'cualquiera', NULL, 0),
+    (N'Ejecuciones', N'Hora', N'TIME(0)', N'hora', NULL, 0),
+    (N'Ejecuciones', N'FechaInicio', N'DATETIME2(3)', N'fecha', NULL, 0),
+    (N'Ejecuciones', N'FechaFin', N'DATETIME2(3)', N'fecha', NULL, 0),
+    (N'Ejecuciones', N'Estado', N'NVARCHAR(50)', N'clave', 28, 0),
+    (N'Ejecuciones', N'FechaActualizacion', N'DATETIME2(3)', N'fecha', NULL, 0),
+    (N'Ejecuciones', N'CallbackInfo', N'NVARCHAR(MAX)', N'cualquiera', NULL, 0),
+    (N'Ejecuciones', N'MensajeError', N'NVARCHAR(4000)', N'cualquiera', NULL, 1),
+    (N'Ejecuciones', N'FechaSlot', N'DATE', N'fecha', NULL, 1),
+    (N'Ejecuciones', N'RondasNoEncontrado', N'INT', N'cualquiera', NULL, 1),
+    (N'Ejecuciones', N'AlertaDuracionEnviada', N'BIT', N'cualquiera', NULL, 1),
+    (N'Ejecuciones', N'ClaveIntento', N'NVARCHAR(36)', N'clave', 36, 1),
+    (N'HistoricoBalanceo', N'HistoricoId', N'INT', N'identidad', NULL, 0),
+    (N'HistoricoBalanceo', N'FechaBalanceo', N'DATETIME2(3)', N'fecha', NULL, 0),
+    (N'HistoricoBalanceo', N'RobotId', N'INT', N'entero', NULL, 0),
+    (N'HistoricoBalanceo', N'TicketsPendientes', N'INT', N'cualquiera', NULL, 0),
+    (N'HistoricoBalanceo', N'EquiposAsignadosAntes', N'INT', N'cualquiera', NULL, 0),
+    (N'HistoricoBalanceo', N'EquiposAsignadosDespues', N'INT', N'cualquiera', NULL, 0),
+    (N'HistoricoBalanceo', N'AccionTomada', N'NVARCHAR(50)', N'cualquiera', NULL, 0),
+    (N'HistoricoBalanceo', N'Justificacion', N'NVARCHAR(1000)', N'cualquiera', NULL, 0),
+    (N'HistoricoBalanceo', N'CodigoMotivo', N'NVARCHAR(50)', N'cualquiera', NULL, 1),
+    (N'HistoricoBalanceo', N'EquipoIds', N'NVARCHAR(4000)', N'cualquiera', NULL, 1),
+    (N'ErrorLog', N'ErrorLogId', N'INT', N'identidad', NULL, 0),
+    (N'ErrorLog', N'FechaError', N'DATETIME2(3)', N'fecha', NULL, 0),
+    (N'ErrorLog', N'Usuario', N'NVARCHAR(128)', N'cualquiera', NULL, 0),
+    (N'ErrorLog', N'SPNombre', N'NVARCHAR(128)', N'cualquiera', NULL, 0),
+    (N'ErrorLog', N'ErrorMensaje', N'NVARCHAR(4000)', N'cualquiera', NULL, 0),
+    (N'ErrorLog', N'Parametros', N'NVARCHAR(MAX)', N'cualquiera', NULL, 0),
+    (N'CallbacksRecibidos', N'CallbackId', N'INT', N'identidad', NULL, 0),
+    (N'CallbacksRecibidos', N'DeploymentId', N'NVARCHAR(100)', N'clave', 36, 0),
+    (N'CallbacksRecibidos', N'FechaRecepcion', N'DATETIME2(3)', N'fecha', NULL, 0),
+    (N'CallbacksRecibidos', N'Estado', N'NVARCHAR(50)', N'cualquiera', NULL, 0),
+    (N'CallbacksRecibidos', N'Payload', N'NVARCHAR(MAX)', N'cualquiera', NULL, 0),
+    (N'CallbacksRecibidos', N'Aplicado', N'BIT', N'bit', NULL, 0);
+
+-- Required columns missing from an existing table.
+INSERT INTO @Fallos (Tabla, Columna, Actual, Motivo, TipoSAM, LongitudMinima, AdmiteNulos)
+SELECT x.Tabla, x.Columna, N'no existe', N'falta', x.TipoSAM, x.LongitudMinima, 1
+FROM @Esperadas AS x
+WHERE x.LaAnadeSAM = 0
+  AND OBJECT_ID(N'dbo.' + x.Tabla, N'U') IS NOT NULL
+  AND COL_LENGTH(N'dbo.' + x.Tabla, x.Columna) IS NULL;
+
+-- Existing columns of an incompatible type (first broken rule of each column).
+INSERT INTO @Fallos (Tabla, Columna, Actual, Motivo, TipoSAM, LongitudMinima, AdmiteNulos)
+SELECT v.Tabla, v.Columna, v.Actual, v.Motivo, v.TipoSAM, v.LongitudMinima, v.AdmiteNulos
+FROM (
+    SELECT
+        x.Tabla,
+        x.Columna,
+        x.TipoSAM,
+        x.LongitudMinima,
+        c.is_nullable AS AdmiteNulos,
+        CONCAT(
+            UPPER(TYPE_NAME(c.system_type_id)),
+            CASE
+                WHEN TYPE_NAME(c.system_type_id) NOT IN (N'char', N'varchar', N'nchar', N'nvarchar') THEN N''
+                WHEN c.max_length = -1 THEN N'(MAX)'
+                WHEN TYPE_NAME(c.system_type_id) IN (N'nchar', N'nvarchar') THEN CONCAT(N'(', c.max_length / 2, N')')
+                ELSE CONCAT(N'(', c.max_length, N')')
+            END,
+            CASE WHEN c.is_identity = 1 THEN N' IDENTITY' ELSE N'' END
+        ) AS Actual,
+        CASE
+            WHEN x.Regla IN (N'entero', N'identidad') AND TYPE_NAME(c.system_type_id) <> N'int' THEN N'entero'
+            WHEN x.Regla = N'identidad' AND c.is_identity = 0 THEN N'identidad'
+            WHEN x.Regla IN (N'clave', N'texto')
+                 AND TYPE_NAME(c.system_type_id) NOT IN (N'char', N'varchar', N'nchar', N'nvarchar') THEN N'texto'
+            WHEN x.Regla = N'clave' AND c.max_length = -1 THEN N'max'
+            WHEN x.LongitudMinima IS NOT NULL AND c.max_length <> -1
+                 AND CASE WHEN TYPE_NAME(c.system_type_id) IN (N'nchar', N'nvarchar') THEN c.max_length / 2
+                          ELSE c.max_length END < x.LongitudMinima THEN N'corta'
+            WHEN x.Regla = N'fecha'
+                 AND TYPE_NAME(c.system_type_id) NOT IN (N'date', N'datetime', N'datetime2', N'smalldatetime')
+                THEN N'fecha'
+            WHEN x.Regla = N'datetime2' AND TYPE_NAME(c.system_type_id) <> N'datetime2' THEN N'datetime2'
+            WHEN x.Regla = N'hora' AND TYPE_NAME(c.system_type_id) <> N'time' THEN N'hora'
+            WHEN x.Regla = N'bit' AND TYPE_NAME(c.system_type_id) <> N'bit' THEN N'bit'
+        END AS Motivo
+    FROM @Esperadas AS x
+    INNER JOIN sys.columns AS c
+        ON c.object_id = OBJECT_ID(N'dbo.' + x.Tabla, N'U') AND c.name = x.Columna
+) AS v
+WHERE v.Motivo IS NOT NULL;
+
+-- Nullable columns of the primary key PK_Asignaciones that the script is going to add.
+INSERT INTO @Fallos (Tabla, Columna, Actual, Motivo, TipoSAM, LongitudMinima, AdmiteNulos)
+SELECT N'Asignaciones', c.name, CONCAT(UPPER(TYPE_NAME(c.system_type_id)), N' NULL'), N'nulos', N'INT', NULL, 1
+FROM sys.columns AS c
+WHERE c.object_id = OBJECT_ID(N'dbo.Asignaciones', N'U')
+  AND c.name IN (N'RobotId', N'EquipoId')
+  AND c.is_nullable = 1
+  AND NOT EXISTS (
+      SELECT 1 FROM sys.key_constraints AS k
+      WHERE k.parent_object_id = c.object_id AND k.type = 'PK'
+  );
+
+SELECT @Total = COUNT(*) FROM @Fallos;
+WHILE @i <= @Total
+BEGIN
+    SELECT
+        @Tabla = f.Tabla,
+        @Columna = f.Columna,
+        @Actual = f.Actual,
+        @Motivo = f.Motivo,
+        @TipoSAM = f.TipoSAM,
+        @LongitudMinima = f.LongitudMinima,
+        @AdmiteNulos = f.AdmiteNulos
+    FROM @Fallos AS f
+    WHERE f.N = @i;
+    SET @Arreglo = CONCAT(
+        N'ALTER TABLE dbo.', @Tabla, N' ALTER COLUMN ', @Columna, N' ', @TipoSAM,
+        CASE WHEN @AdmiteNulos = 1 THEN N' NULL;' ELSE N' NOT NULL;' END
+    );
+    SET @MensajeLinea = CONCAT(
+        N'- dbo.', @Tabla, N'.', @Columna, N' (', @Actual, N'): ',
+        CASE @Motivo
+            WHEN N'falta' THEN CONCAT(
+                N'SAM la usa. Añádala (ALTER TABLE dbo.', @Tabla, N' ADD ', @Columna, N' ', @TipoSAM,
+                N' NULL;) o renombre la columna equivalente (EXEC sp_rename N''dbo.', @Tabla,
+                N'.<columna>'', N''', @Columna, N''', N''COLUMN'';).'
+            )
+            WHEN N'entero' THEN CONCAT(
+                N'debe ser INT (identificador de SAM/A360; las claves foráneas exigen el mismo tipo en '
+                + N'las dos tablas). ', @Arreglo
+            )
+            WHEN N'identidad' THEN
+                N'debe ser INT IDENTITY (SAM inserta filas sin darle valor). IDENTITY no se añade con '
+                + N'ALTER COLUMN: copie los datos a una tabla nueva con la columna IDENTITY.'
+            WHEN N'texto' THEN CONCAT(
+                N'debe ser NVARCHAR: TEXT/NTEXT y los tipos no de texto no admiten las comparaciones '
+                + N'ni los índices de SAM. ', @Arreglo
+            )
+            WHEN N'max' THEN CONCAT(
+                N'es clave de un índice de SAM y no puede ser (N)VARCHAR(MAX) (error 1919). ', @Arreglo
+            )
+            WHEN N'corta' THEN CONCAT(
+                N'admite menos de ', @LongitudMinima, N' caracteres y SAM escribe valores de esa longitud. ',
+                @Arreglo
+            )
+            WHEN N'fecha' THEN CONCAT(
+                N'debe ser de fecha/hora (DATETIME2, DATETIME o DATE): SAM la compara con fechas. ', @Arreglo
+            )
+            WHEN N'datetime2' THEN CONCAT(
+                N'debe ser DATETIME2: SAM la compara por igualdad con un DATETIME2(3). ', @Arreglo
+            )
+            WHEN N'hora' THEN CONCAT(N'debe ser TIME. ', @Arreglo)
+            WHEN N'bit' THEN CONCAT(N'debe ser BIT. ', @Arreglo)
+            WHEN N'nulos' THEN CONCAT(
+                N'admite NULL y va a formar la clave primaria PK_Asignaciones (error 8111). Borre las '
+                + N'filas con NULL (DELETE FROM dbo.Asignaciones WHERE ', @Columna, N' IS NULL;) y ejecute ',
+                N'ALTER TABLE dbo.Asignaciones ALTER COLUMN ', @Columna, N' INT NOT NULL;'
+            )
+        END
+    );
+    IF LEN(@Mensaje) + LEN(@MensajeLinea) < 1500  -- RAISERROR shows up to 2047 characters
+        SET @Mensaje = CONCAT(@Mensaje, NCHAR(13), NCHAR(10), @MensajeLinea);
+    ELSE
+    BEGIN
+        PRINT @MensajeLinea;
+        SET @Omitidas = @Omitidas + 1;
+    END;
+    SET @i = @i + 1;
+END;
+
+IF @Omitidas > 0
+    SET @Mensaje = CONCAT(@Mensaje, NCHAR(13), NCHAR(10), N'- ... y ', @Omitidas, N' más, listadas antes de este error.');
+IF @Total > 0
+BEGIN
+    SET @Mensaje = CONCAT(
+        N'SAM.sql no puede actualizar las tablas existentes: ', @Total, N' columnas incompatibles ',
+        N'con el esquema SAM (no se ha cambiado nada).', @Mensaje, NCHAR(13), NCHAR(10),
+        N'Corrija cada columna (si tiene índices o restricciones, elimínelos antes; SAM.sql crea de nuevo ',
+        N'los suyos) y ejecute SAM.sql de nuevo. Tipos actuales: SELECT TABLE_NAME, COLUMN_NAME, ',
+        N'DATA_TYPE, CHARACTER_MAXIMUM_LENGTH, IS_NULLABLE FROM INFORMATION_SCHEMA.COLUMNS ',
+        N'WHERE TABLE_SCHEMA = N''dbo'' ORDER BY TABLE_NAME, ORDINAL_POSITION;'
+    );
+    SET @Mensaje = REPLACE(@Mensaje, N'%', N'%%');
+    RAISERROR(@Mensaje, 16, 1);
+    SET NOEXEC ON;
+END;
+GO
+
+-- 2. dbo.Ejecuciones gains EjecucionId INT IDENTITY: a table has at most one identity column
+--    (Msg 2744), so an identity column under another name must be renamed or dropped first.
+DECLARE @Mensaje NVARCHAR(2048);
+DECLARE @Columna NVARCHAR(128);
+DECLARE @Tipo NVARCHAR(128);
+IF OBJECT_ID(N'dbo.Ejecuciones', N'U') IS NOT NULL AND COL_LENGTH(N'dbo.Ejecuciones', N'EjecucionId') IS NULL
+BEGIN
+    SELECT TOP (1) @Columna = ic.name, @Tipo = UPPER(TYPE_NAME(ic.system_type_id))
+    FROM sys.identity_columns AS ic
+    WHERE ic.object_id = OBJECT_ID(N'dbo.Ejecuciones', N'U');
+    IF @Columna IS NOT NULL
+    BEGIN
+        SET @Mensaje = CONCAT(
+            N'dbo.Ejecuciones ya tiene la columna IDENTITY ', QUOTENAME(@Columna), N' (', @Tipo, N') y SAM.sql ',
+            N'tiene que añadir EjecucionId INT IDENTITY: una tabla sólo admite una columna IDENTITY (error 2744). ',
+            N'Si ', QUOTENAME(@Columna), N' es INT y numera las ejecuciones, renómbrela: EXEC sp_rename ',
+            N'N''dbo.Ejecuciones.', @Columna, N''', N''EjecucionId'', N''COLUMN''; si no, cópiela a una ',
+            N'columna sin IDENTITY y elimínela. Después ejecute SAM.sql de nuevo (no se ha cambiado nada).'
+        );
+        SET @Mensaje = REPLACE(@Mensaje, N'%', N'%%');
+        RAISERROR(@Mensaje, 16, 1);
+        SET NOEXEC ON;
+    END;
+END;
+GO
+
+-- 3. PK_Ejecuciones / PK_Asignaciones are added as PRIMARY KEY CLUSTERED: a table that already
+--    has a clustered index (not a primary key) makes that fail (Msg 1902).
+DECLARE @Mensaje NVARCHAR(2048) = N'';
+DECLARE @Indice NVARCHAR(128);
+DECLARE @EsRestriccion BIT;
+DECLARE @Tabla NVARCHAR(128) = N'Ejecuciones';
+WHILE @Tabla IS NOT NULL
+BEGIN
+    SET @Indice = NULL;
+    IF NOT EXISTS (
+        SELECT 1 FROM sys.key_constraints AS k
+        WHERE k.parent_object_id = OBJECT_ID(N'dbo.' + @Tabla, N'U') AND k.type = 'PK'
+    )
+        SELECT TOP (1) @Indice = i.name, @EsRestriccion = i.is_unique_constraint
+        FROM sys.indexes AS i
+        WHERE i.object_id = OBJECT_ID(N'dbo.' + @Tabla, N'U') AND i.type IN (1, 5);
+    IF @Indice IS NOT NULL
+        SET @Mensaje = CONCAT(
+            @Mensaje, NCHAR(13), NCHAR(10), N'- dbo.', @Tabla, N' tiene el índice agrupado ', QUOTENAME(@Indice),
+            N' y SAM.sql tiene que añadir la clave primaria agrupada PK_', @Tabla, N' (error 1902). Elimínelo: ',
+            CASE WHEN @EsRestriccion = 1
+                THEN CONCAT(N'ALTER TABLE dbo.', @Tabla, N' DROP CONSTRAINT ', QUOTENAME(@Indice), N';')
+                ELSE CONCAT(N'DROP INDEX ', QUOTENAME(@Indice), N' ON dbo.', @Tabla, N';')
+            END,
+            N' (si lo necesita, vuelva a crearlo como NONCLUSTERED).'
+        );
+    SET @Tabla = CASE @Tabla WHEN N'Ejecuciones' THEN N'Asignaciones' END;
+END;
+IF @Mensaje <> N''
+BEGIN
+    SET @Mensaje = CONCAT(
+        N'SAM.sql no puede añadir las claves primarias (no se ha cambiado nada):', @Mensaje,
+        NCHAR(13), NCHAR(10), N'Después ejecute SAM.sql de nuevo.'
+    );
+    SET @Mensaje = REPLACE(@Mensaje, N'%', N'%%');
+    RAISERROR(@Mensaje, 16, 1);
+    SET NOEXEC ON;
+END;
+GO
+
+-- 4. PK_Asignaciones (RobotId, EquipoId): duplicate pairs make it fail (Msg 1505).
+DECLARE @Mensaje NVARCHAR(2048);
+DECLARE @Pares INT;
+DECLARE @Filas INT;
+IF OBJECT_ID(N'dbo.Asignaciones', N'U') IS NOT NULL
+   AND NOT EXISTS (
+       SELECT 1 FROM sys.key_constraints AS k
+       WHERE k.parent_object_id = OBJECT_ID(N'dbo.Asignaciones', N'U') AND k.type = 'PK'
+   )
+BEGIN
+    SELECT @Pares = COUNT(*), @Filas = ISNULL(SUM(d.Filas), 0)
+    FROM (
+        SELECT a.RobotId, a.EquipoId, COUNT(*) AS Filas
+        FROM dbo.Asignaciones AS a
+        GROUP BY a.RobotId, a.EquipoId
+        HAVING COUNT(*) > 1
+    ) AS d;
+    IF @Pares > 0
+    BEGIN
+        SET @Mensaje = CONCAT(
+            N'dbo.Asignaciones tiene ', @Pares, N' pares (RobotId, EquipoId) repetidos (', @Filas, N' filas) y ',
+            N'SAM.sql tiene que añadir la clave primaria PK_Asignaciones (RobotId, EquipoId). Véalos con: ',
+            N'SELECT RobotId, EquipoId, COUNT(*) AS Filas FROM dbo.Asignaciones GROUP BY RobotId, EquipoId ',
+            N'HAVING COUNT(*) > 1; deje una sola fila por par y ejecute SAM.sql de nuevo (no se ha cambiado nada).'
+        );
+        SET @Mensaje = REPLACE(@Mensaje, N'%', N'%%');
+        RAISERROR(@Mensaje, 16, 1);
+        SET NOEXEC ON;
+    END;
+END;
+GO
+
+-- 5. UX_Ejecuciones_DeploymentId (unique, filtered on DeploymentId IS NOT NULL): blank values
+--    are not excluded by the filter, so they become NULL first (a blank DeploymentId identifies
+--    nothing); then duplicates of a non-null DeploymentId make the index fail (Msg 1505).
+DECLARE @Mensaje NVARCHAR(2048);
+DECLARE @Filas INT;
+DECLARE @Valores INT;
+IF OBJECT_ID(N'dbo.Ejecuciones', N'U') IS NOT NULL
+BEGIN
+    UPDATE dbo.Ejecuciones
+    SET DeploymentId = NULL
+    WHERE LTRIM(RTRIM(DeploymentId)) = N'';
+    SET @Filas = @@ROWCOUNT;
+    IF @Filas > 0
+        PRINT CONCAT(N'dbo.Ejecuciones: ', @Filas, N' filas con DeploymentId vacío pasan a DeploymentId = NULL.');
+
+    IF NOT EXISTS (
+        SELECT 1 FROM sys.indexes AS i
+        WHERE i.name = N'UX_Ejecuciones_DeploymentId' AND i.object_id = OBJECT_ID(N'dbo.Ejecuciones', N'U')
+    )
+    BEGIN
+        SELECT @Valores = COUNT(*), @Filas = ISNULL(SUM(d.Filas), 0)
+        FROM (
+            SELECT e.DeploymentId, COUNT(*) AS Filas
+            FROM dbo.Ejecuciones AS e
+            WHERE e.DeploymentId IS NOT NULL
+            GROUP BY e.DeploymentId
+            HAVING COUNT(*) > 1
+        ) AS d;
+        IF @Valores > 0
+        BEGIN
+            SET @Mensaje = CONCAT(
+                N'dbo.Ejecuciones tiene ', @Valores, N' valores de DeploymentId repetidos (', @Filas, N' filas) ',
+                N'y SAM.sql tiene que crear el índice único UX_Ejecuciones_DeploymentId. Véalos con: ',
+                N'SELECT e.* FROM dbo.Ejecuciones AS e WHERE e.DeploymentId IN (SELECT DeploymentId FROM ',
+                N'dbo.Ejecuciones WHERE DeploymentId IS NOT NULL GROUP BY DeploymentId HAVING COUNT(*) > 1) ',
+                N'ORDER BY e.DeploymentId, e.FechaInicio; conserve una fila por DeploymentId (la más reciente) ',
+                N'y borre las demás o ponga en ellas DeploymentId = NULL. Después ejecute SAM.sql de nuevo.'
+            );
+            SET @Mensaje = REPLACE(@Mensaje, N'%', N'%%');
+            RAISERROR(@Mensaje, 16, 1);
+            SET NOEXEC ON;
+        END;
+    END;
+END;
+GO
+
+-- 6. The four WITH CHECK foreign keys: orphan rows make them fail (Msg 547), and the referenced
+--    column needs a primary key or unique index (Msg 1776). Dynamic SQL: Asignaciones.ProgramacionId
+--    may not exist yet, and a referenced table that does not exist yet will be created empty.
+DECLARE @Claves TABLE (
+    N INT IDENTITY (1, 1) NOT NULL,
+    Restriccion NVARCHAR(128) COLLATE DATABASE_DEFAULT NOT NULL,
+    Hija NVARCHAR(128) COLLATE DATABASE_DEFAULT NOT NULL,
+    Columna NVARCHAR(128) COLLATE DATABASE_DEFAULT NOT NULL,
+    Padre NVARCHAR(128) COLLATE DATABASE_DEFAULT NOT NULL
+);
+DECLARE @Mensaje NVARCHAR(MAX) = N'';
+DECLARE @i INT = 1;
+DECLARE @Total INT;
+DECLARE @Restriccion NVARCHAR(128);
+DECLARE @Hija NVARCHAR(128);
+DECLARE @Columna NVARCHAR(128);
+DECLARE @Padre NVARCHAR(128);
+DECLARE @Condicion NVARCHAR(1000);
+DECLARE @Sql NVARCHAR(MAX);
+DECLARE @Filas INT;
+
+INSERT INTO @Claves (Restriccion, Hija, Columna, Padre)
+VALUES
+    (N'FK_Asignaciones_Robots', N'Asignaciones', N'RobotId', N'Robots'),
+    (N'FK_Asignaciones_Equipos', N'Asignaciones', N'EquipoId', N'Equipos'),
+    (N'FK_Asignaciones_Programaciones', N'Asignaciones', N'ProgramacionId', N'Programaciones'),
+    (N'FK_Programaciones_Robots', N'Programaciones', N'RobotId', N'Robots');
+
+SELECT @Total = COUNT(*) FROM @Claves;
+WHILE @i <= @Total
+BEGIN
+    SELECT @Restriccion = c.Restriccion, @Hija = c.Hija, @Columna = c.Columna, @Padre = c.Padre
+    FROM @Claves AS c
+    WHERE c.N = @i;
+    SET @i = @i + 1;
+    IF OBJECT_ID(N'dbo.' + @Restriccion, N'F') IS NOT NULL
+       OR OBJECT_ID(N'dbo.' + @Hija, N'U') IS NULL
+       OR COL_LENGTH(N'dbo.' + @Hija, @Columna) IS NULL
+        CONTINUE;
+
+    IF OBJECT_ID(N'dbo.' + @Padre, N'U') IS NOT NULL
+       AND NOT EXISTS (
+           SELECT 1
+           FROM sys.indexes AS x
+           INNER JOIN sys.index_columns AS k ON k.object_id = x.object_id AND k.index_id = x.index_id
+           INNER JOIN sys.columns AS col ON col.object_id = k.object_id AND col.column_id = k.column_id
+           WHERE x.object_id = OBJECT_ID(N'dbo.' + @Padre, N'U')
+             AND x.is_unique = 1
+             AND x.has_filter = 0
+             AND k.key_ordinal = 1
+             AND col.name = @Columna
+             AND NOT EXISTS (
+                 SELECT 1 FROM sys.index_columns AS k2
+                 WHERE k2.object_id = x.object_id AND k2.index_id = x.index_id AND k2.key_ordinal > 1
+             )
+       )
+    BEGIN
+        SET @Mensaje = CONCAT(
+            @Mensaje, NCHAR(13), NCHAR(10), N'- ', @Restriccion, N': dbo.', @Padre, N'.', @Columna,
+            N' no tiene clave primaria ni índice único (error 1776). Ejecute: ALTER TABLE dbo.', @Padre,
+            N' ADD CONSTRAINT PK_', @Padre, N' PRIMARY KEY CLUSTERED (', @Columna, N');'
+        );
+        CONTINUE;
+    END;
+
+    SET @Condicion = CONCAT(N'h.', QUOTENAME(@Columna), N' IS NOT NULL');
+    IF OBJECT_ID(N'dbo.' + @Padre, N'U') IS NOT NULL
+        SET @Condicion = CONCAT(
+            @Condicion, N' AND NOT EXISTS (SELECT 1 FROM dbo.', QUOTENAME(@Padre), N' AS p WHERE p.',
+            QUOTENAME(@Columna), N' = h.', QUOTENAME(@Columna), N')'
+        );
+    SET @Sql = CONCAT(N'SELECT @Filas = COUNT(*) FROM dbo.', QUOTENAME(@Hija), N' AS h WHERE ', @Condicion, N';');
+    EXEC sys.sp_executesql @Sql, N'@Filas INT OUTPUT', @Filas = @Filas OUTPUT;
+    IF @Filas > 0
+        SET @Mensaje = CONCAT(
+            @Mensaje, NCHAR(13), NCHAR(10), N'- ', @Restriccion, N': ', @Filas, N' filas de dbo.', @Hija,
+            N' con un ', @Columna, N' que no existe en dbo.', @Padre, N'. Véalas con: SELECT h.* FROM dbo.',
+            @Hija, N' AS h WHERE ', @Condicion, N'; dé de alta lo que falta en dbo.', @Padre, N' o ',
+            CASE WHEN @Columna = N'ProgramacionId'
+                THEN CONCAT(N'ponga ', @Columna, N' = NULL en esas filas')
+                ELSE N'borre esas filas'
+            END,
+            N'.'
+        );
+END;
+
+IF @Mensaje <> N''
+BEGIN
+    SET @Mensaje = CONCAT(
+        N'SAM.sql no puede añadir las claves foráneas:', @Mensaje,
+        NCHAR(13), NCHAR(10), N'Después ejecute SAM.sql de nuevo.'
+    );
+    SET @Mensaje = REPLACE(@Mensaje, N'%', N'%%');
+    RAISERROR(@Mensaje, 16, 1);
+    SET NOEXEC ON;
+END;
+GO
+
+-- 7. Warning only: the Lanzador compares UPPER(TipoProgramacion) with DIARIA, SEMANAL, MENSUAL
+--    and ESPECIFICA, so another value (for instance 'Específica' with its accent) never launches.
+DECLARE @Mensaje NVARCHAR(2048);
+DECLARE @Filas INT;
+IF OBJECT_ID(N'dbo.Programaciones', N'U') IS NOT NULL
+BEGIN
+    SELECT @Filas = COUNT(*)
+    FROM dbo.Programaciones AS p
+    WHERE p.TipoProgramacion IS NULL
+       OR UPPER(p.TipoProgramacion) COLLATE Latin1_General_BIN2
+          NOT IN (N'DIARIA', N'SEMANAL', N'MENSUAL', N'ESPECIFICA');
+    IF @Filas > 0
+    BEGIN
+        SET @Mensaje = CONCAT(
+            N'AVISO: dbo.Programaciones tiene ', @Filas, N' filas con un TipoProgramacion distinto de ',
+            N'Diaria, Semanal, Mensual o Especifica (sin tilde): el Lanzador nunca las lanza. Véalas con: ',
+            N'SELECT p.* FROM dbo.Programaciones AS p WHERE p.TipoProgramacion IS NULL OR ',
+            N'UPPER(p.TipoProgramacion) COLLATE Latin1_General_BIN2 NOT IN (N''DIARIA'', N''SEMANAL'', ',
+            N'N''MENSUAL'', N''ESPECIFICA''); y corrija el valor (p. ej. UPDATE dbo.Programaciones SET ',
+            N'TipoProgramacion = N''Especifica'' WHERE ProgramacionId = <id>;).'
+        );
+        PRINT @Mensaje;
+    END;
+END;
 GO
 
 -- ---------------------------------------------------------------------------------------------
@@ -127,6 +773,7 @@ BEGIN
         FechaSlot DATE NULL,
         RondasNoEncontrado INT NOT NULL CONSTRAINT DF_Ejecuciones_RondasNoEncontrado DEFAULT (0),
         AlertaDuracionEnviada BIT NOT NULL CONSTRAINT DF_Ejecuciones_AlertaDuracionEnviada DEFAULT (0),
+        ClaveIntento NVARCHAR(36) NULL,
         CONSTRAINT PK_Ejecuciones PRIMARY KEY CLUSTERED (EjecucionId)
     );
 END;
@@ -223,6 +870,10 @@ IF COL_LENGTH(N'dbo.Ejecuciones', N'AlertaDuracionEnviada') IS NULL
 ALTER TABLE dbo.Ejecuciones ADD AlertaDuracionEnviada BIT NOT NULL
 CONSTRAINT DF_Ejecuciones_AlertaDuracionEnviada DEFAULT (0);
 GO
+-- Idempotent launch intent: the key the Lanzador generates before the deploy call (a UUID).
+IF COL_LENGTH(N'dbo.Ejecuciones', N'ClaveIntento') IS NULL
+ALTER TABLE dbo.Ejecuciones ADD ClaveIntento NVARCHAR(36) NULL;
+GO
 IF COL_LENGTH(N'dbo.HistoricoBalanceo', N'CodigoMotivo') IS NULL
 ALTER TABLE dbo.HistoricoBalanceo ADD CodigoMotivo NVARCHAR(50) NULL;
 GO
@@ -230,7 +881,8 @@ IF COL_LENGTH(N'dbo.HistoricoBalanceo', N'EquipoIds') IS NULL
 ALTER TABLE dbo.HistoricoBalanceo ADD EquipoIds NVARCHAR(4000) NULL;
 GO
 
--- Claves nuevas sobre tablas heredadas (sólo si faltan).
+-- Claves nuevas sobre tablas heredadas (sólo si faltan; las comprobaciones previas 2, 3, 4 y 6
+-- han rechazado ya lo que las haría fallar).
 IF NOT EXISTS (
     SELECT 1 FROM sys.key_constraints
     WHERE parent_object_id = OBJECT_ID(N'dbo.Ejecuciones') AND type = 'PK'
@@ -241,16 +893,7 @@ IF NOT EXISTS (
     SELECT 1 FROM sys.key_constraints
     WHERE parent_object_id = OBJECT_ID(N'dbo.Asignaciones') AND type = 'PK'
 )
-BEGIN
-    IF EXISTS (
-        SELECT a.RobotId, a.EquipoId
-        FROM dbo.Asignaciones AS a
-        GROUP BY a.RobotId, a.EquipoId
-        HAVING COUNT(*) > 1
-    )
-        THROW 50000, N'dbo.Asignaciones tiene filas duplicadas (RobotId, EquipoId): elimínelas y ejecute SAM.sql de nuevo.', 1;
-    ALTER TABLE dbo.Asignaciones ADD CONSTRAINT PK_Asignaciones PRIMARY KEY CLUSTERED (RobotId, EquipoId);
-END;
+ALTER TABLE dbo.Asignaciones ADD CONSTRAINT PK_Asignaciones PRIMARY KEY CLUSTERED (RobotId, EquipoId);
 GO
 IF OBJECT_ID(N'dbo.FK_Asignaciones_Robots', N'F') IS NULL
 ALTER TABLE dbo.Asignaciones WITH CHECK ADD CONSTRAINT FK_Asignaciones_Robots
@@ -280,6 +923,14 @@ IF NOT EXISTS (
 CREATE UNIQUE NONCLUSTERED INDEX UX_Ejecuciones_DeploymentId
 ON dbo.Ejecuciones (DeploymentId)
 WHERE DeploymentId IS NOT NULL;
+GO
+IF NOT EXISTS (
+    SELECT 1 FROM sys.indexes
+    WHERE name = N'UX_Ejecuciones_ClaveIntento' AND object_id = OBJECT_ID(N'dbo.Ejecuciones')
+)
+CREATE UNIQUE NONCLUSTERED INDEX UX_Ejecuciones_ClaveIntento
+ON dbo.Ejecuciones (ClaveIntento)
+WHERE ClaveIntento IS NOT NULL;
 GO
 IF NOT EXISTS (
     SELECT 1 FROM sys.indexes
@@ -421,7 +1072,9 @@ GO
 -- (nada queda a medias), no se duplican programaciones ni asignaciones, y cualquier error se
 -- registra en dbo.ErrorLog y se relanza (THROW) para que el operador lo vea.
 -- @Robot acepta el nombre del robot o su RobotId; @Equipos una lista separada por comas de
--- nombres de equipo o EquipoId.
+-- nombres de equipo o EquipoId. @Ahora (opcional) es la hora de SAM (SAM_ZONA_HORARIA) que pasan
+-- los servicios y herramientas de SAM: FechaAsignacion y la comprobación de "fecha en el pasado";
+-- NULL = GETDATE() del servidor.
 -- ---------------------------------------------------------------------------------------------
 
 -- Internal helper: registers a caught error in dbo.ErrorLog (never fails the caller).
@@ -439,7 +1092,7 @@ BEGIN
             @SPNombre,
             LEFT(
                 CONCAT(
-                    N'Error ', ERROR_NUMBER(), N' (línea ', ERROR_LINE(), N'): ', ERROR_MESSAGE()
+                    N'Error ', ERROR_NUMBER(), N' (l', NCHAR(237), N'nea ', ERROR_LINE(), N'): ', ERROR_MESSAGE()
                 ),
                 4000
             ),
@@ -534,16 +1187,20 @@ CREATE OR ALTER PROCEDURE dbo.AsignarRobotOnline
     @Robot NVARCHAR(100),
     @Equipos NVARCHAR(MAX),
     @Reservado BIT = 0,
-    @AsignadoPor NVARCHAR(50) = N'Manual'
+    @AsignadoPor NVARCHAR(50) = N'Manual',
+    @Ahora DATETIME2(0) = NULL
 AS
 BEGIN
     SET NOCOUNT ON;
     SET XACT_ABORT ON;
     DECLARE @RobotId INT;
-    DECLARE @Ahora DATETIME2(3) = GETDATE();
+    -- SAM clock of the caller (SAM_ZONA_HORARIA); NULL = the server's GETDATE(), truncated to the
+    -- second (converting to DATETIME2(0) directly would round 23:59:59.5 up to the next day).
+    IF @Ahora IS NULL SET @Ahora = CONVERT(DATETIME2(0), CONVERT(CHAR(19), GETDATE(), 126));
     DECLARE @Parametros NVARCHAR(MAX) = CONCAT(
         N'@Robot=', @Robot, N'; @Equipos=', @Equipos,
-        N'; @Reservado=', @Reservado, N'; @AsignadoPor=', @AsignadoPor
+        N'; @Reservado=', @Reservado, N'; @AsignadoPor=', @AsignadoPor,
+        N'; @Ahora=', CONVERT(NVARCHAR(19), @Ahora, 120)
     );
 
     BEGIN TRY
@@ -552,7 +1209,7 @@ BEGIN
         IF @AsignadoPor = N'Balanceador'
             THROW 50011, N'@AsignadoPor = ''Balanceador'' está reservado al servicio Balanceador.', 1;
 
-        CREATE TABLE #EquiposSolicitados (Nombre NVARCHAR(100) NOT NULL, EquipoId INT NULL);
+        CREATE TABLE #EquiposSolicitados (Nombre NVARCHAR(100) COLLATE DATABASE_DEFAULT NOT NULL, EquipoId INT NULL);
         EXEC dbo.ResolverRobotYEquiposSAM @Robot = @Robot, @Equipos = @Equipos, @RobotId = @RobotId OUTPUT;
 
         BEGIN TRANSACTION;
@@ -604,13 +1261,15 @@ CREATE OR ALTER PROCEDURE dbo.CargarProgramacionSAM
     @DiaSemana NVARCHAR(50) = NULL,
     @DiaDelMes INT = NULL,
     @FechaEspecifica DATE = NULL,
+    @Ahora DATETIME2(0) = NULL,
     @ProgramacionId INT = NULL OUTPUT
 AS
 BEGIN
     SET NOCOUNT ON;
     SET XACT_ABORT ON;
     DECLARE @RobotId INT;
-    DECLARE @Ahora DATETIME2(3) = GETDATE();
+    -- SAM clock of the caller (FechaAsignacion, "date in the past"); NULL = GETDATE() to the second.
+    IF @Ahora IS NULL SET @Ahora = CONVERT(DATETIME2(0), CONVERT(CHAR(19), GETDATE(), 126));
     DECLARE @Dias NVARCHAR(50) = NULL;
     DECLARE @DiaInvalido NVARCHAR(50);
     DECLARE @Mensaje NVARCHAR(2048);
@@ -625,7 +1284,8 @@ BEGIN
     IF @TipoProgramacion = N'Semanal'
     BEGIN
         -- Codes LU MA MI JU VI SA (or SÁ) DO, separated by commas, semicolons or spaces; whole tokens.
-        DECLARE @Tokens TABLE (Dia NVARCHAR(50) NOT NULL);
+        -- NCHAR(193) = Á: the literal stays right whatever code page the script is read with.
+        DECLARE @Tokens TABLE (Dia NVARCHAR(50) COLLATE DATABASE_DEFAULT NOT NULL);
         INSERT INTO @Tokens (Dia)
         SELECT DISTINCT UPPER(LTRIM(RTRIM(s.value)))
         FROM STRING_SPLIT(REPLACE(REPLACE(ISNULL(@DiaSemana, N''), N',', N' '), N';', N' '), N' ') AS s
@@ -636,7 +1296,7 @@ BEGIN
 
         SELECT TOP (1) @DiaInvalido = t.Dia
         FROM @Tokens AS t
-        WHERE t.Dia NOT IN (N'LU', N'MA', N'MI', N'JU', N'VI', N'SA', N'SÁ', N'DO');
+        WHERE t.Dia NOT IN (N'LU', N'MA', N'MI', N'JU', N'VI', N'SA', N'S' + NCHAR(193), N'DO');
         IF @DiaInvalido IS NOT NULL
         BEGIN
             SET @Mensaje = CONCAT(
@@ -656,7 +1316,7 @@ BEGIN
     IF @TipoProgramacion = N'Especifica' AND @FechaEspecifica < CONVERT(DATE, @Ahora)
         THROW 50027, N'@FechaEspecifica no puede estar en el pasado.', 1;
 
-    CREATE TABLE #EquiposSolicitados (Nombre NVARCHAR(100) NOT NULL, EquipoId INT NULL);
+    CREATE TABLE #EquiposSolicitados (Nombre NVARCHAR(100) COLLATE DATABASE_DEFAULT NOT NULL, EquipoId INT NULL);
     EXEC dbo.ResolverRobotYEquiposSAM @Robot = @Robot, @Equipos = @Equipos, @RobotId = @RobotId OUTPUT;
 
     BEGIN TRANSACTION;
@@ -732,15 +1392,18 @@ CREATE OR ALTER PROCEDURE dbo.CargarProgramacionDiaria
     @Robot NVARCHAR(100),
     @Equipos NVARCHAR(MAX),
     @HoraInicio TIME(0),
-    @Tolerancia INT = 60
+    @Tolerancia INT = 60,
+    @Ahora DATETIME2(0) = NULL
 AS
 BEGIN
     SET NOCOUNT ON;
     SET XACT_ABORT ON;
     DECLARE @ProgramacionId INT;
+    IF @Ahora IS NULL SET @Ahora = CONVERT(DATETIME2(0), CONVERT(CHAR(19), GETDATE(), 126));
     DECLARE @Parametros NVARCHAR(MAX) = CONCAT(
         N'@Robot=', @Robot, N'; @Equipos=', @Equipos,
-        N'; @HoraInicio=', CONVERT(NVARCHAR(8), @HoraInicio), N'; @Tolerancia=', @Tolerancia
+        N'; @HoraInicio=', CONVERT(NVARCHAR(8), @HoraInicio), N'; @Tolerancia=', @Tolerancia,
+        N'; @Ahora=', CONVERT(NVARCHAR(19), @Ahora, 120)
     );
     BEGIN TRY
         EXEC dbo.CargarProgramacionSAM
@@ -749,6 +1412,7 @@ BEGIN
             @Equipos = @Equipos,
             @HoraInicio = @HoraInicio,
             @Tolerancia = @Tolerancia,
+            @Ahora = @Ahora,
             @ProgramacionId = @ProgramacionId OUTPUT;
         SELECT @ProgramacionId AS ProgramacionId;
     END TRY
@@ -765,15 +1429,18 @@ CREATE OR ALTER PROCEDURE dbo.CargarProgramacionSemanal
     @Equipos NVARCHAR(MAX),
     @DiaSemana NVARCHAR(50),
     @HoraInicio TIME(0),
-    @Tolerancia INT = 60
+    @Tolerancia INT = 60,
+    @Ahora DATETIME2(0) = NULL
 AS
 BEGIN
     SET NOCOUNT ON;
     SET XACT_ABORT ON;
     DECLARE @ProgramacionId INT;
+    IF @Ahora IS NULL SET @Ahora = CONVERT(DATETIME2(0), CONVERT(CHAR(19), GETDATE(), 126));
     DECLARE @Parametros NVARCHAR(MAX) = CONCAT(
         N'@Robot=', @Robot, N'; @Equipos=', @Equipos, N'; @DiaSemana=', @DiaSemana,
-        N'; @HoraInicio=', CONVERT(NVARCHAR(8), @HoraInicio), N'; @Tolerancia=', @Tolerancia
+        N'; @HoraInicio=', CONVERT(NVARCHAR(8), @HoraInicio), N'; @Tolerancia=', @Tolerancia,
+        N'; @Ahora=', CONVERT(NVARCHAR(19), @Ahora, 120)
     );
     BEGIN TRY
         EXEC dbo.CargarProgramacionSAM
@@ -783,6 +1450,7 @@ BEGIN
             @HoraInicio = @HoraInicio,
             @Tolerancia = @Tolerancia,
             @DiaSemana = @DiaSemana,
+            @Ahora = @Ahora,
             @ProgramacionId = @ProgramacionId OUTPUT;
         SELECT @ProgramacionId AS ProgramacionId;
     END TRY
@@ -799,15 +1467,18 @@ CREATE OR ALTER PROCEDURE dbo.CargarProgramacionMensual
     @Equipos NVARCHAR(MAX),
     @DiaDelMes INT,
     @HoraInicio TIME(0),
-    @Tolerancia INT = 60
+    @Tolerancia INT = 60,
+    @Ahora DATETIME2(0) = NULL
 AS
 BEGIN
     SET NOCOUNT ON;
     SET XACT_ABORT ON;
     DECLARE @ProgramacionId INT;
+    IF @Ahora IS NULL SET @Ahora = CONVERT(DATETIME2(0), CONVERT(CHAR(19), GETDATE(), 126));
     DECLARE @Parametros NVARCHAR(MAX) = CONCAT(
         N'@Robot=', @Robot, N'; @Equipos=', @Equipos, N'; @DiaDelMes=', @DiaDelMes,
-        N'; @HoraInicio=', CONVERT(NVARCHAR(8), @HoraInicio), N'; @Tolerancia=', @Tolerancia
+        N'; @HoraInicio=', CONVERT(NVARCHAR(8), @HoraInicio), N'; @Tolerancia=', @Tolerancia,
+        N'; @Ahora=', CONVERT(NVARCHAR(19), @Ahora, 120)
     );
     BEGIN TRY
         EXEC dbo.CargarProgramacionSAM
@@ -817,6 +1488,7 @@ BEGIN
             @HoraInicio = @HoraInicio,
             @Tolerancia = @Tolerancia,
             @DiaDelMes = @DiaDelMes,
+            @Ahora = @Ahora,
             @ProgramacionId = @ProgramacionId OUTPUT;
         SELECT @ProgramacionId AS ProgramacionId;
     END TRY
@@ -833,16 +1505,19 @@ CREATE OR ALTER PROCEDURE dbo.CargarProgramacionEspecifica
     @Equipos NVARCHAR(MAX),
     @FechaEspecifica DATE,
     @HoraInicio TIME(0),
-    @Tolerancia INT = 60
+    @Tolerancia INT = 60,
+    @Ahora DATETIME2(0) = NULL
 AS
 BEGIN
     SET NOCOUNT ON;
     SET XACT_ABORT ON;
     DECLARE @ProgramacionId INT;
+    IF @Ahora IS NULL SET @Ahora = CONVERT(DATETIME2(0), CONVERT(CHAR(19), GETDATE(), 126));
     DECLARE @Parametros NVARCHAR(MAX) = CONCAT(
         N'@Robot=', @Robot, N'; @Equipos=', @Equipos,
         N'; @FechaEspecifica=', CONVERT(NVARCHAR(10), @FechaEspecifica, 23),
-        N'; @HoraInicio=', CONVERT(NVARCHAR(8), @HoraInicio), N'; @Tolerancia=', @Tolerancia
+        N'; @HoraInicio=', CONVERT(NVARCHAR(8), @HoraInicio), N'; @Tolerancia=', @Tolerancia,
+        N'; @Ahora=', CONVERT(NVARCHAR(19), @Ahora, 120)
     );
     BEGIN TRY
         EXEC dbo.CargarProgramacionSAM
@@ -852,6 +1527,7 @@ BEGIN
             @HoraInicio = @HoraInicio,
             @Tolerancia = @Tolerancia,
             @FechaEspecifica = @FechaEspecifica,
+            @Ahora = @Ahora,
             @ProgramacionId = @ProgramacionId OUTPUT;
         SELECT @ProgramacionId AS ProgramacionId;
     END TRY
@@ -867,7 +1543,7 @@ GO
 -- Procedimientos del Lanzador (dbo.ObtenerRobotsEjecutables)
 -- ---------------------------------------------------------------------------------------------
 -- dbo.ObtenerRobotsEjecutables: what the Lanzador launches now (BEHAVIOUR L2). Canonical copy
--- and its SQLite twin: lanzador/service/seleccion.py (keep both in step; a test compares them).
+-- and its SQLite twin: lanzador/service/seleccion.py (generated there: python -m lanzador.service.seleccion).
 CREATE OR ALTER PROCEDURE dbo.ObtenerRobotsEjecutables
     @Ahora DATETIME2 = NULL,
     @EsperaTrasFalloSeg INT = 300,
@@ -877,9 +1553,13 @@ AS
 BEGIN
     SET NOCOUNT ON;
     IF @Ahora IS NULL SET @Ahora = CAST(GETDATE() AS DATETIME2);
+    -- Whole seconds, as the SQLite twin compares (style 120 has no fraction: a truncation).
+    SET @Ahora = CONVERT(DATETIME2(0), CONVERT(CHAR(19), @Ahora, 120), 120);
     DECLARE @Hoy DATE = CAST(@Ahora AS DATE);
     DECLARE @Ayer DATE = DATEADD(DAY, -1, CAST(@Ahora AS DATE));
-    DECLARE @LimiteFallo DATETIME2 = DATEADD(SECOND, -@EsperaTrasFalloSeg, @Ahora);
+    -- A failure blocks while its whole second is inside the wait: SQLite's datetime(x) > limit,
+    -- with a whole-second limit, is x >= limit + 1 s.
+    DECLARE @DesdeFallo DATETIME2 = DATEADD(SECOND, 1 - @EsperaTrasFalloSeg, @Ahora);
     DECLARE @LimiteUnknown DATETIME2 = DATEADD(MINUTE, -@ToleranciaUnknownMin, @Ahora);
 
     BEGIN TRY
@@ -894,12 +1574,7 @@ BEGIN
                   SELECT 1
                   FROM dbo.Ejecuciones AS e
                   WHERE e.EquipoId = eq.EquipoId
-                    AND e.Estado NOT IN ('COMPLETED','DEPLOY_FAILED','RUN_ABORTED','RUN_COMPLETED','RUN_FAILED','RUN_TIMED_OUT')
-                    AND e.FechaFin IS NULL
-                    AND NOT (
-                        e.Estado = N'UNKNOWN'
-                        AND COALESCE(e.FechaActualizacion, e.FechaInicio) < @LimiteUnknown
-                    )
+                    AND e.FechaFin IS NULL AND e.Estado NOT IN ('COMPLETED','DEPLOY_FAILED','RUN_ABORTED','RUN_COMPLETED','RUN_FAILED','RUN_TIMED_OUT') AND NOT (e.Estado = N'UNKNOWN' AND COALESCE(e.FechaActualizacion, e.FechaInicio) < @LimiteUnknown)
               )
         ),
         Dias AS (
@@ -934,7 +1609,7 @@ BEGIN
                   OR (
                       UPPER(p.TipoProgramacion) = N'SEMANAL'
                       AND N' ' + REPLACE(REPLACE(REPLACE(REPLACE(UPPER(COALESCE(p.DiaSemana, N'')),
-                              N'Á', N'A'), N',', N' '), N';', N' '), CHAR(9), N' ') + N' '
+                              NCHAR(193), N'A'), N',', N' '), N';', N' '), CHAR(9), N' ') + N' '
                           LIKE N'% ' + CASE DATEDIFF(DAY, CAST('19000101' AS DATE), d.Dia) % 7
                               WHEN 0 THEN N'LU' WHEN 1 THEN N'MA' WHEN 2 THEN N'MI'
                               WHEN 3 THEN N'JU' WHEN 4 THEN N'VI' WHEN 5 THEN N'SA'
@@ -966,14 +1641,14 @@ BEGIN
                   SELECT 1 FROM dbo.Ejecuciones AS e
                   WHERE e.RobotId = s.RobotId AND e.EquipoId = s.EquipoId
                     AND e.Estado = N'DEPLOY_FAILED'
-                    AND COALESCE(e.FechaFin, e.FechaActualizacion, e.FechaInicio) > @LimiteFallo
+                    AND COALESCE(e.FechaFin, e.FechaActualizacion, e.FechaInicio) >= @DesdeFallo
               )
         ),
         Online AS (
             SELECT a.RobotId, a.EquipoId, el.UserId, CAST(NULL AS TIME) AS Hora,
                    CAST(0 AS BIT) AS EsProgramado, CAST(NULL AS DATE) AS FechaSlot,
                    COALESCE((
-                       SELECT MAX(COALESCE(e.FechaFin, e.FechaInicio))
+                       SELECT CONVERT(DATETIME2(0), CONVERT(CHAR(19), MAX(COALESCE(e.FechaFin, e.FechaInicio)), 120), 120)
                        FROM dbo.Ejecuciones AS e
                        WHERE e.RobotId = a.RobotId AND e.EquipoId = a.EquipoId
                    ), CAST('00010101' AS DATETIME2)) AS Orden
@@ -988,7 +1663,7 @@ BEGIN
                   SELECT 1 FROM dbo.Ejecuciones AS e
                   WHERE e.RobotId = a.RobotId AND e.EquipoId = a.EquipoId
                     AND e.Estado = N'DEPLOY_FAILED'
-                    AND COALESCE(e.FechaFin, e.FechaActualizacion, e.FechaInicio) > @LimiteFallo
+                    AND COALESCE(e.FechaFin, e.FechaActualizacion, e.FechaInicio) >= @DesdeFallo
               )
         ),
         Candidatos AS (
@@ -1023,4 +1698,9 @@ GO
 -- @@PROCEDIMIENTOS_LANZADOR@@
 
 PRINT N'Esquema SAM aplicado correctamente.';
+GO
+
+-- Always executed, even after a failed check (SET NOEXEC OFF is the one statement NOEXEC runs):
+-- the session (SSMS, or a sqlcmd that goes on) is left able to execute again.
+SET NOEXEC OFF;
 GO
