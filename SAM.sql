@@ -730,8 +730,9 @@ BEGIN
         Activo BIT NOT NULL CONSTRAINT DF_Programaciones_Activo DEFAULT (1),
         CONSTRAINT PK_Programaciones PRIMARY KEY CLUSTERED (ProgramacionId),
         CONSTRAINT FK_Programaciones_Robots FOREIGN KEY (RobotId) REFERENCES dbo.Robots (RobotId),
+        -- UPPER: the same answer under a case-sensitive database collation (the selection compares so).
         CONSTRAINT CK_Programaciones_Tipo
-        CHECK (TipoProgramacion IN (N'Diaria', N'Semanal', N'Mensual', N'Especifica'))
+        CHECK (UPPER(TipoProgramacion) IN (N'DIARIA', N'SEMANAL', N'MENSUAL', N'ESPECIFICA'))
     );
 END;
 GO
@@ -1021,7 +1022,7 @@ INNER JOIN dbo.Robots AS r ON r.RobotId = a.RobotId
 INNER JOIN dbo.Equipos AS e ON e.EquipoId = a.EquipoId;
 GO
 
--- Activa = NO terminal. La lista es common/execution_states.TERMINAL_STATES (lo comprueba un test).
+-- Ejecuciones abiertas: el predicado es common/database/ocupacion.abierta("x.") (lo comprueba un test).
 CREATE OR ALTER VIEW dbo.EjecucionesActivas
 AS
 SELECT
@@ -1041,8 +1042,7 @@ SELECT
 FROM dbo.Ejecuciones AS x
 LEFT JOIN dbo.Robots AS r ON r.RobotId = x.RobotId
 LEFT JOIN dbo.Equipos AS e ON e.EquipoId = x.EquipoId
-WHERE x.Estado NOT IN ('COMPLETED','DEPLOY_FAILED','RUN_ABORTED','RUN_COMPLETED','RUN_FAILED','RUN_TIMED_OUT')
-  AND x.FechaFin IS NULL;
+WHERE x.FechaFin IS NULL AND x.Estado NOT IN ('COMPLETED','DEPLOY_FAILED','RUN_ABORTED','RUN_COMPLETED','RUN_FAILED','RUN_TIMED_OUT');
 GO
 
 CREATE OR ALTER VIEW dbo.EquiposAsignados
@@ -1058,7 +1058,7 @@ SELECT
     COUNT(a.RobotId) AS RobotsAsignados,
     SUM(CASE WHEN a.EsProgramado = 1 THEN 1 ELSE 0 END) AS RobotsProgramados,
     SUM(CASE WHEN a.Reservado = 1 THEN 1 ELSE 0 END) AS RobotsReservados,
-    SUM(CASE WHEN a.AsignadoPor = N'Balanceador' THEN 1 ELSE 0 END) AS RobotsBalanceador
+    SUM(CASE WHEN (a.AsignadoPor COLLATE Latin1_General_BIN2 = N'Balanceador' AND DATALENGTH(a.AsignadoPor) = 22) THEN 1 ELSE 0 END) AS RobotsBalanceador
 FROM dbo.Equipos AS e
 INNER JOIN dbo.Asignaciones AS a ON a.EquipoId = e.EquipoId
 GROUP BY e.EquipoId, e.Equipo, e.UserName, e.Licencia, e.Activo_SAM, e.PermiteBalanceoDinamico, e.EstadoA360;

@@ -84,3 +84,8 @@ def test_balancer_uses_the_launchers_rule_for_unknown_past_its_tolerance(db):
         db.execute("INSERT INTO Asignaciones (RobotId, EquipoId) VALUES (1, ?)", (eid,))
     libres = {f.equipo_id for f in seleccion.obtener_robots_ejecutables(db, NOW, tolerancia_unknown_min=120)}
     assert libres == {12}
+
+
+def test_equipos_asignados_view_counts_only_exact_balancer_rows_on_both_engines():
+    assert repositorio.es_del_balanceador("a.", sentencias.TSQL) in SAM_SQL.read_text(encoding="utf-8")
+    assert repositorio.es_del_balanceador("a.", sentencias.SQLITE) in SQLITE_SCHEMA_FILE.read_text(encoding="utf-8")
