@@ -1543,7 +1543,7 @@ GO
 -- Procedimientos del Lanzador (dbo.ObtenerRobotsEjecutables)
 -- ---------------------------------------------------------------------------------------------
 -- dbo.ObtenerRobotsEjecutables: what the Lanzador launches now (BEHAVIOUR L2). Canonical copy
--- and its SQLite twin: lanzador/service/seleccion.py (generated there: python -m lanzador.service.seleccion).
+-- and its SQLite twin: lanzador/database/seleccion.py (generated there: python -m lanzador.database.seleccion).
 CREATE OR ALTER PROCEDURE dbo.ObtenerRobotsEjecutables
     @Ahora DATETIME2 = NULL,
     @EsperaTrasFalloSeg INT = 300,

@@ -75,7 +75,7 @@ def test_balancer_uses_the_launchers_rule_for_unknown_past_its_tolerance(db):
     limite = NOW - timedelta(minutes=120)
     assert repositorio.leer_ocupados(db, limite) == {10, 11}
     # the launcher's selection, same data: 12 is free, 10 and 11 are not
-    from lanzador.service import seleccion
+    from lanzador.database import seleccion
 
     for eid in (10, 11, 12):
         db.execute("INSERT OR IGNORE INTO Equipos (EquipoId, Equipo, UserId, EstadoA360) VALUES (?, ?, 7, 'CONNECTED')",

@@ -14,9 +14,9 @@ import pytest
 from balanceador.database import repositorio
 from balanceador.service.balanceo import Accion, Plan
 from common.database import ejecuciones as E
-from common.database import inventario, sentencias
+from common.database import sentencias
 from common.database.sql_client import DatabaseClient, DatabaseError
-from lanzador.service import seleccion
+from lanzador.database import inventario, seleccion
 
 NOW = datetime(2026, 3, 2, 10, 0, 0)
 

@@ -11,7 +11,7 @@ import pytest
 
 from common.database.schema import ensure_schema
 from common.database.sql_client import DatabaseClient
-from lanzador.service.seleccion import obtener_robots_ejecutables
+from lanzador.database.seleccion import obtener_robots_ejecutables
 
 DATA = Path(__file__).resolve().parent / "data" / "seleccion_escenarios.json"
 DOC = json.loads(DATA.read_text(encoding="utf-8"))

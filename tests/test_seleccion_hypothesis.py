@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from common.database.schema import ensure_schema
 from common.database.sql_client import DatabaseClient
-from lanzador.service.seleccion import franja_vencida, obtener_robots_ejecutables, tokens_dia_semana
+from lanzador.database.seleccion import obtener_robots_ejecutables
+from lanzador.service.seleccion import franja_vencida, tokens_dia_semana
 
 TOKENS = ["LU", "MA", "MI", "JU", "VI", "SA", "DO", "lu", "Mi", "SÁ", "sá", "DOM", "LUN", "X", "JUVI"]
 SEPS = [",", " ", ", ", ";", " ,  "]

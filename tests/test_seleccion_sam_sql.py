@@ -1,4 +1,4 @@
-"""L2: ``dbo.ObtenerRobotsEjecutables`` in SAM.sql is the procedure of lanzador/service/seleccion.py,
+"""L2: ``dbo.ObtenerRobotsEjecutables`` in SAM.sql is the procedure of lanzador/database/seleccion.py,
 passes the static T-SQL checks, and uses the same state vocabulary as its SQLite twin."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from common.database import sentencias
 from common.database.ocupacion import ocupa_equipo
 from common.execution_states import DEPLOY_FAILED, TERMINAL_SQL_LIST, UNKNOWN
 from common.paths import SAM_SQL
-from lanzador.service import seleccion
+from lanzador.database import seleccion
 from tests.sqlcheck import check_tsql
 
 EXEC_TSQL = sentencias.sentencia("seleccion.obtener_robots_ejecutables").tsql

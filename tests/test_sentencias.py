@@ -73,7 +73,7 @@ def test_every_service_module_registers_its_statements():
     nombres = {s.nombre for s in sentencias.cargar_todo()}
     for esperado in ("ejecuciones.aplicar_estado", "inventario.sincronizar_equipos", "seleccion.obtener_robots_ejecutables",
                      "balanceador.insertar_asignacion", "historico.insertar", "rpa360.tickets_pendientes",
-                     "esquema.script_sqlite", "desplegador.parametros_robots"):
+                     "esquema.script_sqlite", "robots.parametros"):
         assert esperado in nombres
     for s in sentencias.todas():
         assert s.tsql is not None or s.sqlite is not None

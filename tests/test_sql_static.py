@@ -11,10 +11,10 @@ import pytest
 from tests.sqlcheck import (
     SAM_SQL_PATH,
     check_tsql,
-    lint_tsql,
     column_problems,
     exec_problems,
     extract_dml,
+    lint_tsql,
     parse_problems,
     replace_qmarks,
     sam_schema,
@@ -72,7 +72,8 @@ def test_tsql_statements_are_discovered():
     found = {(m, n) for m, n, _ in _registered_statements()}
     assert ("common.database.schema", "esquema.tablas_existentes") in found
     assert ("common.database.ejecuciones", "ejecuciones.insertar_intento") in found
-    assert ("lanzador.service.desplegador", "desplegador.parametros_robots") in found
+    assert ("lanzador.database.inventario", "inventario.sincronizar_equipos") in found
+    assert ("lanzador.database.robots", "robots.parametros") in found
 
 
 _REGISTERED = _registered_statements()

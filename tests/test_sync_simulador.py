@@ -9,9 +9,9 @@ from types import SimpleNamespace
 import pytest
 
 from common.clock import FixedClock
-from common.database import inventario
 from demo.simulator import API_PASSWORD, API_USERNAME, ControlRoomSimulator, generate_state
 from lanzador.clients.aa_client import AutomationAnywhereClient
+from lanzador.database import inventario
 from lanzador.service.sincronizador import (
     ALERTA_EQUIPOS,
     ALERTA_ROBOTS,

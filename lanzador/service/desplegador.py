@@ -40,20 +40,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from common.database import ejecuciones, sentencias
+from common.database import ejecuciones
 from lanzador.clients.aa_client import RETRY_AFTER_CAP_S, A360Error, build_bot_input
+from lanzador.database import robots
+from lanzador.database.seleccion import RobotEjecutable, obtener_robots_ejecutables
 from lanzador.service.adopcion import MARGEN_ADOPCION, mejor_despliegue
-from lanzador.service.seleccion import RobotEjecutable, obtener_robots_ejecutables
 
 _log = logging.getLogger("sam.lanzador.desplegador")
-
-#: Robot ids per read of Parametros (SQL Server accepts at most 2,100 parameters per statement).
-_LOTE_IDS = 1000
-sentencias.registrar(
-    "desplegador.parametros_robots",
-    tsql="SELECT RobotId, Parametros FROM dbo.Robots WHERE RobotId IN ({marcas})",
-    sqlite="SELECT RobotId, Parametros FROM Robots WHERE RobotId IN ({marcas})",
-)
 
 ENV_PAUSA_TRAS_INTENCION = "SAM_TEST_PAUSA_TRAS_INTENCION_SEG"
 
@@ -287,13 +280,7 @@ class Desplegador:
             )
 
     def _parametros(self, robot_ids: Iterable[int]) -> dict[int, Any]:
-        ids = sorted({int(i) for i in robot_ids})
-        out: dict[int, Any] = {}
-        for inicio in range(0, len(ids), _LOTE_IDS):  # SQL Server takes at most 2,100 parameters
-            lote = ids[inicio : inicio + _LOTE_IDS]
-            rows = self.db.query(sentencias.sql(self.db, "desplegador.parametros_robots", marcas=len(lote)), lote)
-            out.update({int(r["RobotId"]): r.get("Parametros") for r in rows})
-        return out
+        return robots.parametros(self.db, robot_ids)
 
     # -- one launch ------------------------------------------------------------------------------
     def en_vuelo(self) -> frozenset[int]:

@@ -15,8 +15,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from common.database import inventario
-from common.database.inventario import FilaEquipo, FilaRobot
+from lanzador.database import inventario
+from lanzador.database.inventario import FilaEquipo, FilaRobot
 
 _log = logging.getLogger("sam.lanzador.sincronizador")
 

@@ -1,0 +1,455 @@
+"""The launcher's selection in SQL (BEHAVIOUR L2): ``dbo.ObtenerRobotsEjecutables`` and its SQLite twin.
+
+The pure schedule rule they implement, used by the tests to cross-check both, is
+:mod:`lanzador.service.seleccion`.
+
+Both versions sit side by side here so a reviewer sees them together:
+
+- SQL Server: the stored procedure :data:`PROCEDIMIENTO_TSQL` (also in ``SAM.sql``, where a
+  test checks it is the same text) run with ``EXEC dbo.ObtenerRobotsEjecutables @Ahora = ?, …``.
+- SQLite: the query :data:`CONSULTA_SQLITE`, same rules, same columns.
+
+``@Ahora`` always comes from Python (``Clock.now_local()``: naive local time in
+``SAM_ZONA_HORARIA``) so both engines see the same clock. Rules (L2):
+
+1. Scheduled: ``EsProgramado = 1`` assignment, active robot, active schedule (the assignment's
+   ``ProgramacionId`` or, when NULL, any of the robot's), due when ``@Ahora`` lies in
+   [slot start, slot start + ``Tolerancia`` (NULL → 60) minutes]. The slot date is today or, for a
+   window that crosses midnight, yesterday. Diaria: every day; Semanal: the slot date's weekday is
+   one of the ``DiaSemana`` tokens (``LU MA MI JU VI SA DO``, comma/space/semicolon separated,
+   ``SÁ`` accepted, whole tokens only); Mensual: ``DiaDelMes`` (past the month's end → its last
+   day); Especifica: ``FechaEspecifica``. A slot (robot, equipo, slot date, ``HoraInicio``)
+   that already has an ``Ejecuciones`` row (``FechaSlot`` + ``Hora``) is never launched again.
+2. Online: ``EsProgramado = 0`` assignment of an ``EsOnline = 1`` active robot.
+3. Never: a busy equipo (the one rule of ``common.database.ocupacion.ocupa_equipo``: an open
+   execution; ``UNKNOWN`` counts busy for ``@ToleranciaUnknownMin`` since it became UNKNOWN
+   (``FechaActualizacion``)), an equipo
+   with ``Activo_SAM = 0``, not ``CONNECTED``, an inactive or missing user; a robot with
+   ``ExisteEnA360 = 0`` or ``Activo = 0``; a (robot, equipo) with a ``DEPLOY_FAILED`` less than
+   ``@EsperaTrasFalloSeg`` ago. At most one row per equipo: scheduled first (earliest slot), then
+   the online robot idle longest on that equipo (never run there = idle longest).
+
+Result rows: ``RobotId, EquipoId, UserId, Hora, EsProgramado, FechaSlot``; scheduled first.
+
+Both engines decide at whole seconds: ``@Ahora`` is cut to the second, and the comparisons that
+involve stored times (the wait after a failed deploy, the online robot idle longest) use the
+stored time cut to the second, as SQLite's ``datetime()`` does. ``TipoProgramacion`` is matched
+case-insensitively and without trailing spaces on both engines.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from typing import Any
+
+from common.database import sentencias
+from common.database.ocupacion import ocupa_equipo
+from common.execution_states import DEPLOY_FAILED
+
+#: Default schedule tolerance in minutes when ``Programaciones.Tolerancia`` is NULL.
+TOLERANCIA_DEFECTO_MIN = 60
+
+
+@dataclass(frozen=True)
+class RobotEjecutable:
+    robot_id: int
+    equipo_id: int
+    user_id: int
+    hora: time | None
+    es_programado: bool
+    fecha_slot: date | None
+
+
+# --------------------------------------------------------------------------------------------
+# SQL Server: the stored procedure (canonical copy; SAM.sql holds the same text).
+# --------------------------------------------------------------------------------------------
+# The weekday is computed independently of SET DATEFIRST: 1900-01-01 was a Monday, so
+# DATEDIFF(DAY, '19000101', d) % 7 is 0 = LU ... 6 = DO.
+PROCEDIMIENTO_TSQL = f"""CREATE OR ALTER PROCEDURE dbo.ObtenerRobotsEjecutables
+    @Ahora DATETIME2 = NULL,
+    @EsperaTrasFalloSeg INT = 300,
+    @ToleranciaUnknownMin INT = 120,
+    @ToleranciaDefectoMin INT = 60
+AS
+BEGIN
+    SET NOCOUNT ON;
+    IF @Ahora IS NULL SET @Ahora = CAST(GETDATE() AS DATETIME2);
+    -- Whole seconds, as the SQLite twin compares (style 120 has no fraction: a truncation).
+    SET @Ahora = CONVERT(DATETIME2(0), CONVERT(CHAR(19), @Ahora, 120), 120);
+    DECLARE @Hoy DATE = CAST(@Ahora AS DATE);
+    DECLARE @Ayer DATE = DATEADD(DAY, -1, CAST(@Ahora AS DATE));
+    -- A failure blocks while its whole second is inside the wait: SQLite's datetime(x) > limit,
+    -- with a whole-second limit, is x >= limit + 1 s.
+    DECLARE @DesdeFallo DATETIME2 = DATEADD(SECOND, 1 - @EsperaTrasFalloSeg, @Ahora);
+    DECLARE @LimiteUnknown DATETIME2 = DATEADD(MINUTE, -@ToleranciaUnknownMin, @Ahora);
+
+    BEGIN TRY
+        WITH EquiposLibres AS (
+            SELECT eq.EquipoId, eq.UserId
+            FROM dbo.Equipos AS eq
+            WHERE eq.Activo_SAM = 1
+              AND eq.EstadoA360 = N'CONNECTED'
+              AND eq.UsuarioActivoA360 = 1
+              AND eq.UserId IS NOT NULL
+              AND NOT EXISTS (
+                  SELECT 1
+                  FROM dbo.Ejecuciones AS e
+                  WHERE e.EquipoId = eq.EquipoId
+                    AND {ocupa_equipo("e.", "@LimiteUnknown", sentencias.TSQL)}
+              )
+        ),
+        Dias AS (
+            SELECT @Hoy AS Dia
+            UNION ALL
+            SELECT @Ayer AS Dia
+        ),
+        Slots AS (
+            SELECT
+                a.RobotId,
+                a.EquipoId,
+                el.UserId,
+                p.HoraInicio,
+                d.Dia,
+                DATEADD(SECOND, DATEDIFF(SECOND, CAST('00:00:00' AS TIME), p.HoraInicio),
+                        CAST(d.Dia AS DATETIME2)) AS Inicio,
+                COALESCE(p.Tolerancia, @ToleranciaDefectoMin) AS ToleranciaMin
+            FROM dbo.Asignaciones AS a
+            INNER JOIN dbo.Robots AS r ON r.RobotId = a.RobotId
+            INNER JOIN EquiposLibres AS el ON el.EquipoId = a.EquipoId
+            INNER JOIN dbo.Programaciones AS p
+                ON p.RobotId = a.RobotId
+               AND (a.ProgramacionId IS NULL OR a.ProgramacionId = p.ProgramacionId)
+            CROSS JOIN Dias AS d
+            WHERE a.EsProgramado = 1
+              AND r.Activo = 1
+              AND r.ExisteEnA360 = 1
+              AND p.Activo = 1
+              AND p.HoraInicio IS NOT NULL
+              AND (
+                  UPPER(p.TipoProgramacion) = N'DIARIA'
+                  OR (
+                      UPPER(p.TipoProgramacion) = N'SEMANAL'
+                      AND N' ' + REPLACE(REPLACE(REPLACE(REPLACE(UPPER(COALESCE(p.DiaSemana, N'')),
+                              NCHAR(193), N'A'), N',', N' '), N';', N' '), CHAR(9), N' ') + N' '
+                          LIKE N'% ' + CASE DATEDIFF(DAY, CAST('19000101' AS DATE), d.Dia) % 7
+                              WHEN 0 THEN N'LU' WHEN 1 THEN N'MA' WHEN 2 THEN N'MI'
+                              WHEN 3 THEN N'JU' WHEN 4 THEN N'VI' WHEN 5 THEN N'SA'
+                              ELSE N'DO' END + N' %'
+                  )
+                  OR (
+                      UPPER(p.TipoProgramacion) = N'MENSUAL'
+                      AND DAY(d.Dia) = CASE WHEN p.DiaDelMes > DAY(EOMONTH(d.Dia))
+                                            THEN DAY(EOMONTH(d.Dia)) ELSE p.DiaDelMes END
+                  )
+                  OR (
+                      UPPER(p.TipoProgramacion) = N'ESPECIFICA'
+                      AND p.FechaEspecifica = d.Dia
+                  )
+              )
+        ),
+        Programados AS (
+            SELECT s.RobotId, s.EquipoId, s.UserId, s.HoraInicio AS Hora,
+                   CAST(1 AS BIT) AS EsProgramado, s.Dia AS FechaSlot, s.Inicio AS Orden
+            FROM Slots AS s
+            WHERE @Ahora >= s.Inicio
+              AND @Ahora <= DATEADD(MINUTE, s.ToleranciaMin, s.Inicio)
+              AND NOT EXISTS (
+                  SELECT 1 FROM dbo.Ejecuciones AS e
+                  WHERE e.RobotId = s.RobotId AND e.EquipoId = s.EquipoId
+                    AND e.FechaSlot = s.Dia AND e.Hora = s.HoraInicio
+              )
+              AND NOT EXISTS (
+                  SELECT 1 FROM dbo.Ejecuciones AS e
+                  WHERE e.RobotId = s.RobotId AND e.EquipoId = s.EquipoId
+                    AND e.Estado = N'{DEPLOY_FAILED}'
+                    AND COALESCE(e.FechaFin, e.FechaActualizacion, e.FechaInicio) >= @DesdeFallo
+              )
+        ),
+        Online AS (
+            SELECT a.RobotId, a.EquipoId, el.UserId, CAST(NULL AS TIME) AS Hora,
+                   CAST(0 AS BIT) AS EsProgramado, CAST(NULL AS DATE) AS FechaSlot,
+                   COALESCE((
+                       SELECT CONVERT(DATETIME2(0), CONVERT(CHAR(19), MAX(COALESCE(e.FechaFin, e.FechaInicio)), 120), 120)
+                       FROM dbo.Ejecuciones AS e
+                       WHERE e.RobotId = a.RobotId AND e.EquipoId = a.EquipoId
+                   ), CAST('00010101' AS DATETIME2)) AS Orden
+            FROM dbo.Asignaciones AS a
+            INNER JOIN dbo.Robots AS r ON r.RobotId = a.RobotId
+            INNER JOIN EquiposLibres AS el ON el.EquipoId = a.EquipoId
+            WHERE a.EsProgramado = 0
+              AND r.EsOnline = 1
+              AND r.Activo = 1
+              AND r.ExisteEnA360 = 1
+              AND NOT EXISTS (
+                  SELECT 1 FROM dbo.Ejecuciones AS e
+                  WHERE e.RobotId = a.RobotId AND e.EquipoId = a.EquipoId
+                    AND e.Estado = N'{DEPLOY_FAILED}'
+                    AND COALESCE(e.FechaFin, e.FechaActualizacion, e.FechaInicio) >= @DesdeFallo
+              )
+        ),
+        Candidatos AS (
+            SELECT c.RobotId, c.EquipoId, c.UserId, c.Hora, c.EsProgramado, c.FechaSlot,
+                   ROW_NUMBER() OVER (
+                       PARTITION BY c.EquipoId
+                       ORDER BY c.EsProgramado DESC, c.Orden ASC, c.RobotId ASC
+                   ) AS Fila
+            FROM (
+                SELECT RobotId, EquipoId, UserId, Hora, EsProgramado, FechaSlot, Orden FROM Programados
+                UNION ALL
+                SELECT RobotId, EquipoId, UserId, Hora, EsProgramado, FechaSlot, Orden FROM Online
+            ) AS c
+        )
+        SELECT RobotId, EquipoId, UserId, Hora, EsProgramado, FechaSlot
+        FROM Candidatos
+        WHERE Fila = 1
+        ORDER BY EsProgramado DESC, EquipoId ASC;
+    END TRY
+    BEGIN CATCH
+        DECLARE @Parametros NVARCHAR(MAX) = CONCAT(
+            N'@Ahora=', CONVERT(NVARCHAR(30), @Ahora, 126),
+            N'; @EsperaTrasFalloSeg=', @EsperaTrasFalloSeg,
+            N'; @ToleranciaUnknownMin=', @ToleranciaUnknownMin,
+            N'; @ToleranciaDefectoMin=', @ToleranciaDefectoMin
+        );
+        EXEC dbo.RegistrarErrorSAM @SPNombre = N'dbo.ObtenerRobotsEjecutables', @Parametros = @Parametros;
+        THROW;
+    END CATCH;
+END;"""  # noqa: S608
+
+#: The block that replaces the ``-- @@PROCEDIMIENTOS_LANZADOR@@`` marker in ``SAM.sql`` (the marker
+#: line stays after it). ``tests/test_seleccion_sam_sql.py`` checks that SAM.sql holds this text.
+MARCADOR_SAM_SQL = "-- @@PROCEDIMIENTOS_LANZADOR@@"
+
+
+def bloque_sam_sql() -> str:
+    return (
+        "-- dbo.ObtenerRobotsEjecutables: what the Lanzador launches now (BEHAVIOUR L2). Canonical copy\n"
+        "-- and its SQLite twin: lanzador/database/seleccion.py (generated there: python -m lanzador.database.seleccion).\n"
+        + PROCEDIMIENTO_TSQL
+        + "\nGO\n"
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# SQLite twin. Datetimes are ISO text; every comparison normalises both sides with datetime()/
+# time()/date() so 'T' or ' ' separators and fractional seconds never matter. strftime('%w')
+# is 0 = Sunday.
+# --------------------------------------------------------------------------------------------
+_BUSY_SQLITE = f"""EXISTS (
+        SELECT 1 FROM Ejecuciones AS e
+        WHERE e.EquipoId = eq.EquipoId
+          AND {ocupa_equipo("e.", "prm.limite_unknown", sentencias.SQLITE)}
+    )"""  # noqa: S608
+
+_FALLO_RECIENTE_SQLITE = f"""EXISTS (
+        SELECT 1 FROM Ejecuciones AS e
+        WHERE e.RobotId = {{r}}.RobotId AND e.EquipoId = {{r}}.EquipoId
+          AND e.Estado = '{DEPLOY_FAILED}'
+          AND datetime(COALESCE(e.FechaFin, e.FechaActualizacion, e.FechaInicio)) > prm.limite_fallo
+    )"""  # noqa: S608
+
+CONSULTA_SQLITE = f"""WITH prm AS (
+    SELECT datetime(?) AS ahora,
+           date(?) AS hoy,
+           datetime(?, '-' || CAST(? AS INTEGER) || ' seconds') AS limite_fallo,
+           datetime(?, '-' || CAST(? AS INTEGER) || ' minutes') AS limite_unknown,
+           CAST(? AS INTEGER) AS tol_defecto
+),
+equipos_libres AS (
+    SELECT eq.EquipoId, eq.UserId
+    FROM Equipos AS eq CROSS JOIN prm
+    WHERE eq.Activo_SAM = 1
+      AND eq.EstadoA360 = 'CONNECTED'
+      AND eq.UsuarioActivoA360 = 1
+      AND eq.UserId IS NOT NULL
+      AND NOT {_BUSY_SQLITE}
+),
+dias AS (
+    SELECT hoy AS dia FROM prm
+    UNION ALL
+    SELECT date(hoy, '-1 day') AS dia FROM prm
+),
+slots AS (
+    SELECT a.RobotId, a.EquipoId, el.UserId,
+           time(p.HoraInicio) AS HoraInicio,
+           d.dia AS dia,
+           datetime(d.dia || ' ' || time(p.HoraInicio)) AS inicio,
+           datetime(d.dia || ' ' || time(p.HoraInicio),
+                    '+' || COALESCE(p.Tolerancia, prm.tol_defecto) || ' minutes') AS fin
+    FROM Asignaciones AS a
+    JOIN Robots AS r ON r.RobotId = a.RobotId
+    JOIN equipos_libres AS el ON el.EquipoId = a.EquipoId
+    JOIN Programaciones AS p
+      ON p.RobotId = a.RobotId
+     AND (a.ProgramacionId IS NULL OR a.ProgramacionId = p.ProgramacionId)
+    CROSS JOIN dias AS d
+    CROSS JOIN prm
+    WHERE a.EsProgramado = 1
+      AND r.Activo = 1
+      AND r.ExisteEnA360 = 1
+      AND p.Activo = 1
+      AND p.HoraInicio IS NOT NULL
+      AND (
+          UPPER(RTRIM(p.TipoProgramacion)) = 'DIARIA'
+          OR (
+              UPPER(RTRIM(p.TipoProgramacion)) = 'SEMANAL'
+              AND (' ' || REPLACE(REPLACE(REPLACE(UPPER(REPLACE(REPLACE(COALESCE(p.DiaSemana, ''),
+                      char(193), 'A'), char(225), 'A')), ',', ' '), ';', ' '), char(9), ' ') || ' ')
+                  LIKE '% ' || CASE strftime('%w', d.dia)
+                      WHEN '1' THEN 'LU' WHEN '2' THEN 'MA' WHEN '3' THEN 'MI'
+                      WHEN '4' THEN 'JU' WHEN '5' THEN 'VI' WHEN '6' THEN 'SA'
+                      ELSE 'DO' END || ' %'
+          )
+          OR (
+              UPPER(RTRIM(p.TipoProgramacion)) = 'MENSUAL'
+              AND CAST(strftime('%d', d.dia) AS INTEGER) = MIN(
+                  p.DiaDelMes,
+                  CAST(strftime('%d', date(d.dia, 'start of month', '+1 month', '-1 day')) AS INTEGER))
+          )
+          OR (
+              UPPER(RTRIM(p.TipoProgramacion)) = 'ESPECIFICA'
+              AND date(p.FechaEspecifica) = d.dia
+          )
+      )
+),
+programados AS (
+    SELECT s.RobotId, s.EquipoId, s.UserId, s.HoraInicio AS Hora, 1 AS EsProgramado,
+           s.dia AS FechaSlot, s.inicio AS orden
+    FROM slots AS s CROSS JOIN prm
+    WHERE prm.ahora >= s.inicio
+      AND prm.ahora <= s.fin
+      AND NOT EXISTS (
+          SELECT 1 FROM Ejecuciones AS e
+          WHERE e.RobotId = s.RobotId AND e.EquipoId = s.EquipoId
+            AND date(e.FechaSlot) = s.dia AND time(e.Hora) = s.HoraInicio
+      )
+      AND NOT {_FALLO_RECIENTE_SQLITE.format(r="s")}
+),
+online AS (
+    SELECT a.RobotId, a.EquipoId, el.UserId, NULL AS Hora, 0 AS EsProgramado, NULL AS FechaSlot,
+           COALESCE((
+               SELECT MAX(datetime(COALESCE(e.FechaFin, e.FechaInicio)))
+               FROM Ejecuciones AS e
+               WHERE e.RobotId = a.RobotId AND e.EquipoId = a.EquipoId
+           ), '') AS orden
+    FROM Asignaciones AS a
+    JOIN Robots AS r ON r.RobotId = a.RobotId
+    JOIN equipos_libres AS el ON el.EquipoId = a.EquipoId
+    CROSS JOIN prm
+    WHERE a.EsProgramado = 0
+      AND r.EsOnline = 1
+      AND r.Activo = 1
+      AND r.ExisteEnA360 = 1
+      AND NOT {_FALLO_RECIENTE_SQLITE.format(r="a")}
+),
+candidatos AS (
+    SELECT c.*, ROW_NUMBER() OVER (
+               PARTITION BY c.EquipoId
+               ORDER BY c.EsProgramado DESC, c.orden ASC, c.RobotId ASC) AS fila
+    FROM (SELECT * FROM programados UNION ALL SELECT * FROM online) AS c
+)
+SELECT RobotId, EquipoId, UserId, Hora, EsProgramado, FechaSlot
+FROM candidatos
+WHERE fila = 1
+ORDER BY EsProgramado DESC, EquipoId ASC"""  # noqa: S608
+
+sentencias.registrar(
+    "seleccion.obtener_robots_ejecutables",
+    # How Python calls the procedure (qmark parameters, named procedure arguments).
+    tsql=(
+        "EXEC dbo.ObtenerRobotsEjecutables @Ahora = ?, @EsperaTrasFalloSeg = ?, "
+        "@ToleranciaUnknownMin = ?, @ToleranciaDefectoMin = ?"
+    ),
+    sqlite=CONSULTA_SQLITE,
+)
+
+
+def _as_time(value: Any) -> time | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, time):
+        return value.replace(microsecond=0)
+    if isinstance(value, datetime):
+        return value.time().replace(microsecond=0)
+    return time.fromisoformat(str(value)[:8])
+
+
+def _as_date(value: Any) -> date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+def _fila(row: dict) -> RobotEjecutable:
+    return RobotEjecutable(
+        robot_id=int(row["RobotId"]),
+        equipo_id=int(row["EquipoId"]),
+        user_id=int(row["UserId"]),
+        hora=_as_time(row.get("Hora")),
+        es_programado=bool(row["EsProgramado"]),
+        fecha_slot=_as_date(row.get("FechaSlot")),
+    )
+
+
+def obtener_robots_ejecutables(
+    db: Any,
+    ahora: datetime,
+    *,
+    espera_tras_fallo_seg: int = 300,
+    tolerancia_unknown_min: int = 120,
+    tolerancia_defecto_min: int = TOLERANCIA_DEFECTO_MIN,
+) -> list[RobotEjecutable]:
+    """Rows to launch at local time ``ahora`` (scheduled first), on either engine.
+
+    ``ahora`` is cut to whole seconds for both engines (the SQLite twin compares second-precision
+    text), so a window edge is decided the same way by the procedure and by the twin.
+    """
+    ahora = ahora.replace(tzinfo=None, microsecond=0)
+    texto_sql = sentencias.sql(db, "seleccion.obtener_robots_ejecutables")
+    if sentencias.dialecto(db) == sentencias.TSQL:
+        rows = db.query(
+            texto_sql,
+            (ahora, int(espera_tras_fallo_seg), int(tolerancia_unknown_min), int(tolerancia_defecto_min)),
+        )
+    else:
+        texto = ahora.strftime("%Y-%m-%d %H:%M:%S")
+        rows = db.query(
+            texto_sql,
+            (
+                texto,
+                texto,
+                texto,
+                int(espera_tras_fallo_seg),
+                texto,
+                int(tolerancia_unknown_min),
+                int(tolerancia_defecto_min),
+            ),
+        )
+    return [_fila(r) for r in rows]
+
+
+def actualizar_sam_sql(ruta: Any = None) -> bool:
+    """Write :func:`bloque_sam_sql` into ``SAM.sql`` in place of the current copy (just before the
+    marker). Returns True when the file changed. ``python -m lanzador.database.seleccion`` runs it."""
+    from pathlib import Path
+
+    from common.paths import SAM_SQL
+
+    ruta = Path(ruta or SAM_SQL)
+    texto = ruta.read_text(encoding="utf-8")
+    inicio = texto.index("-- dbo.ObtenerRobotsEjecutables: what the Lanzador launches now")
+    fin = texto.index(MARCADOR_SAM_SQL)
+    nuevo = texto[:inicio] + bloque_sam_sql() + texto[fin:]
+    if nuevo == texto:
+        return False
+    ruta.write_text(nuevo, encoding="utf-8", newline="\n")
+    return True
+
+
+if __name__ == "__main__":  # pragma: no cover - maintainer tool
+    print("SAM.sql actualizado" if actualizar_sam_sql() else "SAM.sql ya estaba al día")
