@@ -12,7 +12,7 @@ Checks:
   inline statements) passes the static T-SQL check (sqlfluff + columns against SAM.sql);
 - the alert subjects and job names in the alerts table are the ones the code sends;
 - internal links point at existing headings;
-- ``.env.example`` names only real settings (H1's test covers the other direction);
+- ``.env.example`` names only real settings (test_C9_env_example_lists_every_setting covers the other direction);
 - the ``python -c`` commands it gives (token generation, configuration check) actually work.
 """
 
@@ -190,7 +190,7 @@ def _commands() -> list[tuple[Path, str, str]]:
 def test_I6_3_every_python_command_targets_existing_code():
     commands = _commands()
     targets = {t for _, t, _ in commands}
-    for expected in ("-m demo", "lanzador/service/callback_server.py", "balanceador/run_balanceador.py"):
+    for expected in ("-m demo", "callback/run_callback.py", "balanceador/run_balanceador.py"):
         assert any(expected in t.replace("\\", "/") for t in targets), f"README lacks `python {expected}`"
     missing = sorted({t for path, t, _ in commands if not path.is_file()})
     assert not missing, f"README runs code that does not exist: {missing}"

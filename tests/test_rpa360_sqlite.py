@@ -9,11 +9,7 @@ import pytest
 from balanceador.clients.fuentes import read_all
 from balanceador.clients.rpa360_client import Rpa360Source, parse_rows
 from common.database import sentencias
-
-try:  # H2's client; the fallback keeps these tests meaningful until it lands.
-    from common.database.sql_client import DatabaseClient
-except ImportError:  # pragma: no cover
-    DatabaseClient = None
+from common.database.sql_client import DatabaseClient
 
 
 class _SqliteQueryOnly:
