@@ -17,14 +17,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from balanceador.database import repositorio  # noqa: E402
-from balanceador.service.balanceo import (  # noqa: E402
+from balanceador.modelo import (  # noqa: E402
     AjustesBalanceo,
+    AjustesCooling,
     Asignacion,
+    Cambio,
     EquipoPool,
+    EstadoCooling,
     RobotBalanceo,
-    planificar,
 )
-from balanceador.service.cooling_manager import AjustesCooling, Cambio, EstadoCooling  # noqa: E402
+from balanceador.service.balanceo import planificar  # noqa: E402
 
 NOW = datetime(2026, 3, 2, 10, 0, 0)
 AJ = AjustesBalanceo(10, ("ATTENDEDRUNTIME",), AjustesCooling(300, 30, 40))

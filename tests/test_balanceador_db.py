@@ -8,8 +8,9 @@ from datetime import datetime, timedelta
 import pytest
 
 from balanceador.database import historico_client, repositorio
-from balanceador.service.balanceo import AjustesBalanceo, planificar
-from balanceador.service.cooling_manager import AjustesCooling, CoolingManager
+from balanceador.modelo import AjustesBalanceo, AjustesCooling
+from balanceador.service.balanceo import planificar
+from balanceador.service.cooling_manager import CoolingManager
 from common.database.sql_client import DatabaseError
 
 NOW = datetime(2026, 3, 2, 10, 0, 0)

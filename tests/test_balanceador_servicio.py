@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from balanceador.clients.fuentes import SourceHealth, SourceResult
-from balanceador.service.balanceo import RobotBalanceo
+from balanceador.modelo import RobotBalanceo
 from balanceador.service.consolidacion import Consolidador
 from balanceador.service.cooling_manager import CoolingManager
 from balanceador.service.main import ServicioBalanceador

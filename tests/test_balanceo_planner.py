@@ -6,15 +6,8 @@ from datetime import datetime
 
 import pytest
 
-from balanceador.service.balanceo import (
-    AjustesBalanceo,
-    Asignacion,
-    EquipoPool,
-    RobotBalanceo,
-    equipos_deseados,
-    planificar,
-)
-from balanceador.service.cooling_manager import AjustesCooling
+from balanceador.modelo import AjustesBalanceo, AjustesCooling, Asignacion, EquipoPool, RobotBalanceo
+from balanceador.service.balanceo import equipos_deseados, planificar
 
 NOW = datetime(2026, 3, 2, 10, 0, 0)
 AJ = AjustesBalanceo(10, ("ATTENDEDRUNTIME",), AjustesCooling(300, 30, 40))
@@ -171,7 +164,7 @@ def test_B6_B7_robot_held_by_cooling_and_preempted_wants_nothing_back():
     a higher-priority robot; it must not then be reported (or served) as wanting a VM."""
     from datetime import timedelta
 
-    from balanceador.service.cooling_manager import EstadoCooling
+    from balanceador.modelo import EstadoCooling
 
     robots = [robot(1, prioridad=10, min_equipos=1), robot(3, prioridad=100, min_equipos=1)]
     asig = [Asignacion(3, 100)]

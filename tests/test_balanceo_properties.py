@@ -7,17 +7,19 @@ from datetime import datetime, timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from balanceador.service.balanceo import (
+from balanceador.modelo import (
     LIBERACIONES_ESTRUCTURALES,
     AjustesBalanceo,
+    AjustesCooling,
     Asignacion,
+    Cambio,
     EquipoPool,
+    EstadoCooling,
     Plan,
     RobotBalanceo,
-    limites,
-    planificar,
 )
-from balanceador.service.cooling_manager import AjustesCooling, Cambio, CoolingManager, EstadoCooling
+from balanceador.service.balanceo import limites, planificar
+from balanceador.service.cooling_manager import CoolingManager
 
 NOW = datetime(2026, 3, 2, 10, 0, 0)
 LICENCIAS = ("ATTENDEDRUNTIME",)

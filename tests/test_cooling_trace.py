@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from balanceador.service.balanceo import AjustesBalanceo, Asignacion, EquipoPool, RobotBalanceo, planificar
-from balanceador.service.cooling_manager import (
+from balanceador.modelo import (
+    AjustesBalanceo,
     AjustesCooling,
+    Asignacion,
     Cambio,
-    CoolingManager,
+    EquipoPool,
     EstadoCooling,
-    puede_bajar,
-    puede_subir,
+    RobotBalanceo,
 )
+from balanceador.service.balanceo import planificar
+from balanceador.service.cooling_manager import CoolingManager, puede_bajar, puede_subir
 
 T0 = datetime(2026, 3, 2, 8, 0, 0)
 AJC = AjustesCooling(300, 30, 40)

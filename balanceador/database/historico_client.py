@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from balanceador.service.balanceo import MOTIVOS_COOLING, Accion
+from balanceador.modelo import MOTIVOS_COOLING, Accion
 from common.database import sentencias
 
 _MOTIVOS = ",".join(f"'{m}'" for m in MOTIVOS_COOLING)

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from balanceador.database import historico_client
-from balanceador.service.balanceo import (
+from balanceador.modelo import (
     ASIGNADO_POR_BALANCEADOR,
     Asignacion,
     EquipoPool,

@@ -4,7 +4,8 @@
 tickets per robot, the robots protected from scale-down (a source that feeds them failed, B8), a
 cooling snapshot and the settings, plus ``now``; it returns a :class:`Plan` with the actions to
 apply (one per robot and direction, with the VMs moved, a reason code and a Spanish justification)
-and what was held back (cooling, failed source, no free VMs). No I/O.
+and what was held back (cooling, failed source, no free VMs). No I/O. The data types and reason
+codes live in :mod:`balanceador.modelo`.
 
 Only the balancer's own dynamic VMs count: ``d`` (B5) is the number of VMs the balancer wants to
 hold for the robot, on top of any manual/scheduled/reserved assignment, which it never touches.
@@ -42,175 +43,34 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 
-from balanceador.service.cooling_manager import (
+from balanceador.modelo import (
     BAJAR,
+    BAJO_MINIMO,
+    DEMANDA,
+    EQUIPO_DUPLICADO,
+    EQUIPO_FUERA_POOL,
+    EXCESO_DEMANDA,
+    EXCESO_MAXIMO,
+    FUENTE_CAIDA,
+    MOTIVOS_COOLING,
+    PREEMPCION_PRIORIDAD,
+    ROBOT_NO_BALANCEADO,
+    SIN_EQUIPOS_LIBRES,
+    SIN_TICKETS,
     SUBIR,
-    AjustesCooling,
+    TEXTOS_MOTIVO,
+    Accion,
+    AjustesBalanceo,
+    Asignacion,
+    EquipoPool,
     EstadoCooling,
-    puede_bajar,
-    puede_subir,
+    Plan,
+    Retenido,
+    RobotBalanceo,
 )
-
-ASIGNADO_POR_BALANCEADOR = "Balanceador"
-
-# Reason codes (HistoricoBalanceo.CodigoMotivo).
-BAJO_MINIMO = "BAJO_MINIMO"
-DEMANDA = "DEMANDA"
-SIN_TICKETS = "SIN_TICKETS"
-EXCESO_DEMANDA = "EXCESO_DEMANDA"
-EXCESO_MAXIMO = "EXCESO_MAXIMO"
-PREEMPCION_PRIORIDAD = "PREEMPCION_PRIORIDAD"
-ROBOT_NO_BALANCEADO = "ROBOT_NO_BALANCEADO"
-EQUIPO_FUERA_POOL = "EQUIPO_FUERA_POOL"
-EQUIPO_DUPLICADO = "EQUIPO_DUPLICADO"
-# Held-back codes.
-FUENTE_CAIDA = "FUENTE_CAIDA"
-SIN_EQUIPOS_LIBRES = "SIN_EQUIPOS_LIBRES"
-
-#: Ticket-driven changes: the only ones the cooling (B7) records. Serving a floor is exempt from
-#: cooling, and so are preemption and structural releases, which do not follow the tickets.
-MOTIVOS_COOLING = (DEMANDA, SIN_TICKETS, EXCESO_DEMANDA)
-
-#: Releases that are not a ticket-driven scale-down (allowed even for protected robots).
-LIBERACIONES_ESTRUCTURALES = frozenset({EXCESO_MAXIMO, ROBOT_NO_BALANCEADO, EQUIPO_FUERA_POOL, EQUIPO_DUPLICADO})
-
-_TEXTOS = {  # read as "<n> por <texto>"
-    BAJO_MINIMO: "estar por debajo de su mínimo de equipos",
-    DEMANDA: "demanda de tickets",
-    SIN_TICKETS: "no tener tickets durante todo el periodo de enfriamiento",
-    EXCESO_DEMANDA: "tener más equipos de los que piden sus tickets",
-    EXCESO_MAXIMO: "superar MaxEquipos",
-    PREEMPCION_PRIORIDAD: "cesión de un equipo libre a un robot de mayor prioridad",
-    ROBOT_NO_BALANCEADO: "no balancearse ya el robot (inactivo, offline o inexistente en A360)",
-    EQUIPO_FUERA_POOL: "haber salido el equipo del pool de balanceo",
-    EQUIPO_DUPLICADO: "estar el equipo asignado por el balanceador a otro robot",
-}
-
-
-@dataclass(frozen=True)
-class RobotBalanceo:
-    robot_id: int
-    robot: str = ""
-    activo: bool = True
-    es_online: bool = True
-    existe_en_a360: bool = True
-    min_equipos: int = 1
-    max_equipos: int = -1
-    prioridad: int = 100
-    tickets_por_equipo: int | None = None
-
-    @property
-    def balanceado(self) -> bool:
-        """B4: only active, online robots that exist in A360 are balanced."""
-        return bool(self.activo and self.es_online and self.existe_en_a360)
-
-
-@dataclass(frozen=True)
-class EquipoPool:
-    equipo_id: int
-    equipo: str = ""
-    licencia: str = "ATTENDEDRUNTIME"
-    activo_sam: bool = True
-    permite_balanceo: bool = True
-    estado_a360: str | None = "CONNECTED"
-    usuario_activo: bool = True
-
-    def apto(self, licencias: frozenset[str]) -> bool:
-        """B4 pool filters (the SQL applies them too; re-checked here)."""
-        return (
-            (self.licencia or "").strip().upper() in licencias
-            and bool(self.activo_sam)
-            and bool(self.permite_balanceo)
-            and (self.estado_a360 or "").strip().upper() == "CONNECTED"
-            and bool(self.usuario_activo)
-        )
-
-
-@dataclass(frozen=True)
-class Asignacion:
-    robot_id: int
-    equipo_id: int
-    asignado_por: str | None = ASIGNADO_POR_BALANCEADOR
-    reservado: bool = False
-    es_programado: bool = False
-
-    @property
-    def del_balanceador(self) -> bool:
-        """B9: the only rows the balancer may remove."""
-        return (
-            (self.asignado_por or "") == ASIGNADO_POR_BALANCEADOR
-            and not self.reservado
-            and not self.es_programado
-        )
-
-
-@dataclass(frozen=True)
-class AjustesBalanceo:
-    tickets_por_equipo_defecto: int = 10
-    licencias: tuple[str, ...] = ("ATTENDEDRUNTIME",)
-    cooling: AjustesCooling = field(default_factory=AjustesCooling)
-    #: An UNKNOWN execution stops keeping its equipo busy after this (the launcher's rule, L5.4).
-    tolerancia_unknown_min: int = 120
-
-    @classmethod
-    def desde_config(cls, cfg) -> AjustesBalanceo:
-        return cls(
-            tickets_por_equipo_defecto=int(cfg.BALANCEADOR_DEFAULT_TICKETS_POR_EQUIPO),
-            licencias=tuple(cfg.BALANCEADOR_LICENCIAS_POOL),
-            cooling=AjustesCooling(
-                periodo_seg=float(cfg.BALANCEADOR_COOLING_PERIOD_SEG),
-                umbral_subida_pct=int(cfg.BALANCEADOR_UMBRAL_SUBIDA_PCT),
-                umbral_bajada_pct=int(cfg.BALANCEADOR_UMBRAL_BAJADA_PCT),
-            ),
-            tolerancia_unknown_min=int(cfg.CONCILIADOR_TOLERANCIA_UNKNOWN_MIN),
-        )
-
-
-@dataclass(frozen=True)
-class Accion:
-    """One HistoricoBalanceo row: one robot, one direction, the VMs moved."""
-
-    accion: str  # "ASIGNAR" | "DESASIGNAR"
-    robot_id: int
-    equipo_ids: tuple[int, ...]
-    codigo_motivo: str
-    justificacion: str
-    tickets: int
-    antes: int
-    despues: int
-
-    @property
-    def cuenta_para_cooling(self) -> bool:
-        return self.codigo_motivo in MOTIVOS_COOLING
-
-
-@dataclass(frozen=True)
-class Retenido:
-    """A change the planner wanted but did not make, and why."""
-
-    robot_id: int
-    direccion: str  # "ASIGNAR" | "DESASIGNAR"
-    cantidad: int
-    codigo: str
-    justificacion: str
-
-
-@dataclass(frozen=True)
-class Plan:
-    acciones: tuple[Accion, ...]
-    retenidos: tuple[Retenido, ...]
-    deseados: Mapping[int, int]  # d per balanced robot
-    final: Mapping[int, frozenset[int]]  # robot -> balancer VMs after the plan
-
-    @property
-    def vacio(self) -> bool:
-        return not self.acciones
-
-    def retenidos_por_cooling(self) -> tuple[Retenido, ...]:
-        return tuple(r for r in self.retenidos if r.codigo.startswith("COOLING"))
+from balanceador.service.cooling_manager import puede_bajar, puede_subir
 
 
 def ratio_de(robot: RobotBalanceo, defecto: int) -> int:
@@ -454,7 +314,7 @@ def _accion(direccion: str, rid: int, movidos: Sequence[tuple[int, str]], ticket
         conteo[motivo] = conteo.get(motivo, 0) + 1
     codigo = next((m for m in MOTIVOS_COOLING if m in conteo), None) or max(conteo, key=lambda m: (conteo[m], m))
     verbo = "asignan" if direccion == SUBIR else "liberan"
-    partes = [f"{n} por {_TEXTOS.get(m, m)}" for m, n in sorted(conteo.items())]
+    partes = [f"{n} por {TEXTOS_MOTIVO.get(m, m)}" for m, n in sorted(conteo.items())]
     texto = f"Se {verbo} {len(movidos)} equipo(s) ({'; '.join(partes)}). Tickets: {tickets}"
     if st is not None:
         maximo = "sin límite" if st.maximo is None else str(st.maximo)

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from balanceador.service.balanceo import RobotBalanceo
+from balanceador.modelo import RobotBalanceo
 
 _log = logging.getLogger("sam.balanceador.consolidacion")
 

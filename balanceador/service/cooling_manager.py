@@ -9,7 +9,7 @@ planner does not ask the cooling for that part). A dip of tickets to zero releas
 the tickets have been zero for a whole period.
 
 The decisions (:func:`puede_subir`, :func:`puede_bajar`) are pure functions over an
-:class:`EstadoCooling` snapshot; :class:`CoolingManager` holds the mutable state of the running
+:class:`~balanceador.modelo.EstadoCooling` snapshot; :class:`CoolingManager` holds the mutable state of the running
 service and is rebuilt from ``HistoricoBalanceo`` at start-up so a restart does not reset it.
 """
 
@@ -20,30 +20,21 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-SUBIR = "ASIGNAR"
-BAJAR = "DESASIGNAR"
-
-
-@dataclass(frozen=True)
-class Cambio:
-    """The last change of one direction: when, and the robot's tickets at that moment."""
-
-    fecha: datetime
-    tickets: int
-
-
-@dataclass(frozen=True)
-class EstadoCooling:
-    ultima_subida: Cambio | None = None
-    ultima_bajada: Cambio | None = None
-    cero_desde: datetime | None = None  # start of the current streak of zero tickets
-
-
-@dataclass(frozen=True)
-class AjustesCooling:
-    periodo_seg: float = 300.0
-    umbral_subida_pct: int = 30
-    umbral_bajada_pct: int = 40
+from balanceador.modelo import (
+    BAJADA_UMBRAL,
+    BAJAR,
+    COOLING_BAJADA,
+    COOLING_OSCILACION,
+    COOLING_SIN_TICKETS,
+    COOLING_SUBIDA,
+    MOTIVOS_COOLING,
+    SUBIDA_UMBRAL,
+    SUBIR,
+    AjustesCooling,
+    Cambio,
+    EstadoCooling,
+    Plan,
+)
 
 
 @dataclass(frozen=True)
@@ -71,20 +62,20 @@ def puede_subir(estado: EstadoCooling | None, tickets: int, now: datetime, ajust
     if _reciente(sub, now, periodo) and sub is not None and baj.fecha >= sub.fecha:
         return Decision(
             False,
-            "COOLING_OSCILACION",
+            COOLING_OSCILACION,
             f"ya subió y bajó dentro del periodo de enfriamiento ({int(ajustes.periodo_seg)} s); "
             "no se vuelve a subir hasta que termine",
         )
     if tickets * 100 >= baj.tickets * (100 + ajustes.umbral_subida_pct):
         return Decision(
             True,
-            "SUBIDA_UMBRAL",
+            SUBIDA_UMBRAL,
             f"los tickets subieron de {baj.tickets} a {tickets} (>= {ajustes.umbral_subida_pct} %) "
             "desde la última bajada",
         )
     return Decision(
         False,
-        "COOLING_SUBIDA",
+        COOLING_SUBIDA,
         f"bajó hace {int((now - baj.fecha).total_seconds())} s (periodo {int(ajustes.periodo_seg)} s) "
         f"y los tickets ({tickets}) no subieron {ajustes.umbral_subida_pct} % sobre {baj.tickets}",
     )
@@ -99,7 +90,7 @@ def puede_bajar(estado: EstadoCooling | None, tickets: int, now: datetime, ajust
         if now - desde < periodo:
             return Decision(
                 False,
-                "COOLING_SIN_TICKETS",
+                COOLING_SIN_TICKETS,
                 f"sin tickets desde hace {int((now - desde).total_seconds())} s; se liberan equipos "
                 f"solo tras {int(ajustes.periodo_seg)} s seguidos sin tickets",
             )
@@ -110,20 +101,20 @@ def puede_bajar(estado: EstadoCooling | None, tickets: int, now: datetime, ajust
     if _reciente(baj, now, periodo) and baj is not None and sub.fecha >= baj.fecha:
         return Decision(
             False,
-            "COOLING_OSCILACION",
+            COOLING_OSCILACION,
             f"ya bajó y subió dentro del periodo de enfriamiento ({int(ajustes.periodo_seg)} s); "
             "no se vuelve a bajar hasta que termine",
         )
     if tickets * 100 <= sub.tickets * (100 - ajustes.umbral_bajada_pct):
         return Decision(
             True,
-            "BAJADA_UMBRAL",
+            BAJADA_UMBRAL,
             f"los tickets bajaron de {sub.tickets} a {tickets} (>= {ajustes.umbral_bajada_pct} %) "
             "desde la última subida",
         )
     return Decision(
         False,
-        "COOLING_BAJADA",
+        COOLING_BAJADA,
         f"subió hace {int((now - sub.fecha).total_seconds())} s (periodo {int(ajustes.periodo_seg)} s) "
         f"y los tickets ({tickets}) no bajaron {ajustes.umbral_bajada_pct} % desde {sub.tickets}",
     )
@@ -139,19 +130,12 @@ class CoolingManager:
 
     @classmethod
     def desde_config(cls, cfg) -> CoolingManager:
-        return cls(
-            AjustesCooling(
-                periodo_seg=float(cfg.BALANCEADOR_COOLING_PERIOD_SEG),
-                umbral_subida_pct=int(cfg.BALANCEADOR_UMBRAL_SUBIDA_PCT),
-                umbral_bajada_pct=int(cfg.BALANCEADOR_UMBRAL_BAJADA_PCT),
-            )
-        )
+        return cls(AjustesCooling.desde_config(cfg))
 
     def reconstruir(self, ultimos: Iterable[Mapping]) -> int:
         """Rebuild from HistoricoBalanceo rows (RobotId, AccionTomada, FechaBalanceo,
         TicketsPendientes[, CodigoMotivo]): the last ticket-driven change per robot and direction.
         Returns the robots loaded."""
-        from balanceador.service.balanceo import MOTIVOS_COOLING
         with self._lock:
             for fila in ultimos:
                 codigo = fila.get("CodigoMotivo")
@@ -206,8 +190,8 @@ class CoolingManager:
                 actual = replace(actual, ultima_bajada=cambio)
             self._estado[robot_id] = actual
 
-    def registrar_plan(self, plan, now: datetime) -> None:
-        """Record the ticket-driven changes of an applied plan (see balanceo.MOTIVOS_COOLING)."""
+    def registrar_plan(self, plan: Plan, now: datetime) -> None:
+        """Record the ticket-driven changes of an applied plan (see modelo.MOTIVOS_COOLING)."""
         for accion in plan.acciones:
             if accion.cuenta_para_cooling:
                 self.registrar(accion.robot_id, accion.accion, accion.tickets, now)

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from balanceador.database import historico_client, repositorio
-from balanceador.service.balanceo import AjustesBalanceo, Plan, planificar
+from balanceador.modelo import COOLING_SIN_TICKETS, AjustesBalanceo, Plan
+from balanceador.service.balanceo import planificar
 from balanceador.service.consolidacion import Consolidado, Consolidador
 from balanceador.service.cooling_manager import CoolingManager
 
@@ -191,7 +192,7 @@ def tabla_plan(plan: Plan, cons: Consolidado, lectura: repositorio.Lectura, resu
     lineas.extend(fmt(f) for f in filas)
     lineas.append("")
     lineas.append(f"{len(plan.acciones)} acción(es) planificada(s), {len(plan.retenidos)} retenida(s).")
-    if any(x.codigo == "COOLING_SIN_TICKETS" for x in plan.retenidos):
+    if any(x.codigo == COOLING_SIN_TICKETS for x in plan.retenidos):
         lineas.append("Nota: la simulación cuenta el tiempo sin tickets desde ahora; el servicio en marcha "
                       "puede llevar más tiempo contándolo y liberar esos equipos antes.")
     return "\n".join(lineas) + "\n"
