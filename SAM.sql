@@ -234,6 +234,7 @@ VALUES
     (N'Ejecuciones', N'RondasNoEncontrado', N'INT', N'cualquiera', NULL, 1),
     (N'Ejecuciones', N'AlertaDuracionEnviada', N'BIT', N'cualquiera', NULL, 1),
     (N'Ejecuciones', N'ClaveIntento', N'NVARCHAR(36)', N'clave', 36, 1),
+    (N'Ejecuciones', N'FalloSinConfirmar', N'BIT', N'cualquiera', NULL, 1),
     (N'HistoricoBalanceo', N'HistoricoId', N'INT', N'identidad', NULL, 0),
     (N'HistoricoBalanceo', N'FechaBalanceo', N'DATETIME2(3)', N'fecha', NULL, 0),
     (N'HistoricoBalanceo', N'RobotId', N'INT', N'entero', NULL, 0),
@@ -775,6 +776,7 @@ BEGIN
         RondasNoEncontrado INT NOT NULL CONSTRAINT DF_Ejecuciones_RondasNoEncontrado DEFAULT (0),
         AlertaDuracionEnviada BIT NOT NULL CONSTRAINT DF_Ejecuciones_AlertaDuracionEnviada DEFAULT (0),
         ClaveIntento NVARCHAR(36) NULL,
+        FalloSinConfirmar BIT NOT NULL CONSTRAINT DF_Ejecuciones_FalloSinConfirmar DEFAULT (0),
         CONSTRAINT PK_Ejecuciones PRIMARY KEY CLUSTERED (EjecucionId)
     );
 END;
@@ -874,6 +876,12 @@ GO
 -- Idempotent launch intent: the key the Lanzador generates before the deploy call (a UUID).
 IF COL_LENGTH(N'dbo.Ejecuciones', N'ClaveIntento') IS NULL
 ALTER TABLE dbo.Ejecuciones ADD ClaveIntento NVARCHAR(36) NULL;
+GO
+-- FalloSinConfirmar = 1: a DEPLOY_FAILED guessed by the LANZANDO recovery (L5.5); a deployment A360
+-- confirms later revives the row (the one revival of common/execution_states.py).
+IF COL_LENGTH(N'dbo.Ejecuciones', N'FalloSinConfirmar') IS NULL
+ALTER TABLE dbo.Ejecuciones ADD FalloSinConfirmar BIT NOT NULL
+CONSTRAINT DF_Ejecuciones_FalloSinConfirmar DEFAULT (0);
 GO
 IF COL_LENGTH(N'dbo.HistoricoBalanceo', N'CodigoMotivo') IS NULL
 ALTER TABLE dbo.HistoricoBalanceo ADD CodigoMotivo NVARCHAR(50) NULL;

@@ -73,21 +73,58 @@ def is_known(status: str) -> bool:
     return s in TERMINAL_STATES or s in KNOWN_ACTIVE_STATES
 
 
-def may_replace(current: str | None, new: str) -> bool:
-    """Whether ``new`` may overwrite ``current`` (monotonic updates).
+# --- the one transition table ---------------------------------------------------------------------
+#: Kinds of state the table speaks of: nothing recorded yet, LANZANDO, any other active (non-terminal)
+#: state, and a terminal state.
+NINGUNO, INTENCION, ACTIVO, TERMINAL = "ninguno", "intencion", "activo", "terminal"
 
-    - nothing recorded yet, or the same state: yes (a same-state write is a no-op for callers);
-    - a terminal state is never replaced (neither by a non-terminal one nor by another terminal);
-    - LANZANDO may become anything; an active state may become any other state except LANZANDO.
+#: Marker of the one revival: a DEPLOY_FAILED written by the LANZANDO recovery (L5.5) as SAM's guess
+#: ("sin confirmación de A360") while the deploy call may still have been in flight. The row carries
+#: ``Ejecuciones.FalloSinConfirmar = 1``; a deployment A360 then confirms reopens it as DEPLOYED.
+FALLO_SIN_CONFIRMAR = "FalloSinConfirmar"
+
+
+def clase(status: str | None) -> str:
+    if status is None:
+        return NINGUNO
+    s = normalize(status)
+    if s == LANZANDO:
+        return INTENCION
+    return TERMINAL if s in TERMINAL_STATES else ACTIVO
+
+
+#: Every allowed change (from kind, to kind) and why. Same state → same state is a no-op, not a change.
+TRANSICIONES: dict[tuple[str, str], str] = {
+    (NINGUNO, INTENCION): "L3.2: la intención se registra antes de llamar a A360",
+    (NINGUNO, ACTIVO): "estado reportado antes de conocer la fila (se aplica al registrarla)",
+    (NINGUNO, TERMINAL): "estado reportado antes de conocer la fila (se aplica al registrarla)",
+    (INTENCION, ACTIVO): "L3.3: A360 aceptó el despliegue, o un callback/la conciliación lo vio avanzar",
+    (INTENCION, TERMINAL): "L3.3/L5.5: fallo del despliegue, o ya terminó",
+    (ACTIVO, ACTIVO): "L4/L5: la ejecución avanza (nunca vuelve a LANZANDO)",
+    (ACTIVO, TERMINAL): "L4/L5: la ejecución termina",
+}
+
+#: The one change out of a terminal state, allowed only with the marker above (L5.5).
+REVIVIR = (DEPLOY_FAILED, DEPLOYED)
+
+
+def may_replace(current: str | None, new: str, *, fallo_sin_confirmar: bool = False) -> bool:
+    """Whether ``new`` may overwrite ``current`` according to :data:`TRANSICIONES`.
+
+    The same state is allowed (callers treat it as a no-op); a terminal state is never replaced,
+    except the revival :data:`REVIVIR` of a DEPLOY_FAILED marked ``fallo_sin_confirmar``.
     """
-    if current is None:
+    if current is not None and new is not None and normalize(current) == normalize(new):
         return True
-    cur, nxt = normalize(current), normalize(new)
-    if cur in TERMINAL_STATES:
-        return False
-    if nxt == LANZANDO:
-        return cur == LANZANDO
-    return True
+    if fallo_sin_confirmar and current is not None and (normalize(current), normalize(new)) == REVIVIR:
+        return True
+    return (clase(current), clase(new)) in TRANSICIONES
+
+
+def revivible_sql(alias: str = "") -> str:
+    """SQL condition of the revival (:data:`REVIVIR`): rendered into the statement that records a
+    confirmed deployment (``common.database.ejecuciones``)."""
+    return f"{alias}Estado = '{DEPLOY_FAILED}' AND {alias}{FALLO_SIN_CONFIRMAR} = 1"
 
 
 def sql_list(states: frozenset[str] | set[str]) -> str:

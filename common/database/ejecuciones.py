@@ -40,6 +40,7 @@ from common.execution_states import (
     UNKNOWN,
     may_replace,
     normalize,
+    revivible_sql,
 )
 
 if TYPE_CHECKING:
@@ -86,21 +87,22 @@ def _registrar(nombre: str, plantilla: str, **otros: Any) -> None:
     registrar(f"ejecuciones.{nombre}", tsql=textos[sentencias.TSQL], sqlite=textos[sentencias.SQLITE], **otros)
 
 
-# L3.3: a row failed by the LANZANDO recovery ("sin confirmación", SAM's guess, not A360's word) whose
-# deploy call then succeeds is revived: the deployment is real and keeps its equipo busy.
+# L3.3: a row failed by the LANZANDO recovery (FalloSinConfirmar = 1: SAM's guess, not A360's word) whose
+# deploy call then succeeds is revived: the deployment is real and keeps its equipo busy (the one
+# revival of the transition table, common.execution_states.REVIVIR).
+_REVIVIBLE = revivible_sql()
 _registrar("actualizar_deployment", (
     "UPDATE {t}Ejecuciones SET DeploymentId = ?, "
-    f"Estado = CASE WHEN Estado = '{LANZANDO}' OR (Estado = '{DEPLOY_FAILED}' AND MensajeError = {{mensaje}}) "
-    f"THEN '{DEPLOYED}' ELSE Estado END, "
-    f"FechaFin = CASE WHEN Estado = '{DEPLOY_FAILED}' AND MensajeError = {{mensaje}} THEN NULL ELSE FechaFin END, "
-    f"MensajeError = CASE WHEN Estado = '{DEPLOY_FAILED}' AND MensajeError = {{mensaje}} THEN NULL "
-    "ELSE MensajeError END, "
+    f"Estado = CASE WHEN Estado = '{LANZANDO}' OR ({_REVIVIBLE}) THEN '{DEPLOYED}' ELSE Estado END, "
+    f"FechaFin = CASE WHEN {_REVIVIBLE} THEN NULL ELSE FechaFin END, "
+    f"MensajeError = CASE WHEN {_REVIVIBLE} THEN NULL ELSE MensajeError END, "
+    f"FalloSinConfirmar = 0, "
     "FechaActualizacion = ? "
     "WHERE EjecucionId = ? AND (DeploymentId IS NULL OR DeploymentId = ?)"
 ))
 _registrar("marcar_deploy_fallido", (
     f"UPDATE {{t}}Ejecuciones SET Estado = '{DEPLOY_FAILED}', MensajeError = {{mensaje}}, FechaFin = ?, "
-    "FechaActualizacion = ? "
+    "FechaActualizacion = ?, FalloSinConfirmar = ? "
     f"WHERE EjecucionId = ? AND DeploymentId IS NULL AND {no_terminal()}"
 ))
 # L4.3 callback race: the row is read (and on SQL Server locked, range included when it does not
@@ -252,9 +254,7 @@ def mark_deployed(db: Any, ejecucion_id: int, deployment_id: str, now: datetime)
 
     def work(tx: Any) -> None:
         n = tx.execute(
-            sql(tx, "ejecuciones.actualizar_deployment"),
-            (deployment_id, MENSAJE_SIN_CONFIRMACION, MENSAJE_SIN_CONFIRMACION, MENSAJE_SIN_CONFIRMACION, now,
-             ejecucion_id, deployment_id),
+            sql(tx, "ejecuciones.actualizar_deployment"), (deployment_id, now, ejecucion_id, deployment_id)
         )
         if n == 0:
             logger.warning(
@@ -268,12 +268,27 @@ def mark_deployed(db: Any, ejecucion_id: int, deployment_id: str, now: datetime)
     db.run_in_transaction(work)
 
 
-def mark_deploy_failed(db: Any, ejecucion_id: int, mensaje: str, now: datetime) -> None:
-    """L3.3: ``DEPLOY_FAILED`` with ``MensajeError`` and ``FechaFin`` (only a row without a deployment)."""
+def mark_deploy_failed(
+    db: Any, ejecucion_id: int, mensaje: str, now: datetime, *, sin_confirmar: bool | None = None
+) -> None:
+    """L3.3: ``DEPLOY_FAILED`` with ``MensajeError`` and ``FechaFin`` (only a row without a deployment).
+
+    ``sin_confirmar=True``: the failure is the LANZANDO recovery's guess (L5.5); the row is marked
+    ``FalloSinConfirmar = 1`` so a deployment A360 confirms later revives it (:func:`mark_deployed`).
+    None keeps the old call form of the recovery working: it means "the recovery's message".
+    """
+    if sin_confirmar is None:
+        sin_confirmar = mensaje == MENSAJE_SIN_CONFIRMACION
     db.execute(
         sql(db, "ejecuciones.marcar_deploy_fallido"),
-        (_truncate(mensaje, MAX_MENSAJE_ERROR), now, now, ejecucion_id),
+        (_truncate(mensaje, MAX_MENSAJE_ERROR), now, now, 1 if sin_confirmar else 0, ejecucion_id),
     )
+
+
+def mark_unconfirmed(db: Any, ejecucion_id: int, now: datetime) -> None:
+    """L5.5: the LANZANDO recovery found no deployment in A360: DEPLOY_FAILED "sin confirmación de
+    A360", marked as SAM's guess (a deployment confirmed later revives the row)."""
+    mark_deploy_failed(db, ejecucion_id, MENSAJE_SIN_CONFIRMACION, now, sin_confirmar=True)
 
 
 # --- L4: status updates by DeploymentId -------------------------------------------------------------

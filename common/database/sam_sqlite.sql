@@ -78,7 +78,8 @@ CREATE TABLE IF NOT EXISTS Ejecuciones (
     FechaSlot             DATE NULL,
     RondasNoEncontrado    INTEGER NOT NULL DEFAULT 0,
     AlertaDuracionEnviada INTEGER NOT NULL DEFAULT 0,
-    ClaveIntento          TEXT NULL
+    ClaveIntento          TEXT NULL,
+    FalloSinConfirmar     INTEGER NOT NULL DEFAULT 0
 );
 
 CREATE TABLE IF NOT EXISTS HistoricoBalanceo (
