@@ -528,60 +528,98 @@ def load_config(service: str, environ: Mapping[str, str] | None = None, root: Pa
     return cfg
 
 
-def _cross_checks(service: str, v: Mapping[str, Any], strict: set[str]) -> list[str]:
-    """Rules that involve more than one setting or depend on the service."""
-    out: list[str] = []
-    real = service != "demo"   # the demo supplies its own endpoints, credentials and SQLite files
+class _Cruces:
+    """Rules that involve more than one setting or depend on the service, one method per group."""
 
-    def need(name: str, why: str) -> None:
-        if not v[name]:
-            out.append(f"{name}: se esperaba un valor ({why}), no está definido")
+    def __init__(self, service: str, v: Mapping[str, Any]) -> None:
+        self.service = service
+        self.v = v
+        self.real = service != "demo"  # the demo supplies its own endpoints, credentials and SQLite files
+        self.out: list[str] = []
 
-    if "general" in strict and v["SAM_ZONA_HORARIA"]:
+    def need(self, name: str, why: str) -> None:
+        if not self.v[name]:
+            self.out.append(f"{name}: se esperaba un valor ({why}), no está definido")
+
+    def general(self) -> None:
+        zona = self.v["SAM_ZONA_HORARIA"]
+        if not zona:
+            return
         try:
-            resolve_zone(v["SAM_ZONA_HORARIA"])
+            resolve_zone(zona)
         except ValueError:
-            out.append(f"SAM_ZONA_HORARIA: se esperaba una zona horaria IANA (p. ej. Europe/Madrid), "
-                       f"se recibió '{v['SAM_ZONA_HORARIA']}'")
-    for prefix, group in (("SQL_SAM", "sam_db"), ("SQL_RPA360", "rpa360_db")):
-        if real and group in strict and v[f"{prefix}_ENGINE"] == "sqlserver":
-            need(f"{prefix}_HOST", f"obligatorio con {prefix}_ENGINE=sqlserver")
-            need(f"{prefix}_DB_NAME", f"obligatorio con {prefix}_ENGINE=sqlserver")
-    if "email" in strict:
+            self.out.append(f"SAM_ZONA_HORARIA: se esperaba una zona horaria IANA (p. ej. Europe/Madrid), "
+                            f"se recibió '{zona}'")
+
+    def bases(self, strict: set[str]) -> None:
+        for prefix, group in (("SQL_SAM", "sam_db"), ("SQL_RPA360", "rpa360_db")):
+            if self.real and group in strict and self.v[f"{prefix}_ENGINE"] == "sqlserver":
+                self.need(f"{prefix}_HOST", f"obligatorio con {prefix}_ENGINE=sqlserver")
+                self.need(f"{prefix}_DB_NAME", f"obligatorio con {prefix}_ENGINE=sqlserver")
+
+    def email(self) -> None:
+        v = self.v
         if v["EMAIL_USE_TLS"] and v["EMAIL_USE_SSL"]:
-            out.append("EMAIL_USE_SSL: se esperaba false cuando EMAIL_USE_TLS=true (STARTTLS y SSL son excluyentes)")
+            self.out.append("EMAIL_USE_SSL: se esperaba false cuando EMAIL_USE_TLS=true (STARTTLS y SSL son excluyentes)")
         if v["EMAIL_SMTP_SERVER"]:
-            need("EMAIL_FROM", "obligatorio cuando EMAIL_SMTP_SERVER está definido")
-            need("EMAIL_RECIPIENTS", "obligatorio cuando EMAIL_SMTP_SERVER está definido")
-    if "a360" in strict:
+            self.need("EMAIL_FROM", "obligatorio cuando EMAIL_SMTP_SERVER está definido")
+            self.need("EMAIL_RECIPIENTS", "obligatorio cuando EMAIL_SMTP_SERVER está definido")
+
+    def a360(self) -> None:
+        v = self.v
         for name in ("AA_URL", "AA_URL_CALLBACK"):
             if v[name] and not re.match(r"^https?://[^/\s]+", v[name]):
-                out.append(f"{name}: se esperaba una URL http:// o https://, se recibió '{v[name]}'")
-        if real and service == "lanzador":
-            need("AA_URL", "URL del Control Room")
-            need("AA_USER", "usuario de A360")
-            need("AA_URL_CALLBACK", "URL pública del servidor de callbacks")
-            if not v["AA_PWD"] and not v["AA_API_KEY"]:
-                out.append("AA_PWD / AA_API_KEY: se esperaba uno de los dos (credencial de A360), ninguno está definido")
-    if "callback" in strict:
+                self.out.append(f"{name}: se esperaba una URL http:// o https://, se recibió '{v[name]}'")
+        if not (self.real and self.service == "lanzador"):
+            return
+        self.need("AA_URL", "URL del Control Room")
+        self.need("AA_USER", "usuario de A360")
+        self.need("AA_URL_CALLBACK", "URL pública del servidor de callbacks")
+        if not v["AA_PWD"] and not v["AA_API_KEY"]:
+            self.out.append("AA_PWD / AA_API_KEY: se esperaba uno de los dos (credencial de A360), ninguno está definido")
+
+    def callback(self) -> None:
+        v = self.v
         if not v["CALLBACK_ENDPOINT_PATH"].startswith("/"):
-            out.append(f"CALLBACK_ENDPOINT_PATH: se esperaba una ruta que empiece por '/', "
-                       f"se recibió '{v['CALLBACK_ENDPOINT_PATH']}'")
+            self.out.append(f"CALLBACK_ENDPOINT_PATH: se esperaba una ruta que empiece por '/', "
+                            f"se recibió '{v['CALLBACK_ENDPOINT_PATH']}'")
         token = v["CALLBACK_TOKEN"]
         if token and len(token) < 16:
-            out.append(f"CALLBACK_TOKEN: se esperaba un token de al menos 16 caracteres, se recibió uno de {len(token)}")
-        elif real and not token and v["CALLBACK_AUTH_MODE"] == "required":
-            out.append("CALLBACK_TOKEN: se esperaba un token (obligatorio con CALLBACK_AUTH_MODE=required), no está definido")
-    if "lanzador" in strict and bool(v["LANZADOR_PAUSA_INICIO_HHMM"]) != bool(v["LANZADOR_PAUSA_FIN_HHMM"]):
-        missing = "LANZADOR_PAUSA_FIN_HHMM" if v["LANZADOR_PAUSA_INICIO_HHMM"] else "LANZADOR_PAUSA_INICIO_HHMM"
-        out.append(f"{missing}: se esperaba HH:MM porque la otra mitad de la pausa está definida (o ambas vacías)")
-    if real and "clouders" in strict:
+            self.out.append(
+                f"CALLBACK_TOKEN: se esperaba un token de al menos 16 caracteres, se recibió uno de {len(token)}"
+            )
+        elif self.real and not token and v["CALLBACK_AUTH_MODE"] == "required":
+            self.out.append(
+                "CALLBACK_TOKEN: se esperaba un token (obligatorio con CALLBACK_AUTH_MODE=required), no está definido"
+            )
+
+    def lanzador(self) -> None:
+        inicio, fin = self.v["LANZADOR_PAUSA_INICIO_HHMM"], self.v["LANZADOR_PAUSA_FIN_HHMM"]
+        if bool(inicio) != bool(fin):
+            missing = "LANZADOR_PAUSA_FIN_HHMM" if inicio else "LANZADOR_PAUSA_INICIO_HHMM"
+            self.out.append(f"{missing}: se esperaba HH:MM porque la otra mitad de la pausa está definida "
+                            "(o ambas vacías)")
+
+    def clouders(self) -> None:
+        if not self.real:
+            return
         for name in ("CLOUDERS_SSH_HOST", "CLOUDERS_SSH_USER", "CLOUDERS_MYSQL_DB_NAME", "CLOUDERS_MYSQL_USER"):
-            need(name, "obligatorio con la fuente clouders habilitada")
-        if not v["CLOUDERS_SSH_PASS"] and not v["CLOUDERS_SSH_KEY_FILE"]:
-            out.append("CLOUDERS_SSH_PASS / CLOUDERS_SSH_KEY_FILE: se esperaba uno de los dos "
-                       "(autenticación SSH de clouders), ninguno está definido")
-    return out
+            self.need(name, "obligatorio con la fuente clouders habilitada")
+        if not self.v["CLOUDERS_SSH_PASS"] and not self.v["CLOUDERS_SSH_KEY_FILE"]:
+            self.out.append("CLOUDERS_SSH_PASS / CLOUDERS_SSH_KEY_FILE: se esperaba uno de los dos "
+                            "(autenticación SSH de clouders), ninguno está definido")
+
+
+def _cross_checks(service: str, v: Mapping[str, Any], strict: set[str]) -> list[str]:
+    """Rules that involve more than one setting or depend on the service (groups in ``strict`` only)."""
+    cruces = _Cruces(service, v)
+    if "general" in strict:
+        cruces.general()
+    cruces.bases(strict)
+    for group in ("email", "a360", "callback", "lanzador", "clouders"):
+        if group in strict:
+            getattr(cruces, group)()
+    return cruces.out
 
 
 def load_config_or_exit(service: str, environ: Mapping[str, str] | None = None,
