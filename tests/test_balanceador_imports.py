@@ -44,3 +44,26 @@ def test_database_adapters_never_import_the_service():
     for modulo, deps in grafo().items():
         if modulo.startswith("balanceador.database"):
             assert not {d for d in deps if d.startswith("balanceador.service")}, (modulo, deps)
+
+
+def test_ticket_sources_import_only_the_interface_module():
+    g = grafo()
+    for fuente in ("balanceador.clients.rpa360_client", "balanceador.clients.clouders_client"):
+        assert {d for d in g[fuente] if d.startswith("balanceador.")} <= {"balanceador.clients.base",
+                                                                          "balanceador.modelo"}, g[fuente]
+    assert {d for d in g["balanceador.clients.base"] if d.startswith("balanceador.")} == set()
+
+
+def test_no_import_cycles_inside_balanceador():
+    g = grafo()
+    hecho: set[str] = set()
+
+    def visitar(modulo: str, camino: list[str]) -> None:
+        for dep in sorted(g[modulo]):
+            assert dep not in camino, f"ciclo de imports: {' -> '.join([*camino[camino.index(dep):], dep])}"
+            if dep not in hecho:
+                visitar(dep, [*camino, dep])
+        hecho.add(modulo)
+
+    for modulo in sorted(g):
+        visitar(modulo, [modulo])

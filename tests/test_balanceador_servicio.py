@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from balanceador.clients.fuentes import SourceHealth, SourceResult
+from balanceador.clients.base import SourceResult
+from balanceador.clients.fuentes import SourceHealth
 from balanceador.modelo import RobotBalanceo
 from balanceador.service.consolidacion import Consolidador
 from balanceador.service.cooling_manager import CoolingManager

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from balanceador.clients.base import SourceError
 from balanceador.clients.clouders_client import (
     COMMAND_QUERY,
     CloudersSettings,
@@ -18,7 +19,6 @@ from balanceador.clients.clouders_client import (
     parse_batch_output,
     unescape_mysql_batch,
 )
-from balanceador.clients.fuentes import SourceError
 
 
 def mysql_batch_escape(value: str) -> str:

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from balanceador.clients.base import SourceError
 from balanceador.clients.clouders_client import CloudersSettings, CloudersSource
-from balanceador.clients.fuentes import SourceError, SourceHealth, build_sources, read_all
+from balanceador.clients.fuentes import SourceHealth, build_sources, read_all
 from balanceador.clients.rpa360_client import Rpa360Source
 from tests.componentes import falta
 from tests.sshd_server import (

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import logging
 
-from balanceador.clients.fuentes import SourceHealth, SourceResult
+from balanceador.clients.base import SourceResult
+from balanceador.clients.fuentes import SourceHealth
 from common.utils.config_manager import load_config
 from common.utils.mail_client import EmailAlertClient
 from tests.smtp_sink import SmtpSink

@@ -8,15 +8,8 @@ import threading
 
 import pytest
 
-from balanceador.clients.fuentes import (
-    SourceError,
-    SourceHealth,
-    SourceResult,
-    TicketSource,
-    build_sources,
-    describe_error,
-    read_all,
-)
+from balanceador.clients.base import SourceError, SourceResult, TicketSource, describe_error
+from balanceador.clients.fuentes import SourceHealth, build_sources, read_all
 
 
 class FakeSource:

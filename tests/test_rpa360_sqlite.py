@@ -115,7 +115,7 @@ def test_B2_rpa360_db_error_is_reported_in_spanish():
     [[{"Robot": "A"}], [{"Robot": None, "RobotId": None, "CantidadTickets": 1}], [{"Robot": "A", "CantidadTickets": -2}]],
 )
 def test_B2_rpa360_parse_rows_strict(rows):
-    from balanceador.clients.fuentes import SourceError
+    from balanceador.clients.base import SourceError
 
     with pytest.raises(SourceError):
         parse_rows(rows)

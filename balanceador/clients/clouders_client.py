@@ -31,7 +31,7 @@ from typing import Any
 
 import paramiko
 
-from balanceador.clients.fuentes import SourceError, redact
+from balanceador.clients.base import SourceError, redact
 
 logger = logging.getLogger("sam.balanceador.fuentes.clouders")
 

@@ -1,7 +1,8 @@
-"""Ticket sources of the Balanceador behind one interface (BEHAVIOUR §7, B1, B2, B8).
+"""Reading the Balanceador's ticket sources (BEHAVIOUR §7, B1, B2, B8).
 
-Each enabled source (``BALANCEADOR_PROVEEDORES_CARGA``) is read concurrently every cycle by
-:func:`read_all`, which never raises and always returns one :class:`SourceResult` per source
+The interface every source implements, the read result and the error type are in
+:mod:`balanceador.clients.base`. Each enabled source (``BALANCEADOR_PROVEEDORES_CARGA``) is read
+concurrently every cycle by :func:`read_all`, which never raises and always returns one :class:`SourceResult` per source
 within a bounded time. A failing source is reported with ``ok=False`` and an empty ``rows``;
 it is never read as "zero tickets" (a defect of the original, BEHAVIOUR §10).
 :class:`SourceHealth` counts consecutive failures per source and sends one alert after
@@ -15,109 +16,35 @@ import logging
 import threading
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
+
+from balanceador.clients.base import (
+    SourceResult,
+    TicketSource,
+    describe_error,
+    max_read_seconds_of,
+    name_of,
+    normalize_rows,
+    secrets_of,
+)
+from balanceador.clients.clouders_client import CloudersSource
+from balanceador.clients.rpa360_client import Rpa360Source
 
 logger = logging.getLogger("sam.balanceador.fuentes")
 
 KNOWN_SOURCES = ("rpa360", "clouders")
 
-# Used by read_all when a source does not say how long one read may take.
-DEFAULT_MAX_READ_SECONDS = 120.0
 # Extra slack read_all grants on top of the slowest source's own bound.
 READ_ALL_MARGIN_SECONDS = 5.0
-MAX_ERROR_LENGTH = 500
-
-
-@dataclass(frozen=True)
-class SourceResult:
-    name: str  # "rpa360" | "clouders"
-    ok: bool
-    rows: tuple[tuple[str, int | None, int], ...]  # (robot name, RobotId or None, pending tickets)
-    error: str | None  # Spanish, secret-free
-
-
-@runtime_checkable
-class TicketSource(Protocol):
-    name: str
-
-    def read(self) -> list[tuple[str, int | None, int]]:
-        """Pending tickets per robot. Raises on failure (never returns [] to mean failure)."""
-        ...
-
-    def close(self) -> None: ...
-
-
-class SourceError(Exception):
-    """A ticket source could not be read. The message is Spanish and carries no secret."""
-
-
-def redact(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with every non-empty secret replaced by ``***`` (longest first)."""
-    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
-        text = text.replace(secret, "***")
-    return text
-
-
-def describe_error(exc: BaseException, secrets: Iterable[str] = ()) -> str:
-    """A Spanish, secret-free, single-line description of a read failure."""
-    if isinstance(exc, SourceError):
-        text = str(exc)
-    else:
-        detail = str(exc).strip() or repr(exc)
-        text = f"error inesperado ({type(exc).__name__}): {detail}"
-    text = " ".join(redact(text, secrets).split())
-    if len(text) > MAX_ERROR_LENGTH:
-        text = text[: MAX_ERROR_LENGTH - 3] + "..."
-    return text
-
-
-def normalize_rows(rows: Any, source_name: str) -> tuple[tuple[str, int | None, int], ...]:
-    """Validate what a source returned. Anything malformed is a failure of that source."""
-    if not isinstance(rows, (list, tuple)):
-        raise SourceError(
-            f"la fuente {source_name!r} devolvió un resultado no válido ({type(rows).__name__})"
-        )
-    out: list[tuple[str, int | None, int]] = []
-    for row in rows:
-        try:
-            name, robot_id, count = row
-        except (TypeError, ValueError) as exc:
-            raise SourceError(f"la fuente {source_name!r} devolvió una fila no válida: {row!r}") from exc
-        if not isinstance(name, str) or isinstance(count, bool) or not isinstance(count, int):
-            raise SourceError(f"la fuente {source_name!r} devolvió una fila no válida: {row!r}")
-        if robot_id is not None and (isinstance(robot_id, bool) or not isinstance(robot_id, int)):
-            raise SourceError(f"la fuente {source_name!r} devolvió un RobotId no válido: {row!r}")
-        if count < 0:
-            raise SourceError(f"la fuente {source_name!r} devolvió una cantidad negativa: {row!r}")
-        out.append((name, robot_id, count))
-    return tuple(out)
-
-
-def _source_secrets(source: Any) -> list[str]:
-    try:
-        secrets = getattr(source, "secrets", ())
-        return [s for s in (secrets() if callable(secrets) else secrets) if isinstance(s, str) and s]
-    except Exception:
-        return []
-
-
-def _max_read_seconds(source: Any) -> float:
-    value = getattr(source, "max_read_seconds", None)
-    try:
-        value = float(value() if callable(value) else value)
-    except (TypeError, ValueError):
-        return DEFAULT_MAX_READ_SECONDS
-    return value if value > 0 else DEFAULT_MAX_READ_SECONDS
 
 
 def _read_one(source: Any) -> SourceResult:
-    name = str(getattr(source, "name", "?"))
+    name = name_of(source)
     started = time.monotonic()
     try:
         rows = normalize_rows(source.read(), name)
     except Exception as exc:  # a source failing must never stop the cycle
-        error = describe_error(exc, _source_secrets(source))
+        error = describe_error(exc, secrets_of(source))
         logger.debug("Lectura de la fuente %r fallida tras %.2f s: %s", name, time.monotonic() - started, error)
         return SourceResult(name=name, ok=False, rows=(), error=error)
     logger.debug(
@@ -146,7 +73,7 @@ def read_all(
     if not sources:
         return []
     if timeout is None:
-        timeout = max(_max_read_seconds(s) for s in sources) + READ_ALL_MARGIN_SECONDS
+        timeout = max(max_read_seconds_of(s) for s in sources) + READ_ALL_MARGIN_SECONDS
     own_executor = executor is None
     if own_executor:
         executor = concurrent.futures.ThreadPoolExecutor(
@@ -160,14 +87,14 @@ def read_all(
                 futures[executor.submit(_read_one, source)] = index
             except Exception as exc:  # executor shut down, ...
                 results[index] = SourceResult(
-                    name=str(getattr(source, "name", "?")),
+                    name=name_of(source),
                     ok=False,
                     rows=(),
                     error=describe_error(exc),
                 )
         done, _pending = concurrent.futures.wait(futures, timeout=timeout)
         for future, index in futures.items():
-            name = str(getattr(sources[index], "name", "?"))
+            name = name_of(sources[index])
             if future in done:
                 try:
                     results[index] = future.result()
@@ -333,12 +260,8 @@ def build_sources(cfg: Any, sam_db: Any = None) -> list[TicketSource]:
     sources: list[TicketSource] = []
     for name in enabled_source_names(cfg):
         if name == "rpa360":
-            from balanceador.clients.rpa360_client import Rpa360Source
-
             sources.append(Rpa360Source.from_config(cfg))
         elif name == "clouders":
-            from balanceador.clients.clouders_client import CloudersSource
-
             sources.append(CloudersSource.from_config(cfg))
         else:
             raise ValueError(
@@ -354,4 +277,4 @@ def close_sources(sources: Iterable[Any]) -> None:
         try:
             source.close()
         except Exception:
-            logger.warning("Error cerrando la fuente %r", getattr(source, "name", "?"), exc_info=True)
+            logger.warning("Error cerrando la fuente %r", name_of(source), exc_info=True)

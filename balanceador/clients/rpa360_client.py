@@ -15,7 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from balanceador.clients.fuentes import SourceError
+from balanceador.clients.base import SourceError
 from common.database import sentencias
 
 logger = logging.getLogger("sam.balanceador.fuentes.rpa360")

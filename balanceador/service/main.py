@@ -17,11 +17,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from balanceador.clients.base import SourceResult
+from balanceador.clients.fuentes import SourceHealth, build_sources, close_sources, read_all
 from balanceador.database import historico_client, repositorio
 from balanceador.modelo import COOLING_SIN_TICKETS, AjustesBalanceo, Plan
 from balanceador.service.balanceo import planificar
 from balanceador.service.consolidacion import Consolidado, Consolidador
 from balanceador.service.cooling_manager import CoolingManager
+from common.database.sql_client import DatabaseClient, DatabaseError
 
 _log = logging.getLogger("sam.balanceador")
 
@@ -55,9 +58,7 @@ class ServicioBalanceador:
         self.cooling_reconstruido = True
         self.log.info("Estado de enfriamiento reconstruido desde HistoricoBalanceo: %d robot(s).", n)
 
-    def leer_fuentes(self) -> list:
-        from balanceador.clients.fuentes import read_all
-
+    def leer_fuentes(self) -> list[SourceResult]:
         return read_all(self.fuentes, self.executor)
 
     def preparar(self, now: datetime, resultados: list, *, simulacion: bool = False
@@ -80,8 +81,6 @@ class ServicioBalanceador:
 
     # ------------------------------------------------------------------ the cycle
     def ciclo(self) -> Plan | None:
-        from common.database.sql_client import DatabaseError
-
         now = self.clock.now_local()
         resultados = self.leer_fuentes()
         self.salud.record(resultados)
@@ -209,9 +208,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
 
-    from balanceador.clients.fuentes import SourceHealth, build_sources, close_sources
     from common.clock import Clock
-    from common.database.sql_client import DatabaseClient, DatabaseError
     from common.utils.config_manager import load_config_or_exit
     from common.utils.logging_setup import setup_logging
 
@@ -258,8 +255,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _simular(cfg: Any, clock: Any, log: logging.Logger) -> int:
     """B10: print the next plan and write nothing (no schema creation, no history, no alerts)."""
-    from balanceador.clients.fuentes import build_sources, close_sources
-    from common.database.sql_client import DatabaseClient, DatabaseError
 
     if str(cfg.SQL_SAM_ENGINE).lower() == "sqlite":
         ruta = cfg.SQL_SAM_SQLITE_PATH
