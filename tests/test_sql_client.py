@@ -395,3 +395,16 @@ def test_executemany_outside_a_transaction_is_all_or_nothing_on_sqlite_as_on_sql
     assert [r["id"] for r in db.query("SELECT id FROM t ORDER BY id")] == [3]
     assert not db.in_transaction
     db.close_all()
+
+
+def test_from_config_takes_missing_settings_from_their_declared_defaults_not_its_own():
+    """C9: one source of defaults. A partial mapping (a tool, a test) gets the setting's declared value:
+    SQL_SAM_TIMEOUT_CONSULTA_SEG is 120 s, not the 0 (no limit) the client once assumed."""
+    from common.utils.config_manager import SETTINGS_BY_NAME, ajuste
+
+    cfg = {"SQL_SAM_ENGINE": "sqlserver", "SQL_SAM_HOST": "srv", "SQL_SAM_DB_NAME": "SAM"}
+    db = DatabaseClient.from_config(cfg)
+    assert db.query_timeout == 120 == int(SETTINGS_BY_NAME["SQL_SAM_TIMEOUT_CONSULTA_SEG"].default)
+    assert db.max_retries == 3 and db.connect_timeout == 30
+    assert "ODBC Driver 17 for SQL Server" in db.connection_string
+    assert ajuste({"SAM_FALLOS_CONSECUTIVOS_ALERTA": 7}, "SAM_FALLOS_CONSECUTIVOS_ALERTA") == 7

@@ -355,38 +355,39 @@ class DatabaseClient:
 
     @classmethod
     def from_config(cls, cfg: Any, prefix: str = "SAM") -> DatabaseClient:
-        """Build from ``SQL_<prefix>_*`` settings of a ``Config``."""
+        """Build from ``SQL_<prefix>_*`` settings of a ``Config`` (defaults: the settings' own)."""
+        from common.utils.config_manager import ajuste
+
         p = f"SQL_{prefix.upper()}_"
 
-        def get(key: str, default: Any = None) -> Any:
-            value = cfg.get(p + key, default)
-            return default if value is None else value
+        def get(key: str) -> Any:
+            return ajuste(cfg, p + key)
 
-        engine = str(get("ENGINE", "sqlserver")).strip().lower()
-        sqlstates = get("CODIGOS_SQLSTATE_REINTENTABLES", list(DEFAULT_RETRYABLE_SQLSTATES))
+        engine = str(get("ENGINE")).strip().lower()
+        sqlstates = get("CODIGOS_SQLSTATE_REINTENTABLES")
         if isinstance(sqlstates, str):
             sqlstates = [s for s in re.split(r"[,;]", sqlstates) if s.strip()]
         common: dict[str, Any] = dict(
-            max_retries=int(get("MAX_REINTENTOS_QUERY", 3)),
-            retry_base_delay=float(get("DELAY_REINTENTO_QUERY_BASE_SEG", 1.0)),
+            max_retries=int(get("MAX_REINTENTOS_QUERY")),
+            retry_base_delay=float(get("DELAY_REINTENTO_QUERY_BASE_SEG")),
             retryable_sqlstates=tuple(sqlstates),
-            connect_timeout=int(get("TIMEOUT_CONEXION_INICIAL", 30)),
+            connect_timeout=int(get("TIMEOUT_CONEXION_INICIAL")),
             name=prefix.upper(),
         )
-        query_timeout = int(get("TIMEOUT_CONSULTA_SEG", 0))
         if engine == "sqlite":
             return cls(engine="sqlite", sqlite_path=get("SQLITE_PATH"), **common)
-        pwd = str(get("PWD", "") or "")
+        pwd = str(get("PWD") or "")
         cs = build_sqlserver_connection_string(
-            driver=str(get("DRIVER", "ODBC Driver 17 for SQL Server")),
-            host=str(get("HOST", "")),
-            database=str(get("DB_NAME", "")),
-            uid=str(get("UID", "") or ""),
+            driver=str(get("DRIVER")),
+            host=str(get("HOST")),
+            database=str(get("DB_NAME")),
+            uid=str(get("UID") or ""),
             pwd=pwd,
             connect_timeout=common["connect_timeout"],
-            extra=str(get("PARAMETROS_ODBC_EXTRA", "") or ""),
+            extra=str(get("PARAMETROS_ODBC_EXTRA") or ""),
         )
-        return cls(engine="sqlserver", connection_string=cs, secrets=[pwd], query_timeout=query_timeout, **common)
+        return cls(engine="sqlserver", connection_string=cs, secrets=[pwd],
+                   query_timeout=int(get("TIMEOUT_CONSULTA_SEG")), **common)
 
     def describe(self) -> str:
         """Secret-free description for the startup log line (Spanish)."""

@@ -381,6 +381,13 @@ def parse_value(setting: Setting, raw: str | None, root: Path = PROJECT_ROOT) ->
     return PARSERS[setting.type](text, setting)
 
 
+def ajuste(cfg: Any, nombre: str) -> Any:
+    """The one way code reads a setting: the validated value of ``cfg`` or, where ``cfg`` lacks it
+    (a partial mapping in a tool or a test), the setting's declared default. Never a default of its own."""
+    valor = cfg.get(nombre) if hasattr(cfg, "get") else getattr(cfg, nombre, None)
+    return parse_value(SETTINGS_BY_NAME[nombre], None) if valor is None else valor
+
+
 def _problem(setting: Setting, raw: str, expected: str) -> str:
     shown = MASK if setting.secret else raw
     return f"{setting.name}: se esperaba {expected}, se recibió '{shown}'"

@@ -20,6 +20,7 @@ from typing import Any
 
 from common.clock import Clock
 from common.database.sql_client import DatabaseError
+from common.utils.config_manager import ajuste
 from lanzador.service.desplegador import AjustesLanzamiento, Desplegador
 from lanzador.service.pausa import VentanaPausa
 from lanzador.service.sincronizador import Sincronizador
@@ -105,7 +106,7 @@ class Lanzador:
     # -- DB unreachable for SAM_FALLOS_CONSECUTIVOS_ALERTA cycles → one alert, then one recovery (§8)
     def _fallo_bd(self, exc: Exception) -> None:
         self._fallos_bd += 1
-        umbral = int(self.cfg.get("SAM_FALLOS_CONSECUTIVOS_ALERTA", 3) or 3)
+        umbral = int(ajuste(self.cfg, "SAM_FALLOS_CONSECUTIVOS_ALERTA"))
         self.log.error(
             "Ciclo de lanzamiento sin base de datos SAM (%d consecutivo(s)): %s", self._fallos_bd, exc
         )
