@@ -226,8 +226,7 @@ def test_B7_B9_idempotence_apply_then_plan_again_changes_nothing(f):
     robots, pool, asig, ocupados, tickets, protegidos, cooling, ajustes = f
     plan = _plan(f)
     nuevas = _aplicar(asig, plan)
-    cm = CoolingManager(ajustes.cooling)
-    cm._estado.update(cooling)
+    cm = CoolingManager.desde_snapshot(ajustes.cooling, cooling)
     cm.registrar_plan(plan, NOW)
     plan2 = planificar(robots, pool, nuevas, ocupados, tickets, protegidos, cm.snapshot(), ajustes, NOW)
     assert plan2.vacio, plan2.acciones

@@ -112,3 +112,14 @@ def test_B7_rebuild_from_history_rows():
     snap = cm.snapshot()
     assert snap[1].ultima_subida == Cambio(T0, 100) and snap[1].ultima_bajada is None
     assert snap[2].ultima_bajada == Cambio(T0, 7)
+
+
+def test_B10_copy_is_independent_of_the_running_manager():
+    """The dry run plans with a copy: observing on it leaves the service's state untouched."""
+    cm = CoolingManager.desde_snapshot(AJC, {1: EstadoCooling(ultima_subida=Cambio(T0, 10))})
+    copia = cm.copia()
+    copia.observar({}, [1, 2], [], T0 + timedelta(seconds=5))
+    copia.registrar(3, "ASIGNAR", 4, T0)
+    assert copia.ajustes == cm.ajustes
+    assert copia.snapshot()[2].cero_desde == T0 + timedelta(seconds=5)
+    assert cm.snapshot() == {1: EstadoCooling(ultima_subida=Cambio(T0, 10))}

@@ -132,6 +132,18 @@ class CoolingManager:
     def desde_config(cls, cfg) -> CoolingManager:
         return cls(AjustesCooling.desde_config(cfg))
 
+    @classmethod
+    def desde_snapshot(cls, ajustes: AjustesCooling, estado: Mapping[int, EstadoCooling]) -> CoolingManager:
+        """A manager that starts from ``estado`` (a :meth:`snapshot`, or a test's fixture)."""
+        nuevo = cls(ajustes)
+        nuevo._estado.update(estado)
+        return nuevo
+
+    def copia(self) -> CoolingManager:
+        """An independent copy: what happens to it (``observar``, ``registrar``) leaves this one
+        untouched. The dry run plans with a copy."""
+        return CoolingManager.desde_snapshot(self.ajustes, self.snapshot())
+
     def reconstruir(self, ultimos: Iterable[Mapping]) -> int:
         """Rebuild from HistoricoBalanceo rows (RobotId, AccionTomada, FechaBalanceo,
         TicketsPendientes[, CodigoMotivo]): the last ticket-driven change per robot and direction.

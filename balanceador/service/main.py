@@ -70,11 +70,10 @@ class ServicioBalanceador:
         if not simulacion:
             self.cooling.observar(cons.tickets, balanceados, cons.protegidos, now)
             snapshot = self.cooling.snapshot()
-        else:
-            tmp = CoolingManager(self.cooling.ajustes)
-            tmp._estado.update(self.cooling.snapshot())
-            tmp.observar(cons.tickets, balanceados, cons.protegidos, now)
-            snapshot = tmp.snapshot()
+        else:  # the dry run observes on a copy: the service's cooling state stays as it was
+            copia = self.cooling.copia()
+            copia.observar(cons.tickets, balanceados, cons.protegidos, now)
+            snapshot = copia.snapshot()
         plan = planificar(lectura.robots, lectura.pool, lectura.asignaciones, lectura.ocupados, cons.tickets,
                           cons.protegidos, snapshot, self.ajustes, now)
         return plan, cons, lectura
