@@ -12,12 +12,12 @@ import pytest
 
 from common.utils.config_manager import load_config
 from common.utils.logging_setup import (
-    MASK,
     RedactionFilter,
-    redact_text,
     setup_logging,
     shutdown_logging,
 )
+from common.utils.redaccion import MASCARA as MASK
+from common.utils.redaccion import redactar as redact_text
 
 DB_PWD = "Db-Pässword-2024!"
 API_KEY = "A360-ApiKey-abcdef0123456789"

@@ -108,7 +108,7 @@ def client_from_settings(tmp_path: Path, port: int, host: str = "127.0.0.1", **e
 def assert_clean(text: str) -> None:
     assert SECRETO not in text
     assert "Secreta" not in text
-    assert "PWD=" not in text.upper().replace("PWD=***", "")
+    assert "PWD=" not in text.upper().replace("PWD=********", "")
 
 
 # ---------------------------------------------------------------------------------------------------

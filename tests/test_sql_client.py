@@ -319,7 +319,7 @@ def test_connection_string_from_config_has_timeout_extra_and_no_secret_in_repr()
     assert db.retryable_sqlstates == {"08S01", "HYT00"}
     text = repr(db) + db.describe()
     assert "p;a}ss" not in text and "srv01" in text
-    assert "PWD=***" in db._redact(f"fallo con PWD={{p;a}}}}ss}} y {cs}")
+    assert "PWD=********" in db._redact(f"fallo con PWD={{p;a}}}}ss}} y {cs}")
     assert "p;a" not in db._redact(f"fallo con {cs}")
 
 

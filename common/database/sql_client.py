@@ -30,6 +30,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+from common.utils.redaccion import redactar
+
 try:  # pyodbc is a runtime requirement, but SQLite-only installs must still import this module.
     import pyodbc
 except ImportError as _exc:  # pragma: no cover - exercised only where pyodbc or libodbc is missing
@@ -407,12 +409,9 @@ class DatabaseClient:
     # ---------------------------------------------------------------- secrets / messages
 
     def _redact(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
         if self.connection_string:
             text = text.replace(self.connection_string, "<cadena de conexión>")
-        text = re.sub(r"(?i)\b(PWD|PASSWORD)\s*=\s*(\{(?:[^}]|\}\})*\}|[^;\s]*)", r"\1=***", text)
-        return text
+        return redactar(text, self._secrets)
 
     # ---------------------------------------------------------------- connections
 

@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
-import re
 import sys
 from collections.abc import Iterable
 from pathlib import Path
-from urllib.parse import quote
 
 from common.utils.config_manager import Config
+from common.utils.redaccion import redactar
 
-MASK = "********"
 DEFAULT_FORMAT = "%(asctime)s %(levelname)-8s [pid %(process)d %(threadName)s] %(name)s: %(message)s"
 ROOT_LOGGER = "sam"
 # Third-party loggers whose records also go to the service's file (name -> minimum level).
@@ -29,40 +27,6 @@ _FILENAME_SETTING = {
     "callback": "CALLBACK_LOG_FILENAME",
     "balanceador": "APP_LOG_FILENAME_BALANCEADOR",
 }
-_MIN_SECRET_LEN = 3   # shorter "secrets" would mask ordinary characters everywhere
-
-_KEYS = r"password|passwd|pwd|pass|contraseña|api_?key|apikey|token|access_?token|refresh_?token|secret|client_secret"
-_TOKEN_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    # JSON / dict / repr style:  "password": "x"   'apiKey': 'x'   password='x'
-    (re.compile(rf"""(?i)(["']?\b[\w-]*?(?:{_KEYS})["']?\s*[:=]\s*)(["'])(.*?)(?<!\\)\2"""), rf"\1\2{MASK}\2"),
-    # Authorization headers (any quoting), optionally "Bearer"
-    (re.compile(r"""(?i)(\b(?:x-)?authorization["']?\s*[:=]\s*["']?)(?:bearer\s+)?[^\s"',;}]+"""), rf"\1{MASK}"),
-    (re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]+"), f"Bearer {MASK}"),
-    # ODBC connection strings: PWD=x;  PWD={x;y};  Password=x
-    (re.compile(r"(?i)\b(PWD|PASSWORD)=(\{[^}]*\}|[^;\s]*)"), rf"\1={MASK}"),
-    # key=value outside quotes:  token=abc  api_key=abc
-    (re.compile(rf"(?i)\b([\w-]*?(?:{_KEYS})=)(?![\"'{{])[^\s&;,]+"), rf"\1{MASK}"),
-    # credentials in URLs: scheme://user:pass@host
-    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@]+:)[^/\s@]+@"), rf"\1{MASK}@"),
-    # JWT-like tokens (header.payload[.signature]), e.g. A360 session tokens
-    (re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}(?:\.[A-Za-z0-9_-]*)?"), MASK),
-)
-
-
-def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
-    """``text`` with every secret value and token-like value replaced by a mask."""
-    if not text:
-        return text
-    for secret in sorted({s for s in secrets if s and len(s) >= _MIN_SECRET_LEN}, key=len, reverse=True):
-        text = text.replace(secret, MASK)
-        quoted = quote(secret, safe="")
-        if quoted != secret:
-            text = text.replace(quoted, MASK)
-    for pattern, replacement in _TOKEN_PATTERNS:
-        text = pattern.sub(replacement, text)
-    return text
-
-
 class RedactionFilter(logging.Filter):
     """Masks secrets and token-like values in the message, args, traceback and stack of a record."""
 
@@ -72,7 +36,7 @@ class RedactionFilter(logging.Filter):
         self._formatter = logging.Formatter()
 
     def redact(self, text: str) -> str:
-        return redact_text(text, self.secrets)
+        return redactar(text, self.secrets)
 
     def filter(self, record: logging.LogRecord) -> bool:
         if getattr(record, "_sam_redacted", False):

@@ -27,7 +27,7 @@ from email.utils import formatdate, make_msgid
 
 from common.clock import resolve_zone
 from common.utils.config_manager import Config
-from common.utils.logging_setup import redact_text
+from common.utils.redaccion import redactar
 
 log = logging.getLogger("sam.common.alertas")
 
@@ -127,7 +127,7 @@ class EmailAlertClient:
     # ------------------------------------------------------------------ internals
 
     def _clean(self, text: str) -> str:
-        return redact_text(str(text), self._secrets)
+        return redactar(str(text), self._secrets)
 
     def _build(self, subject: str, body: str, level: str, what_to_check: str, key: str) -> EmailMessage:
         when = datetime.fromtimestamp(self._clock(), self._zone).strftime("%Y-%m-%d %H:%M:%S %Z")
