@@ -11,12 +11,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from callback.app import CallbackApp
 from common.clock import FixedClock
 from common.database import ejecuciones as E
 from common.database.schema import ensure_schema
 from common.database.sql_client import DatabaseClient
 from common.execution_states import TERMINAL_STATES
-from lanzador.service.callback_server import CallbackApp
 
 TOKEN = "token-de-fuzz-0123456789abcdef"
 DEPS = [f"dep-{i}" for i in range(5)]

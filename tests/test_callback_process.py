@@ -19,7 +19,15 @@ from common.database.sql_client import DatabaseClient
 from common.paths import PROJECT_ROOT
 
 TOKEN = "token-de-proceso-0123456789"
-SCRIPT = PROJECT_ROOT / "lanzador" / "service" / "callback_server.py"
+SCRIPT = PROJECT_ROOT / "callback" / "run_callback.py"
+OLD_SCRIPT = PROJECT_ROOT / "lanzador" / "service" / "callback_server.py"  # deprecated shim
+ENTRY_POINTS = {
+    "script": [str(SCRIPT)],
+    "module": ["-m", "callback"],
+    "old-script": [str(OLD_SCRIPT)],
+    "old-module": ["-m", "lanzador.service.callback_server"],
+}
+DEPRECATION = "Punto de entrada obsoleto: lanzador/service/callback_server.py"
 
 
 def _free_port() -> int:
@@ -28,8 +36,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _start(tmp_path, *, module=False, extra_env=None, healthy=200):
-    port = _free_port()
+def _env(tmp_path, port):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SQL_", "CALLBACK_", "LOG_", "PYTHONPATH"))}
     env.update({
         "SQL_SAM_ENGINE": "sqlite",
@@ -42,15 +49,23 @@ def _start(tmp_path, *, module=False, extra_env=None, healthy=200):
         "LANZADOR_SHUTDOWN_TIMEOUT_SEG": "10",
         "SAM_ZONA_HORARIA": "Europe/Madrid",
     })
-    env.update(extra_env or {})
+    return env
+
+
+def _popen(tmp_path, entry, env):
+    if entry in ("module", "old-module"):
+        env["PYTHONPATH"] = str(PROJECT_ROOT)
     cwd = tmp_path / "otro_directorio"
     cwd.mkdir(exist_ok=True)
-    if module:
-        env["PYTHONPATH"] = str(PROJECT_ROOT)
-        cmd = [sys.executable, "-m", "lanzador.service.callback_server"]
-    else:
-        cmd = [sys.executable, str(SCRIPT)]
-    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    return subprocess.Popen([sys.executable, *ENTRY_POINTS[entry]], cwd=cwd, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def _start(tmp_path, *, entry="script", extra_env=None, healthy=200):
+    port = _free_port()
+    env = _env(tmp_path, port)
+    env.update(extra_env or {})
+    proc = _popen(tmp_path, entry, env)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -116,11 +131,12 @@ def test_L4_process_from_other_cwd_hostile_input_and_clean_stop(tmp_path, sig):
     db.close_all()
     log = (tmp_path / "logs" / "sam_callback_server.log").read_text(encoding="utf-8")
     assert TOKEN not in log
+    assert DEPRECATION not in log
 
 
 @pytest.mark.system
 def test_L4_2_module_entry_point_and_auth_none_warning(tmp_path):
-    proc, base = _start(tmp_path, module=True, extra_env={"CALLBACK_AUTH_MODE": "none", "CALLBACK_TOKEN": ""})
+    proc, base = _start(tmp_path, entry="module", extra_env={"CALLBACK_AUTH_MODE": "none", "CALLBACK_TOKEN": ""})
     try:
         r = requests.post(base + "/api/callback", json={"deploymentId": "d", "status": "RUN_COMPLETED"}, timeout=10)
         assert r.status_code == 202
@@ -152,3 +168,31 @@ def test_L4_4_starts_and_serves_503_while_db_unreachable_then_recovers(tmp_path)
     finally:
         rc = _stop(proc, signal.SIGTERM)
     assert rc == 0
+
+
+@pytest.mark.system
+@pytest.mark.parametrize("entry", ["old-script", "old-module"])
+def test_L4_old_entry_point_still_serves_and_logs_one_deprecation_warning(tmp_path, entry):
+    """Installed NSSM services still point at lanzador/service/callback_server.py (one release)."""
+    proc, base = _start(tmp_path, entry=entry)
+    try:
+        r = requests.post(base + "/api/callback", json={"deploymentId": "d", "status": "RUN_COMPLETED"},
+                          headers={"X-Authorization": TOKEN}, timeout=10)
+        assert r.status_code == 202 and r.json()["estado"] == "pendiente"
+    finally:
+        rc = _stop(proc, signal.SIGTERM)
+    assert rc == 0
+    log = (tmp_path / "logs" / "sam_callback_server.log").read_text(encoding="utf-8")
+    lines = [ln for ln in log.splitlines() if DEPRECATION in ln]
+    assert len(lines) == 1 and " WARNING " in lines[0] and "callback/run_callback.py" in lines[0]
+
+
+@pytest.mark.system
+@pytest.mark.parametrize("entry", ["script", "old-script"])
+def test_L4_bad_settings_exit_2_before_serving(tmp_path, entry):
+    env = _env(tmp_path, _free_port())
+    env["CALLBACK_TOKEN"] = ""  # CALLBACK_AUTH_MODE=required (default) needs a token
+    proc = _popen(tmp_path, entry, env)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 2, out.decode(errors="replace")
+    assert "CALLBACK_TOKEN" in out.decode("utf-8", errors="replace")

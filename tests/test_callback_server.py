@@ -13,12 +13,12 @@ from types import SimpleNamespace
 import pytest
 import requests
 
+from callback.app import CallbackApp, build_server
 from common.clock import FixedClock
 from common.database import ejecuciones as E
 from common.database.schema import ensure_schema
 from common.database.sql_client import DatabaseClient
 from common.wsgi_server import ThreadedServer
-from lanzador.service.callback_server import CallbackApp, build_server
 
 TOKEN = "token-de-prueba-0123456789"
 START = datetime(2026, 3, 2, 9, 0, 0, tzinfo=timezone.utc)  # 10:00 in Madrid
