@@ -1,6 +1,6 @@
 """Callback server throughput (BEHAVIOUR L4): the real process on waitress with a SQLite SAM DB.
 
-Starts ``python lanzador/service/callback_server.py`` as a separate process, records N executions
+Starts ``python callback/run_callback.py`` as a separate process, records N executions
 (DEPLOYED), then sends one terminal callback per execution from concurrent client threads
 (``requests.Session`` keep-alive, loopback) and prints requests/s and p50/p99 latency. Afterwards it
 checks in the DB that no callback was lost (every execution terminal, N rows in CallbacksRecibidos).
@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         "CALLBACK_SERVER_THREADS": str(args.threads), "LOG_DIRECTORY": str(tmp / "logs"),
         "LOG_LEVEL": args.log_level,
     })
-    proc = subprocess.Popen([sys.executable, str(ROOT / "lanzador" / "service" / "callback_server.py")],
+    proc = subprocess.Popen([sys.executable, str(ROOT / "callback" / "run_callback.py")],
                             cwd=tmp, env=env)
     base = f"http://127.0.0.1:{port}"
     try:

@@ -356,7 +356,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     env = _service_env(carpeta, sim.url, port, secrets.token_urlsafe(24))
     _write_env_file(carpeta, env)
     servicios = [
-        Servicio("Callback", PROJECT_ROOT / "lanzador" / "service" / "callback_server.py", carpeta / "logs" / "callback.salida.log"),
+        Servicio("Callback", PROJECT_ROOT / "callback" / "run_callback.py", carpeta / "logs" / "callback.salida.log"),
         Servicio("Lanzador", PROJECT_ROOT / "lanzador" / "run_lanzador.py", carpeta / "logs" / "lanzador.salida.log"),
         Servicio("Balanceador", PROJECT_ROOT / "balanceador" / "run_balanceador.py", carpeta / "logs" / "balanceador.salida.log"),
     ]

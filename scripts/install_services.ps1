@@ -34,7 +34,7 @@ New-Item -ItemType Directory -Force -Path $LogDir | Out-Null
 $services = @(
     @{ Name = "SAM-Lanzador";    Script = "lanzador\run_lanzador.py";
        Description = "SAM: sincroniza A360, lanza robots y concilia ejecuciones." },
-    @{ Name = "SAM-Callback";    Script = "lanzador\service\callback_server.py";
+    @{ Name = "SAM-Callback";    Script = "callback\run_callback.py";
        Description = "SAM: servidor de callbacks de A360 (waitress)." },
     @{ Name = "SAM-Balanceador"; Script = "balanceador\run_balanceador.py";
        Description = "SAM: asigna y libera equipos según los tickets pendientes." }

@@ -1,5 +1,5 @@
 """System tests: the real Lanzador process (``python lanzador/run_lanzador.py``) and callback server
-(``python lanzador/service/callback_server.py``) against the in-process Control Room simulator over
+(``python callback/run_callback.py``) against the in-process Control Room simulator over
 real HTTP, a SQLite SAM DB and, where alerts matter, a real SMTP sink. Short intervals; waits are
 "until a condition holds or a generous deadline passes", never timing assertions."""
 
@@ -25,7 +25,7 @@ from tests.smtp_sink import SmtpSink
 pytestmark = pytest.mark.system
 
 LANZADOR = PROJECT_ROOT / "lanzador" / "run_lanzador.py"
-CALLBACK = PROJECT_ROOT / "lanzador" / "service" / "callback_server.py"
+CALLBACK = PROJECT_ROOT / "callback" / "run_callback.py"
 TOKEN = "token-del-sistema-de-pruebas-0123456789"
 DEPLOY = "/v3/automations/deploy"
 TERMINALES = ("RUN_COMPLETED", "COMPLETED", "RUN_FAILED", "RUN_ABORTED", "RUN_TIMED_OUT", "DEPLOY_FAILED")

@@ -12,7 +12,7 @@ INSTALL = (PROJECT_ROOT / "scripts" / "install_services.ps1").read_text(encoding
 UNINSTALL = (PROJECT_ROOT / "scripts" / "uninstall_services.ps1").read_text(encoding="utf-8")
 SERVICES = {
     "SAM-Lanzador": r"lanzador\run_lanzador.py",
-    "SAM-Callback": r"lanzador\service\callback_server.py",
+    "SAM-Callback": r"callback\run_callback.py",
     "SAM-Balanceador": r"balanceador\run_balanceador.py",
 }
 

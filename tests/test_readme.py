@@ -40,7 +40,7 @@ SETTING_PREFIXES = (
     "CONCILIADOR_", "SAM_", "MAPA_", "APP_",
 )
 # Top-level directories of the repo that README paths and modules may point into.
-REPO_DIRS = ("lanzador", "balanceador", "common", "demo", "benchmarks", "scripts", "tests")
+REPO_DIRS = ("lanzador", "balanceador", "callback", "common", "demo", "benchmarks", "scripts", "tests")
 SHELL_LANGS = {"bash", "sh", "powershell", "ps1", "cmd", "console", ""}
 
 _TOKEN = re.compile(r"(?<![A-Za-z0-9_])[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*(?:_\*)?(?![A-Za-z0-9_])")
