@@ -520,16 +520,19 @@ def test_L3_3_retry_after_honoured_up_to_60_s(db, clock):
     """A360_API §6 row 3: a 429's Retry-After is honoured, capped at 60 s (retrying earlier only
     earns another 429); without it the backoff is exponential and bounded."""
     from lanzador.clients.aa_client import A360Error
+    from lanzador.service.desplegador import clasificar
+    from lanzador.service.reintentos import espera_reintento
 
     d = _desplegador(db, object(), clock)
     try:
         def err(ra):
-            return A360Error("http", "429", status_code=429, retriable=True, retry_after=ra)
+            return clasificar(A360Error("http", "429", status_code=429, retriable=True, retry_after=ra))
 
-        assert d._backoff(1, err(45)) == 45
-        assert d._backoff(1, err(600)) == 60
-        assert d._backoff(1, err(None)) == d.ajustes.backoff_base_seg
-        assert d._backoff(30, err(None)) == d.ajustes.backoff_max_seg
+        ajustes = d.ajustes_reintento
+        assert espera_reintento(1, err(45), ajustes) == 45
+        assert espera_reintento(1, err(600), ajustes) == 60
+        assert espera_reintento(1, err(None), ajustes) == d.ajustes.backoff_base_seg
+        assert espera_reintento(30, err(None), ajustes) == d.ajustes.backoff_max_seg
     finally:
         d.cerrar()
 

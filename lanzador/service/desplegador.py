@@ -45,6 +45,22 @@ from lanzador.clients.aa_client import RETRY_AFTER_CAP_S, A360Error, build_bot_i
 from lanzador.database import robots
 from lanzador.database.seleccion import RobotEjecutable, obtener_robots_ejecutables
 from lanzador.service.adopcion import MARGEN_ADOPCION, mejor_despliegue
+from lanzador.service.reintentos import (
+    ADOPTADO_INTENTO_ANTERIOR,
+    ADOPTADO_TRAS_ERROR,
+    AjustesReintento,
+    Buscar,
+    Busqueda,
+    Clase,
+    DejarLanzando,
+    Desenlace,
+    Desplegar,
+    Paso,
+    RegistrarDesplegado,
+    RegistrarFallo,
+    registrar_fallo,
+    siguiente_paso,
+)
 
 _log = logging.getLogger("sam.lanzador.desplegador")
 
@@ -153,6 +169,28 @@ def es_reintentable(exc: BaseException) -> bool:
     )
 
 
+def clasificar(exc: A360Error) -> Desenlace:
+    """The plain-data outcome of a failed deploy call (or of an unusable botInput)."""
+    if es_ambiguo(exc):
+        clase = Clase.AMBIGUO
+    elif es_reintentable(exc):
+        clase = Clase.REINTENTABLE
+    elif es_error_configuracion_robot(exc):
+        clase = Clase.CONFIGURACION_ROBOT
+    elif (exc.code or "") in CODIGOS_SIN_REINTENTO:
+        clase = Clase.EQUIPO_DESCONECTADO
+    else:
+        clase = Clase.PERMANENTE
+    return Desenlace(
+        clase,
+        mensaje=exc.message or str(exc),
+        tipo_error=tipo_de_error(exc),
+        reintentable=es_reintentable(exc),
+        configuracion_robot=es_error_configuracion_robot(exc),
+        retry_after=exc.retry_after,
+    )
+
+
 class Desplegador:
     """Owns the launch pool; :meth:`ciclo` is the runner's launch job body."""
 
@@ -206,6 +244,15 @@ class Desplegador:
                     len(self._sin_registrar),
                     exc,
                 )
+
+    @property
+    def ajustes_reintento(self) -> AjustesReintento:
+        return AjustesReintento(
+            max_reintentos=self.ajustes.max_reintentos,
+            backoff_base_seg=self.ajustes.backoff_base_seg,
+            backoff_max_seg=self.ajustes.backoff_max_seg,
+            retry_after_max_seg=RETRY_AFTER_CAP_S,
+        )
 
     def _interruptible_sleep(self, seconds: float) -> None:
         self.stop_event.wait(max(0.0, seconds))
@@ -325,10 +372,14 @@ class Desplegador:
         try:
             bot_input = build_bot_input(parametros, self.ajustes.vueltas_defecto)
         except A360Error as exc:
-            return self._fallo(res, exc, desc, intentos=0)
+            return self._fallo(res, registrar_fallo(clasificar(exc), intentos=0), desc)
 
+        return self._desplegar(res, fila, bot_input, inicio, desc)
+
+    def _desplegar(self, res: ResultadoLanzamiento, fila: RobotEjecutable, bot_input: dict, inicio: Any,
+                   desc: str) -> ResultadoLanzamiento:
+        """3. Deploy with retries within the cycle; the decisions are :func:`siguiente_paso`'s."""
         headers = {"X-Authorization": self.ajustes.token_callback} if self.ajustes.token_callback else None
-        # 3. Deploy with retries within the cycle.
         intento = 0
         posible_aceptado = False  # an earlier attempt was ambiguous and A360 did not show it yet
         while True:
@@ -338,58 +389,9 @@ class Desplegador:
                 deployment_id = self.aa.deploy(
                     fila.robot_id, fila.user_id, bot_input, self.ajustes.url_callback, headers
                 )
+                desenlace = Desenlace(Clase.ACEPTADO, deployment_id=deployment_id)
             except A360Error as exc:
-                if es_ambiguo(exc):
-                    # The request may have reached A360 (read timeout, reset): look before retrying.
-                    try:
-                        encontrado = self._despliegue_existente(fila, inicio)
-                    except Exception as look_exc:  # noqa: BLE001 - cannot know: leave it to L5.5
-                        return self._incierto(res, exc, desc, f"no se pudo comprobar en A360: {look_exc}")
-                    if encontrado is not None:
-                        self.log.warning(
-                            "El despliegue del %s dio error (%s) pero A360 lo aceptó: se adopta %s.",
-                            desc,
-                            exc.message,
-                            encontrado,
-                        )
-                        deployment_id = encontrado
-                        break
-                    posible_aceptado = True
-                    if not es_reintentable(exc):
-                        return self._incierto(res, exc, desc, "A360 pudo aceptarlo; no se reintenta")
-                    if intento > self.ajustes.max_reintentos or self.stop_event.is_set():
-                        return self._incierto(res, exc, desc, "reintentos agotados")
-                if es_reintentable(exc) and intento <= self.ajustes.max_reintentos and not self.stop_event.is_set():
-                    espera = self._backoff(intento, exc)
-                    self.log.warning(
-                        "Despliegue del %s falló (intento %d de %d): %s. Reintento en %.1f s.",
-                        desc,
-                        intento,
-                        self.ajustes.max_reintentos + 1,
-                        exc.message,
-                        espera,
-                    )
-                    self._sleep(espera)
-                    if not self.stop_event.is_set():
-                        continue
-                if posible_aceptado:
-                    # The activity list may have lagged behind an accepted deploy (a later 412
-                    # DEVICE_BUSY is a hint of it): look once more; never fail over a real run.
-                    try:
-                        encontrado = self._despliegue_existente(fila, inicio)
-                    except Exception as look_exc:  # noqa: BLE001 - cannot know: leave it to L5.5
-                        return self._incierto(res, exc, desc, f"un intento anterior pudo ser aceptado y no se "
-                                              f"pudo comprobar en A360: {look_exc}")
-                    if encontrado is None:
-                        return self._incierto(res, exc, desc, "un intento anterior pudo ser aceptado por A360")
-                    self.log.warning(
-                        "Un intento anterior de desplegar el %s dio error pero A360 lo aceptó: se adopta %s.",
-                        desc,
-                        encontrado,
-                    )
-                    deployment_id = encontrado
-                    break
-                return self._fallo(res, exc, desc, intentos=intento)
+                desenlace = clasificar(exc)
             except Exception as exc:  # noqa: BLE001 - unexpected: the deploy may or may not have happened
                 res.resultado = RESULTADO_INCIERTO
                 res.error = f"{type(exc).__name__}: {exc}"
@@ -400,9 +402,72 @@ class Desplegador:
                     res.ejecucion_id,
                 )
                 return res
-            break
+            paso = self._decidir(fila, inicio, intento, desenlace, posible_aceptado)
+            if isinstance(paso, Desplegar):
+                self.log.warning(
+                    "Despliegue del %s falló (intento %d de %d): %s. Reintento en %.1f s.",
+                    desc,
+                    intento,
+                    self.ajustes.max_reintentos + 1,
+                    desenlace.mensaje,
+                    paso.espera,
+                )
+                self._sleep(paso.espera)
+                posible_aceptado = paso.posible_aceptado
+                if not self.stop_event.is_set():
+                    continue
+                paso = self._decidir(fila, inicio, intento, desenlace, posible_aceptado, espera_interrumpida=True)
+            return self._realizar(res, paso, desenlace, fila, desc)
 
-        # 4. Success.
+    def _decidir(self, fila: RobotEjecutable, inicio: Any, intento: int, desenlace: Desenlace,
+                 posible_aceptado: bool, *, espera_interrumpida: bool = False) -> Paso:
+        """The next step after attempt ``intento``, performing the A360 lookups it asks for."""
+        busqueda: Busqueda | None = None
+        while True:
+            paso = siguiente_paso(
+                intento,
+                desenlace,
+                self.ajustes_reintento,
+                busqueda=busqueda,
+                posible_aceptado=posible_aceptado,
+                parado=self.stop_event.is_set(),
+                espera_interrumpida=espera_interrumpida,
+            )
+            if not isinstance(paso, Buscar):
+                return paso
+            try:
+                encontrado = self._despliegue_existente(fila, inicio)
+            except Exception as look_exc:  # noqa: BLE001 - cannot know: leave it to L5.5
+                busqueda = Busqueda(paso.intento_anterior, error=str(look_exc))
+            else:
+                busqueda = Busqueda(paso.intento_anterior, deployment_id=encontrado)
+
+    def _realizar(self, res: ResultadoLanzamiento, paso: Paso, desenlace: Desenlace, fila: RobotEjecutable,
+                  desc: str) -> ResultadoLanzamiento:
+        """Perform a final step: record the deployment or the failure, or leave the row LANZANDO."""
+        if isinstance(paso, RegistrarFallo):
+            return self._fallo(res, paso, desc)
+        if isinstance(paso, DejarLanzando):
+            return self._incierto(res, paso, desc)
+        assert isinstance(paso, RegistrarDesplegado), paso
+        if paso.adopcion == ADOPTADO_TRAS_ERROR:
+            self.log.warning(
+                "El despliegue del %s dio error (%s) pero A360 lo aceptó: se adopta %s.",
+                desc,
+                desenlace.mensaje,
+                paso.deployment_id,
+            )
+        elif paso.adopcion == ADOPTADO_INTENTO_ANTERIOR:
+            self.log.warning(
+                "Un intento anterior de desplegar el %s dio error pero A360 lo aceptó: se adopta %s.",
+                desc,
+                paso.deployment_id,
+            )
+        return self._registrar_desplegado(res, paso.deployment_id, fila, desc)
+
+    def _registrar_desplegado(self, res: ResultadoLanzamiento, deployment_id: str, fila: RobotEjecutable,
+                              desc: str) -> ResultadoLanzamiento:
+        """4. Success."""
         res.deployment_id = deployment_id
         try:
             ejecuciones.mark_deployed(self.db, res.ejecucion_id, deployment_id, self.clock.now_local())
@@ -430,13 +495,11 @@ class Desplegador:
         )
         return res
 
-    def _fallo(self, res: ResultadoLanzamiento, exc: A360Error, desc: str, *, intentos: int) -> ResultadoLanzamiento:
-        mensaje = exc.message or str(exc)
-        if intentos > 1:
-            mensaje = f"{mensaje} (tras {intentos} intentos)"
+    def _fallo(self, res: ResultadoLanzamiento, paso: RegistrarFallo, desc: str) -> ResultadoLanzamiento:
+        mensaje = paso.mensaje
         res.error = mensaje
-        res.tipo_error = tipo_de_error(exc)
-        res.configuracion_robot = es_error_configuracion_robot(exc)
+        res.tipo_error = paso.tipo_error
+        res.configuracion_robot = paso.alerta_robot
         res.resultado = RESULTADO_FALLIDO
         try:
             ejecuciones.mark_deploy_failed(self.db, res.ejecucion_id, mensaje, self.clock.now_local())
@@ -455,18 +518,18 @@ class Desplegador:
         )
         return res
 
-    def _incierto(self, res: ResultadoLanzamiento, exc: A360Error, desc: str, motivo: str) -> ResultadoLanzamiento:
+    def _incierto(self, res: ResultadoLanzamiento, paso: DejarLanzando, desc: str) -> ResultadoLanzamiento:
         """Deploy outcome unknown (the last error may hide an accepted deploy): the row stays
         ``LANZANDO`` and the Conciliador adopts the deployment or fails it (L5.5)."""
         res.resultado = RESULTADO_INCIERTO
-        res.error = exc.message or str(exc)
-        res.tipo_error = tipo_de_error(exc)
+        res.error = paso.error
+        res.tipo_error = paso.tipo_error
         self.log.error(
             "Resultado incierto del despliegue del %s (%s; %s): la ejecución %s queda LANZANDO y el "
             "Conciliador la adoptará o la cerrará como DEPLOY_FAILED.",
             desc,
             res.error,
-            motivo,
+            paso.motivo,
             res.ejecucion_id,
         )
         return res
@@ -482,11 +545,6 @@ class Desplegador:
         elegido = mejor_despliegue(acts, robot_id=fila.robot_id, user_id=fila.user_id,
                                    intencion_utc=intencion, en_uso=usados)
         return str(elegido.deployment_id) if elegido is not None else None
-
-    def _backoff(self, intento: int, exc: A360Error) -> float:
-        if exc.retry_after is not None:  # A360_API §6 row 3: honour Retry-After, capped at 60 s
-            return max(0.0, min(float(exc.retry_after), RETRY_AFTER_CAP_S))
-        return min(self.ajustes.backoff_base_seg * (2 ** (intento - 1)), self.ajustes.backoff_max_seg)
 
     def _pausa_de_prueba(self) -> None:
         raw = os.environ.get(ENV_PAUSA_TRAS_INTENCION)
