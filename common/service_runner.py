@@ -22,6 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from common.utils.alertas import RachaDeFallos
+
 _STOP_SIGNALS = tuple(
     getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGBREAK") if hasattr(signal, name)
 )
@@ -39,6 +41,7 @@ class _Job:
     runs: int = 0
     skipped: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    racha: RachaDeFallos | None = None
 
 
 class ServiceRunner:
@@ -130,6 +133,11 @@ class ServiceRunner:
             )
             job.thread.start()
 
+    def _racha(self, job: _Job) -> RachaDeFallos:
+        if job.racha is None:
+            job.racha = RachaDeFallos(self.alerts, f"{self.name}:tarea:{job.name}", umbral=1, logger=self.log)
+        return job.racha
+
     def _run_job(self, job: _Job) -> None:
         started = time.monotonic()
         try:
@@ -137,24 +145,20 @@ class ServiceRunner:
         except Exception as exc:  # noqa: BLE001 - a job's failure must never stop the service
             job.failing = True
             self.log.exception("La tarea %s falló: %s", job.name, exc)
-            if self.alerts is not None:
-                self.alerts.send_alert(
-                    f"{self.name}:tarea:{job.name}",
-                    f"Error inesperado en la tarea {job.name}",
-                    f"La tarea periódica {job.name} del servicio {self.name} lanzó una excepción: "
-                    f"{type(exc).__name__}: {exc}",
-                    what_to_check="Revise el log del servicio para ver la traza completa.",
-                )
+            self._racha(job).fallo(
+                f"Error inesperado en la tarea {job.name}",
+                f"La tarea periódica {job.name} del servicio {self.name} lanzó una excepción: "
+                f"{type(exc).__name__}: {exc}",
+                que_revisar="Revise el log del servicio para ver la traza completa.",
+            )
         else:
             if job.failing:
                 job.failing = False
                 self.log.info("La tarea %s vuelve a funcionar.", job.name)
-                if self.alerts is not None:
-                    self.alerts.send_recovery(
-                        f"{self.name}:tarea:{job.name}",
-                        f"La tarea {job.name} se ha recuperado",
-                        f"La tarea periódica {job.name} del servicio {self.name} vuelve a completarse sin errores.",
-                    )
+                self._racha(job).exito(
+                    f"La tarea {job.name} se ha recuperado",
+                    f"La tarea periódica {job.name} del servicio {self.name} vuelve a completarse sin errores.",
+                )
         finally:
             job.runs += 1
             self.log.debug("Tarea %s terminada en %.3f s.", job.name, time.monotonic() - started)

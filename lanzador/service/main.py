@@ -20,6 +20,7 @@ from typing import Any
 
 from common.clock import Clock
 from common.database.sql_client import DatabaseError
+from common.utils.alertas import RachaDeFallos
 from common.utils.config_manager import ajuste
 from lanzador.service.desplegador import AjustesLanzamiento, Desplegador
 from lanzador.service.pausa import VentanaPausa
@@ -66,7 +67,9 @@ class Lanzador:
             conciliador.en_vuelo = self.desplegador.en_vuelo
         self._recuperacion_hecha = conciliador is None
         self._recuperacion_lock = threading.Lock()
-        self._fallos_bd = 0
+        self._racha_bd = RachaDeFallos(
+            alerts, ALERTA_BD, umbral=int(ajuste(cfg, "SAM_FALLOS_CONSECUTIVOS_ALERTA")), logger=self.log
+        )
 
     # -- jobs ------------------------------------------------------------------------------------
     def job_sincronizacion(self) -> None:
@@ -105,30 +108,21 @@ class Lanzador:
 
     # -- DB unreachable for SAM_FALLOS_CONSECUTIVOS_ALERTA cycles → one alert, then one recovery (§8)
     def _fallo_bd(self, exc: Exception) -> None:
-        self._fallos_bd += 1
-        umbral = int(ajuste(self.cfg, "SAM_FALLOS_CONSECUTIVOS_ALERTA"))
-        self.log.error(
-            "Ciclo de lanzamiento sin base de datos SAM (%d consecutivo(s)): %s", self._fallos_bd, exc
+        fallos = self._racha_bd.fallo(
+            "El Lanzador no puede usar la base de datos SAM",
+            lambda n: f"{n} ciclos de lanzamiento consecutivos han fallado al usar la base de datos "
+            f"SAM: {exc}. No se lanza ningún robot mientras tanto.",
+            que_revisar="Servidor SQL Server / fichero SQLite, credenciales SQL_SAM_*, red.",
         )
-        if self._fallos_bd == umbral and self.alerts is not None:
-            self.alerts.send_alert(
-                ALERTA_BD,
-                "El Lanzador no puede usar la base de datos SAM",
-                f"{self._fallos_bd} ciclos de lanzamiento consecutivos han fallado al usar la base de datos "
-                f"SAM: {exc}. No se lanza ningún robot mientras tanto.",
-                what_to_check="Servidor SQL Server / fichero SQLite, credenciales SQL_SAM_*, red.",
-            )
+        self.log.error("Ciclo de lanzamiento sin base de datos SAM (%d consecutivo(s)): %s", fallos, exc)
 
     def _bd_ok(self) -> None:
-        if self._fallos_bd:
+        if self._racha_bd.fallos:
             self.log.info("El ciclo de lanzamiento vuelve a usar la base de datos SAM.")
-            if self.alerts is not None and self.alerts.is_alerting(ALERTA_BD):
-                self.alerts.send_recovery(
-                    ALERTA_BD,
-                    "El Lanzador vuelve a usar la base de datos SAM",
-                    "Los ciclos de lanzamiento vuelven a completarse con normalidad.",
-                )
-        self._fallos_bd = 0
+        self._racha_bd.exito(
+            "El Lanzador vuelve a usar la base de datos SAM",
+            "Los ciclos de lanzamiento vuelven a completarse con normalidad.",
+        )
 
     def job_conciliacion(self) -> None:
         if self.conciliador is None:

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from common.utils.alertas import RachaDeFallos
 from lanzador.database import inventario
 from lanzador.database.inventario import FilaEquipo, FilaRobot
 
@@ -127,6 +128,13 @@ class Sincronizador:
         self.clock = clock
         self.alerts = alerts
         self.log = logger or _log
+        self._rachas: dict[str, RachaDeFallos] = {}
+
+    def _racha(self, clave: str) -> RachaDeFallos:
+        """One failed sync of a table is alerted (C8), once, and its recovery announced once."""
+        if clave not in self._rachas:
+            self._rachas[clave] = RachaDeFallos(self.alerts, clave, umbral=1, logger=self.log)
+        return self._rachas[clave]
 
     def sincronizar(self) -> ResultadoSync:
         result = ResultadoSync()
@@ -145,15 +153,13 @@ class Sincronizador:
             self.log.error(
                 "Sincronización de %s abandonada (no se marca nada como ausente): %s", tabla, msg
             )
-            if self.alerts is not None:
-                self.alerts.send_alert(
-                    clave,
-                    f"Sincronización de {tabla} con A360 fallida",
-                    f"La sincronización de la tabla {tabla} con A360 se abandonó: {type(exc).__name__}: "
-                    f"{msg}. La tabla conserva los datos de la última sincronización completa.",
-                    what_to_check="Disponibilidad de la API de A360 (AA_URL), credenciales del usuario "
-                    "de servicio y conexión con la base de datos SAM.",
-                )
+            self._racha(clave).fallo(
+                f"Sincronización de {tabla} con A360 fallida",
+                f"La sincronización de la tabla {tabla} con A360 se abandonó: {type(exc).__name__}: "
+                f"{msg}. La tabla conserva los datos de la última sincronización completa.",
+                que_revisar="Disponibilidad de la API de A360 (AA_URL), credenciales del usuario "
+                "de servicio y conexión con la base de datos SAM.",
+            )
             return None
         self.log.info(
             "Sincronización de %s: %d filas, %d marcadas como ausentes, %d asignaciones movidas, "
@@ -165,12 +171,10 @@ class Sincronizador:
             res.sentencias,
             time.monotonic() - started,
         )
-        if self.alerts is not None and self.alerts.is_alerting(clave):
-            self.alerts.send_recovery(
-                clave,
-                f"Sincronización de {tabla} recuperada",
-                f"La sincronización de la tabla {tabla} con A360 vuelve a completarse.",
-            )
+        self._racha(clave).exito(
+            f"Sincronización de {tabla} recuperada",
+            f"La sincronización de la tabla {tabla} con A360 vuelve a completarse.",
+        )
         return res
 
     def _sync_equipos(self) -> inventario.ResultadoTabla:
