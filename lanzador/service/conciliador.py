@@ -32,16 +32,25 @@ from typing import Any
 
 from common.database import ejecuciones as E
 from common.database.sql_client import DatabaseError
-from common.execution_states import (
-    LANZANDO,
-    TERMINAL_STATES,
-    UNKNOWN,
-    is_known,
-    may_replace,
-    normalize,
-)
+from common.execution_states import is_known, normalize
 from lanzador.clients.aa_client import A360Error
 from lanzador.service.adopcion import MARGEN_ADOPCION, mejor_despliegue
+from lanzador.service.conciliacion import (
+    ActualizarEstado,
+    AdoptarDespliegue,
+    AjustesRonda,
+    ContarNoEncontrado,
+    DecisionActiva,
+    PasarAUnknown,
+    ReiniciarRondas,
+    RespuestaA360,
+    a_consultar,
+    a_recuperar,
+    alerta_duracion,
+    decidir_activa,
+    decidir_lanzando,
+    nuevos_estados,
+)
 
 #: Clock-skew margin when matching a LANZANDO intent with A360's start time (L5.5): the SAM host
 #: and the Control Room clocks may differ by minutes; a deployment that A360 says started up to
@@ -168,50 +177,62 @@ class Conciliador:
         if rows is None:
             rows = E.lanzando_older_than(self.db, self._cutoff(now, timeout))
         else:
-            rows = [r for r in rows if r.get("Estado") == LANZANDO and not r.get("DeploymentId")
-                    and r.get("FechaInicio") is not None and r["FechaInicio"] <= self._cutoff(now, timeout)]
+            corte = self._cutoff(now, timeout)
+            rows = [r for r in rows if a_recuperar(r, corte)]
         ocupadas = set(self.en_vuelo())
         rows = [r for r in rows if r["EjecucionId"] not in ocupadas]
         if not rows:
             return summary
-        margin = MARGEN_ADOPCION
         by_device: dict[Any, list[dict]] = defaultdict(list)
         for r in rows:
             by_device[r["EquipoId"]].append(r)
         for device_id, group in by_device.items():
-            group.sort(key=lambda r: (r["FechaInicio"], r["EjecucionId"]))
-            # In UTC: a local time minus the margin may not exist (DST spring gap) or be ambiguous.
-            since_utc = self.clock.local_to_utc(group[0]["FechaInicio"]) - margin
-            try:
-                acts = self.aa.activity_by_device(int(device_id), since_utc)
-            except A360Error as exc:
-                self.log.error("Recuperación de LANZANDO en el equipo %s aplazada: A360 no responde: %s",
-                               device_id, exc.message or exc)
-                summary["pendientes"] += len(group)
-                continue
-            acts = [a for a in acts if a.deployment_id]
-            in_use = E.deployment_ids_in_use(self.db, [a.deployment_id for a in acts]) if acts else set()
-            for r in group:
-                match = mejor_despliegue(acts, robot_id=r["RobotId"], user_id=r.get("UserId"),
-                                         intencion_utc=self.clock.local_to_utc(r["FechaInicio"]),
-                                         en_uso=in_use, margen=margin)
-                if match is not None:
-                    in_use.add(match.deployment_id)
-                    estado = normalize(match.status or "") or None
-                    fin = self.clock.to_local(match.end_utc) if match.end_utc is not None else None
-                    E.adopt_deployment(self.db, r["EjecucionId"], match.deployment_id, estado, now,
-                                       fecha_fin=fin, mensaje=match.message or None)
-                    summary["adoptadas"] += 1
-                    self.log.warning("Ejecución %s (robot %s, equipo %s) quedó LANZANDO: adoptado el "
-                                     "despliegue %s encontrado en A360 (%s)", r["EjecucionId"], r["RobotId"],
-                                     device_id, match.deployment_id, estado)
-                else:
-                    E.mark_deploy_failed(self.db, r["EjecucionId"], E.MENSAJE_SIN_CONFIRMACION, now)
-                    summary["fallidas"] += 1
-                    self.log.warning("Ejecución %s (robot %s, equipo %s) quedó LANZANDO y A360 no tiene un "
-                                     "despliegue que le corresponda: DEPLOY_FAILED (%s)", r["EjecucionId"],
-                                     r["RobotId"], device_id, E.MENSAJE_SIN_CONFIRMACION)
+            self._recover_device(device_id, group, now, summary)
         return summary
+
+    def _recover_device(self, device_id: Any, group: list[dict], now: datetime, summary: dict[str, int]) -> None:
+        """L5.5 for one equipo's timed-out LANZANDO rows: one A360 call, then adopt or fail each."""
+        margin = MARGEN_ADOPCION
+        group.sort(key=lambda r: (r["FechaInicio"], r["EjecucionId"]))
+        # In UTC: a local time minus the margin may not exist (DST spring gap) or be ambiguous.
+        since_utc = self.clock.local_to_utc(group[0]["FechaInicio"]) - margin
+        try:
+            acts = self.aa.activity_by_device(int(device_id), since_utc)
+        except A360Error as exc:
+            self.log.error("Recuperación de LANZANDO en el equipo %s aplazada: A360 no responde: %s",
+                           device_id, exc.message or exc)
+            summary["pendientes"] += len(group)
+            return
+        acts = [a for a in acts if a.deployment_id]
+        in_use = E.deployment_ids_in_use(self.db, [a.deployment_id for a in acts]) if acts else set()
+        for r in group:
+            match = mejor_despliegue(acts, robot_id=r["RobotId"], user_id=r.get("UserId"),
+                                     intencion_utc=self.clock.local_to_utc(r["FechaInicio"]),
+                                     en_uso=in_use, margen=margin)
+            decision = decidir_lanzando(self._respuesta(match) if match is not None else None)
+            if isinstance(decision, AdoptarDespliegue):
+                in_use.add(decision.deployment_id)
+                E.adopt_deployment(self.db, r["EjecucionId"], decision.deployment_id, decision.estado, now,
+                                   fecha_fin=decision.fin, mensaje=decision.mensaje)
+                summary["adoptadas"] += 1
+                self.log.warning("Ejecución %s (robot %s, equipo %s) quedó LANZANDO: adoptado el "
+                                 "despliegue %s encontrado en A360 (%s)", r["EjecucionId"], r["RobotId"],
+                                 device_id, decision.deployment_id, decision.estado)
+            else:
+                E.mark_deploy_failed(self.db, r["EjecucionId"], E.MENSAJE_SIN_CONFIRMACION, now)
+                summary["fallidas"] += 1
+                self.log.warning("Ejecución %s (robot %s, equipo %s) quedó LANZANDO y A360 no tiene un "
+                                 "despliegue que le corresponda: DEPLOY_FAILED (%s)", r["EjecucionId"],
+                                 r["RobotId"], device_id, E.MENSAJE_SIN_CONFIRMACION)
+
+    def _respuesta(self, act: Any) -> RespuestaA360:
+        """A360's activity row as plain data: state normalised, end time in local time."""
+        return RespuestaA360(
+            deployment_id=act.deployment_id,
+            estado=normalize(act.status or ""),
+            fin=self.clock.to_local(act.end_utc) if act.end_utc is not None else None,
+            mensaje=act.message or None,
+        )
 
     # ------------------------------------------------------------------ L5.4 / L5.6
 
@@ -228,9 +249,9 @@ class Conciliador:
             return result
         try:
             result["lanzando"] = self.recover_lanzando(rows)
-            self._conciliate(rows, now, result)
+            nuevos = self._conciliate(rows, now, result)
             result["cerradas"] = self._close_unknown(now)
-            result["alertas_duracion"] = self._duration_alerts(rows, now, result)
+            result["alertas_duracion"] = self._duration_alerts(rows, now, nuevos)
             pending = E.apply_pending_callbacks(self.db, now)
             if pending:
                 self.log.info("Conciliación: %d callback(s) pendientes aplicados", pending)
@@ -244,14 +265,13 @@ class Conciliador:
                       "cerradas", result)
         return result
 
-    def _conciliate(self, rows: list[dict], now: datetime, result: dict[str, Any]) -> None:
+    def _conciliate(self, rows: list[dict], now: datetime, result: dict[str, Any]) -> dict[Any, str]:
+        """L5.4; returns EjecucionId -> the state written this round."""
         min_age = timedelta(seconds=int(self._setting("CONCILIADOR_EDAD_MINIMA_SEG", 30)))
-        rounds_needed = int(self._setting("CONCILIADOR_RONDAS_NO_ENCONTRADO", 5))
-        age_nf = timedelta(minutes=int(self._setting("CONCILIADOR_EDAD_NO_ENCONTRADO_MIN", 15)))
-        todo = [r for r in rows if r.get("DeploymentId") and r.get("FechaInicio") is not None
-                and r["FechaInicio"] <= self._cutoff(now, min_age)]
+        corte = self._cutoff(now, min_age)
+        todo = [r for r in rows if a_consultar(r, corte)]
         if not todo:
-            return
+            return {}
         result["consultadas"] = len(todo)
         found: dict[str, Any] = {}
         try:
@@ -260,42 +280,38 @@ class Conciliador:
         except A360Error as exc:
             self._a360_failed(exc)
             result["error"] = "a360"
-            return
+            return {}
         self._a360_ok()
-        updates: list[tuple] = []
-        counters: list[tuple] = []
+        ajustes = AjustesRonda(
+            rondas_no_encontrado=int(self._setting("CONCILIADOR_RONDAS_NO_ENCONTRADO", 5)),
+            corte_no_encontrado=self._cutoff(
+                now, timedelta(minutes=int(self._setting("CONCILIADOR_EDAD_NO_ENCONTRADO_MIN", 15)))),
+        )
+        decisiones: list[tuple[Any, DecisionActiva]] = []
         for r in todo:
-            current = normalize(r["Estado"] or "")
             act = found.get(r["DeploymentId"])
-            if act is not None:
-                estado = normalize(act.status or "")
-                if not estado or estado == LANZANDO:
-                    continue
-                self._note_unrecognised(estado)
-                if estado == current:
-                    if r.get("RondasNoEncontrado"):
-                        counters.append((r["EjecucionId"], 0, current, now))
-                elif may_replace(current, estado):
-                    fin = None
-                    if estado in TERMINAL_STATES:
-                        fin = self.clock.to_local(act.end_utc) if act.end_utc is not None else now
-                    updates.append((r["EjecucionId"], estado, now, fin, act.message or None))
-                    r["_nuevo_estado"] = estado
-                continue
-            rondas = int(r.get("RondasNoEncontrado") or 0) + 1
-            nuevo = current
-            if current != UNKNOWN and rondas >= rounds_needed and r["FechaInicio"] <= self._cutoff(now, age_nf):
-                nuevo = UNKNOWN
-                result["unknown"] += 1
-                self.log.warning("Ejecución %s (%s) no aparece en A360 tras %d rondas y %s de antigüedad: "
-                                 "pasa a UNKNOWN (el equipo %s sigue ocupado durante la tolerancia)",
-                                 r["EjecucionId"], r["DeploymentId"], rondas, now - r["FechaInicio"],
-                                 r["EquipoId"])
-            counters.append((r["EjecucionId"], rondas, nuevo, now))
-            result["no_encontradas"] += 1
+            respuesta = self._respuesta(act) if act is not None else None
+            if respuesta is not None and respuesta.estado:
+                self._note_unrecognised(respuesta.estado)
+            decisiones.append((r["EjecucionId"], decidir_activa(r, respuesta, now, ajustes)))
+            self._count(r, decisiones[-1][1], now, result)
+        updates = [(i, d.estado, now, d.fin, d.mensaje) for i, d in decisiones if isinstance(d, ActualizarEstado)]
+        counters = [(i, d.rondas, d.estado, now) for i, d in decisiones
+                    if isinstance(d, (ReiniciarRondas, ContarNoEncontrado, PasarAUnknown))]
         E.apply_status_batch(self.db, updates)
         E.update_not_found_batch(self.db, counters)
         result["actualizadas"] = len(updates)
+        return nuevos_estados(decisiones)
+
+    def _count(self, r: dict, decision: DecisionActiva, now: datetime, result: dict[str, Any]) -> None:
+        if isinstance(decision, PasarAUnknown):
+            result["unknown"] += 1
+            self.log.warning("Ejecución %s (%s) no aparece en A360 tras %d rondas y %s de antigüedad: "
+                             "pasa a UNKNOWN (el equipo %s sigue ocupado durante la tolerancia)",
+                             r["EjecucionId"], r["DeploymentId"], decision.rondas, now - r["FechaInicio"],
+                             r["EquipoId"])
+        if isinstance(decision, (PasarAUnknown, ContarNoEncontrado)):
+            result["no_encontradas"] += 1
 
     def _note_unrecognised(self, estado: str) -> None:
         if not is_known(estado) and estado not in self._unknown_seen and len(self._unknown_seen) < 1000:
@@ -310,11 +326,11 @@ class Conciliador:
                              "equipos quedan libres", closed, tolerance)
         return closed
 
-    def _duration_alerts(self, rows: list[dict], now: datetime, result: dict[str, Any]) -> int:
+    def _duration_alerts(self, rows: list[dict], now: datetime, nuevos: dict[Any, str]) -> int:
+        """L5.6; ``nuevos``: EjecucionId -> the state written this round (it may be terminal now)."""
         limit = timedelta(minutes=int(self._setting("LANZADOR_MAX_DURACION_EJECUCION_MIN", 480)))
-        stuck = [r for r in rows if not r.get("AlertaDuracionEnviada") and r.get("FechaInicio") is not None
-                 and r["FechaInicio"] <= self._cutoff(now, limit)
-                 and r.get("_nuevo_estado", r["Estado"]) not in TERMINAL_STATES]
+        corte = self._cutoff(now, limit)
+        stuck = [r for r in rows if alerta_duracion(r, nuevos.get(r["EjecucionId"], r["Estado"]), corte)]
         if not stuck:
             return 0
         lines = [f"- Ejecución {r['EjecucionId']}: robot {r['RobotId']}, equipo {r['EquipoId']}, estado "
