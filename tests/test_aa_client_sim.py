@@ -30,8 +30,8 @@ from lanzador.clients.aa_client import (
     PATH_USERS,
     A360Error,
     AutomationAnywhereClient,
-    build_bot_input,
 )
+from lanzador.service.bot_input import build_bot_input
 
 CALLBACK_URL = "http://127.0.0.1:9/api/callback"
 CALLBACK_TOKEN = "cb-token-Zq8w7e6r5t4y3u2i"

@@ -21,10 +21,9 @@ import random
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from decimal import Decimal
 from typing import Any
 
 import requests
@@ -38,7 +37,6 @@ __all__ = [
     "Device",
     "Taskbot",
     "User",
-    "build_bot_input",
     "classify_http_error",
     "decode_jwt_exp",
     "parse_a360_datetime",
@@ -293,73 +291,6 @@ class Activity:
     user_id: int | None
     file_id: int | None
     message: str | None
-
-
-# --- bot input (§2.6) ------------------------------------------------------------------------
-def _number_text(value: int | float) -> str:
-    if isinstance(value, int):
-        return str(value)
-    if math.isnan(value) or math.isinf(value):
-        raise ValueError("no finito")
-    text = repr(value)
-    if "e" in text or "E" in text:
-        text = format(Decimal(text), "f")
-    return text
-
-
-def build_bot_input(parametros: str | Mapping[str, Any] | None, default_vueltas: int) -> dict:
-    """Typed ``botInput`` from ``Robots.Parametros`` (a JSON object text or a mapping).
-
-    string -> STRING, bool -> BOOLEAN, int/float -> NUMBER (as decimal text), an object with a
-    ``type`` key passes unchanged; null, arrays and untyped objects raise ``A360Error(kind="input")``.
-    Empty -> ``{"in_NumRepeticion": NUMBER default_vueltas}``.
-    """
-    data: Any = parametros
-    if isinstance(parametros, (bytes, bytearray)):
-        data = parametros.decode("utf-8", errors="replace")
-    if isinstance(data, str):
-        if not data.strip():
-            data = None
-        else:
-            try:
-                data = json.loads(data)
-            except ValueError as exc:
-                raise A360Error(KIND_INPUT, f"Parametros del robot no es JSON válido: {exc.msg} "
-                                f"(línea {exc.lineno}, columna {exc.colno})") from None
-    if data is None or (isinstance(data, Mapping) and not data):
-        return {"in_NumRepeticion": {"type": "NUMBER", "number": str(int(default_vueltas))}}
-    if not isinstance(data, Mapping):
-        raise A360Error(KIND_INPUT, "Parametros del robot debe ser un objeto JSON "
-                        f"(nombre -> valor), no {type(data).__name__}")
-    out: dict[str, Any] = {}
-    for name, value in data.items():
-        if not isinstance(name, str) or not name:
-            raise A360Error(KIND_INPUT, "Parametros del robot: nombre de variable vacío o no texto")
-        if isinstance(value, bool):                      # bool before int: bool is an int subclass
-            out[name] = {"type": "BOOLEAN", "boolean": "true" if value else "false"}
-        elif isinstance(value, (int, float)):
-            try:
-                out[name] = {"type": "NUMBER", "number": _number_text(value)}
-            except ValueError:
-                raise A360Error(KIND_INPUT, f"Parametros del robot: la variable {name!r} no es un "
-                                "número finito") from None
-        elif isinstance(value, str):
-            out[name] = {"type": "STRING", "string": value}
-        elif isinstance(value, Mapping) and "type" in value:
-            out[name] = dict(value)
-        elif value is None:
-            raise A360Error(KIND_INPUT, f"Parametros del robot: la variable {name!r} es null; "
-                            "no se puede tipar")
-        elif isinstance(value, (list, tuple)):
-            raise A360Error(KIND_INPUT, f"Parametros del robot: la variable {name!r} es una lista; "
-                            "use un objeto tipado {\"type\": \"LIST\", ...}")
-        elif isinstance(value, Mapping):
-            raise A360Error(KIND_INPUT, f"Parametros del robot: la variable {name!r} es un objeto "
-                            "sin clave \"type\"")
-        else:
-            raise A360Error(KIND_INPUT, f"Parametros del robot: la variable {name!r} tiene un tipo "
-                            f"no admitido ({type(value).__name__})")
-    return out
 
 
 # --- the client ------------------------------------------------------------------------------

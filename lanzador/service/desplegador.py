@@ -41,10 +41,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from common.database import ejecuciones
-from lanzador.clients.aa_client import RETRY_AFTER_CAP_S, A360Error, build_bot_input
+from lanzador.clients.aa_client import RETRY_AFTER_CAP_S, A360Error
 from lanzador.database import robots
 from lanzador.database.seleccion import RobotEjecutable, obtener_robots_ejecutables
 from lanzador.service.adopcion import MARGEN_ADOPCION, mejor_despliegue
+from lanzador.service.bot_input import build_bot_input
 from lanzador.service.reintentos import (
     ADOPTADO_INTENTO_ANTERIOR,
     ADOPTADO_TRAS_ERROR,
