@@ -65,6 +65,12 @@ TEXTOS_MOTIVO = {
 }
 
 
+def clave_nombre(nombre: str) -> str:
+    """The key robot names match on when they do not match exactly: case and runs of blanks ignored
+    (a source's ``"  facturas "`` is SAM's ``Facturas``)."""
+    return " ".join(str(nombre).split()).casefold()
+
+
 # ---------------------------------------------------------------------------------- planner inputs
 @dataclass(frozen=True)
 class RobotBalanceo:

@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 
 from balanceador.clients.base import SourceResult
+from balanceador.clients.clouders_client import MapaRobots, ticket_rows
 from balanceador.clients.fuentes import SourceHealth
 from balanceador.modelo import RobotBalanceo
-from balanceador.service.consolidacion import Consolidador
+from balanceador.service.consolidacion import AvisosDiarios, consolidar
 from balanceador.service.cooling_manager import CoolingManager
 from balanceador.service.main import ServicioBalanceador
 from common.clock import FixedClock
@@ -97,8 +98,8 @@ def entorno(tmp_path):
     alerts = FakeAlerts()
     clock = FixedClock(T0, "UTC")
     salud = SourceHealth(alerts, 3, logging.getLogger("sam.test"))
-    servicio = ServicioBalanceador(cfg, db, [rpa, clo], salud, CoolingManager.desde_config(cfg),
-                                   Consolidador(cfg.MAPA_ROBOTS), clock, alerts=alerts)
+    servicio = ServicioBalanceador(cfg, db, [rpa, clo], salud, CoolingManager.desde_config(cfg), clock,
+                                   alerts=alerts)
     yield servicio, db, rpa, clo, alerts, clock
     db.close_all()
 
@@ -112,36 +113,53 @@ def held(db):
 
 def test_B3_consolidation_mapa_robots_ids_names_and_daily_unknown_log(caplog):
     robots = [RobotBalanceo(1, "Facturas"), RobotBalanceo(2, "Pedidos"), RobotBalanceo(3, "Viejo", activo=False)]
-    c = Consolidador({"fact-clouders": "Facturas"})
+    mapa = MapaRobots({"fact-clouders": "Facturas"})  # applied by the clouders adapter
+    clouders = ticket_rows([("fact-clouders", 10), ("Pedidos", 1), ("Nadie", 4)], mapa)
     res = [
         SourceResult("rpa360", True, (("otro nombre", 2, 5), ("  facturas ", None, 3), ("Viejo", None, 9)), None),
-        SourceResult("clouders", True, (("fact-clouders", None, 10), ("Pedidos", None, 1), ("Nadie", None, 4)),
-                     None),
+        SourceResult("clouders", True, tuple(clouders), None),
     ]
+    avisos = AvisosDiarios()
     with caplog.at_level(logging.WARNING, logger="sam.balanceador.consolidacion"):
-        out = c.consolidar(res, robots, T0)
-        c.consolidar(res, robots, T0 + timedelta(hours=1))
+        out = consolidar(res, robots, {})
+        avisos.avisar(out.desconocidos, T0)
+        avisos.avisar(consolidar(res, robots, out.alimentados).desconocidos, T0 + timedelta(hours=1))
     assert out.tickets == {2: 6, 1: 13}
     assert set(out.desconocidos) == {("rpa360", "Viejo"), ("clouders", "Nadie")}
-    avisos = [r for r in caplog.records if "no corresponde" in r.getMessage()]
-    assert len(avisos) == 2  # once per day, not every cycle
+    avisados = [r for r in caplog.records if "no corresponde" in r.getMessage()]
+    assert len(avisados) == 2  # once per day, not every cycle
     with caplog.at_level(logging.WARNING, logger="sam.balanceador.consolidacion"):
-        c.consolidar(res, robots, T0 + timedelta(days=1))
+        avisos.avisar(out.desconocidos, T0 + timedelta(days=1))
     assert len([r for r in caplog.records if "no corresponde" in r.getMessage()]) == 4
 
 
 def test_B8_failing_source_protects_robots_it_fed_or_all_if_never_read():
     robots = [RobotBalanceo(1, "Facturas"), RobotBalanceo(2, "Pedidos"), RobotBalanceo(3, "Nominas")]
-    c = Consolidador({"x": "Nominas"})
-    caida = [SourceResult("rpa360", False, (), "caída"), SourceResult("clouders", True, (), None)]
-    assert c.consolidar(caida, robots, T0).protegidos == {1, 2, 3}  # never succeeded
+    fijos = MapaRobots({"x": "Nominas"}).destinos()  # what CloudersSource.mapped_names() reports
+    caida = [SourceResult("rpa360", False, (), "caída"), SourceResult("clouders", True, (), None, fijos)]
+    primera = consolidar(caida, robots, {})
+    assert primera.protegidos == {1, 2, 3}  # never succeeded
     ok = [SourceResult("rpa360", True, (("Facturas", None, 5),), None),
-          SourceResult("clouders", True, (("Pedidos", None, 5),), None)]
-    c.consolidar(ok, robots, T0)
-    assert c.consolidar(caida, robots, T0).protegidos == {1}
-    c.consolidar(ok, robots, T0)
-    caida_clouders = [SourceResult("rpa360", True, (), None), SourceResult("clouders", False, (), "x")]
-    assert c.consolidar(caida_clouders, robots, T0).protegidos == {2, 3}  # + MAPA_ROBOTS targets
+          SourceResult("clouders", True, (("Pedidos", None, 5),), None, fijos)]
+    alimentados = consolidar(ok, robots, primera.alimentados).alimentados
+    otra = consolidar(caida, robots, alimentados)
+    assert otra.protegidos == {1}
+    alimentados = consolidar(ok, robots, otra.alimentados).alimentados
+    caida_clouders = [SourceResult("rpa360", True, (), None), SourceResult("clouders", False, (), "x", fijos)]
+    assert consolidar(caida_clouders, robots, alimentados).protegidos == {2, 3}  # + MAPA_ROBOTS targets
+
+
+def test_B3_B10_dry_run_keeps_no_consolidation_memory(entorno, caplog):
+    """The dry run neither remembers what a source fed nor spends the daily log of unknown names."""
+    servicio, db, rpa, clo, alerts, clock = entorno
+    rpa.rows = [("Facturas", None, 5), ("Fantasma", None, 7)]
+    with caplog.at_level(logging.WARNING, logger="sam.balanceador.consolidacion"):
+        servicio.simular()
+        assert servicio.alimentados == {}
+        assert not [r for r in caplog.records if "no corresponde" in r.getMessage()]
+        servicio.ciclo()
+    assert servicio.alimentados == {"rpa360": frozenset({1}), "clouders": frozenset()}
+    assert len([r for r in caplog.records if "Fantasma" in r.getMessage()]) == 1
 
 
 def test_B1_B6_B7_B8_service_cycles(entorno):
@@ -235,8 +253,7 @@ def test_B7_service_restart_rebuilds_cooling_so_a_small_dip_releases_nothing(ent
     # A new process 60 s later (fresh CoolingManager rebuilt from HistoricoBalanceo at start-up).
     clock.advance(60)
     nuevo = ServicioBalanceador(servicio.cfg, db, servicio.fuentes, servicio.salud,
-                                CoolingManager.desde_config(servicio.cfg), Consolidador(servicio.cfg.MAPA_ROBOTS),
-                                clock, alerts=alerts)
+                                CoolingManager.desde_config(servicio.cfg), clock, alerts=alerts)
     nuevo.reconstruir_cooling(clock.now_local())
     rpa.rows = [("Facturas", 1, 40)]  # fell 20 % (< 40 %) within the cooling period
     plan = nuevo.ciclo()

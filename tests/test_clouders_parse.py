@@ -15,8 +15,10 @@ from balanceador.clients.clouders_client import (
     COMMAND_QUERY,
     CloudersSettings,
     CloudersSource,
+    MapaRobots,
     load_known_hosts,
     parse_batch_output,
+    ticket_rows,
     unescape_mysql_batch,
 )
 
@@ -90,6 +92,31 @@ def test_B2_command_line_carries_no_password_and_quotes_everything():
 def test_B2_invalid_mode_rejected():
     with pytest.raises(ValueError, match="CLOUDERS_MODO"):
         CloudersSource(CloudersSettings(ssh_host="h", ssh_user="u", mysql_db="d", mysql_user="m", mode="otro"))
+
+
+@pytest.mark.parametrize(
+    ("nombre", "sam"),
+    [("fact-clouders", "Facturas"),   # exact key
+     ("  FACT-Clouders ", "Facturas"),  # case and blanks ignored
+     ("Pedidos", "Pedidos"),          # not in the map: the SAM name itself
+     ("fact  clouders", "fact  clouders")],
+)
+def test_B3_mapa_robots_translates_clouders_names(nombre, sam):
+    assert MapaRobots({"fact-clouders": "Facturas"}).nombre_sam(nombre) == sam
+
+
+def test_B3_clouders_rows_are_summed_per_clouders_name_then_mapped():
+    mapa = MapaRobots({"fact-a": "Facturas", "fact-b": "Facturas"})
+    filas = ticket_rows([("fact-a", 2), ("fact-a", 3), ("fact-b", 1), ("Otro", 4)], mapa)
+    assert filas == [("Facturas", None, 5), ("Facturas", None, 1), ("Otro", None, 4)]
+    assert ticket_rows([("x", 1)], MapaRobots()) == [("x", None, 1)]
+
+
+def test_B8_clouders_source_reports_its_mapa_robots_targets():
+    ajustes = CloudersSettings(ssh_host="h", ssh_user="u", mysql_db="d", mysql_user="m")
+    assert CloudersSource(ajustes).mapped_names() == ()
+    fuente = CloudersSource(ajustes, MapaRobots({"a": "Facturas", "b": "Nominas"}))
+    assert fuente.mapped_names() == ("Facturas", "Nominas")
 
 
 def test_B2_known_hosts_loader_skips_unusable_lines(tmp_path):

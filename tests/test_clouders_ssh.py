@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from balanceador.clients.base import SourceError
-from balanceador.clients.clouders_client import CloudersSettings, CloudersSource
+from balanceador.clients.clouders_client import CloudersSettings, CloudersSource, MapaRobots
 from balanceador.clients.fuentes import SourceHealth, build_sources, read_all
 from balanceador.clients.rpa360_client import Rpa360Source
 from tests.componentes import falta
@@ -104,6 +104,18 @@ def test_B2_clouders_key_auth_counts_pending_per_robot(sshd, clouders_db, mode):
         # The SSH connection is reused across cycles.
         assert as_dict(source.read()) == {"RobotA": 3, "RobotB": 1}
         assert source.connections_opened == 1
+    finally:
+        source.close()
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_B3_clouders_reports_sam_names_through_mapa_robots(sshd, clouders_db, mode):
+    source = CloudersSource(settings(sshd, clouders_db.name, mode), MapaRobots({"robota": "Facturas"}))
+    try:
+        result = read_one(source)
+        assert result.ok, result.error
+        assert as_dict(result.rows) == {"Facturas": 3, "RobotB": 1}
+        assert result.mapped_names == ("Facturas",)
     finally:
         source.close()
 

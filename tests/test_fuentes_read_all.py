@@ -116,6 +116,22 @@ def test_B1_read_all_is_bounded_in_time(executor):
     assert results[1].ok is False and "no respondió" in results[1].error
 
 
+def test_B8_every_result_carries_the_sources_mapped_names(executor):
+    """Failed, timed out or good: the result names the SAM robots the source is set to feed."""
+    release = threading.Event()
+    fuentes = [FakeSource("a", rows=[("R", None, 1)]), FakeSource("b", exc=ConnectionError("x")),
+               FakeSource("c", block=release), FakeSource("d", exc=ValueError("y"))]
+    for fuente, nombres in zip(fuentes, (["R"], ("S", "T"), lambda: ["U"], None), strict=True):
+        if nombres is not None:
+            fuente.mapped_names = nombres
+    try:
+        results = read_all(fuentes, executor, timeout=0.3)
+    finally:
+        release.set()
+    assert [r.ok for r in results] == [True, False, False, False]
+    assert [r.mapped_names for r in results] == [("R",), ("S", "T"), ("U",), ()]
+
+
 def test_B1_read_all_without_executor_and_without_sources():
     assert read_all([], None) == []
     (result,) = read_all([FakeSource("rpa360", rows=[("R", 2, 4)])], None)

@@ -5,7 +5,10 @@ returns the pending tickets per robot or raises, and a ``close()``. Optional mem
 defaults :func:`secrets_of` and :func:`max_read_seconds_of` apply when a source lacks them:
 
 - ``secrets`` (list or callable): texts to redact from its error messages (default: none);
-- ``max_read_seconds`` (number or callable): how long one read may take (default 120 s).
+- ``max_read_seconds`` (number or callable): how long one read may take (default 120 s);
+- ``mapped_names`` (sequence or callable): the SAM robot names the source is configured to feed
+  whatever it reads (clouders: the ``MAPA_ROBOTS`` targets). Copied into every result, so a failed
+  read still protects them (B8). Default: none.
 
 A read's outcome is one :class:`SourceResult`; a failure is ``ok=False`` with an empty ``rows``
 and a Spanish, secret-free ``error``. It is never read as "zero tickets" (BEHAVIOUR §10).
@@ -34,6 +37,7 @@ class SourceResult:
     ok: bool
     rows: tuple[TicketRow, ...]
     error: str | None  # Spanish, secret-free
+    mapped_names: tuple[str, ...] = ()  # the source's configured SAM robot names (see above)
 
 
 @runtime_checkable
@@ -104,6 +108,15 @@ def secrets_of(source: Any) -> list[str]:
         return [s for s in (secrets() if callable(secrets) else secrets) if isinstance(s, str) and s]
     except Exception:
         return []
+
+
+def mapped_names_of(source: Any) -> tuple[str, ...]:
+    """The source's optional ``mapped_names`` (never raises)."""
+    try:
+        names = getattr(source, "mapped_names", ())
+        return tuple(n for n in (names() if callable(names) else names) if isinstance(n, str))
+    except Exception:
+        return ()
 
 
 def max_read_seconds_of(source: Any) -> float:

@@ -22,6 +22,7 @@ from balanceador.clients.base import (
     SourceResult,
     TicketSource,
     describe_error,
+    mapped_names_of,
     max_read_seconds_of,
     name_of,
     normalize_rows,
@@ -38,6 +39,11 @@ KNOWN_SOURCES = ("rpa360", "clouders")
 READ_ALL_MARGIN_SECONDS = 5.0
 
 
+def _failed(source: Any, error: str) -> SourceResult:
+    return SourceResult(name=name_of(source), ok=False, rows=(), error=error,
+                        mapped_names=mapped_names_of(source))
+
+
 def _read_one(source: Any) -> SourceResult:
     name = name_of(source)
     started = time.monotonic()
@@ -46,7 +52,7 @@ def _read_one(source: Any) -> SourceResult:
     except Exception as exc:  # a source failing must never stop the cycle
         error = describe_error(exc, secrets_of(source))
         logger.debug("Lectura de la fuente %r fallida tras %.2f s: %s", name, time.monotonic() - started, error)
-        return SourceResult(name=name, ok=False, rows=(), error=error)
+        return _failed(source, error)
     logger.debug(
         "Fuente %r leída: %d filas, %d tickets en %.2f s",
         name,
@@ -54,7 +60,7 @@ def _read_one(source: Any) -> SourceResult:
         sum(r[2] for r in rows),
         time.monotonic() - started,
     )
-    return SourceResult(name=name, ok=True, rows=rows, error=None)
+    return SourceResult(name=name, ok=True, rows=rows, error=None, mapped_names=mapped_names_of(source))
 
 
 def read_all(
@@ -86,28 +92,18 @@ def read_all(
             try:
                 futures[executor.submit(_read_one, source)] = index
             except Exception as exc:  # executor shut down, ...
-                results[index] = SourceResult(
-                    name=name_of(source),
-                    ok=False,
-                    rows=(),
-                    error=describe_error(exc),
-                )
+                results[index] = _failed(source, describe_error(exc))
         done, _pending = concurrent.futures.wait(futures, timeout=timeout)
         for future, index in futures.items():
-            name = name_of(sources[index])
+            source = sources[index]
             if future in done:
                 try:
                     results[index] = future.result()
                 except Exception as exc:  # _read_one never raises; belt and braces
-                    results[index] = SourceResult(name=name, ok=False, rows=(), error=describe_error(exc))
+                    results[index] = _failed(source, describe_error(exc))
             else:
                 future.cancel()
-                results[index] = SourceResult(
-                    name=name,
-                    ok=False,
-                    rows=(),
-                    error=f"la fuente {name!r} no respondió en {timeout:.0f} s",
-                )
+                results[index] = _failed(source, f"la fuente {name_of(source)!r} no respondió en {timeout:.0f} s")
     finally:
         if own_executor:
             executor.shutdown(wait=False, cancel_futures=True)

@@ -15,7 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from balanceador.clients.base import SourceError
+from balanceador.clients.base import SourceError, TicketRow
 from common.database import sentencias
 
 logger = logging.getLogger("sam.balanceador.fuentes.rpa360")
@@ -53,13 +53,13 @@ def _as_int(value: Any, what: str, row: dict) -> int:
     raise SourceError(f"rpa360: {what} no numérico en la fila {row!r}")
 
 
-def parse_rows(rows: list[dict]) -> list[tuple[str, int | None, int]]:
+def parse_rows(rows: list[dict]) -> list[TicketRow]:
     """(Robot, RobotId or None, CantidadTickets) from result rows; strict (a bad row fails the read).
 
     A malformed row fails the whole source rather than being skipped: a skipped row would read as
     "zero tickets" for that robot and could release its equipos (BEHAVIOUR §10).
     """
-    out: list[tuple[str, int | None, int]] = []
+    out: list[TicketRow] = []
     for raw in rows:
         row = _lower_keys(raw)
         if "cantidadtickets" not in row or "robot" not in row:
@@ -112,7 +112,7 @@ class Rpa360Source:
     def engine(self) -> str:
         return str(getattr(self._db, "engine", "sqlserver"))
 
-    def read(self) -> list[tuple[str, int | None, int]]:
+    def read(self) -> list[TicketRow]:
         if not self._lock.acquire(blocking=False):
             raise SourceError("rpa360: la lectura anterior aún no ha terminado")
         try:

@@ -12,7 +12,7 @@ import concurrent.futures
 import logging
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ from balanceador.clients.fuentes import SourceHealth, build_sources, close_sourc
 from balanceador.database import historico_client, repositorio
 from balanceador.modelo import COOLING_SIN_TICKETS, AjustesBalanceo, Plan
 from balanceador.service.balanceo import planificar
-from balanceador.service.consolidacion import Consolidado, Consolidador
+from balanceador.service.consolidacion import AvisosDiarios, Consolidado, consolidar
 from balanceador.service.cooling_manager import CoolingManager
 from common.database.sql_client import DatabaseClient, DatabaseError
 
@@ -33,15 +33,17 @@ CLAVE_ALERTA_BD = "balanceador.bd_sam"
 
 class ServicioBalanceador:
     def __init__(self, cfg: Any, db: Any, fuentes: Sequence[Any], salud: Any, cooling: CoolingManager,
-                 consolidador: Consolidador, clock: Any, *, alerts: Any = None,
-                 logger: logging.Logger | None = None,
-                 executor: concurrent.futures.Executor | None = None) -> None:
+                 clock: Any, *, alerts: Any = None, logger: logging.Logger | None = None,
+                 executor: concurrent.futures.Executor | None = None,
+                 avisos: AvisosDiarios | None = None) -> None:
         self.cfg = cfg
         self.db = db
         self.fuentes = list(fuentes)
         self.salud = salud
         self.cooling = cooling
-        self.consolidador = consolidador
+        #: What the consolidation carries across cycles (B3, B8): kept by the cycle, never by the dry run.
+        self.alimentados: Mapping[str, frozenset[int]] = {}
+        self.avisos = avisos or AvisosDiarios()
         self.clock = clock
         self.alerts = alerts
         self.log = logger or _log
@@ -63,11 +65,15 @@ class ServicioBalanceador:
 
     def preparar(self, now: datetime, resultados: list, *, simulacion: bool = False
                  ) -> tuple[Plan, Consolidado, repositorio.Lectura]:
+        """Read the SAM DB, consolidate and plan. The cycle keeps what consolidation and cooling
+        carry to the next cycle; the dry run (``simulacion=True``) keeps nothing and logs no name."""
         limite_unknown = now - timedelta(minutes=self.ajustes.tolerancia_unknown_min)
         lectura = repositorio.leer_todo(self.db, self.ajustes.licencias, limite_unknown)
-        cons = self.consolidador.consolidar(resultados, lectura.robots, now, recordar=not simulacion)
+        cons = consolidar(resultados, lectura.robots, self.alimentados)
         balanceados = [r.robot_id for r in lectura.robots if r.balanceado]
         if not simulacion:
+            self.alimentados = cons.alimentados
+            self.avisos.avisar(cons.desconocidos, now)
             self.cooling.observar(cons.tickets, balanceados, cons.protegidos, now)
             snapshot = self.cooling.snapshot()
         else:  # the dry run observes on a copy: the service's cooling state stays as it was
@@ -234,10 +240,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     fuentes = build_sources(cfg, db)
     salud = SourceHealth(alerts, int(cfg.BALANCEADOR_FALLOS_PARA_ALERTA), logging.getLogger("sam.balanceador.fuentes"))
     cooling = CoolingManager.desde_config(cfg)
-    consolidador = Consolidador(cfg.MAPA_ROBOTS)
     executor = EjecutorDaemon("fuente-tickets")
-    servicio = ServicioBalanceador(cfg, db, fuentes, salud, cooling, consolidador, clock, alerts=alerts,
-                                   logger=log, executor=executor)
+    servicio = ServicioBalanceador(cfg, db, fuentes, salud, cooling, clock, alerts=alerts, logger=log,
+                                   executor=executor)
     try:
         servicio.reconstruir_cooling(clock.now_local())
     except DatabaseError as exc:
@@ -266,9 +271,8 @@ def _simular(cfg: Any, clock: Any, log: logging.Logger) -> int:
     db = DatabaseClient.from_config(cfg)
     fuentes = build_sources(cfg, db)
     try:
-        servicio = ServicioBalanceador(cfg, db, fuentes, _SinSalud(), CoolingManager.desde_config(cfg),
-                                       Consolidador(cfg.MAPA_ROBOTS), clock, alerts=None, logger=log,
-                                       executor=EjecutorDaemon("fuente-tickets"))
+        servicio = ServicioBalanceador(cfg, db, fuentes, _SinSalud(), CoolingManager.desde_config(cfg), clock,
+                                       alerts=None, logger=log, executor=EjecutorDaemon("fuente-tickets"))
         texto = servicio.simular()
     except DatabaseError as exc:
         print(f"No se pudo leer la base de datos SAM: {exc}", file=sys.stderr)
