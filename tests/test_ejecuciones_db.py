@@ -223,7 +223,7 @@ def test_L5_5_recovery_failure_reopened_when_the_slow_deploy_is_confirmed(db):
     """The Conciliador failed a LANZANDO row while its deploy call was still in flight; the deploy then
     succeeded: the row gets its DeploymentId and counts busy again (the deployment is real)."""
     eid = _intent(db)
-    E.mark_deploy_failed(db, eid, E.MENSAJE_SIN_CONFIRMACION, NOW)
+    E.mark_unconfirmed(db, eid, NOW)
     E.mark_deployed(db, eid, "dep-lento", NOW + timedelta(seconds=150))
     row = E.get_execution(db, eid)
     assert row["Estado"] == "DEPLOYED" and row["FechaFin"] is None and row["MensajeError"] is None

@@ -269,16 +269,13 @@ def mark_deployed(db: Any, ejecucion_id: int, deployment_id: str, now: datetime)
 
 
 def mark_deploy_failed(
-    db: Any, ejecucion_id: int, mensaje: str, now: datetime, *, sin_confirmar: bool | None = None
+    db: Any, ejecucion_id: int, mensaje: str, now: datetime, *, sin_confirmar: bool = False
 ) -> None:
     """L3.3: ``DEPLOY_FAILED`` with ``MensajeError`` and ``FechaFin`` (only a row without a deployment).
 
     ``sin_confirmar=True``: the failure is the LANZANDO recovery's guess (L5.5); the row is marked
     ``FalloSinConfirmar = 1`` so a deployment A360 confirms later revives it (:func:`mark_deployed`).
-    None keeps the old call form of the recovery working: it means "the recovery's message".
     """
-    if sin_confirmar is None:
-        sin_confirmar = mensaje == MENSAJE_SIN_CONFIRMACION
     db.execute(
         sql(db, "ejecuciones.marcar_deploy_fallido"),
         (_truncate(mensaje, MAX_MENSAJE_ERROR), now, now, 1 if sin_confirmar else 0, ejecucion_id),

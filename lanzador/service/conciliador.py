@@ -219,7 +219,7 @@ class Conciliador:
                                  "despliegue %s encontrado en A360 (%s)", r["EjecucionId"], r["RobotId"],
                                  device_id, decision.deployment_id, decision.estado)
             else:
-                E.mark_deploy_failed(self.db, r["EjecucionId"], E.MENSAJE_SIN_CONFIRMACION, now)
+                E.mark_unconfirmed(self.db, r["EjecucionId"], now)
                 summary["fallidas"] += 1
                 self.log.warning("Ejecución %s (robot %s, equipo %s) quedó LANZANDO y A360 no tiene un "
                                  "despliegue que le corresponda: DEPLOY_FAILED (%s)", r["EjecucionId"],
