@@ -355,13 +355,12 @@ class AutomationAnywhereClient:
     # -- construction from settings -----------------------------------------------------------
     @classmethod
     def from_config(cls, cfg: Any, **overrides: Any) -> AutomationAnywhereClient:
-        """Build from a ``common.utils.config_manager.Config`` (AA_* and API_* settings)."""
-        def get(name: str, default: Any = None) -> Any:
-            try:
-                value = cfg.get(name, default)
-            except AttributeError:
-                value = getattr(cfg, name, default)
-            return default if value is None else value
+        """Build from a ``common.utils.config_manager.Config`` (AA_* and API_* settings; a missing one
+        takes the setting's declared default)."""
+        from common.utils.config_manager import ajuste
+
+        def get(name: str, _default: Any = None) -> Any:
+            return ajuste(cfg, name)
 
         name_regex = get("AA_ROBOTS_FILTRO_NOMBRE", "")
         if isinstance(name_regex, re.Pattern) and not name_regex.pattern:

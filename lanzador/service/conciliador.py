@@ -33,6 +33,8 @@ from typing import Any
 from common.database import ejecuciones as E
 from common.database.sql_client import DatabaseError
 from common.execution_states import is_known, normalize
+from common.utils.alertas import RachaDeFallos
+from common.utils.config_manager import ajuste
 from lanzador.clients.aa_client import A360Error
 from lanzador.service.adopcion import MARGEN_ADOPCION, mejor_despliegue
 from lanzador.service.conciliacion import (
@@ -76,25 +78,18 @@ class Conciliador:
         self.clock = clock
         self.alerts = alerts
         self.log = logger or logging.getLogger("sam.lanzador.conciliador")
-        self.fallos_a360 = 0
-        self.fallos_bd = 0
+        umbral = int(ajuste(cfg, "SAM_FALLOS_CONSECUTIVOS_ALERTA"))
+        self._racha_a360 = RachaDeFallos(alerts, ALERT_A360, umbral=umbral, logger=self.log)
+        self._racha_bd = RachaDeFallos(alerts, ALERT_BD, umbral=umbral, logger=self.log)
         self._unknown_seen: set[str] = set()
         #: EjecucionIds the launcher of this process still has in flight (L5.5 leaves them alone).
         self.en_vuelo: Callable[[], Collection[int]] = frozenset
 
     # ------------------------------------------------------------------ settings
 
-    def _setting(self, name: str, default: Any) -> Any:
-        getter = getattr(self.cfg, "get", None)
-        if callable(getter):
-            value = getter(name, default)
-        else:
-            value = getattr(self.cfg, name, default)
-        return default if value is None else value
-
     @property
     def batch_size(self) -> int:
-        return int(self._setting("LANZADOR_CONCILIADOR_BATCH_SIZE", 100))
+        return int(ajuste(self.cfg, "LANZADOR_CONCILIADOR_BATCH_SIZE"))
 
     def _cutoff(self, now: datetime, age: timedelta) -> datetime:
         """Local wall time ``age`` ago, for comparing with the naive local times in the DB.
@@ -117,48 +112,42 @@ class Conciliador:
         except Exception as exc:  # never let e-mail stop a round
             self.log.warning("No se pudo enviar la alerta %s: %s", key, exc)
 
-    def _recovered(self, key: str, subject: str, body: str) -> None:
-        if self.alerts is None:
-            return
-        try:
-            self.alerts.send_recovery(key, subject, body)
-        except Exception as exc:
-            self.log.warning("No se pudo enviar la recuperación %s: %s", key, exc)
+    @property
+    def fallos_a360(self) -> int:
+        return self._racha_a360.fallos
+
+    @property
+    def fallos_bd(self) -> int:
+        return self._racha_bd.fallos
 
     def _a360_failed(self, exc: A360Error) -> None:
-        self.fallos_a360 += 1
-        limit = int(self._setting("SAM_FALLOS_CONSECUTIVOS_ALERTA", 3))
+        error = exc.message or exc
+        fallos = self._racha_a360.fallo(
+            "A360 no accesible para la conciliación",
+            lambda n: f"La conciliación no ha podido consultar A360 en {n} rondas seguidas. Último error: {error}",
+            que_revisar="Compruebe AA_URL, las credenciales de A360 y la conectividad con la Control Room.",
+        )
         self.log.error("Conciliación: A360 no responde (%d ronda(s) seguidas): %s; no se cambia nada en "
-                       "esta ronda", self.fallos_a360, exc.message or exc)
-        if self.fallos_a360 >= limit:
-            self._alert(ALERT_A360, "A360 no accesible para la conciliación",
-                        f"La conciliación no ha podido consultar A360 en {self.fallos_a360} rondas seguidas. "
-                        f"Último error: {exc.message or exc}",
-                        "Compruebe AA_URL, las credenciales de A360 y la conectividad con la Control Room.")
+                       "esta ronda", fallos, error)
 
     def _a360_ok(self) -> None:
-        if self.fallos_a360:
-            self.log.info("Conciliación: A360 vuelve a responder tras %d ronda(s) fallidas", self.fallos_a360)
-            self._recovered(ALERT_A360, "A360 accesible de nuevo para la conciliación",
-                            "La conciliación vuelve a consultar A360 con normalidad.")
-        self.fallos_a360 = 0
+        if self._racha_a360.fallos:
+            self.log.info("Conciliación: A360 vuelve a responder tras %d ronda(s) fallidas", self._racha_a360.fallos)
+        self._racha_a360.exito("A360 accesible de nuevo para la conciliación",
+                               "La conciliación vuelve a consultar A360 con normalidad.")
 
     def _db_failed(self, exc: BaseException) -> None:
-        self.fallos_bd += 1
-        limit = int(self._setting("SAM_FALLOS_CONSECUTIVOS_ALERTA", 3))
-        self.log.error("Conciliación: base de datos SAM no disponible (%d ronda(s) seguidas): %s",
-                       self.fallos_bd, exc)
-        if self.fallos_bd >= limit:
-            self._alert(ALERT_BD, "Base de datos SAM no accesible para la conciliación",
-                        f"La conciliación no ha podido usar la base de datos SAM en {self.fallos_bd} rondas "
-                        f"seguidas. Último error: {exc}",
-                        "Compruebe el servidor SQL, la red y las credenciales SQL_SAM_*.")
+        fallos = self._racha_bd.fallo(
+            "Base de datos SAM no accesible para la conciliación",
+            lambda n: f"La conciliación no ha podido usar la base de datos SAM en {n} rondas seguidas. "
+            f"Último error: {exc}",
+            que_revisar="Compruebe el servidor SQL, la red y las credenciales SQL_SAM_*.",
+        )
+        self.log.error("Conciliación: base de datos SAM no disponible (%d ronda(s) seguidas): %s", fallos, exc)
 
     def _db_ok(self) -> None:
-        if self.fallos_bd:
-            self._recovered(ALERT_BD, "Base de datos SAM accesible de nuevo",
-                            "La conciliación vuelve a usar la base de datos SAM con normalidad.")
-        self.fallos_bd = 0
+        self._racha_bd.exito("Base de datos SAM accesible de nuevo",
+                             "La conciliación vuelve a usar la base de datos SAM con normalidad.")
 
     # ------------------------------------------------------------------ L5.5
 
@@ -173,7 +162,7 @@ class Conciliador:
         """
         summary = {"adoptadas": 0, "fallidas": 0, "pendientes": 0}
         now = self.clock.now_local()
-        timeout = timedelta(seconds=int(self._setting("LANZADOR_LANZANDO_TIMEOUT_SEG", 120)))
+        timeout = timedelta(seconds=int(ajuste(self.cfg, "LANZADOR_LANZANDO_TIMEOUT_SEG")))
         if rows is None:
             rows = E.lanzando_older_than(self.db, self._cutoff(now, timeout))
         else:
@@ -267,7 +256,7 @@ class Conciliador:
 
     def _conciliate(self, rows: list[dict], now: datetime, result: dict[str, Any]) -> dict[Any, str]:
         """L5.4; returns EjecucionId -> the state written this round."""
-        min_age = timedelta(seconds=int(self._setting("CONCILIADOR_EDAD_MINIMA_SEG", 30)))
+        min_age = timedelta(seconds=int(ajuste(self.cfg, "CONCILIADOR_EDAD_MINIMA_SEG")))
         corte = self._cutoff(now, min_age)
         todo = [r for r in rows if a_consultar(r, corte)]
         if not todo:
@@ -283,9 +272,9 @@ class Conciliador:
             return {}
         self._a360_ok()
         ajustes = AjustesRonda(
-            rondas_no_encontrado=int(self._setting("CONCILIADOR_RONDAS_NO_ENCONTRADO", 5)),
+            rondas_no_encontrado=int(ajuste(self.cfg, "CONCILIADOR_RONDAS_NO_ENCONTRADO")),
             corte_no_encontrado=self._cutoff(
-                now, timedelta(minutes=int(self._setting("CONCILIADOR_EDAD_NO_ENCONTRADO_MIN", 15)))),
+                now, timedelta(minutes=int(ajuste(self.cfg, "CONCILIADOR_EDAD_NO_ENCONTRADO_MIN")))),
         )
         decisiones: list[tuple[Any, DecisionActiva]] = []
         for r in todo:
@@ -319,7 +308,7 @@ class Conciliador:
             self.log.warning("Estado de A360 no reconocido %r: se trata como activo", estado)
 
     def _close_unknown(self, now: datetime) -> int:
-        tolerance = timedelta(minutes=int(self._setting("CONCILIADOR_TOLERANCIA_UNKNOWN_MIN", 120)))
+        tolerance = timedelta(minutes=int(ajuste(self.cfg, "CONCILIADOR_TOLERANCIA_UNKNOWN_MIN")))
         closed = E.close_unknown(self.db, self._cutoff(now, tolerance), now)
         if closed:
             self.log.warning("Conciliación: %d ejecución(es) UNKNOWN cerradas tras %s de tolerancia; sus "
@@ -328,7 +317,7 @@ class Conciliador:
 
     def _duration_alerts(self, rows: list[dict], now: datetime, nuevos: dict[Any, str]) -> int:
         """L5.6; ``nuevos``: EjecucionId -> the state written this round (it may be terminal now)."""
-        limit = timedelta(minutes=int(self._setting("LANZADOR_MAX_DURACION_EJECUCION_MIN", 480)))
+        limit = timedelta(minutes=int(ajuste(self.cfg, "LANZADOR_MAX_DURACION_EJECUCION_MIN")))
         corte = self._cutoff(now, limit)
         stuck = [r for r in rows if alerta_duracion(r, nuevos.get(r["EjecucionId"], r["Estado"]), corte)]
         if not stuck:
