@@ -323,6 +323,15 @@ SETTINGS: tuple[Setting, ...] = (
       help="Edad mínima (min) para marcar una ejecución no encontrada"),
     S("SAM_FALLOS_CONSECUTIVOS_ALERTA", "int", "3", "lanzador", min=1,
       help="Ciclos seguidos sin BD o A360 antes de enviar una alerta"),
+    # --- Retención del historial de ejecuciones (trabajo diario del Lanzador, BEHAVIOUR §14 R2)
+    S("MANTENIMIENTO_HORA_HHMM", "hhmm", "05:00", "lanzador",
+      help="Hora (HH:MM, hora local) del mantenimiento diario del historial de ejecuciones"),
+    S("MANTENIMIENTO_DIAS_EJECUCIONES", "int", "7", "lanzador", min=1,
+      help="Días que una ejecución terminada sigue en Ejecuciones antes de pasar a Ejecuciones_Historico"),
+    S("MANTENIMIENTO_DIAS_HISTORICO", "int", "365", "lanzador", min=0,
+      help="Días que se conserva una ejecución en Ejecuciones_Historico (0 = para siempre)"),
+    S("MANTENIMIENTO_LOTE", "int", "5000", "lanzador", min=100,
+      help="Filas por lote (una transacción corta cada uno) al mover y purgar el historial"),
     # --- Balanceador
     S("BALANCEADOR_INTERVALO_CICLO_SEG", "int", "120", "balanceador", min=1, help="Intervalo del ciclo (s)"),
     S("BALANCEADOR_DEFAULT_TICKETS_POR_EQUIPO", "int", "10", "balanceador", min=1,
