@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-pyodbc = pytest.importorskip("pyodbc")
+pyodbc = pytest.importorskip("pyodbc", exc_type=ImportError, reason="pyodbc no carga (paquete Debian unixodbc)")
 
 DRIVER = "ODBC Driver 18 for SQL Server"
 
