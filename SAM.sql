@@ -256,7 +256,28 @@ VALUES
     (N'CallbacksRecibidos', N'FechaRecepcion', N'DATETIME2(3)', N'fecha', NULL, 0),
     (N'CallbacksRecibidos', N'Estado', N'NVARCHAR(50)', N'cualquiera', NULL, 0),
     (N'CallbacksRecibidos', N'Payload', N'NVARCHAR(MAX)', N'cualquiera', NULL, 0),
-    (N'CallbacksRecibidos', N'Aplicado', N'BIT', N'bit', NULL, 0);
+    (N'CallbacksRecibidos', N'Aplicado', N'BIT', N'bit', NULL, 0),
+    (N'Ejecuciones_Historico', N'EjecucionId', N'INT', N'entero', NULL, 0),
+    (N'Ejecuciones_Historico', N'DeploymentId', N'NVARCHAR(100)', N'clave', 36, 0),
+    (N'Ejecuciones_Historico', N'RobotId', N'INT', N'entero', NULL, 0),
+    (N'Ejecuciones_Historico', N'EquipoId', N'INT', N'entero', NULL, 0),
+    (N'Ejecuciones_Historico', N'UserId', N'INT', N'cualquiera', NULL, 0),
+    (N'Ejecuciones_Historico', N'Hora', N'TIME(0)', N'hora', NULL, 0),
+    (N'Ejecuciones_Historico', N'FechaInicio', N'DATETIME2(3)', N'fecha', NULL, 0),
+    (N'Ejecuciones_Historico', N'FechaFin', N'DATETIME2(3)', N'fecha', NULL, 0),
+    (N'Ejecuciones_Historico', N'Estado', N'NVARCHAR(50)', N'texto', 28, 0),
+    (N'Ejecuciones_Historico', N'FechaActualizacion', N'DATETIME2(3)', N'fecha', NULL, 0),
+    (N'Ejecuciones_Historico', N'CallbackInfo', N'NVARCHAR(MAX)', N'cualquiera', NULL, 0),
+    (N'Ejecuciones_Historico', N'MensajeError', N'NVARCHAR(4000)', N'cualquiera', NULL, 0),
+    (N'Ejecuciones_Historico', N'FechaSlot', N'DATE', N'fecha', NULL, 0),
+    (N'Ejecuciones_Historico', N'RondasNoEncontrado', N'INT', N'cualquiera', NULL, 0),
+    (N'Ejecuciones_Historico', N'AlertaDuracionEnviada', N'BIT', N'cualquiera', NULL, 0),
+    (N'Ejecuciones_Historico', N'ClaveIntento', N'NVARCHAR(36)', N'texto', 36, 0),
+    (N'Ejecuciones_Historico', N'FalloSinConfirmar', N'BIT', N'cualquiera', NULL, 0),
+    (N'Ejecuciones_Historico', N'FechaMovimiento', N'DATETIME2(3)', N'fecha', NULL, 0),
+    (N'Mantenimiento', N'Tarea', N'NVARCHAR(50)', N'clave', 20, 0),
+    (N'Mantenimiento', N'UltimaEjecucionCompleta', N'DATE', N'fecha', NULL, 0),
+    (N'Mantenimiento', N'FechaActualizacion', N'DATETIME2(3)', N'fecha', NULL, 0);
 
 -- Required columns missing from an existing table.
 INSERT INTO @Fallos (Tabla, Columna, Actual, Motivo, TipoSAM, LongitudMinima, AdmiteNulos)
@@ -828,6 +849,62 @@ BEGIN
 END;
 GO
 
+-- Retención del historial (BEHAVIOUR §14 R2): las ejecuciones cerradas pasan aquí en lotes
+-- (dbo.Mantenimiento_MoverAHistorico, o el trabajo diario del Lanzador). Mismas columnas y tipos
+-- que dbo.Ejecuciones (EjecucionId se conserva: no es IDENTITY) más FechaMovimiento.
+IF OBJECT_ID(N'dbo.Ejecuciones_Historico', N'U') IS NULL
+BEGIN
+    CREATE TABLE dbo.Ejecuciones_Historico (
+        EjecucionId INT NOT NULL,
+        DeploymentId NVARCHAR(100) NULL,
+        RobotId INT NOT NULL,
+        EquipoId INT NOT NULL,
+        UserId INT NULL,
+        Hora TIME(0) NULL,
+        FechaInicio DATETIME2(3) NULL,
+        FechaFin DATETIME2(3) NULL,
+        Estado NVARCHAR(50) NOT NULL,
+        FechaActualizacion DATETIME2(3) NULL,
+        CallbackInfo NVARCHAR(MAX) NULL,
+        MensajeError NVARCHAR(4000) NULL,
+        FechaSlot DATE NULL,
+        RondasNoEncontrado INT NOT NULL CONSTRAINT DF_Ejecuciones_Historico_RondasNoEncontrado DEFAULT (0),
+        AlertaDuracionEnviada BIT NOT NULL CONSTRAINT DF_Ejecuciones_Historico_AlertaDuracionEnviada DEFAULT (0),
+        ClaveIntento NVARCHAR(36) NULL,
+        FalloSinConfirmar BIT NOT NULL CONSTRAINT DF_Ejecuciones_Historico_FalloSinConfirmar DEFAULT (0),
+        FechaMovimiento DATETIME2(3) NOT NULL,
+        CONSTRAINT PK_Ejecuciones_Historico PRIMARY KEY CLUSTERED (EjecucionId)
+    );
+END;
+GO
+-- La purga del histórico busca por FechaFin; un callback tardío y las consultas, por DeploymentId.
+IF NOT EXISTS (
+    SELECT 1 FROM sys.indexes
+    WHERE name = N'IX_Ejecuciones_Historico_FechaFin' AND object_id = OBJECT_ID(N'dbo.Ejecuciones_Historico')
+)
+CREATE NONCLUSTERED INDEX IX_Ejecuciones_Historico_FechaFin
+ON dbo.Ejecuciones_Historico (FechaFin);
+GO
+IF NOT EXISTS (
+    SELECT 1 FROM sys.indexes
+    WHERE name = N'IX_Ejecuciones_Historico_DeploymentId' AND object_id = OBJECT_ID(N'dbo.Ejecuciones_Historico')
+)
+CREATE NONCLUSTERED INDEX IX_Ejecuciones_Historico_DeploymentId
+ON dbo.Ejecuciones_Historico (DeploymentId);
+GO
+
+-- Estado de los trabajos de mantenimiento: fecha de la última ejecución completa de cada uno.
+IF OBJECT_ID(N'dbo.Mantenimiento', N'U') IS NULL
+BEGIN
+    CREATE TABLE dbo.Mantenimiento (
+        Tarea NVARCHAR(50) NOT NULL,
+        UltimaEjecucionCompleta DATE NULL,
+        FechaActualizacion DATETIME2(3) NULL,
+        CONSTRAINT PK_Mantenimiento PRIMARY KEY CLUSTERED (Tarea)
+    );
+END;
+GO
+
 -- ---------------------------------------------------------------------------------------------
 -- Migración desde el esquema del SAM original: columnas nuevas (cada una en su lote)
 -- ---------------------------------------------------------------------------------------------
@@ -1070,6 +1147,25 @@ SELECT
 FROM dbo.Equipos AS e
 INNER JOIN dbo.Asignaciones AS a ON a.EquipoId = e.EquipoId
 GROUP BY e.EquipoId, e.Equipo, e.UserName, e.Licencia, e.Activo_SAM, e.PermiteBalanceoDinamico, e.EstadoA360;
+GO
+
+-- Todas las ejecuciones, actuales y movidas al histórico (R4: lo que muestra ejecuciones pasadas
+-- lee esta vista). Origen: N'Ejecuciones' (tabla viva) o N'Ejecuciones_Historico'.
+CREATE OR ALTER VIEW dbo.EjecucionesTodas
+AS
+SELECT
+    EjecucionId, DeploymentId, RobotId, EquipoId, UserId, Hora, FechaInicio, FechaFin, Estado,
+    FechaActualizacion, CallbackInfo, MensajeError, FechaSlot, RondasNoEncontrado,
+    AlertaDuracionEnviada, ClaveIntento, FalloSinConfirmar,
+    FechaMovimiento, CAST(N'Ejecuciones_Historico' AS NVARCHAR(30)) AS Origen
+FROM dbo.Ejecuciones_Historico
+UNION ALL
+SELECT
+    EjecucionId, DeploymentId, RobotId, EquipoId, UserId, Hora, FechaInicio, FechaFin, Estado,
+    FechaActualizacion, CallbackInfo, MensajeError, FechaSlot, RondasNoEncontrado,
+    AlertaDuracionEnviada, ClaveIntento, FalloSinConfirmar,
+    CAST(NULL AS DATETIME2(3)) AS FechaMovimiento, CAST(N'Ejecuciones' AS NVARCHAR(30)) AS Origen
+FROM dbo.Ejecuciones;
 GO
 
 -- ---------------------------------------------------------------------------------------------

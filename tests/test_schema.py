@@ -316,7 +316,8 @@ def test_ensure_schema_adds_columns_missing_from_an_older_sqlite_file(tmp_path):
     old = sqlite3.connect(path)
     old.executescript(sqlite_schema_sql())
     old.executescript(
-        "DROP VIEW EjecucionesActivas; ALTER TABLE Ejecuciones DROP COLUMN AlertaDuracionEnviada;"
+        "DROP VIEW EjecucionesActivas; DROP VIEW EjecucionesTodas; "
+        "ALTER TABLE Ejecuciones DROP COLUMN AlertaDuracionEnviada;"
         "ALTER TABLE Robots DROP COLUMN ExisteEnA360;"
     )
     old.close()

@@ -113,6 +113,38 @@ CREATE TABLE IF NOT EXISTS CallbacksRecibidos (
     Aplicado       INTEGER NOT NULL DEFAULT 0
 );
 
+-- Retention (BEHAVIOUR §14 R2): closed executions move here in batches (common/database/mantenimiento.py).
+-- Same columns and types as Ejecuciones (EjecucionId kept, not generated) plus FechaMovimiento.
+CREATE TABLE IF NOT EXISTS Ejecuciones_Historico (
+    EjecucionId           INTEGER NOT NULL PRIMARY KEY,
+    DeploymentId          TEXT NULL COLLATE NOCASE,
+    RobotId               INTEGER NOT NULL,
+    EquipoId              INTEGER NOT NULL,
+    UserId                INTEGER NULL,
+    Hora                  TIME NULL,
+    FechaInicio           DATETIME NULL,
+    FechaFin              DATETIME NULL,
+    Estado                TEXT NOT NULL,
+    FechaActualizacion    DATETIME NULL,
+    CallbackInfo          TEXT NULL,
+    MensajeError          TEXT NULL,
+    FechaSlot             DATE NULL,
+    RondasNoEncontrado    INTEGER NOT NULL DEFAULT 0,
+    AlertaDuracionEnviada INTEGER NOT NULL DEFAULT 0,
+    ClaveIntento          TEXT NULL,
+    FalloSinConfirmar     INTEGER NOT NULL DEFAULT 0,
+    FechaMovimiento       DATETIME NOT NULL
+);
+CREATE INDEX IF NOT EXISTS IX_Ejecuciones_Historico_FechaFin ON Ejecuciones_Historico (FechaFin);
+CREATE INDEX IF NOT EXISTS IX_Ejecuciones_Historico_DeploymentId ON Ejecuciones_Historico (DeploymentId);
+
+-- State of the maintenance jobs: the date of the last completed run of each one.
+CREATE TABLE IF NOT EXISTS Mantenimiento (
+    Tarea                   TEXT NOT NULL PRIMARY KEY,
+    UltimaEjecucionCompleta DATE NULL,
+    FechaActualizacion      DATETIME NULL
+);
+
 -- Indexes for the hot queries.
 CREATE UNIQUE INDEX IF NOT EXISTS UX_Ejecuciones_DeploymentId
     ON Ejecuciones (DeploymentId) WHERE DeploymentId IS NOT NULL;
@@ -121,6 +153,18 @@ CREATE UNIQUE INDEX IF NOT EXISTS UX_Ejecuciones_ClaveIntento
 CREATE INDEX IF NOT EXISTS IX_Ejecuciones_Estado ON Ejecuciones (Estado);
 CREATE INDEX IF NOT EXISTS IX_Ejecuciones_EquipoId_Estado ON Ejecuciones (EquipoId, Estado);
 CREATE INDEX IF NOT EXISTS IX_Ejecuciones_Robot_Equipo_Fecha ON Ejecuciones (RobotId, EquipoId, FechaInicio);
+-- R1: the per-cycle reads touch only open executions (partial indexes WHERE FechaFin IS NULL: the
+-- first conjunct of common/database/ocupacion.abierta) and seek a pair's history by key, never
+-- scanning it: the slot check and the recent DEPLOY_FAILED / idle-longest reads use expression
+-- indexes on the very expressions the selection compares (date(), time(), datetime()).
+CREATE INDEX IF NOT EXISTS IX_Ejecuciones_Abiertas
+    ON Ejecuciones (EquipoId, Estado, RobotId, FechaActualizacion, FechaInicio) WHERE FechaFin IS NULL;
+CREATE INDEX IF NOT EXISTS IX_Ejecuciones_Abiertas_Inicio
+    ON Ejecuciones (FechaInicio, EjecucionId) WHERE FechaFin IS NULL;
+CREATE INDEX IF NOT EXISTS IX_Ejecuciones_Slot
+    ON Ejecuciones (RobotId, EquipoId, date(FechaSlot), time(Hora));
+CREATE INDEX IF NOT EXISTS IX_Ejecuciones_Robot_Equipo_Fin
+    ON Ejecuciones (RobotId, EquipoId, datetime(FechaFin), Estado);
 CREATE INDEX IF NOT EXISTS IX_Asignaciones_EquipoId ON Asignaciones (EquipoId);
 CREATE INDEX IF NOT EXISTS IX_Asignaciones_ProgramacionId ON Asignaciones (ProgramacionId);
 CREATE INDEX IF NOT EXISTS IX_Programaciones_RobotId ON Programaciones (RobotId);
@@ -189,3 +233,22 @@ SELECT
 FROM Equipos AS e
 INNER JOIN Asignaciones AS a ON a.EquipoId = e.EquipoId
 GROUP BY e.EquipoId, e.Equipo, e.UserName, e.Licencia, e.Activo_SAM, e.PermiteBalanceoDinamico, e.EstadoA360;
+
+-- Every execution, live and moved to history (R4: what shows past executions reads this view).
+-- Origen: 'Ejecuciones' (live table) or 'Ejecuciones_Historico'. The history branch comes first so
+-- that FechaMovimiento keeps its declared type (the datetime converters of sql_client need it).
+DROP VIEW IF EXISTS EjecucionesTodas;
+CREATE VIEW EjecucionesTodas AS
+SELECT
+    EjecucionId, DeploymentId, RobotId, EquipoId, UserId, Hora, FechaInicio, FechaFin, Estado,
+    FechaActualizacion, CallbackInfo, MensajeError, FechaSlot, RondasNoEncontrado,
+    AlertaDuracionEnviada, ClaveIntento, FalloSinConfirmar,
+    FechaMovimiento, 'Ejecuciones_Historico' AS Origen
+FROM Ejecuciones_Historico
+UNION ALL
+SELECT
+    EjecucionId, DeploymentId, RobotId, EquipoId, UserId, Hora, FechaInicio, FechaFin, Estado,
+    FechaActualizacion, CallbackInfo, MensajeError, FechaSlot, RondasNoEncontrado,
+    AlertaDuracionEnviada, ClaveIntento, FalloSinConfirmar,
+    NULL AS FechaMovimiento, 'Ejecuciones' AS Origen
+FROM Ejecuciones;

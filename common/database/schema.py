@@ -30,8 +30,10 @@ TABLES: tuple[str, ...] = (
     "HistoricoBalanceo",
     "ErrorLog",
     "CallbacksRecibidos",
+    "Ejecuciones_Historico",
+    "Mantenimiento",
 )
-VIEWS: tuple[str, ...] = ("AsignacionesView", "EjecucionesActivas", "EquiposAsignados")
+VIEWS: tuple[str, ...] = ("AsignacionesView", "EjecucionesActivas", "EquiposAsignados", "EjecucionesTodas")
 
 
 
