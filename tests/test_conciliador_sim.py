@@ -14,6 +14,7 @@ from common.database.sql_client import DatabaseClient
 from demo.simulator import API_PASSWORD, API_USERNAME, ControlRoomSimulator, generate_state
 from lanzador.clients.aa_client import Activity, AutomationAnywhereClient
 from lanzador.service.conciliador import Conciliador
+from tests.alertas_falsas import AlertasFalsas
 
 START_UTC = datetime(2026, 3, 2, 9, 0, 0, tzinfo=timezone.utc)  # 10:00 in Europe/Madrid
 ZONE = "Europe/Madrid"
@@ -32,21 +33,6 @@ def make_cfg(**overrides):
     return SimpleNamespace(**values)
 
 
-class Alerts:
-    """Records alerts (the real EmailAlertClient is tested on its own)."""
-
-    def __init__(self):
-        self.sent, self.recovered = [], []
-
-    def send_alert(self, key, subject, body, level="ERROR", what_to_check=""):
-        self.sent.append((key, subject, body))
-        return True
-
-    def send_recovery(self, key, subject, body):
-        self.recovered.append(key)
-        return True
-
-
 class Env:
     """Simulator + SQLite + clocks moving together."""
 
@@ -62,7 +48,7 @@ class Env:
         ensure_schema(self.db)
         self.aa = AutomationAnywhereClient(self.sim.url, API_USERNAME, password=API_PASSWORD,
                                            sleep=lambda s: None, clock=self.sim.now)
-        self.alerts = Alerts()
+        self.alerts = AlertasFalsas()
         self.cfg = make_cfg()
         self.conc = Conciliador(self.db, self.aa, self.cfg, self.clock, self.alerts)
 
@@ -148,14 +134,14 @@ def test_L5_4_a360_error_changes_nothing_and_alerts_after_3_rounds(make_env):
         result = env.conc.run_round()
         assert result["error"] == "a360"
         env.advance(180)
-        assert len(env.alerts.sent) == (1 if i == 2 else 0)
+        assert len(env.alerts.enviadas) == (1 if i == 2 else 0)
     after = {r["EjecucionId"]: r for r in env.db.query("SELECT * FROM Ejecuciones")}
     assert after == before  # nothing marked UNKNOWN, no counters moved
-    assert env.alerts.sent[0][0] == "conciliador_a360"
+    assert env.alerts.enviadas[0].clave == "conciliador_a360"
     env.sim.configure(fault_rates={})
     env.conc.run_round()
     assert env.row(eid)["Estado"] == "COMPLETED"
-    assert env.alerts.recovered == ["conciliador_a360"]
+    assert env.alerts.claves_recuperadas() == ["conciliador_a360"]
 
 
 def test_L5_4_not_found_counted_unknown_after_5_rounds_and_15_min_then_closed(env):
@@ -275,13 +261,13 @@ def test_L5_6_long_running_execution_alerted_once(make_env):
     eid, _ = env.launch()
     env.advance(479 * 60)
     env.conc.run_round()
-    assert env.alerts.sent == []
+    assert env.alerts.enviadas == []
     env.advance(2 * 60)
     env.conc.run_round()
     env.advance(180)
     env.conc.run_round()
-    stuck = [a for a in env.alerts.sent if a[0].startswith("ejecucion_larga")]
-    assert len(stuck) == 1 and str(eid) in stuck[0][2]
+    stuck = [a for a in env.alerts.enviadas if a.clave.startswith("ejecucion_larga")]
+    assert len(stuck) == 1 and str(eid) in stuck[0].cuerpo
     assert env.row(eid)["AlertaDuracionEnviada"] == 1
 
 
@@ -318,11 +304,11 @@ def test_L5_4_db_down_round_counts_and_alerts(tmp_path):
     target = tmp_path / "caida"
     target.mkdir()
     db = DatabaseClient(engine="sqlite", sqlite_path=target, max_retries=0, retry_base_delay=0)
-    alerts = Alerts()
+    alerts = AlertasFalsas()
     conc = Conciliador(db, aa_client=None, cfg=make_cfg(), clock=FixedClock(START_UTC, ZONE), alerts=alerts)
     for _ in range(3):
         assert conc.run_round()["error"] == "bd"
-    assert [a[0] for a in alerts.sent] == ["conciliador_bd"]
+    assert alerts.claves() == ["conciliador_bd"]
 
 
 def test_L5_4_pending_callback_swept_by_round(env):

@@ -13,25 +13,11 @@ from demo.simulator import API_PASSWORD, API_USERNAME, ControlRoomSimulator, gen
 from lanzador.clients.aa_client import AutomationAnywhereClient
 from lanzador.service.desplegador import AjustesLanzamiento, Desplegador
 from lanzador.service.sincronizador import Sincronizador
+from tests.alertas_falsas import AlertasFalsas
 
 TOKEN = "token-de-callback-de-prueba-0123456789"
 CALLBACK_URL = "http://127.0.0.1:9/api/callback"
 DEPLOY_PATH = "/v3/automations/deploy"
-
-
-class Alertas:
-    def __init__(self):
-        self.sent = []
-
-    def send_alert(self, key, subject, body, level="ERROR", what_to_check=""):
-        self.sent.append({"key": key, "subject": subject, "body": body, "check": what_to_check})
-        return True
-
-    def send_recovery(self, key, subject, body):
-        return False
-
-    def is_alerting(self, key):
-        return False
 
 
 class Reloj:
@@ -176,7 +162,7 @@ def test_L3_3_retriable_errors_retried_then_deployed_once(sim, db, clock):
 def test_L3_3_retries_exhausted_deploy_failed(sim, db, clock):
     aa = _prepare(sim, db, clock)
     sim.configure(rules=[{"match": {"path": DEPLOY_PATH}, "status": 502, "times": 100}])
-    alerts = Alertas()
+    alerts = AlertasFalsas()
     d = _desplegador(db, aa, clock, alerts)
     res = d.ciclo()
     d.cerrar()
@@ -184,7 +170,7 @@ def test_L3_3_retries_exhausted_deploy_failed(sim, db, clock):
     (row,) = _ejecuciones(db)
     assert row["Estado"] == "DEPLOY_FAILED" and row["FechaFin"] is not None
     assert "502" in row["MensajeError"] and "3 intentos" in row["MensajeError"]
-    assert len(alerts.sent) == 1
+    assert len(alerts.enviadas) == 1
 
 
 def test_L3_3_permanent_error_not_retried_disabled_user(sim, db, clock):
@@ -224,27 +210,27 @@ def test_L3_3_device_not_connected_never_retried_even_if_marked_retriable(db, cl
 def test_L3_3_no_compatible_targets_alerted_as_robot_configuration(sim, db, clock):
     aa = _prepare(sim, db, clock)
     sim.update("files", 5100, compatible=False)
-    alerts = Alertas()
+    alerts = AlertasFalsas()
     d = _desplegador(db, aa, clock, alerts)
     res = d.ciclo()
     d.cerrar()
     assert res.fallidos == 1 and len(_deploy_calls(sim)) == 1
     assert res.resultados[0].configuracion_robot
-    (alert,) = alerts.sent
-    assert "configuración" in alert["subject"].lower() and "NO_COMPATIBLE_TARGETS" in alert["check"]
-    assert "CONFIGURACIÓN DEL ROBOT" in alert["body"]
+    (alert,) = alerts.enviadas
+    assert "configuración" in alert.asunto.lower() and "NO_COMPATIBLE_TARGETS" in alert.que_revisar
+    assert "CONFIGURACIÓN DEL ROBOT" in alert.cuerpo
 
 
 def test_L3_2_untypable_parametros_recorded_no_http_call(sim, db, clock):
     aa = _prepare(sim, db, clock, parametros={5100: '{"in_Lista": [1, 2]}'})
-    alerts = Alertas()
+    alerts = AlertasFalsas()
     d = _desplegador(db, aa, clock, alerts)
     res = d.ciclo()
     d.cerrar()
     assert res.fallidos == 1 and not _deploy_calls(sim)
     (row,) = _ejecuciones(db)
     assert row["Estado"] == "DEPLOY_FAILED" and "in_Lista" in row["MensajeError"]
-    assert len(alerts.sent) == 1 and "configuración" in alerts.sent[0]["subject"].lower()
+    assert len(alerts.enviadas) == 1 and "configuración" in alerts.enviadas[0].asunto.lower()
 
 
 def test_L3_2_never_deploy_without_a_row(sim, db, clock):
@@ -277,29 +263,29 @@ def test_L3_4_alerts_deduplicated_one_mail_per_cycle(sim, db, clock):
     aa = _prepare(sim, db, clock, pares=((5100, 80), (5101, 81), (5102, 82)))
     for uid in (700, 701, 702):
         sim.update("users", uid, disabled=True)
-    alerts, mono = Alertas(), Reloj()
+    alerts, mono = AlertasFalsas(), Reloj()
     d = _desplegador(db, aa, clock, alerts, mono, espera_tras_fallo_seg=0)
     assert d.ciclo().fallidos == 3
-    assert len(alerts.sent) == 1  # one summary e-mail for three failures
-    assert all(f"Robot {r}" in alerts.sent[0]["body"] for r in (5100, 5101, 5102))
+    assert len(alerts.enviadas) == 1  # one summary e-mail for three failures
+    assert all(f"Robot {r}" in alerts.enviadas[0].cuerpo for r in (5100, 5101, 5102))
     for _ in range(3):  # same failures again and again: no more e-mails
         clock.advance(20)
         mono.t += 20
         assert d.ciclo().fallidos == 3
-    assert len(alerts.sent) == 1
+    assert len(alerts.enviadas) == 1
     # a different error kind on one pair is new
     sim.update("users", 700, disabled=False)
     sim.update("files", 5100, compatible=False)
     clock.advance(20)
     assert d.ciclo().fallidos == 3
-    assert len(alerts.sent) == 2 and "Robot 5100" in alerts.sent[1]["body"]
-    assert "Robot 5101" not in alerts.sent[1]["body"]
+    assert len(alerts.enviadas) == 2 and "Robot 5100" in alerts.enviadas[1].cuerpo
+    assert "Robot 5101" not in alerts.enviadas[1].cuerpo
     # after EMAIL_INTERVALO_REPETICION_MIN the same failures are alerted again, still one mail
     mono.t += 31 * 60
     clock.advance(20)
     d.ciclo()
     d.cerrar()
-    assert len(alerts.sent) == 3
+    assert len(alerts.enviadas) == 3
 
 
 def test_L3_1_pool_created_once_and_bounded(sim, db, clock):
@@ -387,12 +373,12 @@ def test_L3_3_timeout_not_accepted_is_retried(sim, db, clock):
 
 def test_L3_3_unknown_outcome_left_lanzando_for_the_conciliador(sim, db, clock):
     aa = _prepare(sim, db, clock)
-    alerts = Alertas()
+    alerts = AlertasFalsas()
     d = _desplegador(db, Ambiguo(aa, lost={1, 2, 3}), clock, alerts)
     res = d.ciclo()
     assert res.inciertos == 1 and not sim.deploys()
     assert _ejecuciones(db)[0]["Estado"] == "LANZANDO"  # L5.5 adopts or fails it; never DEPLOY_FAILED blindly
-    assert not alerts.sent
+    assert not alerts.enviadas
     d2 = _desplegador(db, Ambiguo(aa, lost={1}, activity_fails=True), clock)
     db.execute("UPDATE Ejecuciones SET Estado = 'DEPLOY_FAILED', FechaFin = ? ", (clock.now_local(),))
     clock.advance(600)
@@ -490,7 +476,7 @@ def test_L3_3_earlier_ambiguous_attempt_is_looked_up_again_before_failing(sim, d
     """Never DEPLOY_FAILED (equipo free, relaunch later) over a deployment A360 accepted: when an
     earlier attempt was ambiguous, the final failure looks in A360 again and adopts what it finds."""
     aa = _prepare(sim, db, clock)
-    alerts = Alertas()
+    alerts = AlertasFalsas()
     d = _desplegador(db, AceptadoConRetraso(aa), clock, alerts)
     res = d.ciclo()
     d.cerrar()
@@ -498,7 +484,7 @@ def test_L3_3_earlier_ambiguous_attempt_is_looked_up_again_before_failing(sim, d
     assert res.desplegados == 1 and res.resultados[0].intentos == 3
     (row,) = _ejecuciones(db)
     assert row["Estado"] == "DEPLOYED" and row["DeploymentId"] == dep["deploymentId"]
-    assert not alerts.sent
+    assert not alerts.enviadas
 
 
 def test_L3_3_earlier_ambiguous_attempt_not_found_leaves_row_for_the_conciliador(sim, db, clock):
@@ -559,7 +545,7 @@ def test_L3_3_2xx_without_deployment_id_is_adopted_not_failed(sim, db, clock):
     """A 2xx means A360 took the deploy: recording DEPLOY_FAILED would free a busy equipo (double
     launch later). The run is looked up and adopted, never deployed again."""
     aa = _prepare(sim, db, clock)
-    alerts = Alertas()
+    alerts = AlertasFalsas()
     wrapper = DosXXIlegible(aa)
     d = _desplegador(db, wrapper, clock, alerts)
     res = d.ciclo()

@@ -10,6 +10,7 @@ import pytest
 from common.clock import FixedClock
 from common.utils.config_manager import load_config, load_config_or_exit
 from lanzador.service.main import Lanzador
+from tests.alertas_falsas import AlertasFalsas
 
 BASE_ENV = {
     "AA_URL": "http://127.0.0.1:9",
@@ -86,8 +87,11 @@ def test_L6_jobs_registered_separately_with_their_intervals(db):
                             LANZADOR_INTERVALO_CONCILIADOR_SEG="11", LANZADOR_INTERVALO_SYNC_TABLAS_SEG="13")
     runner = Runner()
     lz.registrar(runner)
-    assert {k: v[0] for k, v in runner.jobs.items()} == {"sincronizacion": 13, "lanzamiento": 7, "conciliacion": 11}
+    assert {k: v[0] for k, v in runner.jobs.items()} == {
+        "sincronizacion": 13, "lanzamiento": 7, "conciliacion": 11, "mantenimiento": 60
+    }
     assert lz.desplegador.stop_event is runner.stop_event
+    assert lz.mantenimiento.stop_event is runner.stop_event
     lz.cerrar()
 
 
@@ -142,31 +146,12 @@ def test_bad_value_in_lanzador_env_file_exits_2_naming_it(tmp_path, capsys):
     assert "LANZADOR_MAX_LANZAMIENTOS_CONCURRENTES" in capsys.readouterr().err
 
 
-class Alertas:
-    def __init__(self):
-        self.sent, self.recoveries, self.open = [], [], set()
-
-    def send_alert(self, key, subject, body, level="ERROR", what_to_check=""):
-        self.sent.append(key)
-        self.open.add(key)
-        return True
-
-    def send_recovery(self, key, subject, body):
-        if key in self.open:
-            self.open.discard(key)
-            self.recoveries.append(key)
-        return True
-
-    def is_alerting(self, key):
-        return key in self.open
-
-
 def test_C_db_unreachable_alerted_after_n_cycles_then_recovery(db):
     from common.database.sql_client import DatabaseError
 
     cfg = load_config("lanzador", environ={**BASE_ENV, "SAM_FALLOS_CONSECUTIVOS_ALERTA": "3"})
     clock = FixedClock(datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc), "UTC")
-    alerts = Alertas()
+    alerts = AlertasFalsas()
     lz = Lanzador(cfg, db=db, aa=AA(), clock=clock, alerts=alerts, conciliador=Conciliador())
     broken = {"on": True}
 
@@ -177,14 +162,14 @@ def test_C_db_unreachable_alerted_after_n_cycles_then_recovery(db):
     lz.desplegador.ciclo = ciclo  # type: ignore[method-assign]
     for _ in range(2):
         lz.job_lanzamiento()
-    assert alerts.sent == []
+    assert alerts.claves() == []
     for _ in range(3):
         lz.job_lanzamiento()
-    assert alerts.sent == ["lanzador:bd"]  # once, at the 3rd consecutive failure
+    assert alerts.claves() == ["lanzador:bd"]  # once, at the 3rd consecutive failure
     broken["on"] = False
     lz.job_lanzamiento()
     lz.job_lanzamiento()
-    assert alerts.recoveries == ["lanzador:bd"]
+    assert alerts.claves_recuperadas() == ["lanzador:bd"]
     lz.cerrar()
 
 

@@ -15,20 +15,7 @@ import pytest
 
 from common.paths import PROJECT_ROOT
 from common.service_runner import ServiceRunner
-
-
-class RecordingAlerts:
-    def __init__(self) -> None:
-        self.alerts: list[str] = []
-        self.recoveries: list[str] = []
-
-    def send_alert(self, key, subject, body, level="ERROR", what_to_check=""):
-        self.alerts.append(key)
-        return True
-
-    def send_recovery(self, key, subject, body):
-        self.recoveries.append(key)
-        return True
+from tests.alertas_falsas import AlertasFalsas
 
 
 def _run_in_thread(runner: ServiceRunner) -> threading.Thread:
@@ -47,7 +34,7 @@ def _wait_for(predicate, timeout=10.0):
 
 
 def test_failing_job_is_logged_alerted_and_loop_goes_on(caplog):
-    alerts = RecordingAlerts()
+    alerts = AlertasFalsas()
     calls = []
 
     def flaky():
@@ -65,8 +52,8 @@ def test_failing_job_is_logged_alerted_and_loop_goes_on(caplog):
     t.join(5)
     assert not t.is_alive()
     # One alert for the run of failures (common/utils/alertas.RachaDeFallos), one recovery.
-    assert alerts.alerts == ["prueba:tarea:flaky"]
-    assert alerts.recoveries == ["prueba:tarea:flaky"]
+    assert alerts.claves() == ["prueba:tarea:flaky"]
+    assert alerts.claves_recuperadas() == ["prueba:tarea:flaky"]
     assert any("La tarea flaky falló" in r.getMessage() for r in caplog.records)
 
 

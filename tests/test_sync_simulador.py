@@ -21,30 +21,7 @@ from lanzador.service.sincronizador import (
     filas_equipos,
     licencia_de,
 )
-
-
-class Alertas:
-    """Records alerts like EmailAlertClient would send them (key-level state only)."""
-
-    def __init__(self):
-        self.sent: list[tuple[str, str, str]] = []
-        self.recoveries: list[str] = []
-        self._open: set[str] = set()
-
-    def send_alert(self, key, subject, body, level="ERROR", what_to_check=""):
-        self.sent.append((key, subject, body))
-        self._open.add(key)
-        return True
-
-    def send_recovery(self, key, subject, body):
-        if key in self._open:
-            self._open.discard(key)
-            self.recoveries.append(key)
-            return True
-        return False
-
-    def is_alerting(self, key):
-        return key in self._open
+from tests.alertas_falsas import AlertasFalsas
 
 
 def _state():
@@ -194,7 +171,7 @@ def test_L1_2_user_disabled_later_marks_user_inactive(sim, db, clock):
 
 
 def test_L1_1_failed_page_marks_nothing_missing_and_alerts(sim, db, clock):
-    alerts = Alertas()
+    alerts = AlertasFalsas()
     _sync(sim, db, clock, alerts)
     before = _equipos(db)
     sim.remove("devices", 85)  # a complete sync would mark it NO_ENCONTRADO
@@ -207,7 +184,7 @@ def test_L1_1_failed_page_marks_nothing_missing_and_alerts(sim, db, clock):
     assert after == before  # nothing written at all, nothing marked missing
     assert after[85]["EstadoA360"] == "CONNECTED"
     assert _robots(db)[5102]["ExisteEnA360"] == 0  # the other table synced independently
-    assert [k for k, _, _ in alerts.sent] == [ALERTA_EQUIPOS]
+    assert alerts.claves() == [ALERTA_EQUIPOS]
     # users page failing aborts Equipos too
     sim.configure(rules=[{"match": {"path": "/v2/usermanagement/users/list", "nth": 2}, "status": 503,
                           "times": 1000}])
@@ -218,11 +195,11 @@ def test_L1_1_failed_page_marks_nothing_missing_and_alerts(sim, db, clock):
     res = _sync(sim, db, clock, alerts)
     assert res.ok
     assert _equipos(db)[85]["EstadoA360"] == "NO_ENCONTRADO"
-    assert alerts.recoveries == [ALERTA_EQUIPOS]
+    assert alerts.claves_recuperadas() == [ALERTA_EQUIPOS]
 
 
 def test_L1_1_failed_taskbot_page_keeps_robots(sim, db, clock):
-    alerts = Alertas()
+    alerts = AlertasFalsas()
     _sync(sim, db, clock, alerts)
     sim.remove("files", 5100)
     sim.configure(rules=[{"match": {"path": "/v2/repository/workspaces/public/files/list", "nth": 2},
@@ -230,7 +207,7 @@ def test_L1_1_failed_taskbot_page_keeps_robots(sim, db, clock):
     res = _sync(sim, db, clock, alerts)
     assert "Robots" in res.errores
     assert _robots(db)[5100]["ExisteEnA360"] == 1
-    assert [k for k, _, _ in alerts.sent] == [ALERTA_ROBOTS]
+    assert alerts.claves() == [ALERTA_ROBOTS]
 
 
 def test_L1_2_host_reregistered_moves_assignments(sim, db, clock):
