@@ -346,10 +346,9 @@ class CloudersSource:
     def _clean(self, text: str) -> str:
         return redact(text, self.settings.secrets())
 
-    def _connect(self, generation: int) -> None:
+    def _new_client(self) -> paramiko.SSHClient:
+        """A client that knows the host keys of known_hosts and the ones pinned so far."""
         s = self.settings
-        if generation != self._generation:
-            raise SourceError("clouders: la fuente se ha cerrado")
         client = paramiko.SSHClient()
         known = s.known_hosts_path
         if known.is_file():
@@ -370,6 +369,10 @@ class CloudersSource:
         client.set_missing_host_key_policy(
             _AcceptUnknownWithWarningPolicy() if s.accept_unknown_host else _RejectUnknownPolicy()
         )
+        return client
+
+    def _connect_kwargs(self) -> dict[str, Any]:
+        s = self.settings
         kwargs: dict[str, Any] = {
             "hostname": s.ssh_host,
             "port": s.ssh_port,
@@ -387,8 +390,15 @@ class CloudersSource:
             kwargs["key_filename"] = str(Path(s.ssh_key_file).expanduser())
             if s.ssh_password:
                 kwargs["passphrase"] = s.ssh_password
+        return kwargs
+
+    def _connect(self, generation: int) -> None:
+        s = self.settings
+        if generation != self._generation:
+            raise SourceError("clouders: la fuente se ha cerrado")
+        client = self._new_client()
         try:
-            client.connect(**kwargs)
+            client.connect(**self._connect_kwargs())
         except Exception as exc:
             client.close()
             raise SourceError(self._clean(self._connect_error(exc))) from None
