@@ -7,7 +7,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from datetime import datetime
 
 import pytest
@@ -17,6 +16,7 @@ from common.database import ejecuciones as E
 from common.database.schema import ensure_schema
 from common.database.sql_client import DatabaseClient
 from common.paths import PROJECT_ROOT
+from tests.esperas import esperar
 
 TOKEN = "token-de-proceso-0123456789"
 SCRIPT = PROJECT_ROOT / "callback" / "run_callback.py"
@@ -67,18 +67,22 @@ def _start(tmp_path, *, entry="script", extra_env=None, healthy=200):
     env.update(extra_env or {})
     proc = _popen(tmp_path, entry, env)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+
+    def sirve() -> bool:
         if proc.poll() is not None:
             out = proc.stdout.read().decode(errors="replace")
             raise AssertionError(f"el servidor terminó al arrancar ({proc.returncode}): {out}")
         try:
-            if requests.get(base + "/health", timeout=2).status_code == healthy:
-                return proc, base
+            return requests.get(base + "/health", timeout=2).status_code == healthy
         except requests.ConnectionError:
-            time.sleep(0.1)
-    proc.kill()
-    raise AssertionError("el servidor no respondió a /health")
+            return False
+
+    try:
+        esperar(sirve, 30, paso=0.1, que=f"el servidor no respondió {healthy} a /health")
+    except AssertionError:
+        proc.kill()
+        raise
+    return proc, base
 
 
 def _stop(proc, sig):

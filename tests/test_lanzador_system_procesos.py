@@ -20,6 +20,7 @@ from common.database.schema import ensure_schema
 from common.database.sql_client import DatabaseClient
 from common.paths import PROJECT_ROOT
 from demo.simulator import API_PASSWORD, API_USERNAME, ControlRoomSimulator, generate_state
+from tests.esperas import esperar
 from tests.smtp_sink import SmtpSink
 
 pytestmark = pytest.mark.system
@@ -35,17 +36,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def wait_for(cond, timeout=30.0, step=0.2, what="condición"):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = cond()
-        if last:
-            return last
-        time.sleep(step)
-    raise AssertionError(f"no se cumplió en {timeout} s: {what} (último valor: {last!r})")
 
 
 class Proc:
@@ -182,8 +172,8 @@ def test_system_sync_launch_callbacks_terminal_one_per_equipo(entorno_factory):
         env.online([(5100, 80), (5101, 80), (5102, 81), (5103, 82)])
         env.callback.start()
         env.lanzador.start()
-        wait_for(lambda: len([r for r in _terminal(env.ejecuciones()) if r["FechaFin"]]) >= 8, 60,
-                 what="8 ejecuciones terminadas")
+        esperar(lambda: len([r for r in _terminal(env.ejecuciones()) if r["FechaFin"]]) >= 8, 60,
+                 que="8 ejecuciones terminadas")
         assert env.lanzador.terminate() == 0
         assert env.callback.terminate() == 0
         sim.wait_idle(10)
@@ -213,10 +203,10 @@ def _final_states(env, sim, expected_deploys):
     """Run both processes until every deployment reached a terminal state in SAM; stop them."""
     env.callback.start()
     env.lanzador.start()
-    wait_for(lambda: len(sim.deploys()) >= expected_deploys, 60, what=f"{expected_deploys} despliegues")
+    esperar(lambda: len(sim.deploys()) >= expected_deploys, 60, que=f"{expected_deploys} despliegues")
     env.db.execute("UPDATE Robots SET EsOnline = 0")  # no more launches: let the last ones finish
-    wait_for(lambda: all(r["Estado"] in TERMINALES and r["FechaFin"] for r in env.ejecuciones()), 60,
-             what="todas las ejecuciones terminales")
+    esperar(lambda: all(r["Estado"] in TERMINALES and r["FechaFin"] for r in env.ejecuciones()), 60,
+             que="todas las ejecuciones terminales")
     assert env.lanzador.terminate() == 0
     assert env.callback.terminate() == 0
     return {r["DeploymentId"]: r["Estado"] for r in env.ejecuciones()}
@@ -264,15 +254,18 @@ def test_system_kill9_after_intent_no_duplicate_deployment(entorno_factory):
         env = entorno_factory(sim, LANZADOR_ESPERA_TRAS_FALLO_SEG="2")
         env.online([(5100, 80)])
         env.lanzador.start(SAM_TEST_PAUSA_TRAS_INTENCION_SEG="60")
-        wait_for(lambda: [r for r in env.ejecuciones() if r["Estado"] == "LANZANDO"], 30, what="fila LANZANDO")
+        esperar(lambda: [r for r in env.ejecuciones() if r["Estado"] == "LANZANDO"], 30, que="fila LANZANDO")
         env.lanzador.kill9()
         assert sim.deploys() == []
         (killed,) = env.ejecuciones()
         env.lanzador.start()  # restart without the hook
-        wait_for(lambda: env.db.query_one("SELECT Estado FROM Ejecuciones WHERE EjecucionId = ?",
+        esperar(lambda: env.db.query_one("SELECT Estado FROM Ejecuciones WHERE EjecucionId = ?",
                                           (killed["EjecucionId"],))["Estado"] != "LANZANDO", 40,
-                 what="fila recuperada")
-        wait_for(lambda: len(sim.deploys()) >= 1, 30, what="relanzamiento tras la espera")
+                 que="fila recuperada")
+        esperar(lambda: len(sim.deploys()) >= 1, 30, que="relanzamiento tras la espera")
+        esperar(lambda: [r for r in env.ejecuciones() if r["DeploymentId"]], 30, que="relanzamiento registrado")
+        # Deliberate: a few launch cycles (1 s) and the cool-off (2 s) go by, so that a second
+        # deployment to the busy equipo would show up in the assertions below. Nothing to wait for.
         time.sleep(2)
         assert env.lanzador.terminate() == 0
         rows = env.ejecuciones()
@@ -292,11 +285,11 @@ def test_system_faults_20_percent_no_lost_or_duplicated_launch(entorno_factory):
         env.online([(5100, 80), (5101, 81), (5102, 82), (5103, 83)])
         env.callback.start()
         env.lanzador.start()
-        wait_for(lambda: len(sim.deploys()) >= 12, 90, what="12 despliegues con fallos")
+        esperar(lambda: len(sim.deploys()) >= 12, 90, que="12 despliegues con fallos")
         sim.configure(fault_rates={})
         # rows whose deploy outcome was unknown (timeouts) are resolved by the Conciliador (L5.5)
-        wait_for(lambda: not [r for r in env.ejecuciones() if r["Estado"] == "LANZANDO"], 60,
-                 what="ninguna fila LANZANDO")
+        esperar(lambda: not [r for r in env.ejecuciones() if r["Estado"] == "LANZANDO"], 60,
+                 que="ninguna fila LANZANDO")
         assert env.lanzador.terminate() == 0
         sim.wait_idle(10)
         rows = env.ejecuciones()
@@ -321,8 +314,11 @@ def test_system_disabled_user_one_deploy_failed_one_alert(entorno_factory):
                               EMAIL_FROM="sam@example.com", EMAIL_RECIPIENTS="ops@example.com")
         env.online([(5100, 80)])
         env.lanzador.start()
-        wait_for(lambda: [r for r in env.ejecuciones() if r["Estado"] == "DEPLOY_FAILED"], 30, what="DEPLOY_FAILED")
-        # several launch cycles (1 s each) go by
+        esperar(lambda: [r for r in env.ejecuciones() if r["Estado"] == "DEPLOY_FAILED"], 30, que="DEPLOY_FAILED")
+        esperar(lambda: [m for m in smtp.messages if "lanzamiento" in str(m["Subject"]).lower()], 30,
+                que="correo de alerta de lanzamiento")
+        # Deliberate: several launch cycles (1 s each) go by, to prove that none of them retries the
+        # deploy or mails again (no retry storm). Nothing to wait for.
         time.sleep(6)
         assert env.lanzador.terminate() == 0
         rows = env.ejecuciones()
@@ -347,11 +343,13 @@ def test_system_pause_window_no_deploys_sync_and_conciliation_run(entorno_factor
                        "FechaActualizacion) VALUES ('no-existe-en-a360', 5101, 81, 701, ?, 'RUNNING', ?)",
                        (datetime.utcnow() - timedelta(minutes=10), datetime.utcnow() - timedelta(minutes=10)))
         env.lanzador.start()
-        wait_for(lambda: env.db.query_one("SELECT COUNT(*) AS n FROM Equipos WHERE EstadoA360 = 'CONNECTED'")["n"] >= 4,
-                 30, what="sincronización")
-        wait_for(lambda: (env.db.query_one("SELECT RondasNoEncontrado AS n FROM Ejecuciones "
+        esperar(lambda: env.db.query_one("SELECT COUNT(*) AS n FROM Equipos WHERE EstadoA360 = 'CONNECTED'")["n"] >= 4,
+                 30, que="sincronización")
+        esperar(lambda: (env.db.query_one("SELECT RondasNoEncontrado AS n FROM Ejecuciones "
                                            "WHERE DeploymentId = 'no-existe-en-a360'")["n"] or 0) >= 2,
-                 30, what="dos rondas de conciliación")
+                 30, que="dos rondas de conciliación")
+        # Deliberate: more launch cycles (1 s) go by inside the window, to prove that none deploys
+        # and that entering the pause is not logged again. Nothing to wait for.
         time.sleep(2)
         assert env.lanzador.terminate() == 0
         assert sim.deploys() == [] and sim.requests(DEPLOY) == []
@@ -380,8 +378,8 @@ def test_system_sigterm_during_deploys_exits_0_and_records_them(entorno_factory)
         env = entorno_factory(sim)
         env.online([(5100, 80), (5101, 81), (5102, 82)])
         env.lanzador.start()
-        wait_for(lambda: len([r for r in env.ejecuciones() if r["Estado"] == "LANZANDO"]) == 3, 30,
-                 what="tres despliegues en curso")
+        esperar(lambda: len([r for r in env.ejecuciones() if r["Estado"] == "LANZANDO"]) == 3, 30,
+                 que="tres despliegues en curso")
         assert env.lanzador.terminate(timeout=40) == 0
         rows = env.ejecuciones()
         assert len(rows) == 3 and {r["Estado"] for r in rows} == {"DEPLOYED"}

@@ -16,21 +16,13 @@ import pytest
 from common.paths import PROJECT_ROOT
 from common.service_runner import ServiceRunner
 from tests.alertas_falsas import AlertasFalsas
+from tests.esperas import esperar
 
 
 def _run_in_thread(runner: ServiceRunner) -> threading.Thread:
     t = threading.Thread(target=runner.run, daemon=True)
     t.start()
     return t
-
-
-def _wait_for(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return False
 
 
 def test_failing_job_is_logged_alerted_and_loop_goes_on(caplog):
@@ -47,7 +39,7 @@ def test_failing_job_is_logged_alerted_and_loop_goes_on(caplog):
     runner.add_job("flaky", 0.05, flaky)
     runner.add_job("other", 0.05, lambda: ok_calls.append(1))
     t = _run_in_thread(runner)
-    assert _wait_for(lambda: len(calls) >= 4 and len(ok_calls) >= 4)
+    esperar(lambda: len(calls) >= 4 and len(ok_calls) >= 4, 10, paso=0.02, que="4 pasadas de cada tarea")
     runner.request_stop()
     t.join(5)
     assert not t.is_alive()
@@ -67,14 +59,14 @@ def test_a_job_never_overlaps_itself():
         with lock:
             active += 1
             max_active = max(max_active, active)
-        time.sleep(0.3)
+        time.sleep(0.3)  # the job's own work, long enough to span many ticks (not a wait)
         with lock:
             active -= 1
 
     runner = ServiceRunner("prueba", shutdown_timeout=5, tick_s=0.01)
     runner.add_job("slow", 0.02, slow)
     t = _run_in_thread(runner)
-    assert _wait_for(lambda: runner.job_stats("slow")["runs"] >= 2)
+    esperar(lambda: runner.job_stats("slow")["runs"] >= 2, 10, paso=0.02, que="2 pasadas de slow")
     runner.request_stop()
     t.join(5)
     assert max_active == 1
@@ -88,7 +80,7 @@ def test_slow_job_does_not_delay_another_job():
     runner.add_job("sync", 0.05, lambda: release.wait(10))
     runner.add_job("launch", 0.05, lambda: fast_runs.append(1))
     t = _run_in_thread(runner)
-    assert _wait_for(lambda: len(fast_runs) >= 5)
+    esperar(lambda: len(fast_runs) >= 5, 10, paso=0.02, que="5 pasadas de launch")
     release.set()
     runner.request_stop()
     t.join(5)
@@ -122,7 +114,7 @@ def _start_child(tmp_path: Path, job_seconds: float, timeout: float):
     script = tmp_path / "child.py"
     script.write_text(CHILD.format(root=str(PROJECT_ROOT), out=str(out)))
     proc = subprocess.Popen([sys.executable, str(script), str(job_seconds), str(timeout)], cwd=tmp_path)
-    assert _wait_for(lambda: out.exists() and "started" in out.read_text(), 20), "child never started"
+    esperar(lambda: out.exists() and "started" in out.read_text(), 20, paso=0.02, que="child never started")
     return proc, out
 
 
@@ -160,10 +152,11 @@ def test_wall_clock_jumping_back_does_not_stall_jobs(monkeypatch):
     runner.add_job("lanzamiento", 0.05, lambda: calls.append(1))
     t = _run_in_thread(runner)
     try:
-        assert _wait_for(lambda: len(calls) >= 2)
+        esperar(lambda: len(calls) >= 2, 10, paso=0.02, que="2 pasadas de lanzamiento")
         offset["s"] = -3600.0  # 03:00 -> 02:00
         seen = len(calls)
-        assert _wait_for(lambda: len(calls) >= seen + 3), "the job stalled after the wall clock went back"
+        esperar(lambda: len(calls) >= seen + 3, 10, paso=0.02,
+                que="the job stalled after the wall clock went back")
     finally:
         runner.request_stop()
         t.join(5)
