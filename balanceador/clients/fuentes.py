@@ -30,6 +30,7 @@ from balanceador.clients.base import (
 )
 from balanceador.clients.clouders_client import CloudersSource
 from balanceador.clients.rpa360_client import Rpa360Source
+from common.utils.alertas import RachaDeFallos
 
 logger = logging.getLogger("sam.balanceador.fuentes")
 
@@ -111,27 +112,33 @@ def read_all(
 
 
 class SourceHealth:
-    """B8: consecutive failures per source; one alert at ``threshold``, one on recovery."""
+    """B8: consecutive failures per source; one alert at ``threshold``, one on recovery (one
+    :class:`common.utils.alertas.RachaDeFallos` per source: an alert the SMTP server did not take is
+    retried on the next failed cycle)."""
 
     def __init__(self, alerts: Any, threshold: int, logger: logging.Logger | None = None) -> None:
         self._alerts = alerts
         self._threshold = max(1, int(threshold))
         self._logger = logger or logging.getLogger("sam.balanceador.fuentes")
-        self._failures: dict[str, int] = {}
-        self._alerted: set[str] = set()
+        self._rachas: dict[str, RachaDeFallos] = {}
         self._lock = threading.Lock()
 
     @staticmethod
     def alert_key(name: str) -> str:
         return f"balanceador.fuente.{name}"
 
-    def consecutive_failures(self, name: str) -> int:
+    def _racha(self, name: str) -> RachaDeFallos:
         with self._lock:
-            return self._failures.get(name, 0)
+            if name not in self._rachas:
+                self._rachas[name] = RachaDeFallos(self._alerts, self.alert_key(name), umbral=self._threshold,
+                                                   logger=self._logger)
+            return self._rachas[name]
+
+    def consecutive_failures(self, name: str) -> int:
+        return self._racha(name).fallos
 
     def is_alerting(self, name: str) -> bool:
-        with self._lock:
-            return name in self._alerted
+        return self._racha(name).alertada
 
     def record(self, results: list[SourceResult]) -> None:
         for result in results:
@@ -141,35 +148,27 @@ class SourceHealth:
                 self._logger.exception("Error registrando el estado de la fuente %r", result.name)
 
     def _record_one(self, result: SourceResult) -> None:
-        name = result.name
-        with self._lock:
-            if result.ok:
-                previous = self._failures.pop(name, 0)
-                recovered = name in self._alerted
-                self._alerted.discard(name)
-                send_alert = False
-                count = 0
-            else:
-                count = self._failures.get(name, 0) + 1
-                self._failures[name] = count
-                previous = 0
-                recovered = False
-                send_alert = count >= self._threshold and name not in self._alerted
+        name, racha = result.name, self._racha(result.name)
         if result.ok:
+            previous = racha.fallos
             if previous:
                 self._logger.info(
                     "Fuente de tickets %r recuperada tras %d lecturas fallidas consecutivas", name, previous
                 )
-            if recovered:
-                self._send(
-                    "send_recovery",
-                    self.alert_key(name),
-                    f"Fuente de tickets '{name}' recuperada",
-                    f"La fuente de tickets '{name}' vuelve a responder tras {previous} ciclos "
-                    "consecutivos con error. El Balanceador vuelve a usar sus datos para ajustar "
-                    "las asignaciones.",
-                )
+            racha.exito(
+                f"Fuente de tickets '{name}' recuperada",
+                f"La fuente de tickets '{name}' vuelve a responder tras {previous} ciclos "
+                "consecutivos con error. El Balanceador vuelve a usar sus datos para ajustar "
+                "las asignaciones.",
+            )
             return
+        count = racha.fallo(
+            f"Fuente de tickets '{name}' sin respuesta",
+            lambda n: f"La fuente de tickets '{name}' ha fallado en {n} ciclos consecutivos del "
+            f"Balanceador. Último error: {result.error or 'desconocido'}. Mientras tanto no se "
+            "liberan equipos de los robots que alimenta esta fuente.",
+            que_revisar=_WHAT_TO_CHECK.get(name, "La conectividad y el estado de la fuente."),
+        )
         self._logger.warning(
             "Fuente de tickets %r no disponible (%d fallo(s) consecutivo(s)); sus robots no se "
             "reducen en este ciclo: %s",
@@ -177,46 +176,8 @@ class SourceHealth:
             count,
             result.error,
         )
-        if send_alert:
-            if count == self._threshold:
-                self._logger.error(
-                    "Fuente de tickets %r caída durante %d ciclos consecutivos; se envía alerta", name, count
-                )
-            delivered = self._send(
-                "send_alert",
-                self.alert_key(name),
-                f"Fuente de tickets '{name}' sin respuesta",
-                f"La fuente de tickets '{name}' ha fallado en {count} ciclos consecutivos del "
-                f"Balanceador. Último error: {result.error or 'desconocido'}. Mientras tanto no se "
-                "liberan equipos de los robots que alimenta esta fuente.",
-                what_to_check=_WHAT_TO_CHECK.get(name, "La conectividad y el estado de la fuente."),
-            )
-            # An alert that could not be handed over (SMTP down) is retried next cycle; the mail
-            # client throttles repeats per key, and "not configured" counts as handed over.
-            if delivered or self._client_alerting(self.alert_key(name)):
-                with self._lock:
-                    if self._failures.get(name, 0) > 0:
-                        self._alerted.add(name)
-
-    def _client_alerting(self, key: str) -> bool:
-        checker = getattr(self._alerts, "is_alerting", None)
-        if not callable(checker):
-            return False
-        try:
-            return bool(checker(key))
-        except Exception:
-            return False
-
-    def _send(self, method: str, key: str, subject: str, body: str, **extra: Any) -> bool:
-        if self._alerts is None:
-            return True  # nothing to deliver to: the log lines are the alert
-        try:
-            if method == "send_alert":
-                return bool(getattr(self._alerts, method)(key, subject, body, level="ERROR", **extra))
-            return bool(getattr(self._alerts, method)(key, subject, body))
-        except Exception:  # EmailAlertClient never raises, but a fake might
-            self._logger.exception("No se pudo enviar el correo de la fuente de tickets (%s)", key)
-            return False
+        if count == self._threshold:
+            self._logger.error("Fuente de tickets %r caída durante %d ciclos consecutivos; se envía alerta", name, count)
 
 
 _WHAT_TO_CHECK = {

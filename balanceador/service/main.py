@@ -25,6 +25,8 @@ from balanceador.service.balanceo import planificar
 from balanceador.service.consolidacion import AvisosDiarios, Consolidado, consolidar
 from balanceador.service.cooling_manager import CoolingManager
 from common.database.sql_client import DatabaseClient, DatabaseError
+from common.utils.alertas import RachaDeFallos
+from common.utils.config_manager import ajuste
 
 _log = logging.getLogger("sam.balanceador")
 
@@ -50,8 +52,8 @@ class ServicioBalanceador:
         self.ajustes = AjustesBalanceo.desde_config(cfg)
         self.executor = executor
         self.cooling_reconstruido = False
-        self.fallos_bd = 0
-        self.umbral_bd = int(cfg.get("SAM_FALLOS_CONSECUTIVOS_ALERTA", 3) or 3)
+        self._racha_bd = RachaDeFallos(alerts, CLAVE_ALERTA_BD,
+                                       umbral=int(ajuste(cfg, "SAM_FALLOS_CONSECUTIVOS_ALERTA")), logger=self.log)
 
     # ------------------------------------------------------------------ pieces
     def reconstruir_cooling(self, now: datetime) -> None:
@@ -120,24 +122,24 @@ class ServicioBalanceador:
             if cons.fuentes_caidas else "",
         )
 
+    @property
+    def fallos_bd(self) -> int:
+        return self._racha_bd.fallos
+
     def _fallo_bd(self, exc: Exception) -> None:
-        self.fallos_bd += 1
+        fallos = self._racha_bd.fallo(
+            "El Balanceador no puede usar la base de datos SAM",
+            lambda n: f"El ciclo de balanceo ha fallado {n} veces seguidas por la base de datos SAM: {exc}",
+            que_revisar="Que el servidor SQL responda y las variables SQL_SAM_* sean correctas.",
+        )
         self.log.error("No se pudo completar el ciclo de balanceo (fallo %d consecutivo de la BD SAM): %s; "
-                       "no se ha aplicado ningún cambio.", self.fallos_bd, exc)
-        if self.fallos_bd >= self.umbral_bd and self.alerts is not None:
-            self.alerts.send_alert(
-                CLAVE_ALERTA_BD, "El Balanceador no puede usar la base de datos SAM",
-                f"El ciclo de balanceo ha fallado {self.fallos_bd} veces seguidas por la base de datos SAM: {exc}",
-                what_to_check="Que el servidor SQL responda y las variables SQL_SAM_* sean correctas.",
-            )
+                       "no se ha aplicado ningún cambio.", fallos, exc)
 
     def _bd_ok(self) -> None:
-        if self.fallos_bd:
-            self.log.info("La base de datos SAM vuelve a responder tras %d fallo(s).", self.fallos_bd)
-            if self.alerts is not None:
-                self.alerts.send_recovery(CLAVE_ALERTA_BD, "El Balanceador vuelve a usar la base de datos SAM",
-                                          "El ciclo de balanceo vuelve a completarse.")
-        self.fallos_bd = 0
+        if self._racha_bd.fallos:
+            self.log.info("La base de datos SAM vuelve a responder tras %d fallo(s).", self._racha_bd.fallos)
+        self._racha_bd.exito("El Balanceador vuelve a usar la base de datos SAM",
+                             "El ciclo de balanceo vuelve a completarse.")
 
     # ------------------------------------------------------------------ dry run
     def simular(self) -> str:
