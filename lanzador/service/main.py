@@ -6,7 +6,10 @@ Three separate jobs on the common runner, so a slow sync never delays launches:
 - ``lanzamiento``: every ``LANZADOR_INTERVALO_LANZADOR_SEG``, skipped inside the pause window;
   before its first real cycle the Conciliador's start-up recovery of ``LANZANDO`` rows runs (L5.5)
   — until it succeeds, nothing is launched;
-- ``conciliacion``: every ``LANZADOR_INTERVALO_CONCILIADOR_SEG`` (also during the pause).
+- ``conciliacion``: every ``LANZADOR_INTERVALO_CONCILIADOR_SEG`` (also during the pause);
+- ``mantenimiento``: checked every minute; once a day from ``MANTENIMIENTO_HORA_HHMM`` it moves old
+  closed executions to history and purges old rows, batch by batch (R2,
+  :mod:`lanzador.service.mantenimiento`).
 
 Shutdown (SIGINT/SIGTERM/SIGBREAK): the runner lets in-flight jobs finish, then the hooks close the
 launch pool (in-flight deploys record their outcome), log out of A360 and close the DB connections.
@@ -23,6 +26,8 @@ from common.database.sql_client import DatabaseError
 from common.utils.alertas import RachaDeFallos
 from common.utils.config_manager import ajuste
 from lanzador.service.desplegador import AjustesLanzamiento, Desplegador
+from lanzador.service.mantenimiento import INTERVALO_SEG as INTERVALO_MANTENIMIENTO_SEG
+from lanzador.service.mantenimiento import TrabajoMantenimiento
 from lanzador.service.pausa import VentanaPausa
 from lanzador.service.sincronizador import Sincronizador
 
@@ -69,6 +74,9 @@ class Lanzador:
         self._recuperacion_lock = threading.Lock()
         self._racha_bd = RachaDeFallos(
             alerts, ALERTA_BD, umbral=int(ajuste(cfg, "SAM_FALLOS_CONSECUTIVOS_ALERTA")), logger=self.log
+        )
+        self.mantenimiento = TrabajoMantenimiento(
+            db, cfg, clock, alerts=alerts, stop_event=self.stop_event, logger=self.log
         )
 
     # -- jobs ------------------------------------------------------------------------------------
@@ -124,6 +132,9 @@ class Lanzador:
             "Los ciclos de lanzamiento vuelven a completarse con normalidad.",
         )
 
+    def job_mantenimiento(self) -> None:
+        self.mantenimiento.tick()
+
     def job_conciliacion(self) -> None:
         if self.conciliador is None:
             return
@@ -134,10 +145,12 @@ class Lanzador:
         cfg = self.cfg
         self.stop_event = runner.stop_event
         self.desplegador.stop_event = runner.stop_event
+        self.mantenimiento.stop_event = runner.stop_event
         runner.add_job("sincronizacion", cfg.LANZADOR_INTERVALO_SYNC_TABLAS_SEG, self.job_sincronizacion)
         runner.add_job("lanzamiento", cfg.LANZADOR_INTERVALO_LANZADOR_SEG, self.job_lanzamiento)
         if self.conciliador is not None:
             runner.add_job("conciliacion", cfg.LANZADOR_INTERVALO_CONCILIADOR_SEG, self.job_conciliacion)
+        runner.add_job("mantenimiento", INTERVALO_MANTENIMIENTO_SEG, self.job_mantenimiento)
         runner.add_shutdown_hook(self.cerrar)
 
     def cerrar(self) -> None:
