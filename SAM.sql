@@ -1042,6 +1042,54 @@ CREATE NONCLUSTERED INDEX IX_Ejecuciones_Robot_Equipo_Fecha
 ON dbo.Ejecuciones (RobotId, EquipoId, FechaInicio)
 INCLUDE (Estado, FechaSlot, Hora);
 GO
+-- R1 (BEHAVIOUR §14): each per-cycle read touches only the open executions, through the filtered
+-- indexes WHERE FechaFin IS NULL (a few hundred rows, however long the history), with FechaFin IS NULL
+-- as a plain conjunct of the query (common/database/ocupacion.abierta). FechaFin is INCLUDEd so that
+-- the optimizer never needs a key lookup to re-check the filter. A pair's history is only ever
+-- sought, never scanned: the slot already launched (IX_Ejecuciones_Slot) and the recent
+-- DEPLOY_FAILED / last end of a (robot, equipo) (IX_Ejecuciones_Robot_Equipo_Fin, FechaFin bare).
+IF NOT EXISTS (
+    SELECT 1 FROM sys.indexes
+    WHERE name = N'IX_Ejecuciones_Abiertas' AND object_id = OBJECT_ID(N'dbo.Ejecuciones')
+)
+CREATE NONCLUSTERED INDEX IX_Ejecuciones_Abiertas
+ON dbo.Ejecuciones (EquipoId, RobotId)
+INCLUDE (Estado, DeploymentId, FechaInicio, FechaActualizacion, FechaFin)
+WHERE FechaFin IS NULL;
+GO
+IF NOT EXISTS (
+    SELECT 1 FROM sys.indexes
+    WHERE name = N'IX_Ejecuciones_Abiertas_Inicio' AND object_id = OBJECT_ID(N'dbo.Ejecuciones')
+)
+CREATE NONCLUSTERED INDEX IX_Ejecuciones_Abiertas_Inicio
+ON dbo.Ejecuciones (FechaInicio, EjecucionId)
+INCLUDE (Estado, DeploymentId, FechaFin)
+WHERE FechaFin IS NULL;
+GO
+IF NOT EXISTS (
+    SELECT 1 FROM sys.indexes
+    WHERE name = N'IX_Ejecuciones_Abiertas_Estado' AND object_id = OBJECT_ID(N'dbo.Ejecuciones')
+)
+CREATE NONCLUSTERED INDEX IX_Ejecuciones_Abiertas_Estado
+ON dbo.Ejecuciones (Estado, FechaActualizacion)
+INCLUDE (DeploymentId, FechaInicio, FechaFin)
+WHERE FechaFin IS NULL;
+GO
+IF NOT EXISTS (
+    SELECT 1 FROM sys.indexes
+    WHERE name = N'IX_Ejecuciones_Slot' AND object_id = OBJECT_ID(N'dbo.Ejecuciones')
+)
+CREATE NONCLUSTERED INDEX IX_Ejecuciones_Slot
+ON dbo.Ejecuciones (RobotId, EquipoId, FechaSlot, Hora);
+GO
+IF NOT EXISTS (
+    SELECT 1 FROM sys.indexes
+    WHERE name = N'IX_Ejecuciones_Robot_Equipo_Fin' AND object_id = OBJECT_ID(N'dbo.Ejecuciones')
+)
+CREATE NONCLUSTERED INDEX IX_Ejecuciones_Robot_Equipo_Fin
+ON dbo.Ejecuciones (RobotId, EquipoId, FechaFin)
+INCLUDE (Estado);
+GO
 IF NOT EXISTS (
     SELECT 1 FROM sys.indexes
     WHERE name = N'IX_Asignaciones_EquipoId' AND object_id = OBJECT_ID(N'dbo.Asignaciones')
@@ -1744,17 +1792,32 @@ BEGIN
               AND NOT EXISTS (
                   SELECT 1 FROM dbo.Ejecuciones AS e
                   WHERE e.RobotId = s.RobotId AND e.EquipoId = s.EquipoId
+                    AND e.FechaFin >= @DesdeFallo
                     AND e.Estado = N'DEPLOY_FAILED'
-                    AND COALESCE(e.FechaFin, e.FechaActualizacion, e.FechaInicio) >= @DesdeFallo
+              )
+              AND NOT EXISTS (
+                  SELECT 1 FROM dbo.Ejecuciones AS e
+                  WHERE e.FechaFin IS NULL
+                    AND e.EquipoId = s.EquipoId AND e.RobotId = s.RobotId
+                    AND e.Estado = N'DEPLOY_FAILED'
+                    AND COALESCE(e.FechaActualizacion, e.FechaInicio) >= @DesdeFallo
               )
         ),
         Online AS (
             SELECT a.RobotId, a.EquipoId, el.UserId, CAST(NULL AS TIME) AS Hora,
                    CAST(0 AS BIT) AS EsProgramado, CAST(NULL AS DATE) AS FechaSlot,
                    COALESCE((
-                       SELECT CONVERT(DATETIME2(0), CONVERT(CHAR(19), MAX(COALESCE(e.FechaFin, e.FechaInicio)), 120), 120)
-                       FROM dbo.Ejecuciones AS e
-                       WHERE e.RobotId = a.RobotId AND e.EquipoId = a.EquipoId
+                       SELECT CONVERT(DATETIME2(0), CONVERT(CHAR(19), MAX(u.Fecha), 120), 120)
+                       FROM (
+                           SELECT MAX(e.FechaFin) AS Fecha
+                           FROM dbo.Ejecuciones AS e
+                           WHERE e.RobotId = a.RobotId AND e.EquipoId = a.EquipoId
+                           UNION ALL
+                           SELECT MAX(e.FechaInicio) AS Fecha
+                           FROM dbo.Ejecuciones AS e
+                           WHERE e.FechaFin IS NULL
+                             AND e.EquipoId = a.EquipoId AND e.RobotId = a.RobotId
+                       ) AS u
                    ), CAST('00010101' AS DATETIME2)) AS Orden
             FROM dbo.Asignaciones AS a
             INNER JOIN dbo.Robots AS r ON r.RobotId = a.RobotId
@@ -1766,8 +1829,15 @@ BEGIN
               AND NOT EXISTS (
                   SELECT 1 FROM dbo.Ejecuciones AS e
                   WHERE e.RobotId = a.RobotId AND e.EquipoId = a.EquipoId
+                    AND e.FechaFin >= @DesdeFallo
                     AND e.Estado = N'DEPLOY_FAILED'
-                    AND COALESCE(e.FechaFin, e.FechaActualizacion, e.FechaInicio) >= @DesdeFallo
+              )
+              AND NOT EXISTS (
+                  SELECT 1 FROM dbo.Ejecuciones AS e
+                  WHERE e.FechaFin IS NULL
+                    AND e.EquipoId = a.EquipoId AND e.RobotId = a.RobotId
+                    AND e.Estado = N'DEPLOY_FAILED'
+                    AND COALESCE(e.FechaActualizacion, e.FechaInicio) >= @DesdeFallo
               )
         ),
         Candidatos AS (
@@ -1800,6 +1870,189 @@ BEGIN
 END;
 GO
 -- @@PROCEDIMIENTOS_LANZADOR@@
+
+-- ---------------------------------------------------------------------------------------------
+-- Mantenimiento: retención del historial de ejecuciones (BEHAVIOUR §14 R2-R3)
+--
+-- dbo.Mantenimiento_MoverAHistorico: los mismos pasos que el trabajo diario del Lanzador
+-- (common/database/mantenimiento.py), para ejecutarlos a mano:
+--     SET QUOTED_IDENTIFIER ON;
+--     EXEC dbo.Mantenimiento_MoverAHistorico @DiasEjecuciones = 7, @Lote = 5000;
+-- 1. mueve a dbo.Ejecuciones_Historico las ejecuciones cerradas (FechaFin IS NOT NULL) con FechaFin
+--    anterior a @DiasEjecuciones días, en lotes de @Lote filas: cada lote es una transacción (copia
+--    los ids que aún no están en el histórico y borra de dbo.Ejecuciones exactamente los que ya
+--    están), así que interrumpirlo no pierde ni duplica nada y otra ejecución termina el trabajo;
+-- 2. borra, también en lotes, el histórico con FechaFin anterior a @DiasHistorico días (0 = no se
+--    borra), los callbacks aplicados anteriores a @DiasCallbacks días y dbo.HistoricoBalanceo
+--    anterior a @DiasBalanceo días;
+-- 3. anota el día en dbo.Mantenimiento (el Lanzador no lo repite ese día).
+-- Entre lotes espera 100 ms (WAITFOR DELAY) para no bloquear al Lanzador. @Ahora: la hora de SAM
+-- (SAM_ZONA_HORARIA); NULL = GETDATE() del servidor. Con el registro de transacciones lleno
+-- (error 9002) se detiene con un mensaje que dice qué hacer.
+-- ---------------------------------------------------------------------------------------------
+SET QUOTED_IDENTIFIER ON;
+GO
+CREATE OR ALTER PROCEDURE dbo.Mantenimiento_MoverAHistorico
+    @DiasEjecuciones INT = 7,
+    @DiasHistorico INT = 365,
+    @Lote INT = 5000,
+    @DiasCallbacks INT = 30,
+    @DiasBalanceo INT = 365,
+    @Ahora DATETIME2(3) = NULL
+AS
+BEGIN
+    SET NOCOUNT ON;
+    SET XACT_ABORT ON;
+    DECLARE @Momento DATETIME2(3) = COALESCE(@Ahora, CAST(GETDATE() AS DATETIME2(3)));
+    DECLARE @Limite DATETIME2(3);
+    DECLARE @Filas INT;
+    DECLARE @Movidas INT = 0;
+    DECLARE @HistoricoPurgadas INT = 0;
+    DECLARE @CallbacksPurgados INT = 0;
+    DECLARE @BalanceoPurgados INT = 0;
+    DECLARE @Error INT;
+    DECLARE @Mensaje NVARCHAR(2048);
+    DECLARE @Parametros NVARCHAR(MAX);
+    DECLARE @Ids TABLE (EjecucionId INT NOT NULL PRIMARY KEY);
+    BEGIN TRY
+        IF @DiasEjecuciones IS NULL OR @DiasEjecuciones < 1
+            THROW 50000, N'@DiasEjecuciones debe ser 1 o mayor.', 1;
+        IF @DiasHistorico IS NULL OR @DiasHistorico < 0
+            THROW 50000, N'@DiasHistorico debe ser 0 (conservar siempre) o mayor.', 1;
+        IF @Lote IS NULL OR @Lote < 1
+            THROW 50000, N'@Lote debe ser 1 o mayor.', 1;
+        IF @DiasCallbacks IS NULL OR @DiasCallbacks < 1 OR @DiasBalanceo IS NULL OR @DiasBalanceo < 1
+            THROW 50000, N'@DiasCallbacks y @DiasBalanceo deben ser 1 o mayores.', 1;
+
+        -- 1. Ejecuciones cerradas -> dbo.Ejecuciones_Historico, un lote por transacción.
+        SET @Limite = DATEADD(DAY, -@DiasEjecuciones, @Momento);
+        SET @Filas = 1;
+        WHILE @Filas > 0
+        BEGIN
+            DELETE FROM @Ids;
+            BEGIN TRANSACTION;
+            INSERT INTO @Ids (EjecucionId)
+            SELECT TOP (@Lote) x.EjecucionId
+            FROM dbo.Ejecuciones AS x WITH (UPDLOCK, HOLDLOCK)
+            WHERE x.FechaFin IS NOT NULL AND x.FechaFin < @Limite
+            ORDER BY x.EjecucionId;
+            INSERT INTO dbo.Ejecuciones_Historico (
+                EjecucionId, DeploymentId, RobotId, EquipoId, UserId, Hora, FechaInicio, FechaFin, Estado,
+                FechaActualizacion, CallbackInfo, MensajeError, FechaSlot, RondasNoEncontrado,
+                AlertaDuracionEnviada, ClaveIntento, FalloSinConfirmar,
+                FechaMovimiento
+            )
+            SELECT
+                e.EjecucionId, e.DeploymentId, e.RobotId, e.EquipoId, e.UserId, e.Hora, e.FechaInicio, e.FechaFin,
+                e.Estado, e.FechaActualizacion, e.CallbackInfo, e.MensajeError, e.FechaSlot,
+                e.RondasNoEncontrado, e.AlertaDuracionEnviada, e.ClaveIntento, e.FalloSinConfirmar,
+                @Momento
+            FROM dbo.Ejecuciones AS e
+            INNER JOIN @Ids AS i ON i.EjecucionId = e.EjecucionId
+            WHERE NOT EXISTS (
+                SELECT 1 FROM dbo.Ejecuciones_Historico AS h WITH (UPDLOCK, HOLDLOCK)
+                WHERE h.EjecucionId = e.EjecucionId
+            );
+            DELETE FROM dbo.Ejecuciones
+            WHERE EjecucionId IN (
+                SELECT h.EjecucionId
+                FROM dbo.Ejecuciones_Historico AS h WITH (UPDLOCK, HOLDLOCK)
+                INNER JOIN @Ids AS i ON i.EjecucionId = h.EjecucionId
+            );
+            SET @Filas = @@ROWCOUNT;
+            COMMIT TRANSACTION;
+            SET @Movidas = @Movidas + @Filas;
+            IF @Filas > 0 WAITFOR DELAY '00:00:00.100';
+        END;
+
+        -- 2. Purgas en lotes (cada DELETE es su propia transacción).
+        IF @DiasHistorico > 0
+        BEGIN
+            SET @Limite = DATEADD(DAY, -@DiasHistorico, @Momento);
+            SET @Filas = 1;
+            WHILE @Filas > 0
+            BEGIN
+                DELETE FROM dbo.Ejecuciones_Historico
+                WHERE EjecucionId IN (
+                    SELECT TOP (@Lote) h.EjecucionId FROM dbo.Ejecuciones_Historico AS h
+                    WHERE h.FechaFin < @Limite ORDER BY h.EjecucionId
+                );
+                SET @Filas = @@ROWCOUNT;
+                SET @HistoricoPurgadas = @HistoricoPurgadas + @Filas;
+                IF @Filas > 0 WAITFOR DELAY '00:00:00.100';
+            END;
+        END;
+        SET @Limite = DATEADD(DAY, -@DiasCallbacks, @Momento);
+        SET @Filas = 1;
+        WHILE @Filas > 0
+        BEGIN
+            DELETE FROM dbo.CallbacksRecibidos
+            WHERE CallbackId IN (
+                SELECT TOP (@Lote) c.CallbackId FROM dbo.CallbacksRecibidos AS c
+                WHERE c.Aplicado = 1 AND c.FechaRecepcion < @Limite ORDER BY c.CallbackId
+            );
+            SET @Filas = @@ROWCOUNT;
+            SET @CallbacksPurgados = @CallbacksPurgados + @Filas;
+            IF @Filas > 0 WAITFOR DELAY '00:00:00.100';
+        END;
+        SET @Limite = DATEADD(DAY, -@DiasBalanceo, @Momento);
+        SET @Filas = 1;
+        WHILE @Filas > 0
+        BEGIN
+            DELETE FROM dbo.HistoricoBalanceo
+            WHERE HistoricoId IN (
+                SELECT TOP (@Lote) b.HistoricoId FROM dbo.HistoricoBalanceo AS b
+                WHERE b.FechaBalanceo < @Limite ORDER BY b.HistoricoId
+            );
+            SET @Filas = @@ROWCOUNT;
+            SET @BalanceoPurgados = @BalanceoPurgados + @Filas;
+            IF @Filas > 0 WAITFOR DELAY '00:00:00.100';
+        END;
+
+        -- 3. El día queda hecho (el Lanzador no lo repite hoy).
+        BEGIN TRANSACTION;
+        UPDATE dbo.Mantenimiento WITH (UPDLOCK, HOLDLOCK)
+        SET UltimaEjecucionCompleta = CAST(@Momento AS DATE), FechaActualizacion = @Momento
+        WHERE Tarea = N'historial';
+        IF @@ROWCOUNT = 0
+            INSERT INTO dbo.Mantenimiento (Tarea, UltimaEjecucionCompleta, FechaActualizacion)
+            VALUES (N'historial', CAST(@Momento AS DATE), @Momento);
+        COMMIT TRANSACTION;
+
+        PRINT CONCAT(
+            N'Mantenimiento del historial: ', @Movidas, N' ejecuciones movidas a dbo.Ejecuciones_Historico; ',
+            N'purgadas ', @HistoricoPurgadas, N' del histórico, ', @CallbacksPurgados, N' callbacks aplicados y ',
+            @BalanceoPurgados, N' filas de dbo.HistoricoBalanceo.'
+        );
+        SELECT
+            @Movidas AS Movidas,
+            @HistoricoPurgadas AS HistoricoPurgadas,
+            @CallbacksPurgados AS CallbacksPurgados,
+            @BalanceoPurgados AS BalanceoPurgados;
+    END TRY
+    BEGIN CATCH
+        SET @Error = ERROR_NUMBER();
+        IF @@TRANCOUNT > 0 ROLLBACK TRANSACTION;
+        SET @Parametros = CONCAT(
+            N'@DiasEjecuciones=', @DiasEjecuciones, N', @DiasHistorico=', @DiasHistorico, N', @Lote=', @Lote,
+            N', @DiasCallbacks=', @DiasCallbacks, N', @DiasBalanceo=', @DiasBalanceo,
+            N', @Ahora=', CONVERT(NVARCHAR(30), @Ahora, 121), N', movidas=', @Movidas
+        );
+        EXEC dbo.RegistrarErrorSAM @SPNombre = N'dbo.Mantenimiento_MoverAHistorico', @Parametros = @Parametros;
+        IF @Error = 9002
+        BEGIN
+            SET @Mensaje = CONCAT(
+                N'El registro de transacciones de la base de datos está lleno (error 9002) tras mover ',
+                @Movidas, N' ejecuciones: el lote en curso se ha deshecho y no se ha perdido nada. ',
+                N'Haga una copia del registro (BACKUP LOG) o amplíelo, y vuelva a ejecutar el ',
+                N'procedimiento (con un @Lote menor si hace falta): continúa donde se quedó.'
+            );
+            THROW 50002, @Mensaje, 1;
+        END;
+        THROW;
+    END CATCH;
+END;
+GO
 
 PRINT N'Esquema SAM aplicado correctamente.';
 GO

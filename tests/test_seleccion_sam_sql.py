@@ -94,8 +94,14 @@ def test_L2_3_failure_wait_and_idle_order_compare_whole_seconds_as_sqlite():
     x >= limit + 1 s), and the idle-longest order ties at the second, broken by RobotId."""
     proc = seleccion.PROCEDIMIENTO_TSQL
     assert "DECLARE @DesdeFallo DATETIME2 = DATEADD(SECOND, 1 - @EsperaTrasFalloSeg, @Ahora);" in proc
-    assert proc.count("COALESCE(e.FechaFin, e.FechaActualizacion, e.FechaInicio) >= @DesdeFallo") == 2
+    # COALESCE(FechaFin, FechaActualizacion, FechaInicio) >= @DesdeFallo, split sargably (R1): a closed
+    # row's FechaFin, an open row's COALESCE of the other two; both against the same whole-second limit.
+    assert proc.count("AND e.FechaFin >= @DesdeFallo") == 2
+    assert proc.count("AND COALESCE(e.FechaActualizacion, e.FechaInicio) >= @DesdeFallo") == 2
     assert "> @LimiteFallo" not in proc
-    assert "CONVERT(DATETIME2(0), CONVERT(CHAR(19), MAX(COALESCE(e.FechaFin, e.FechaInicio)), 120), 120)" in proc
+    # idle longest: MAX(COALESCE(FechaFin, FechaInicio)) = the larger of MAX(FechaFin) and the open
+    # rows' MAX(FechaInicio), cut to the second after the MAX.
+    assert "CONVERT(DATETIME2(0), CONVERT(CHAR(19), MAX(u.Fecha), 120), 120)" in proc
+    assert "SELECT MAX(e.FechaFin) AS Fecha" in proc and "SELECT MAX(e.FechaInicio) AS Fecha" in proc
     # @Ahora itself is cut to the second, whoever calls the procedure.
     assert "SET @Ahora = CONVERT(DATETIME2(0), CONVERT(CHAR(19), @Ahora, 120), 120);" in proc

@@ -110,6 +110,10 @@ _registrar("marcar_deploy_fallido", (
 _registrar("estado_por_deployment_bloqueo",
            "SELECT EjecucionId, Estado FROM {t}Ejecuciones{bloqueo} WHERE DeploymentId = ?")
 _registrar("estado_por_deployment", "SELECT EjecucionId, Estado FROM {t}Ejecuciones WHERE DeploymentId = ?")
+# R2 retention: an execution moved to Ejecuciones_Historico is closed for good; a late callback for it
+# is answered as for any terminal row (ignored, recorded as applied).
+_registrar("historico_por_deployment",
+           "SELECT EjecucionId, Estado FROM {t}Ejecuciones_Historico WHERE DeploymentId = ?")
 # Monotonic update of one row: never over a terminal state, same state = no-op.
 _registrar("aplicar_estado", (
     "UPDATE {t}Ejecuciones SET Estado = ?, FechaActualizacion = ?, FechaFin = ?, "
@@ -134,6 +138,9 @@ _registrar("cerrar_unknown", (
     f"WHERE FechaFin IS NULL AND Estado = '{UNKNOWN}' AND FechaActualizacion <= ?"
 ))
 _registrar("marcar_alerta_duracion", "UPDATE {t}Ejecuciones SET AlertaDuracionEnviada = 1 WHERE EjecucionId = ?")
+# R1: the per-cycle reads below start with FechaFin IS NULL (ocupacion.abierta), the filter of the
+# indexes on open rows (IX_Ejecuciones_Abiertas*): they read the open rows only, however long the
+# history. The ordered read of open executions walks IX_Ejecuciones_Abiertas_Inicio in key order.
 _registrar("ejecuciones_activas", (
     f"SELECT {_COLS_EJECUCION} FROM {{t}}Ejecuciones "
     f"WHERE {abierta()} ORDER BY FechaInicio, EjecucionId"
@@ -141,7 +148,7 @@ _registrar("ejecuciones_activas", (
 _registrar("ejecucion_por_id", f"SELECT {_COLS_EJECUCION} FROM {{t}}Ejecuciones WHERE EjecucionId = ?")
 _registrar("lanzando_antiguas", (
     f"SELECT {_COLS_EJECUCION} FROM {{t}}Ejecuciones "
-    f"WHERE Estado = '{LANZANDO}' AND DeploymentId IS NULL AND FechaInicio <= ? "
+    f"WHERE FechaFin IS NULL AND Estado = '{LANZANDO}' AND DeploymentId IS NULL AND FechaInicio <= ? "
     "ORDER BY FechaInicio, EjecucionId"
 ))
 _registrar("deployments_registrados",
@@ -155,13 +162,15 @@ _registrar("callbacks_pendientes", (
     "WHERE DeploymentId = ? AND Aplicado = 0 ORDER BY CallbackId"
 ))
 # Safety net: pending callbacks whose execution is now recorded (any engine, any race).
-# Driven from the open executions through IX_CallbacksRecibidos_DeploymentId, so the ever-growing
-# CallbacksRecibidos table is never scanned (CROSS JOIN + WHERE: SQLite keeps this join order).
+# Driven from the open executions (the index on open rows) through IX_CallbacksRecibidos_DeploymentId,
+# so neither ever-growing table is scanned (CROSS JOIN + WHERE: SQLite keeps this join order; the
+# join itself excludes a NULL DeploymentId, and an explicit IS NOT NULL would make SQLite range-scan
+# UX_Ejecuciones_DeploymentId, i.e. the whole history).
 _registrar("callbacks_pendientes_con_ejecucion", (
     "SELECT c.CallbackId, c.DeploymentId, c.FechaRecepcion, c.Estado, c.Payload "
     "FROM {t}Ejecuciones e CROSS JOIN {t}CallbacksRecibidos c "
-    "WHERE c.DeploymentId = e.DeploymentId AND c.Aplicado = 0 AND e.DeploymentId IS NOT NULL "
-    f"AND {no_terminal('e.')} ORDER BY c.CallbackId"
+    f"WHERE {abierta('e.')} AND c.DeploymentId = e.DeploymentId AND c.Aplicado = 0 "
+    "ORDER BY c.CallbackId"
 ))
 _registrar("marcar_callback_aplicado_por_id", "UPDATE {t}CallbacksRecibidos SET Aplicado = 1 WHERE CallbackId = ?")
 
@@ -304,7 +313,8 @@ def apply_status(
     """Monotonic update of the execution with ``deployment_id`` (L4.3, L5.4).
 
     Returns ``"aplicado"`` (state changed), ``"duplicado"`` (already in that state: no-op),
-    ``"ignorado"`` (not allowed: the row is terminal, or ``LANZANDO`` was asked) or
+    ``"ignorado"`` (not allowed: the row is terminal — moved to ``Ejecuciones_Historico`` included —,
+    or ``LANZANDO`` was asked) or
     ``"no_encontrado"`` (no row has that ``DeploymentId`` yet). A terminal state sets ``FechaFin``
     (``fecha_fin`` or ``now``); a non-terminal one leaves the row open (``FechaFin`` NULL).
 
@@ -321,6 +331,8 @@ def apply_status(
 
     def work(tx: Any) -> str:
         row = tx.query_one(sql(tx, "ejecuciones.estado_por_deployment_bloqueo"), (deployment_id,))
+        if row is None and tx.query_one(sql(tx, "ejecuciones.historico_por_deployment"), (deployment_id,)):
+            return RESULT_IGNORADO  # moved to history (R2): terminal, nothing to change
         decision = _decidir(row, estado)
         if decision != RESULT_APLICADO:
             return decision

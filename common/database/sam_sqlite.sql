@@ -158,9 +158,12 @@ CREATE INDEX IF NOT EXISTS IX_Ejecuciones_Robot_Equipo_Fecha ON Ejecuciones (Rob
 -- scanning it: the slot check and the recent DEPLOY_FAILED / idle-longest reads use expression
 -- indexes on the very expressions the selection compares (date(), time(), datetime()).
 CREATE INDEX IF NOT EXISTS IX_Ejecuciones_Abiertas
-    ON Ejecuciones (EquipoId, Estado, RobotId, FechaActualizacion, FechaInicio) WHERE FechaFin IS NULL;
+    ON Ejecuciones (EquipoId, RobotId, Estado, FechaActualizacion, FechaInicio, FechaFin, DeploymentId)
+    WHERE FechaFin IS NULL;
 CREATE INDEX IF NOT EXISTS IX_Ejecuciones_Abiertas_Inicio
     ON Ejecuciones (FechaInicio, EjecucionId) WHERE FechaFin IS NULL;
+CREATE INDEX IF NOT EXISTS IX_Ejecuciones_Abiertas_Estado
+    ON Ejecuciones (Estado, FechaActualizacion) WHERE FechaFin IS NULL;
 CREATE INDEX IF NOT EXISTS IX_Ejecuciones_Slot
     ON Ejecuciones (RobotId, EquipoId, date(FechaSlot), time(Hora));
 CREATE INDEX IF NOT EXISTS IX_Ejecuciones_Robot_Equipo_Fin

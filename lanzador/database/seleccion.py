@@ -64,6 +64,34 @@ class RobotEjecutable:
 # --------------------------------------------------------------------------------------------
 # SQL Server: the stored procedure (canonical copy; SAM.sql holds the same text).
 # --------------------------------------------------------------------------------------------
+# R1 (BEHAVIOUR §14): no per-cycle read walks a pair's history. Each check of an (robot, equipo)
+# pair's past is a seek of one index, with the indexed column bare (no function around it):
+# - the slot already launched: IX_Ejecuciones_Slot (RobotId, EquipoId, FechaSlot, Hora);
+# - a recent DEPLOY_FAILED: COALESCE(FechaFin, FechaActualizacion, FechaInicio) >= @DesdeFallo is,
+#   exactly, "FechaFin >= @DesdeFallo" (a closed row: a range seek of IX_Ejecuciones_Robot_Equipo_Fin)
+#   or "FechaFin IS NULL AND COALESCE(FechaActualizacion, FechaInicio) >= @DesdeFallo" (an open row:
+#   the filtered index on open rows), two NOT EXISTS;
+# - the online robot idle longest: MAX(COALESCE(FechaFin, FechaInicio)) is the larger of MAX(FechaFin)
+#   (the last key of IX_Ejecuciones_Robot_Equipo_Fin) and the open rows' MAX(FechaInicio).
+
+
+def _fallo_reciente_tsql(r: str) -> str:
+    """The (robot, equipo) of row alias ``r`` had a DEPLOY_FAILED at or after ``@DesdeFallo``."""
+    return f"""NOT EXISTS (
+                  SELECT 1 FROM dbo.Ejecuciones AS e
+                  WHERE e.RobotId = {r}.RobotId AND e.EquipoId = {r}.EquipoId
+                    AND e.FechaFin >= @DesdeFallo
+                    AND e.Estado = N'{DEPLOY_FAILED}'
+              )
+              AND NOT EXISTS (
+                  SELECT 1 FROM dbo.Ejecuciones AS e
+                  WHERE e.FechaFin IS NULL
+                    AND e.EquipoId = {r}.EquipoId AND e.RobotId = {r}.RobotId
+                    AND e.Estado = N'{DEPLOY_FAILED}'
+                    AND COALESCE(e.FechaActualizacion, e.FechaInicio) >= @DesdeFallo
+              )"""  # noqa: S608
+
+
 # The weekday is computed independently of SET DATEFIRST: 1900-01-01 was a Monday, so
 # DATEDIFF(DAY, '19000101', d) % 7 is 0 = LU ... 6 = DO.
 PROCEDIMIENTO_TSQL = f"""CREATE OR ALTER PROCEDURE dbo.ObtenerRobotsEjecutables
@@ -159,20 +187,23 @@ BEGIN
                   WHERE e.RobotId = s.RobotId AND e.EquipoId = s.EquipoId
                     AND e.FechaSlot = s.Dia AND e.Hora = s.HoraInicio
               )
-              AND NOT EXISTS (
-                  SELECT 1 FROM dbo.Ejecuciones AS e
-                  WHERE e.RobotId = s.RobotId AND e.EquipoId = s.EquipoId
-                    AND e.Estado = N'{DEPLOY_FAILED}'
-                    AND COALESCE(e.FechaFin, e.FechaActualizacion, e.FechaInicio) >= @DesdeFallo
-              )
+              AND {_fallo_reciente_tsql("s")}
         ),
         Online AS (
             SELECT a.RobotId, a.EquipoId, el.UserId, CAST(NULL AS TIME) AS Hora,
                    CAST(0 AS BIT) AS EsProgramado, CAST(NULL AS DATE) AS FechaSlot,
                    COALESCE((
-                       SELECT CONVERT(DATETIME2(0), CONVERT(CHAR(19), MAX(COALESCE(e.FechaFin, e.FechaInicio)), 120), 120)
-                       FROM dbo.Ejecuciones AS e
-                       WHERE e.RobotId = a.RobotId AND e.EquipoId = a.EquipoId
+                       SELECT CONVERT(DATETIME2(0), CONVERT(CHAR(19), MAX(u.Fecha), 120), 120)
+                       FROM (
+                           SELECT MAX(e.FechaFin) AS Fecha
+                           FROM dbo.Ejecuciones AS e
+                           WHERE e.RobotId = a.RobotId AND e.EquipoId = a.EquipoId
+                           UNION ALL
+                           SELECT MAX(e.FechaInicio) AS Fecha
+                           FROM dbo.Ejecuciones AS e
+                           WHERE e.FechaFin IS NULL
+                             AND e.EquipoId = a.EquipoId AND e.RobotId = a.RobotId
+                       ) AS u
                    ), CAST('00010101' AS DATETIME2)) AS Orden
             FROM dbo.Asignaciones AS a
             INNER JOIN dbo.Robots AS r ON r.RobotId = a.RobotId
@@ -181,12 +212,7 @@ BEGIN
               AND r.EsOnline = 1
               AND r.Activo = 1
               AND r.ExisteEnA360 = 1
-              AND NOT EXISTS (
-                  SELECT 1 FROM dbo.Ejecuciones AS e
-                  WHERE e.RobotId = a.RobotId AND e.EquipoId = a.EquipoId
-                    AND e.Estado = N'{DEPLOY_FAILED}'
-                    AND COALESCE(e.FechaFin, e.FechaActualizacion, e.FechaInicio) >= @DesdeFallo
-              )
+              AND {_fallo_reciente_tsql("a")}
         ),
         Candidatos AS (
             SELECT c.RobotId, c.EquipoId, c.UserId, c.Hora, c.EsProgramado, c.FechaSlot,
@@ -242,12 +268,21 @@ _BUSY_SQLITE = f"""EXISTS (
           AND {ocupa_equipo("e.", "prm.limite_unknown", sentencias.SQLITE)}
     )"""  # noqa: S608
 
-_FALLO_RECIENTE_SQLITE = f"""EXISTS (
+# R1: the same split as the procedure's (see _fallo_reciente_tsql): datetime(COALESCE(FechaFin, …)) is
+# datetime(FechaFin) for a closed row (the expression key of IX_Ejecuciones_Robot_Equipo_Fin) and the
+# COALESCE of the other two for an open row (the partial index on open rows).
+_FALLO_RECIENTE_SQLITE = f"""(EXISTS (
         SELECT 1 FROM Ejecuciones AS e
         WHERE e.RobotId = {{r}}.RobotId AND e.EquipoId = {{r}}.EquipoId
+          AND datetime(e.FechaFin) > prm.limite_fallo
           AND e.Estado = '{DEPLOY_FAILED}'
-          AND datetime(COALESCE(e.FechaFin, e.FechaActualizacion, e.FechaInicio)) > prm.limite_fallo
-    )"""  # noqa: S608
+    ) OR EXISTS (
+        SELECT 1 FROM Ejecuciones AS e
+        WHERE e.FechaFin IS NULL
+          AND e.EquipoId = {{r}}.EquipoId AND e.RobotId = {{r}}.RobotId
+          AND e.Estado = '{DEPLOY_FAILED}'
+          AND datetime(COALESCE(e.FechaActualizacion, e.FechaInicio)) > prm.limite_fallo
+    ))"""  # noqa: S608
 
 CONSULTA_SQLITE = f"""WITH prm AS (
     SELECT datetime(?) AS ahora,
@@ -329,9 +364,17 @@ programados AS (
 online AS (
     SELECT a.RobotId, a.EquipoId, el.UserId, NULL AS Hora, 0 AS EsProgramado, NULL AS FechaSlot,
            COALESCE((
-               SELECT MAX(datetime(COALESCE(e.FechaFin, e.FechaInicio)))
-               FROM Ejecuciones AS e
-               WHERE e.RobotId = a.RobotId AND e.EquipoId = a.EquipoId
+               SELECT MAX(u.fecha)
+               FROM (
+                   SELECT MAX(datetime(e.FechaFin)) AS fecha
+                   FROM Ejecuciones AS e
+                   WHERE e.RobotId = a.RobotId AND e.EquipoId = a.EquipoId
+                   UNION ALL
+                   SELECT MAX(datetime(e.FechaInicio)) AS fecha
+                   FROM Ejecuciones AS e
+                   WHERE e.FechaFin IS NULL
+                     AND e.EquipoId = a.EquipoId AND e.RobotId = a.RobotId
+               ) AS u
            ), '') AS orden
     FROM Asignaciones AS a
     JOIN Robots AS r ON r.RobotId = a.RobotId
