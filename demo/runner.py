@@ -48,7 +48,7 @@ STATS_SQL = (
     f"SUM(CASE WHEN Estado NOT IN ({TERMINAL_SQL_LIST}) AND FechaFin IS NULL THEN 1 ELSE 0 END) AS en_curso, "
     f"SUM(CASE WHEN Estado IN ({sql_list(SUCCESS_STATES)}) THEN 1 ELSE 0 END) AS ok, "
     f"SUM(CASE WHEN Estado IN ({sql_list(FAILURE_STATES)}) THEN 1 ELSE 0 END) AS ko "
-    "FROM Ejecuciones GROUP BY RobotId"
+    "FROM EjecucionesTodas GROUP BY RobotId"  # R4: live and moved to history alike
 )
 
 
@@ -244,7 +244,7 @@ def _health(port: int) -> str:
 def _consume_completed(db: DatabaseClient, estado: Estado) -> None:
     """Each successful run clears some of its robot's tickets: the loop closes."""
     rows = db.query(
-        "SELECT EjecucionId, RobotId, Estado FROM Ejecuciones WHERE EjecucionId > ? AND FechaFin IS NOT NULL "
+        "SELECT EjecucionId, RobotId, Estado FROM EjecucionesTodas WHERE EjecucionId > ? AND FechaFin IS NOT NULL "
         "ORDER BY EjecucionId",
         (estado.ultima_ejecucion_vista,),
     )
@@ -303,12 +303,13 @@ def _resumen(db: DatabaseClient, sim, servicios: list[Servicio], carpeta: Path) 
     enviados = sum(1 for c in intentos if c.get("delivery") == "sent")
     perdidos = sum(1 for c in intentos if c.get("delivery") == "dropped")
     recibidos = db.query_one("SELECT COUNT(*) AS n FROM CallbacksRecibidos")["n"]
-    ejecuciones = db.query_one("SELECT COUNT(*) AS n FROM Ejecuciones")["n"]
+    # Past executions (R4): EjecucionesTodas = Ejecuciones + Ejecuciones_Historico.
+    ejecuciones = db.query_one("SELECT COUNT(*) AS n FROM EjecucionesTodas")["n"]
     por_callback = db.query_one(
-        "SELECT COUNT(*) AS n FROM Ejecuciones e WHERE e.FechaFin IS NOT NULL AND EXISTS ("
+        "SELECT COUNT(*) AS n FROM EjecucionesTodas e WHERE e.FechaFin IS NOT NULL AND EXISTS ("
         "SELECT 1 FROM CallbacksRecibidos c WHERE c.DeploymentId = e.DeploymentId AND c.Aplicado = 1)")["n"]
     conciliadas = db.query_one(
-        "SELECT COUNT(*) AS n FROM Ejecuciones e WHERE e.FechaFin IS NOT NULL AND e.DeploymentId IS NOT NULL "
+        "SELECT COUNT(*) AS n FROM EjecucionesTodas e WHERE e.FechaFin IS NOT NULL AND e.DeploymentId IS NOT NULL "
         "AND NOT EXISTS (SELECT 1 FROM CallbacksRecibidos c WHERE c.DeploymentId = e.DeploymentId AND c.Aplicado = 1)")["n"]
     cambios = db.query_one("SELECT COUNT(*) AS n FROM HistoricoBalanceo")["n"]
     equipos = db.query_one("SELECT COUNT(*) AS n FROM Equipos WHERE FechaSincronizacion IS NOT NULL")["n"]
@@ -316,7 +317,7 @@ def _resumen(db: DatabaseClient, sim, servicios: list[Servicio], carpeta: Path) 
     lines = [
         "=== Resumen de la demo ===",
         f"Sincronizados desde A360: {robots} robots, {equipos} equipos",
-        f"Despliegues en el Control Room simulado: {deploys} (filas en Ejecuciones: {ejecuciones})",
+        f"Despliegues en el Control Room simulado: {deploys} (ejecuciones registradas: {ejecuciones})",
         f"Callbacks enviados por A360: {enviados} (más {perdidos} perdidos a propósito); "
         f"registrados por SAM: {recibidos}",
         f"Ejecuciones cerradas por callback: {por_callback}; cerradas por el conciliador: {conciliadas}",
