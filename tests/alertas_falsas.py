@@ -17,6 +17,9 @@ It keeps the contract of ``common.utils.mail_client.EmailAlertClient`` at key le
   otherwise it records nothing and returns False.
 * ``is_alerting(key) -> bool``: an alert of ``key`` is outstanding.
 
+``orden()`` gives alerts and recoveries together in call order, as ``("alert", key)`` /
+``("recovery", key)`` pairs, for facts about their sequence.
+
 ``fallar=True`` (or setting ``alertas.fallar`` later) makes sends fail like an unreachable SMTP
 server: ``send_alert`` returns False, the key is not outstanding and the attempt goes to
 ``fallidas`` instead of ``enviadas`` (for retry tests).
@@ -44,6 +47,7 @@ class AlertasFalsas:
         self.recuperadas: list[Aviso] = []
         self.fallidas: list[Aviso] = []
         self._pendientes: set[str] = set()
+        self._orden: list[tuple[str, str]] = []  # ("alert" | "recovery", key), in call order
         self._lock = threading.Lock()  # services call it from their job threads
 
     # ------------------------------------------------------------------ EmailAlertClient contract
@@ -56,6 +60,7 @@ class AlertasFalsas:
                 self.fallidas.append(aviso)
                 return False
             self.enviadas.append(aviso)
+            self._orden.append(("alert", key))
             self._pendientes.add(key)
             return True
 
@@ -65,6 +70,7 @@ class AlertasFalsas:
                 return False
             self._pendientes.discard(key)
             self.recuperadas.append(Aviso(key, subject, body, "", "RECUPERADO"))
+            self._orden.append(("recovery", key))
             return True
 
     def is_alerting(self, key: str) -> bool:
@@ -82,3 +88,8 @@ class AlertasFalsas:
         """Keys of the recoveries announced, in order."""
         with self._lock:
             return [a.clave for a in self.recuperadas]
+
+    def orden(self) -> list[tuple[str, str]]:
+        """Alerts sent and recoveries announced together, in call order: ("alert" | "recovery", key)."""
+        with self._lock:
+            return list(self._orden)

@@ -22,6 +22,7 @@ from common.clock import FixedClock
 from common.database.schema import ensure_schema
 from common.database.sql_client import DatabaseClient
 from common.utils.config_manager import load_config
+from tests.alertas_falsas import AlertasFalsas
 
 ROOT = Path(__file__).resolve().parent.parent
 T0 = datetime(2026, 3, 2, 10, 0, 0)
@@ -40,27 +41,6 @@ class FakeSource:
 
     def close(self):
         pass
-
-
-class FakeAlerts:
-    def __init__(self):
-        self.sent = []
-        self._on = set()
-
-    def send_alert(self, key, subject, body, level="ERROR", what_to_check=""):
-        self.sent.append(("alert", key, subject))
-        self._on.add(key)
-        return True
-
-    def send_recovery(self, key, subject, body):
-        if key in self._on:
-            self._on.discard(key)
-            self.sent.append(("recovery", key, subject))
-            return True
-        return False
-
-    def is_alerting(self, key):
-        return key in self._on
 
 
 def env_for(tmp_path, **extra):
@@ -95,7 +75,7 @@ def entorno(tmp_path):
     )
     rpa = FakeSource("rpa360")
     clo = FakeSource("clouders")
-    alerts = FakeAlerts()
+    alerts = AlertasFalsas()
     clock = FixedClock(T0, "UTC")
     salud = SourceHealth(alerts, 3, logging.getLogger("sam.test"))
     servicio = ServicioBalanceador(cfg, db, [rpa, clo], salud, CoolingManager.desde_config(cfg), clock,
@@ -176,14 +156,14 @@ def test_B1_B6_B7_B8_service_cycles(entorno):
         clock.advance(120)
         servicio.ciclo()
     assert held(db) == {1: 6, 2: 2}
-    assert [s[0] for s in alerts.sent if "fuente" in s[1]] == ["alert"]
+    assert [t for t, k in alerts.orden() if "fuente" in k] == ["alert"]
     # Recovery with no tickets: one recovery mail; the dip to zero must last a whole cooling
     # period before anything is released (B7).
     rpa.fail = False
     rpa.rows = []
     clock.advance(120)
     servicio.ciclo()
-    assert [s[0] for s in alerts.sent if "fuente" in s[1]] == ["alert", "recovery"]
+    assert [t for t, k in alerts.orden() if "fuente" in k] == ["alert", "recovery"]
     assert held(db) == {1: 6, 2: 2}
     clock.advance(200)
     servicio.ciclo()
@@ -239,10 +219,10 @@ def test_C_sam_db_unreachable_alerts_after_threshold_and_recovers(entorno, tmp_p
     for _ in range(4):
         assert servicio.ciclo() is None  # logged, nothing applied, no exception to the runner
     # threshold 3: one alert for the run of failures (common/utils/alertas.RachaDeFallos), not one per cycle
-    assert [s[0] for s in alerts.sent if s[1] == "balanceador.bd_sam"] == ["alert"]
+    assert [t for t, k in alerts.orden() if k == "balanceador.bd_sam"] == ["alert"]
     servicio.db = buena
     assert servicio.ciclo() is not None
-    assert [s[0] for s in alerts.sent if s[1] == "balanceador.bd_sam"][-1] == "recovery"
+    assert [t for t, k in alerts.orden() if k == "balanceador.bd_sam"][-1] == "recovery"
     assert held(db) == {1: 2}
 
 

@@ -17,6 +17,7 @@ from balanceador.clients.base import SourceError
 from balanceador.clients.clouders_client import CloudersSettings, CloudersSource, MapaRobots
 from balanceador.clients.fuentes import SourceHealth, build_sources, read_all
 from balanceador.clients.rpa360_client import Rpa360Source
+from tests.alertas_falsas import AlertasFalsas
 from tests.componentes import falta
 from tests.sshd_server import (
     CloudersTestDatabase,
@@ -238,7 +239,7 @@ def test_B2_clouders_stale_connection_is_replaced_transparently(sshd_factory, cl
 def test_B8_clouders_down_three_cycles_one_alert_and_one_recovery(sshd_factory, clouders_db):  # noqa: F811
     server = sshd_factory(password_auth=False)
     source = CloudersSource(settings(server, clouders_db.name, "tunel"))
-    alerts = _RecordingAlerts()
+    alerts = AlertasFalsas()
     health = SourceHealth(alerts, 3, logging.getLogger("test.clouders"))
     try:
         with concurrent.futures.ThreadPoolExecutor(max_workers=2) as ex:
@@ -248,32 +249,14 @@ def test_B8_clouders_down_three_cycles_one_alert_and_one_recovery(sshd_factory, 
                 results = read_all([source], ex)
                 assert results[0].ok is False
                 health.record(results)
-            assert [k for k, *_ in alerts.sent] == ["alert"]
+            assert [t for t, _ in alerts.orden()] == ["alert"]
             server.start()
             results = read_all([source], ex)
             assert results[0].ok is True
             health.record(results)
-            assert [k for k, *_ in alerts.sent] == ["alert", "recovery"]
+            assert [t for t, _ in alerts.orden()] == ["alert", "recovery"]
     finally:
         source.close()
-
-
-class _RecordingAlerts:
-    def __init__(self):
-        self.sent = []
-        self.outstanding = set()
-
-    def send_alert(self, key, subject, body, level="ERROR", what_to_check=""):
-        self.sent.append(("alert", key, subject, body))
-        self.outstanding.add(key)
-        return True
-
-    def send_recovery(self, key, subject, body):
-        if key in self.outstanding:
-            self.outstanding.discard(key)
-            self.sent.append(("recovery", key, subject, body))
-            return True
-        return False
 
 
 # --- MariaDB errors: a failure, never zero tickets ------------------------------------------------

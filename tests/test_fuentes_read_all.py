@@ -10,6 +10,7 @@ import pytest
 
 from balanceador.clients.base import SourceError, SourceResult, TicketSource, describe_error
 from balanceador.clients.fuentes import SourceHealth, build_sources, read_all
+from tests.alertas_falsas import AlertasFalsas
 
 
 class FakeSource:
@@ -153,29 +154,6 @@ def test_describe_error_is_single_line_and_bounded():
 # --- B8: SourceHealth ---------------------------------------------------------------------
 
 
-class RecordingAlerts:
-    """Mimics EmailAlertClient's contract (send_recovery only when an alert is outstanding)."""
-
-    def __init__(self):
-        self.sent = []
-        self._outstanding = set()
-
-    def send_alert(self, key, subject, body, level="ERROR", what_to_check=""):
-        self.sent.append(("alert", key, subject, body, what_to_check))
-        self._outstanding.add(key)
-        return True
-
-    def send_recovery(self, key, subject, body):
-        if key not in self._outstanding:
-            return False
-        self._outstanding.discard(key)
-        self.sent.append(("recovery", key, subject, body, ""))
-        return True
-
-    def is_alerting(self, key):
-        return key in self._outstanding
-
-
 def _ok(name):
     return SourceResult(name, True, (("R", None, 1),), None)
 
@@ -185,51 +163,51 @@ def _fail(name, error="clouders: conexión rechazada"):
 
 
 def test_B8_one_alert_after_three_consecutive_failures_and_one_on_recovery():
-    alerts = RecordingAlerts()
+    alerts = AlertasFalsas()
     health = SourceHealth(alerts, 3, logging.getLogger("test.health"))
     health.record([_ok("rpa360"), _fail("clouders")])
     health.record([_ok("rpa360"), _fail("clouders")])
-    assert alerts.sent == []
+    assert alerts.orden() == []
     health.record([_ok("rpa360"), _fail("clouders")])
-    assert [s[0] for s in alerts.sent] == ["alert"]
-    assert alerts.sent[0][1] == SourceHealth.alert_key("clouders")
-    assert "clouders" in alerts.sent[0][2]
-    assert "conexión rechazada" in alerts.sent[0][3]
+    assert [t for t, _ in alerts.orden()] == ["alert"]
+    assert alerts.enviadas[0].clave == SourceHealth.alert_key("clouders")
+    assert "clouders" in alerts.enviadas[0].asunto
+    assert "conexión rechazada" in alerts.enviadas[0].cuerpo
     assert health.is_alerting("clouders") and health.consecutive_failures("clouders") == 3
     for _ in range(5):  # still down: no more e-mails
         health.record([_fail("clouders")])
-    assert [s[0] for s in alerts.sent] == ["alert"]
+    assert [t for t, _ in alerts.orden()] == ["alert"]
     health.record([_ok("clouders")])
-    assert [s[0] for s in alerts.sent] == ["alert", "recovery"]
+    assert [t for t, _ in alerts.orden()] == ["alert", "recovery"]
     assert not health.is_alerting("clouders") and health.consecutive_failures("clouders") == 0
     health.record([_ok("clouders")])
-    assert len(alerts.sent) == 2
+    assert len(alerts.orden()) == 2
 
 
 def test_B8_intermittent_failures_below_threshold_never_alert():
-    alerts = RecordingAlerts()
+    alerts = AlertasFalsas()
     health = SourceHealth(alerts, 3, logging.getLogger("test.health"))
     for _ in range(4):
         health.record([_fail("rpa360")])
         health.record([_fail("rpa360")])
         health.record([_ok("rpa360")])
-    assert alerts.sent == []
+    assert alerts.orden() == []
 
 
 def test_B8_sources_are_counted_independently():
-    alerts = RecordingAlerts()
+    alerts = AlertasFalsas()
     health = SourceHealth(alerts, 2, logging.getLogger("test.health"))
     health.record([_fail("rpa360"), _ok("clouders")])
     health.record([_ok("rpa360"), _fail("clouders")])
-    assert alerts.sent == []
+    assert alerts.orden() == []
     health.record([_fail("rpa360"), _fail("clouders")])
-    assert [(s[0], s[1]) for s in alerts.sent] == [("alert", SourceHealth.alert_key("clouders"))]
+    assert alerts.orden() == [("alert", SourceHealth.alert_key("clouders"))]
 
 
 def test_B8_without_alert_client_and_with_broken_client_never_raises():
     SourceHealth(None, 1, None).record([_fail("rpa360"), _ok("rpa360")])
 
-    class Broken:
+    class Broken(AlertasFalsas):
         def send_alert(self, *a, **k):
             raise RuntimeError("smtp roto")
 
@@ -258,38 +236,25 @@ def test_B1_build_sources_rejects_unknown_name():
 
 
 def test_B8_alert_not_handed_over_is_retried_next_cycle_then_sent_once():
-    class FlakySmtp(RecordingAlerts):
-        def __init__(self):
-            super().__init__()
-            self.attempts = 0
-
-        def send_alert(self, key, subject, body, level="ERROR", what_to_check=""):
-            self.attempts += 1
-            if self.attempts == 1:
-                return False  # SMTP unreachable: EmailAlertClient returns False, nothing outstanding
-            return super().send_alert(key, subject, body, level, what_to_check)
-
-    alerts = FlakySmtp()
+    # SMTP unreachable for the first attempt (EmailAlertClient returns False, nothing outstanding), then back
+    alerts = AlertasFalsas(fallar=True)
     health = SourceHealth(alerts, 3, logging.getLogger("test.health"))
     for _ in range(3):
         health.record([_fail("clouders")])
-    assert alerts.sent == [] and alerts.attempts == 1
+    assert alerts.orden() == [] and len(alerts.fallidas) == 1
+    alerts.fallar = False
     health.record([_fail("clouders")])
-    assert [s[0] for s in alerts.sent] == ["alert"]
+    assert [t for t, _ in alerts.orden()] == ["alert"]
     for _ in range(3):
         health.record([_fail("clouders")])
-    assert alerts.attempts == 2
+    assert len(alerts.fallidas) + len(alerts.enviadas) == 2  # two attempts in all
     health.record([_ok("clouders")])
-    assert [s[0] for s in alerts.sent] == ["alert", "recovery"]
+    assert [t for t, _ in alerts.orden()] == ["alert", "recovery"]
 
 
 def test_B8_no_recovery_mail_when_the_alert_never_went_out():
-    class DeadSmtp(RecordingAlerts):
-        def send_alert(self, *a, **k):
-            return False
-
-    alerts = DeadSmtp()
+    alerts = AlertasFalsas(fallar=True)  # SMTP never reachable: every send_alert returns False
     health = SourceHealth(alerts, 1, logging.getLogger("test.health"))
     health.record([_fail("rpa360")])
     health.record([_ok("rpa360")])
-    assert alerts.sent == []
+    assert alerts.orden() == []
