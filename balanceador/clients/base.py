@@ -23,6 +23,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
+from common.utils.redaccion import redactar
+
 #: One row of a read: (robot name in the source, SAM RobotId or None, pending tickets).
 TicketRow = tuple[str, int | None, int]
 
@@ -56,10 +58,8 @@ class SourceError(Exception):
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with every non-empty secret replaced by ``***`` (longest first)."""
-    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
-        text = text.replace(secret, "***")
-    return text
+    """``text`` with every secret of the source masked (the one redaction of common/utils/redaccion)."""
+    return redactar(text, secrets)
 
 
 def describe_error(exc: BaseException, secrets: Iterable[str] = ()) -> str:
