@@ -193,8 +193,10 @@ class DatabaseError(Exception):
     """A database failure with a Spanish, secret-free message.
 
     Attributes: ``retryable`` (a retry may succeed), ``connection_lost`` (the connection was
-    dropped), ``integrity`` (constraint violation, e.g. duplicate key), ``sqlstate`` and
-    ``native_code`` when known.
+    dropped), ``integrity`` (constraint violation, e.g. duplicate key), ``datos`` (a value the
+    database cannot store: truncation, conversion, out of range), ``sqlstate`` and ``native_code``
+    when known. :attr:`permanente_por_fila` tells a row the database refuses from an unreachable
+    database (:func:`es_error_de_fila`).
     """
 
     def __init__(
@@ -206,13 +208,34 @@ class DatabaseError(Exception):
         integrity: bool = False,
         sqlstate: str | None = None,
         native_code: int | None = None,
+        datos: bool = False,
     ) -> None:
         super().__init__(message)
         self.retryable = retryable
         self.connection_lost = connection_lost
         self.integrity = integrity
+        self.datos = datos
         self.sqlstate = sqlstate
         self.native_code = native_code
+
+    @property
+    def permanente_por_fila(self) -> bool:
+        """The database refused this row (constraint, duplicate key, truncation, conversion, a
+        trigger's refusal): the same write fails again, while other rows and the connection are
+        fine. Never true for a connectivity error (those are ``retryable``/``connection_lost``)."""
+        return (self.integrity or self.datos) and not (self.retryable or self.connection_lost)
+
+
+#: SQL Server native errors that refuse one row: duplicate key (2627, 2601), NULL (515), FK/CHECK
+#: (547), truncation (8152, 2628), conversion and overflow (245, 241, 8114, 8115, 220). A user error
+#: (>= 50000, e.g. a trigger's THROW) refuses the row too.
+_NATIVOS_DE_FILA = frozenset({2627, 2601, 515, 547, 8152, 2628, 245, 241, 8114, 8115, 220})
+
+
+def es_error_de_fila(exc: BaseException) -> bool:
+    """True for a permanent per-row error (:attr:`DatabaseError.permanente_por_fila`); False for
+    anything else, connectivity included: only those mean "database unavailable"."""
+    return isinstance(exc, DatabaseError) and exc.permanente_por_fila
 
 
 # --------------------------------------------------------------------------------------------
@@ -541,12 +564,14 @@ class DatabaseClient:
         native: int | None = None
         message = str(exc)
         integrity = False
+        datos = False
         lost = False
         retryable = False
 
         if isinstance(exc, sqlite3.Error):
             low = message.lower()
-            integrity = isinstance(exc, sqlite3.IntegrityError)
+            integrity = isinstance(exc, sqlite3.IntegrityError)  # RAISE(ABORT) in a trigger too
+            datos = isinstance(exc, sqlite3.DataError)
             if isinstance(exc, sqlite3.ProgrammingError) and "closed" in low:
                 lost = True
             retryable = lost or any(m in low for m in _SQLITE_BUSY_MARKERS)
@@ -564,6 +589,8 @@ class DatabaseClient:
             if m:
                 native = int(m.group(1))
             integrity = isinstance(exc, pyodbc.IntegrityError) or (sqlstate or "").startswith("23")
+            datos = (isinstance(exc, pyodbc.DataError) or (sqlstate or "").startswith("22")
+                     or native in _NATIVOS_DE_FILA or (native or 0) >= 50000)
             lost = (sqlstate or "").startswith("08") or any(mk in low for mk in _CONNECTION_LOST_MARKERS)
             deadlock = sqlstate == "40001" or native == 1205 or bool(_DEADLOCK_RE.search(message))
             busy = any(mk in low for mk in _SQLITE_BUSY_MARKERS)
@@ -585,6 +612,7 @@ class DatabaseClient:
             integrity=integrity,
             sqlstate=sqlstate,
             native_code=native,
+            datos=datos,
         )
 
     def _driver_errors(self) -> tuple[type[BaseException], ...]:
