@@ -104,3 +104,17 @@ def test_S8_4_sim_routes_drive_a_subprocess(tmp_path: Path):
             assert sim.get(f"{url}/__sim/state", timeout=10).json()["devices"][0]["status"] == "CONNECTED"
     finally:
         assert _stop(proc, "SIGTERM") == 0
+
+
+def test_S8_5_restarted_process_same_seed_new_deployment_ids():
+    """Two starts of ``python -m demo.simulator --seed 3``: the same first deploy gets another id."""
+    ids = []
+    for _ in range(2):
+        proc, url = _start("--port", "0", "--seed", "3", "--generate", "files=5,devices=2,users=2")
+        try:
+            api = RawA360(url)
+            api.login()
+            ids.append(api.deploy(5100, 700).json()["deploymentId"])
+        finally:
+            assert _stop(proc, "SIGTERM") == 0
+    assert ids[0] != ids[1]

@@ -313,3 +313,23 @@ def test_L_activity_success_status_and_on_disconnect_none():
         assert _activity_status(api, dep) == "RUNNING"  # the run goes on
         sim.advance(10)
         assert _activity_status(api, dep) == "RUN_COMPLETED"
+
+
+def test_S8_5_deployment_ids_unique_across_restarts_with_the_same_seed():
+    """A restart (another run_id, as another process gets) never repeats a deploymentId of an earlier
+    run with the same seed; the fate of each deploy (outcome, timeline) stays the seed's."""
+    def run(**knobs):
+        with _sim(outcomes={"success": 0.5, "RUN_FAILED": 0.5}, **knobs) as sim:
+            api = RawA360(sim.url)
+            api.login()
+            ids = [api.deploy(5100 + i, 700 + i % 3).json()["deploymentId"] for i in range(4)]
+            sim.advance(60)
+            return ids, [(d["outcome"], d["timeline"]) for d in sim.deploys()]
+
+    first, fates_first = run(run_id="arranque-1")
+    again, fates_again = run(run_id="arranque-1")
+    other, fates_other = run(run_id="arranque-2")
+    assert first == again  # deterministic within a run
+    assert not set(first) & set(other)  # unique across restarts
+    assert fates_first == fates_again == fates_other
+    assert len(set(first)) == 4 and all(len(i) == 36 for i in other)  # still UUIDs

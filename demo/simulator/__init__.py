@@ -19,9 +19,13 @@ real seconds and are not scaled.
 
 Determinism: every draw comes from ``random.Random(f"{seed}:{purpose}:{key}")`` (deploymentId,
 outcome, duration and message keyed by the n-th accepted deploy of a (fileId, userId) pair;
-callback faults by deploymentId; faults and latency by the n-th call of a path; tokens by the
+callback faults by that deploy too; faults and latency by the n-th call of a path; tokens by the
 n-th login of a user). With a manual clock, the same seed, ``start_time`` and requests give
-identical responses, timelines and callbacks (callbacks are delivered serially by ``advance``).
+identical responses, timelines and callbacks in one process (callbacks are delivered serially by
+``advance``). DeploymentIds also contain a per-start component (knob ``run_id``, default
+``rng.RUN_ID_PROCESO``, drawn once per process): a simulator restarted with the same seed never
+hands out the deploymentId of an earlier run, as A360 never does; ``run_id=""`` gives the ids of a
+fixed seed alone.
 """
 
 from .generate import API_KEY, API_PASSWORD, API_USER_ID, API_USERNAME, generate_state

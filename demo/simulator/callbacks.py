@@ -145,7 +145,7 @@ class CallbackDispatcher:
             return
         if dep["status"] == "DEPLOY_FAILED" and not knobs["callback_on_deploy_failed"]:
             return
-        rnd = stream(knobs["seed"], "callback", dep["deploymentId"])
+        rnd = stream(knobs["seed"], "callback", dep.get("fateKey", dep["deploymentId"]))  # same in every run
         drop = rnd.random() < knobs["callback_drop_rate"]
         duplicate = rnd.random() < knobs["callback_duplicate_rate"]
         stale = rnd.random() < knobs["callback_stale_rate"]

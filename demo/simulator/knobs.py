@@ -14,6 +14,7 @@ DEFAULT_OUTCOMES = {"success": 0.90, "RUN_FAILED": 0.07, "RUN_TIMED_OUT": 0.01, 
 
 DEFAULTS: dict = {
     "seed": 0,
+    "run_id": None,  # part of every deploymentId; None: rng.RUN_ID_PROCESO (one per process start)
     "clock": "real",
     "time_scale": 1.0,
     "start_time": None,
@@ -155,6 +156,8 @@ def validate(knobs: dict, *, runtime: bool = False) -> dict:
     for i, event in enumerate(knobs.get("events") or []):
         if not isinstance(event, dict) or ("at_s" not in event and "at" not in event):
             problems.append(f"events[{i}]: se espera un objeto con 'at_s' (segundos simulados) o 'at'")
+    if knobs.get("run_id") is not None and not isinstance(knobs["run_id"], str):
+        problems.append("run_id: se espera null o un texto")
     retention = knobs.get("activity_retention_s")
     if retention is not None and (not _is_number(retention) or retention < 0):
         problems.append("activity_retention_s: se espera null o un número >= 0")

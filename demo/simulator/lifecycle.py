@@ -15,7 +15,7 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 from .knobs import OUTCOME_NAMES
-from .rng import draw_hex, draw_uuid, format_ts, stream
+from .rng import RUN_ID_PROCESO, deployment_uuid, draw_hex, draw_uuid, format_ts, stream
 
 if TYPE_CHECKING:
     from .simulator import ControlRoomSimulator
@@ -97,10 +97,13 @@ class Lifecycle:
         messages = _FAIL_MESSAGES.get(outcome, ("",))
         message = messages[rnd.randrange(len(messages))]
         records = rnd.randint(1, 500)
-        deployment_id = draw_uuid(seed, "deploymentId", key)
+        run_id = knobs["run_id"] if knobs["run_id"] is not None else RUN_ID_PROCESO
+        base = draw_uuid(seed, "deploymentId", key)  # the fate key: the same in every run
+        deployment_id = deployment_uuid(seed, run_id, base)
         while deployment_id in self.deployments:  # only after a reset of the counters
             n += 1000
-            deployment_id = draw_uuid(seed, "deploymentId", f"{key}:{n}")
+            base = draw_uuid(seed, "deploymentId", f"{key}:{n}")
+            deployment_id = deployment_uuid(seed, run_id, base)
         if "botOutput" in file:
             bot_output = copy.deepcopy(file["botOutput"])
         elif outcome == "success":
@@ -108,7 +111,7 @@ class Lifecycle:
         else:
             bot_output = {"out_Resultado": "Error"}
         dep = {
-            "deploymentId": deployment_id, "n": n, "fileId": file["id"], "fileName": file["name"],
+            "deploymentId": deployment_id, "fateKey": base, "n": n, "fileId": file["id"], "fileName": file["name"],
             "userId": user["id"], "userName": user["username"], "deviceId": device["id"],
             "hostName": device["hostName"], "botInput": copy.deepcopy(body.get("botInput") or {}),
             "callbackInfo": copy.deepcopy(body.get("callbackInfo")), "request": copy.deepcopy(body),

@@ -8,11 +8,17 @@ from __future__ import annotations
 
 import random
 import re
+import secrets
 import uuid
 from datetime import datetime, timezone
 from functools import lru_cache
 
 EPOCH_ISO = "1970-01-01T00:00:00Z"
+
+#: Chosen once per process start: part of every deploymentId (knob ``run_id``, default this), so a
+#: simulator restarted with the same seed never hands out a deploymentId of an earlier run, while
+#: simulators of one process with the same seed (the determinism tests) still agree.
+RUN_ID_PROCESO = secrets.token_hex(4)
 
 
 def stream(seed: object, purpose: str, key: object = "") -> random.Random:
@@ -22,6 +28,12 @@ def stream(seed: object, purpose: str, key: object = "") -> random.Random:
 
 def draw_uuid(seed: object, purpose: str, key: object) -> str:
     return str(uuid.UUID(int=stream(seed, purpose, key).getrandbits(128), version=4))
+
+
+def deployment_uuid(seed: object, run_id: str, base: str) -> str:
+    """The deploymentId of the deployment whose per-seed id is ``base`` in run ``run_id`` (``""``:
+    ``base`` itself, the ids of earlier versions). Still a UUID v4, as A360's are."""
+    return draw_uuid(seed, "deploymentId", f"{run_id}:{base}") if run_id else base
 
 
 def draw_hex(seed: object, purpose: str, key: object, nbytes: int = 8) -> str:

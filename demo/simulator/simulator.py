@@ -17,7 +17,7 @@ from .callbacks import CallbackDispatcher
 from .clock import Scheduler, SimClock
 from .generate import generate_state
 from .lifecycle import Lifecycle
-from .rng import format_ts, to_epoch
+from .rng import RUN_ID_PROCESO, format_ts, to_epoch
 from .state import KINDS, Store, TokenStore
 
 log = logging.getLogger("sam.demo.simulator")
@@ -79,8 +79,9 @@ class ControlRoomSimulator:
                                       ident="A360-Simulador", channel_timeout=120)
         self.port = self._server.port
         self.url = f"http://{host}:{self.port}"
-        log.info("Simulador del Control Room escuchando en %s (semilla %s, reloj %s)",
-                 self.url, self.knobs["seed"], self.knobs["clock"])
+        log.info("Simulador del Control Room escuchando en %s (semilla %s, reloj %s, arranque %s)",
+                 self.url, self.knobs["seed"], self.knobs["clock"],
+                 self.knobs["run_id"] if self.knobs["run_id"] is not None else RUN_ID_PROCESO)
 
     def close(self) -> None:
         """Stop the server, the timer and the callback workers (idempotent)."""
