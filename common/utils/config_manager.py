@@ -18,11 +18,14 @@ not stop the Lanzador.
 
 from __future__ import annotations
 
+import codecs
+import difflib
+import io
 import json
 import os
 import re
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import time as dtime
 from pathlib import Path
@@ -48,10 +51,12 @@ GROUP_SERVICES: dict[str, frozenset[str]] = {
     "email": _ALL,
     "a360": frozenset({"lanzador", "demo"}),
     "callback": frozenset({"lanzador", "callback", "demo"}),
-    "lanzador": frozenset({"lanzador", "callback", "demo"}),
+    # The callback server only reads LANZADOR_SHUTDOWN_TIMEOUT_SEG of this group, which the Lanzador
+    # (same lanzador/.env) validates: a Lanzador-only setting never stops the callback server.
+    "lanzador": frozenset({"lanzador", "demo"}),
     "balanceador": frozenset({"balanceador", "demo"}),
     # Settings of the one "busy equipo" rule, shared by the Lanzador and the Balanceador.
-    "ocupacion": frozenset({"lanzador", "callback", "balanceador", "demo"}),
+    "ocupacion": frozenset({"lanzador", "balanceador", "demo"}),
     "rpa360_db": frozenset({"balanceador", "demo"}),
     "clouders": frozenset({"balanceador", "demo"}),
 }
@@ -478,10 +483,34 @@ class Config:
 
 # --------------------------------------------------------------------------- loading
 
+# Byte-order mark -> codec. PowerShell 5.1 `>` / Out-File writes UTF-16 LE with a BOM and Notepad
+# can save "UTF-8 con BOM"; a file without a BOM must be UTF-8.
+_BOMS = ((codecs.BOM_UTF8, "utf-8-sig", "UTF-8 con BOM"), (codecs.BOM_UTF16_LE, "utf-16", "UTF-16"),
+         (codecs.BOM_UTF16_BE, "utf-16", "UTF-16"))
+
+
+def _texto_env(path: Path) -> str:
+    """Text of a .env file (UTF-8, or UTF-8/UTF-16 with a BOM); ConfigError naming the file otherwise."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError([f"{path}: no se puede leer el archivo ({exc.strerror or exc})"]) from None
+    codec, nombre = next(((c, n) for bom, c, n in _BOMS if data.startswith(bom)), ("utf-8", "UTF-8"))
+    if codec == "utf-8" and b"\x00" in data:
+        raise ConfigError([f"{path}: parece UTF-16 sin BOM; guárdelo como UTF-8 (p. ej. en PowerShell "
+                           "Set-Content -Encoding utf8)"])
+    try:
+        return data.decode(codec)
+    except UnicodeDecodeError as exc:
+        raise ConfigError([f"{path}: no se puede leer como {nombre} (byte 0x{data[exc.start]:02X} en la "
+                           f"posición {exc.start}); guárdelo como UTF-8"]) from None
+
+
 def _read_env_file(path: Path) -> dict[str, str]:
     if not path.is_file():
         return {}
-    return {k: v for k, v in dotenv_values(path, encoding="utf-8").items() if v is not None}
+    valores = dotenv_values(stream=io.StringIO(_texto_env(path)))
+    return {k: v for k, v in valores.items() if v is not None}
 
 
 def _strict_groups(service: str, providers: list[str]) -> set[str]:
@@ -491,6 +520,29 @@ def _strict_groups(service: str, providers: list[str]) -> set[str]:
     if "clouders" not in providers:
         groups.discard("clouders")
     return groups
+
+
+def sugerencia(nombre: str) -> str | None:
+    """The setting whose name is closest to ``nombre`` (a misspelt ``.env`` key), or None."""
+    cercanos = difflib.get_close_matches(nombre.upper(), list(SETTINGS_BY_NAME), n=1, cutoff=0.6)
+    return cercanos[0] if cercanos else None
+
+
+def claves_desconocidas(root: Path | None = None, services: Iterable[str] = SERVICES) -> list[str]:
+    """One Spanish line per name in the ``.env`` files that ``services`` read which is not a setting,
+    with a "¿quiso decir …?" suggestion. The configuration check treats them as errors; the services
+    only log them (``Config.unknown_keys``). Raises ConfigError when a file cannot be read."""
+    root = Path(root) if root is not None else PROJECT_ROOT
+    archivos = [".env"] + sorted({f"{SERVICE_DIRS[s]}/.env" for s in services})
+    out: list[str] = []
+    for archivo in archivos:
+        for clave in sorted(_read_env_file(root / archivo)):
+            if clave in SETTINGS_BY_NAME:
+                continue
+            cercana = sugerencia(clave)
+            pista = f" (¿quiso decir {cercana}?)" if cercana else ""
+            out.append(f"{clave}: no es una variable de SAM, en {archivo}{pista}")
+    return out
 
 
 def load_config(service: str, environ: Mapping[str, str] | None = None, root: Path | None = None) -> Config:
@@ -525,6 +577,7 @@ def load_config(service: str, environ: Mapping[str, str] | None = None, root: Pa
 
     problems: list[str] = []
     values: dict[str, Any] = {}
+    refused: set[str] = set()
     for setting in SETTINGS:
         text = raw.get(setting.name)
         try:
@@ -532,9 +585,10 @@ def load_config(service: str, environ: Mapping[str, str] | None = None, root: Pa
         except ValueError as exc:
             if setting.group in strict:
                 problems.append(_problem(setting, text or "", str(exc)))
+                refused.add(setting.name)
             values[setting.name] = parse_value(setting, None, root)
 
-    problems += _cross_checks(service, values, strict)
+    problems += _cross_checks(service, values, strict, refused)
     if problems:
         raise ConfigError(problems)
     cfg = Config(service, values, sources, root)
@@ -626,8 +680,13 @@ class _Cruces:
                             "(autenticación SSH de clouders), ninguno está definido")
 
 
-def _cross_checks(service: str, v: Mapping[str, Any], strict: set[str]) -> list[str]:
-    """Rules that involve more than one setting or depend on the service (groups in ``strict`` only)."""
+def _cross_checks(service: str, v: Mapping[str, Any], strict: set[str],
+                  refused: set[str] | frozenset[str] = frozenset()) -> list[str]:
+    """Rules that involve more than one setting or depend on the service (groups in ``strict`` only).
+
+    A rule that names a setting in ``refused`` (its value failed its type check, which is already
+    reported) is dropped: it was evaluated on that setting's default, and reporting it too would
+    report one problem twice (a malformed HH:MM as "missing", a misspelt engine's requirements)."""
     cruces = _Cruces(service, v)
     if "general" in strict:
         cruces.general()
@@ -635,7 +694,10 @@ def _cross_checks(service: str, v: Mapping[str, Any], strict: set[str]) -> list[
     for group in ("email", "a360", "callback", "lanzador", "clouders"):
         if group in strict:
             getattr(cruces, group)()
-    return cruces.out
+    if not refused:
+        return cruces.out
+    named = re.compile(r"\b(?:" + "|".join(map(re.escape, sorted(refused))) + r")\b")
+    return [line for line in cruces.out if not named.search(line)]
 
 
 def load_config_or_exit(service: str, environ: Mapping[str, str] | None = None,
