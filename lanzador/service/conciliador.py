@@ -20,6 +20,12 @@ One round (:meth:`Conciliador.run_round`, every ``LANZADOR_INTERVALO_CONCILIADOR
 
 Writes are batched (``executemany``): a round over 1,000 active executions costs a handful of DB
 statements and ``ceil(1000 / batch)`` A360 calls.
+
+A row never stops a round: when the database refuses one row (:func:`es_error_de_fila`: duplicate
+key, truncation, conversion, a trigger) a batch is written again row by row, the refused row is
+logged with its ids and retried in the next rounds, and after ``MAX_RONDAS_FILA`` refusals it is set
+aside (left out of this process' rounds) with one alert of its own (key per execution, the same as
+the launcher's). Only the other database errors count as "database unavailable".
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from common.database import ejecuciones as E
-from common.database.sql_client import DatabaseError
+from common.database.sql_client import DatabaseError, es_error_de_fila
 from common.execution_states import is_known, normalize
 from common.utils.alertas import RachaDeFallos
 from common.utils.config_manager import ajuste
@@ -61,6 +67,9 @@ from lanzador.service.conciliacion import (
 ALERT_A360 = "conciliador_a360"
 ALERT_BD = "conciliador_bd"
 ALERT_DURACION = "ejecucion_larga"
+ALERT_FILA = "fila_rechazada"  # + ":<EjecucionId>", shared with the launcher (desplegador.ALERTA_FILA)
+#: Rounds in which the database refuses the same row before it is set aside.
+MAX_RONDAS_FILA = 3
 
 
 def _chunks(items: list, size: int):
@@ -82,6 +91,9 @@ class Conciliador:
         self._racha_a360 = RachaDeFallos(alerts, ALERT_A360, umbral=umbral, logger=self.log)
         self._racha_bd = RachaDeFallos(alerts, ALERT_BD, umbral=umbral, logger=self.log)
         self._unknown_seen: set[str] = set()
+        self._rechazos: dict[int, int] = {}  # EjecucionId -> rounds in which the DB refused the row
+        self._apartadas: set[int] = set()  # EjecucionIds set aside (MAX_RONDAS_FILA refusals)
+        self._despliegues: dict[int, Any] = {}  # EjecucionId -> DeploymentId, for the messages
         #: EjecucionIds the launcher of this process still has in flight (L5.5 leaves them alone).
         self.en_vuelo: Callable[[], Collection[int]] = frozenset
 
@@ -168,7 +180,7 @@ class Conciliador:
         else:
             corte = self._cutoff(now, timeout)
             rows = [r for r in rows if a_recuperar(r, corte)]
-        ocupadas = set(self.en_vuelo())
+        ocupadas = set(self.en_vuelo()) | self._apartadas
         rows = [r for r in rows if r["EjecucionId"] not in ocupadas]
         if not rows:
             return summary
@@ -195,24 +207,35 @@ class Conciliador:
         acts = [a for a in acts if a.deployment_id]
         in_use = E.deployment_ids_in_use(self.db, [a.deployment_id for a in acts]) if acts else set()
         for r in group:
-            match = mejor_despliegue(acts, robot_id=r["RobotId"], user_id=r.get("UserId"),
-                                     intencion_utc=self.clock.local_to_utc(r["FechaInicio"]),
-                                     en_uso=in_use, margen=margin)
-            decision = decidir_lanzando(self._respuesta(match) if match is not None else None)
-            if isinstance(decision, AdoptarDespliegue):
-                in_use.add(decision.deployment_id)
-                E.adopt_deployment(self.db, r["EjecucionId"], decision.deployment_id, decision.estado, now,
-                                   fecha_fin=decision.fin, mensaje=decision.mensaje)
-                summary["adoptadas"] += 1
-                self.log.warning("Ejecución %s (robot %s, equipo %s) quedó LANZANDO: adoptado el "
-                                 "despliegue %s encontrado en A360 (%s)", r["EjecucionId"], r["RobotId"],
-                                 device_id, decision.deployment_id, decision.estado)
-            else:
-                E.mark_unconfirmed(self.db, r["EjecucionId"], now)
-                summary["fallidas"] += 1
-                self.log.warning("Ejecución %s (robot %s, equipo %s) quedó LANZANDO y A360 no tiene un "
-                                 "despliegue que le corresponda: DEPLOY_FAILED (%s)", r["EjecucionId"],
-                                 r["RobotId"], device_id, E.MENSAJE_SIN_CONFIRMACION)
+            try:
+                self._recover_row(r, acts, in_use, device_id, now, summary)
+            except DatabaseError as exc:
+                if not es_error_de_fila(exc):
+                    raise
+                self._rechazo(r["EjecucionId"], exc, "recuperar la ejecución LANZANDO")
+                summary["pendientes"] += 1
+
+    def _recover_row(self, r: dict, acts: list, in_use: set, device_id: Any, now: datetime,
+                     summary: dict[str, int]) -> None:
+        """L5.5 for one timed-out LANZANDO row: adopt the matching deployment or fail the row."""
+        match = mejor_despliegue(acts, robot_id=r["RobotId"], user_id=r.get("UserId"),
+                                 intencion_utc=self.clock.local_to_utc(r["FechaInicio"]),
+                                 en_uso=in_use, margen=MARGEN_ADOPCION)
+        decision = decidir_lanzando(self._respuesta(match) if match is not None else None)
+        if isinstance(decision, AdoptarDespliegue):
+            in_use.add(decision.deployment_id)
+            E.adopt_deployment(self.db, r["EjecucionId"], decision.deployment_id, decision.estado, now,
+                               fecha_fin=decision.fin, mensaje=decision.mensaje)
+            summary["adoptadas"] += 1
+            self.log.warning("Ejecución %s (robot %s, equipo %s) quedó LANZANDO: adoptado el "
+                             "despliegue %s encontrado en A360 (%s)", r["EjecucionId"], r["RobotId"],
+                             device_id, decision.deployment_id, decision.estado)
+        else:
+            E.mark_unconfirmed(self.db, r["EjecucionId"], now)
+            summary["fallidas"] += 1
+            self.log.warning("Ejecución %s (robot %s, equipo %s) quedó LANZANDO y A360 no tiene un "
+                             "despliegue que le corresponda: DEPLOY_FAILED (%s)", r["EjecucionId"],
+                             r["RobotId"], device_id, E.MENSAJE_SIN_CONFIRMACION)
 
     def _respuesta(self, act: Any) -> RespuestaA360:
         """A360's activity row as plain data: state normalised, end time in local time."""
@@ -236,12 +259,14 @@ class Conciliador:
             self._db_failed(exc)
             result["error"] = "bd"
             return result
+        self._despliegues = {r["EjecucionId"]: r.get("DeploymentId") for r in rows}
         try:
             result["lanzando"] = self.recover_lanzando(rows)
             nuevos = self._conciliate(rows, now, result)
-            result["cerradas"] = self._close_unknown(now)
+            result["cerradas"] = self._sin_parar("cerrar las ejecuciones UNKNOWN", lambda: self._close_unknown(now))
             result["alertas_duracion"] = self._duration_alerts(rows, now, nuevos)
-            pending = E.apply_pending_callbacks(self.db, now)
+            pending = self._sin_parar("aplicar los callbacks pendientes",
+                                      lambda: E.apply_pending_callbacks(self.db, now))
             if pending:
                 self.log.info("Conciliación: %d callback(s) pendientes aplicados", pending)
         except DatabaseError as exc:
@@ -258,7 +283,7 @@ class Conciliador:
         """L5.4; returns EjecucionId -> the state written this round."""
         min_age = timedelta(seconds=int(ajuste(self.cfg, "CONCILIADOR_EDAD_MINIMA_SEG")))
         corte = self._cutoff(now, min_age)
-        todo = [r for r in rows if a_consultar(r, corte)]
+        todo = [r for r in rows if a_consultar(r, corte) and r["EjecucionId"] not in self._apartadas]
         if not todo:
             return {}
         result["consultadas"] = len(todo)
@@ -287,8 +312,8 @@ class Conciliador:
         updates = [(i, d.estado, now, d.fin, d.mensaje) for i, d in decisiones if isinstance(d, ActualizarEstado)]
         counters = [(i, d.rondas, d.estado, now) for i, d in decisiones
                     if isinstance(d, (ReiniciarRondas, ContarNoEncontrado, PasarAUnknown))]
-        E.apply_status_batch(self.db, updates)
-        E.update_not_found_batch(self.db, counters)
+        self._por_filas(E.apply_status_batch, updates, "actualizar el estado")
+        self._por_filas(E.update_not_found_batch, counters, "contar las rondas sin encontrar")
         result["actualizadas"] = len(updates)
         return nuevos_estados(decisiones)
 
@@ -319,7 +344,8 @@ class Conciliador:
         """L5.6; ``nuevos``: EjecucionId -> the state written this round (it may be terminal now)."""
         limit = timedelta(minutes=int(ajuste(self.cfg, "LANZADOR_MAX_DURACION_EJECUCION_MIN")))
         corte = self._cutoff(now, limit)
-        stuck = [r for r in rows if alerta_duracion(r, nuevos.get(r["EjecucionId"], r["Estado"]), corte)]
+        stuck = [r for r in rows if r["EjecucionId"] not in self._apartadas
+                 and alerta_duracion(r, nuevos.get(r["EjecucionId"], r["Estado"]), corte)]
         if not stuck:
             return 0
         lines = [f"- Ejecución {r['EjecucionId']}: robot {r['RobotId']}, equipo {r['EquipoId']}, estado "
@@ -334,5 +360,69 @@ class Conciliador:
                     "Ejecuciones que siguen activas más allá de LANZADOR_MAX_DURACION_EJECUCION_MIN:\n"
                     + "\n".join(lines),
                     "Revise en la Control Room si el bot sigue ejecutándose o está bloqueado.", level="WARNING")
-        E.mark_duration_alerted(self.db, ids)
+        self._por_filas(lambda db, filas: E.mark_duration_alerted(db, [f[0] for f in filas]),
+                        [(i,) for i in ids], "anotar la alerta de duración")
         return len(stuck)
+
+    # ------------------------------------------------------------------ a row never stops a round
+
+    def _por_filas(self, escribir: Callable[[Any, list], Any], filas: list, accion: str) -> None:
+        """``escribir(db, filas)`` as one batch; when the database refuses a row, row by row, so
+        that only the refused rows (first item: ``EjecucionId``) are left out and counted."""
+        if not filas:
+            return
+        try:
+            escribir(self.db, filas)
+            return
+        except DatabaseError as exc:
+            if not es_error_de_fila(exc):
+                raise
+            self.log.warning("Conciliación: la base de datos rechaza una fila al %s en bloque (%s); se "
+                             "escribe fila a fila", accion, exc)
+        for fila in filas:
+            try:
+                escribir(self.db, [fila])
+            except DatabaseError as exc:
+                if not es_error_de_fila(exc):
+                    raise
+                self._rechazo(fila[0], exc, accion)
+
+    def _sin_parar(self, accion: str, fn: Callable[[], int]) -> int:
+        """A set-based write the database refuses because of some row: logged and alerted once per
+        step, the round goes on (the database is reachable)."""
+        try:
+            return fn()
+        except DatabaseError as exc:
+            if not es_error_de_fila(exc):
+                raise
+            self.log.error("Conciliación: la base de datos rechaza una fila al %s: %s; el resto de la "
+                           "ronda sigue", accion, exc)
+            self._alert(f"{ALERT_FILA}:conciliador:{accion}", f"La base de datos SAM rechaza una fila al {accion}",
+                        f"La conciliación no ha podido {accion} porque la base de datos SAM rechaza una "
+                        f"fila: {exc}. El resto de la conciliación sigue; la base de datos está accesible.",
+                        "Revise las filas de Ejecuciones / CallbacksRecibidos afectadas (restricción o trigger).")
+            return 0
+
+    def _rechazo(self, ejecucion_id: Any, exc: BaseException, accion: str) -> None:
+        """One more round in which the database refused this row; set aside at ``MAX_RONDAS_FILA``."""
+        fallos = self._rechazos.get(ejecucion_id, 0) + 1
+        self._rechazos[ejecucion_id] = fallos
+        despliegue = self._despliegues.get(ejecucion_id) or "sin DeploymentId"
+        if fallos < MAX_RONDAS_FILA:
+            self.log.error("Conciliación: la base de datos rechaza %s de la ejecución %s (%s), ronda %d de %d: "
+                           "%s; se reintentará en la próxima ronda", accion, ejecucion_id, despliegue, fallos,
+                           MAX_RONDAS_FILA, exc)
+            return
+        self._rechazos.pop(ejecucion_id, None)
+        self._apartadas.add(ejecucion_id)
+        self.log.error("Conciliación: ejecución %s (%s) apartada tras %d rondas rechazada por la base de "
+                       "datos (%s): %s; la conciliación ya no la toca hasta reiniciar el Lanzador",
+                       ejecucion_id, despliegue, MAX_RONDAS_FILA, accion, exc)
+        self._alert(f"{ALERT_FILA}:{ejecucion_id}",
+                    f"La base de datos SAM rechaza la ejecución {ejecucion_id} ({despliegue})",
+                    f"La conciliación no ha podido {accion} de la ejecución {ejecucion_id} ({despliegue}) en "
+                    f"{MAX_RONDAS_FILA} rondas: {exc}.\nLa fila queda apartada (la conciliación ya no la toca "
+                    "hasta reiniciar el Lanzador); el resto de ejecuciones se concilia con normalidad y la "
+                    "base de datos está accesible.",
+                    "Revise la fila en Ejecuciones (valor demasiado largo, tipo, restricción o trigger) y el "
+                    "despliegue en la Control Room.")

@@ -19,6 +19,13 @@
   never deployed twice by this module: an accepted deployment whose record failed is kept in
   memory and written at the start of the next cycle, before anything is selected; after a restart
   the Conciliador's recovery (L5.5) is the fallback.
+- **A row never stops a cycle**: a write the database refuses for that row alone (duplicate
+  ``DeploymentId``, truncation, conversion, a trigger: :func:`es_error_de_fila`) is logged with its
+  ids and retried at the next cycles; after ``MAX_INTENTOS_FILA`` failures the row is set aside
+  (an accepted deployment: ``DEPLOY_FAILED`` with the reason when the row takes that, else left
+  ``LANZANDO`` for the Conciliador; a refused intent: that robot/equipo pair is not launched again
+  until the service restarts) with one alert of its own (key per row). Only the other database
+  errors (connectivity) fail the cycle and count as "database unavailable".
 - Alerts (L3.4): a failure is alerted once per (robot, equipo, error kind) per
   ``EMAIL_INTERVALO_REPETICION_MIN``; all new failures of a cycle go in **one** summary e-mail.
   A 412 ``NO_COMPATIBLE_TARGETS`` (robot configuration) is flagged as such in that e-mail at once.
@@ -41,6 +48,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from common.database import ejecuciones
+from common.database.sql_client import es_error_de_fila
 from lanzador.clients.aa_client import RETRY_AFTER_CAP_S, A360Error
 from lanzador.database import robots
 from lanzador.database.seleccion import RobotEjecutable, obtener_robots_ejecutables
@@ -76,6 +84,10 @@ RESULTADO_DESPLEGADO = "desplegado"
 RESULTADO_FALLIDO = "fallido"
 RESULTADO_SIN_INTENCION = "sin_intencion"
 RESULTADO_INCIERTO = "incierto"  # deployed (or maybe) but the outcome could not be written
+
+#: Writes of one row the database refuses (es_error_de_fila) before the row is set aside.
+MAX_INTENTOS_FILA = 3
+ALERTA_FILA = "fila_rechazada"  # + ":<EjecucionId>" or ":intencion:<RobotId>:<EquipoId>"
 
 
 @dataclass(frozen=True)
@@ -224,6 +236,11 @@ class Desplegador:
         # EjecucionId -> deploymentId accepted by A360 whose mark_deployed failed (DB hiccup).
         self._sin_registrar: dict[int, str] = {}
         self._en_vuelo: set[int] = set()  # intent recorded, outcome not yet recorded
+        # Per-row refusals (es_error_de_fila): EjecucionId -> failed writes of its deployment, and
+        # (RobotId, EquipoId) -> failed intents in a row; pairs set aside are not launched again.
+        self._rechazos: dict[int, int] = {}
+        self._rechazos_intencion: dict[tuple[int, int], int] = {}
+        self._pares_apartados: set[tuple[int, int]] = set()
         self._sin_registrar_lock = threading.Lock()
         self._alert_lock = threading.Lock()
         self._cerrado = False
@@ -273,6 +290,7 @@ class Desplegador:
             espera_tras_fallo_seg=self.ajustes.espera_tras_fallo_seg,
             tolerancia_unknown_min=self.ajustes.tolerancia_unknown_min,
         )
+        filas = [f for f in filas if (f.robot_id, f.equipo_id) not in self._pares_apartados]
         resumen.seleccionados = len(filas)
         if not filas:
             self.log.debug("Ciclo de lanzamiento: nada que lanzar.")
@@ -312,20 +330,104 @@ class Desplegador:
     def _registrar_pendientes(self) -> None:
         """Write the deployments A360 accepted whose record failed, before selecting anything.
 
-        A ``DatabaseError`` propagates (the cycle is a DB failure and launches nothing); what could
-        not be written stays pending for the next cycle.
+        A row the database refuses (:func:`es_error_de_fila`) is counted and, after
+        ``MAX_INTENTOS_FILA`` failures, set aside (:meth:`_apartar`); the other rows and the cycle
+        go on. Any other ``DatabaseError`` propagates (the cycle is a DB failure and launches
+        nothing); what could not be written stays pending for the next cycle.
         """
         with self._sin_registrar_lock:
             pendientes = dict(self._sin_registrar)
         for ejecucion_id, deployment_id in pendientes.items():
-            ejecuciones.mark_deployed(self.db, ejecucion_id, deployment_id, self.clock.now_local())
+            try:
+                ejecuciones.mark_deployed(self.db, ejecucion_id, deployment_id, self.clock.now_local())
+            except Exception as exc:
+                if not es_error_de_fila(exc):
+                    raise
+                self._rechazo_de_fila(ejecucion_id, deployment_id, exc)
+                continue
             with self._sin_registrar_lock:
                 self._sin_registrar.pop(ejecucion_id, None)
+                self._rechazos.pop(ejecucion_id, None)
             self.log.warning(
                 "Registrado el despliegue %s de la ejecución %s, que había quedado sin registrar.",
                 deployment_id,
                 ejecucion_id,
             )
+
+    def _rechazo_de_fila(self, ejecucion_id: int, deployment_id: str, exc: BaseException) -> None:
+        """One more refusal of this row's deployment record; set aside at ``MAX_INTENTOS_FILA``."""
+        with self._sin_registrar_lock:
+            fallos = self._rechazos.get(ejecucion_id, 0) + 1
+            self._rechazos[ejecucion_id] = fallos
+        if fallos < MAX_INTENTOS_FILA:
+            self.log.error(
+                "La base de datos rechaza registrar el despliegue %s de la ejecución %s (intento %d de %d): "
+                "%s. Se reintentará en el próximo ciclo; los demás robots siguen lanzándose.",
+                deployment_id, ejecucion_id, fallos, MAX_INTENTOS_FILA, exc,
+            )
+            return
+        self._apartar(ejecucion_id, deployment_id, exc)
+
+    def _apartar(self, ejecucion_id: int, deployment_id: str, exc: BaseException) -> None:
+        """Give up recording this deployment: ``DEPLOY_FAILED`` with the reason when the row takes
+        it (its equipo is freed), else the row stays ``LANZANDO`` for the Conciliador (L5.5)."""
+        with self._sin_registrar_lock:
+            self._sin_registrar.pop(ejecucion_id, None)
+            self._rechazos.pop(ejecucion_id, None)
+        mensaje = (f"A360 aceptó el despliegue {deployment_id}, pero la base de datos SAM rechaza "
+                   f"registrarlo: {exc}")
+        try:
+            ejecuciones.mark_deploy_failed(self.db, ejecucion_id, mensaje, self.clock.now_local())
+            destino = "queda DEPLOY_FAILED con ese motivo y su equipo libre"
+        except Exception as exc_fallo:  # noqa: BLE001 - the Conciliador retries it (L5.5)
+            destino = f"queda LANZANDO (tampoco admite DEPLOY_FAILED: {exc_fallo}) para el Conciliador"
+        self.log.error(
+            "Despliegue %s de la ejecución %s apartado tras %d intentos rechazados por la base de datos "
+            "(%s); la ejecución %s.", deployment_id, ejecucion_id, MAX_INTENTOS_FILA, exc, destino,
+        )
+        self._alertar_fila(
+            f"{ALERTA_FILA}:{ejecucion_id}",
+            f"La base de datos SAM rechaza la ejecución {ejecucion_id} (despliegue {deployment_id})",
+            f"A360 aceptó el despliegue {deployment_id} (ejecución {ejecucion_id}), pero la base de datos "
+            f"SAM rechazó registrarlo {MAX_INTENTOS_FILA} veces: {exc}.\nLa ejecución {destino}. El resto "
+            "de robots se sigue lanzando con normalidad; la base de datos está accesible.",
+            "Un DeploymentId repetido (p. ej. un simulador reiniciado con la misma semilla) o un valor que "
+            "la tabla Ejecuciones no admite (longitud, tipo, restricción o trigger). Revise la fila en "
+            "Ejecuciones y el despliegue en la Control Room.",
+        )
+
+    def _alertar_fila(self, clave: str, asunto: str, cuerpo: str, que_revisar: str) -> None:
+        if self.alerts is None:
+            self.log.warning("ALERTA %s: %s", asunto, cuerpo)
+            return
+        try:
+            self.alerts.send_alert(clave, asunto, cuerpo, what_to_check=que_revisar)
+        except Exception:  # noqa: BLE001 - alerts never break the cycle
+            self.log.exception("No se pudo enviar la alerta %s.", clave)
+
+    def _rechazo_de_intencion(self, fila: RobotEjecutable, desc: str, exc: BaseException) -> None:
+        """The intent row of this robot/equipo pair refused again; set the pair aside at the limit."""
+        par = (fila.robot_id, fila.equipo_id)
+        with self._sin_registrar_lock:
+            fallos = self._rechazos_intencion.get(par, 0) + 1
+            self._rechazos_intencion[par] = fallos
+            if fallos >= MAX_INTENTOS_FILA:
+                self._pares_apartados.add(par)
+                self._rechazos_intencion.pop(par, None)
+        if fallos < MAX_INTENTOS_FILA:
+            return
+        self.log.error(
+            "El %s queda apartado: la base de datos rechazó su intención de lanzamiento %d veces seguidas "
+            "(%s). No se volverá a lanzar hasta reiniciar el Lanzador.", desc, MAX_INTENTOS_FILA, exc,
+        )
+        self._alertar_fila(
+            f"{ALERTA_FILA}:intencion:{fila.robot_id}:{fila.equipo_id}",
+            f"La base de datos SAM rechaza lanzar el robot {fila.robot_id} en el equipo {fila.equipo_id}",
+            f"La base de datos SAM rechazó {MAX_INTENTOS_FILA} veces seguidas la fila de intención del "
+            f"{desc}: {exc}.\nEse par robot/equipo no se lanza hasta reiniciar el servicio Lanzador; el "
+            "resto de robots se sigue lanzando con normalidad.",
+            "Un valor que la tabla Ejecuciones no admite (longitud, tipo, restricción o trigger).",
+        )
 
     def _parametros(self, robot_ids: Iterable[int]) -> dict[int, Any]:
         return robots.parametros(self.db, robot_ids)
@@ -364,8 +466,11 @@ class Desplegador:
             res.error = f"no se pudo registrar la intención: {exc}"
             res.tipo_error = "db"
             self.log.error("No se lanza el %s: no se pudo registrar la intención (%s).", desc, exc)
+            if es_error_de_fila(exc):
+                self._rechazo_de_intencion(fila, desc, exc)
             return res
         with self._sin_registrar_lock:
+            self._rechazos_intencion.pop((fila.robot_id, fila.equipo_id), None)
             self._en_vuelo.add(int(res.ejecucion_id))
         self._pausa_de_prueba()
 
@@ -477,6 +582,8 @@ class Desplegador:
             res.error = f"no se pudo registrar el despliegue: {exc}"
             with self._sin_registrar_lock:
                 self._sin_registrar[int(res.ejecucion_id)] = deployment_id
+                if es_error_de_fila(exc):  # the first of MAX_INTENTOS_FILA
+                    self._rechazos[int(res.ejecucion_id)] = 1
             self.log.error(
                 "El %s se desplegó (deploymentId %s) pero no se pudo registrar: %s. Se registrará al "
                 "inicio del próximo ciclo (la ejecución %s queda LANZANDO y su equipo ocupado).",
