@@ -8,7 +8,7 @@ from common.paths import ensure_on_sys_path
 
 ensure_on_sys_path()
 
-from balanceador.service.main import main  # noqa: E402
+from balanceador.run_balanceador import main  # noqa: E402
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(prog="python -m balanceador"))

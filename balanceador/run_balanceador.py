@@ -1,7 +1,9 @@
 """Entry point of the Balanceador service: ``python balanceador/run_balanceador.py`` (from any directory).
 
 Also ``python -m balanceador``. ``--simular`` prints the next plan and changes nothing.
-Bad settings: one Spanish line per problem on stderr, exit code 2.
+``--help`` and ``--version`` print and exit before anything starts; an unknown argument: exit code 2
+(:mod:`common.cli`). Bad settings: one Spanish line per problem on stderr, exit code 2. An unexpected
+error: one Spanish line on stderr, exit code 1.
 SIGINT/SIGTERM/SIGBREAK: graceful shutdown, exit code 0.
 """
 
@@ -17,11 +19,15 @@ from common.paths import ensure_on_sys_path  # noqa: E402
 
 ensure_on_sys_path()
 
+from common.cli import ejecutar_servicio  # noqa: E402
 
-def main(argv: list[str] | None = None) -> int:
+PROG = "python balanceador/run_balanceador.py"
+
+
+def main(argv: list[str] | None = None, *, prog: str = PROG) -> int:
     from balanceador.service.main import main as balanceador_main
 
-    return balanceador_main(argv)
+    return ejecutar_servicio("Balanceador", lambda: balanceador_main(argv, prog=prog))
 
 
 if __name__ == "__main__":

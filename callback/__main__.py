@@ -11,4 +11,4 @@ ensure_on_sys_path()
 from callback.run_callback import main  # noqa: E402
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(prog="python -m callback"))

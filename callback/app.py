@@ -5,7 +5,11 @@
   missing or wrong, unless ``CALLBACK_AUTH_MODE=none``); body over ``CALLBACK_MAX_BODY_BYTES`` → 413;
   recorded in ``CallbacksRecibidos`` and applied monotonically by ``DeploymentId`` (200 applied or
   no-op, 202 when the execution does not have that ``DeploymentId`` yet: the launcher applies it
-  when it records it); database unreachable → 503 (A360 may redeliver).
+  when it records it); database unreachable → 503 (A360 may redeliver). A callback whose execution
+  row the database refuses (:func:`es_error_de_fila`: constraint, truncation, conversion, a
+  trigger) is never a 503 — redelivering cannot help —: it is stored in ``CallbacksRecibidos`` as
+  settled and answered 200 ``no_aplicado`` (the Conciliador brings the row in line from A360), or
+  422 when the database refuses even that record.
 - ``GET /health``: 200 when the database answers, 503 otherwise.
 - other paths 404, other methods 405. Every response is JSON ``{"estado": ..., "mensaje": ...}``
   in Spanish. Bad input never produces a 5xx and never stops the server.
@@ -34,8 +38,10 @@ from typing import Any
 
 from common.clock import Clock
 from common.database import ejecuciones
-from common.database.sql_client import DatabaseClient, DatabaseError
+from common.database.sentencias import sql
+from common.database.sql_client import DatabaseClient, DatabaseError, es_error_de_fila
 from common.execution_states import is_known, is_terminal, normalize
+from common.version import __version__
 
 logger = logging.getLogger("sam.callback")
 
@@ -52,6 +58,7 @@ _REASONS = {
     404: "404 Not Found",
     405: "405 Method Not Allowed",
     413: "413 Payload Too Large",
+    422: "422 Unprocessable Entity",
     500: "500 Internal Server Error",
     503: "503 Service Unavailable",
 }
@@ -309,19 +316,22 @@ class CallbackApp:
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         try:
-            status, estado, mensaje, headers = self._atender(environ)
+            status, estado, mensaje, headers, *extra = self._atender(environ)
         except Exception:  # never let anything escape to waitress
             self.log.exception("Error inesperado al atender %s %s", environ.get("REQUEST_METHOD"),
                                environ.get("PATH_INFO"))
             status, estado, mensaje, headers = 500, "error", "Error interno del servidor de callbacks.", []
-        body = json.dumps({"estado": estado, "mensaje": mensaje}, ensure_ascii=False).encode("utf-8")
+            extra = []
+        cuerpo = {"estado": estado, "mensaje": mensaje, **(extra[0] if extra else {})}
+        body = json.dumps(cuerpo, ensure_ascii=False).encode("utf-8")
         start_response(
             _REASONS.get(status, f"{status} Error"),
             _JSON_HEADERS + [("Content-Length", str(len(body)))] + headers,
         )
         return [body]
 
-    def _atender(self, environ: dict) -> tuple[int, str, str, list[tuple[str, str]]]:
+    def _atender(self, environ: dict) -> tuple:
+        """``(status, estado, mensaje, headers)``, plus a dict of extra body fields for ``/health``."""
         decision = interpretar(
             environ.get("REQUEST_METHOD") or "",
             environ.get("PATH_INFO") or "/",
@@ -337,14 +347,16 @@ class CallbackApp:
             return self._health()
         return self._registrar(decision)
 
-    def _health(self) -> tuple[int, str, str, list]:
+    def _health(self) -> tuple[int, str, str, list, dict]:
+        """The health answer; its body also carries the running version of SAM (``"version"``)."""
         try:
             ok = bool(self.db.ping())
         except Exception:
             ok = False
+        version = {"version": __version__}
         if ok:
-            return 200, "ok", "Servidor de callbacks operativo; base de datos accesible.", []
-        return 503, "error", "Base de datos no accesible.", []
+            return 200, "ok", "Servidor de callbacks operativo; base de datos accesible.", [], version
+        return 503, "error", "Base de datos no accesible.", [], version
 
     def _note_unrecognised(self, estado: str) -> None:
         if is_known(estado):
@@ -363,6 +375,8 @@ class CallbackApp:
             with self._write_lock:
                 result = ejecuciones.record_callback(self.db, dep, estado, cb.payload, now)
         except DatabaseError as exc:
+            if es_error_de_fila(exc):
+                return self._fila_rechazada(cb, now, exc)
             self.log.error("Callback de %s (%s) no registrado: base de datos no disponible: %s", dep, estado, exc)
             return 503, "error", "Base de datos no disponible; reintente más tarde.", []
         if result == ejecuciones.RESULT_NO_ENCONTRADO:
@@ -375,6 +389,29 @@ class CallbackApp:
         else:
             self.log.info("Callback de %s (%s) ignorado: la ejecución ya está en un estado final", dep, estado)
         return (*respuesta_registro(result, dep, estado), [])
+
+
+    def _fila_rechazada(self, cb: CallbackAceptado, now: Any, exc: DatabaseError) -> tuple[int, str, str, list]:
+        """The database refuses this callback's execution row: store the callback alone, as settled
+        (``Aplicado = 1``: the Conciliador's safety net must not retry it every round; the row is
+        brought in line from A360's activity list once it accepts writes). Never a 503."""
+        dep, estado = cb.deployment_id, cb.estado
+        try:
+            with self._write_lock:
+                self.db.execute(sql(self.db, "ejecuciones.insertar_callback"), (dep, now, estado, cb.payload, 1))
+        except DatabaseError as exc_registro:
+            if not es_error_de_fila(exc_registro):
+                self.log.error("Callback de %s (%s) no registrado: base de datos no disponible: %s", dep, estado,
+                               exc_registro)
+                return 503, "error", "Base de datos no disponible; reintente más tarde.", []
+            self.log.error("Callback de %s (%s) rechazado por la base de datos, ni siquiera se puede guardar: "
+                           "%s; no se aplica (reenviarlo no cambiaría nada)", dep, estado, exc_registro)
+            return 422, "rechazado", ("La base de datos SAM rechaza este callback; reenviarlo no cambiaría "
+                                      "nada."), []
+        self.log.error("Callback de %s (%s) guardado pero no aplicado: la base de datos rechaza actualizar su "
+                       "ejecución: %s", dep, estado, exc)
+        return 200, "no_aplicado", ("Callback recibido y guardado, pero la base de datos SAM rechaza "
+                                    "actualizar la ejecución; la conciliación la corregirá desde A360."), []
 
 
 def build_server(app: CallbackApp, cfg: Any, *, host: str | None = None, port: int | None = None):

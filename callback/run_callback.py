@@ -1,7 +1,9 @@
 """Entry point of the callback service: ``python callback/run_callback.py`` (from any directory).
 
-Also ``python -m callback``. Bad settings: one Spanish line per problem on stderr, exit code 2.
-The port cannot be opened: exit code 1. SIGINT/SIGTERM/SIGBREAK (the shared
+Also ``python -m callback``. ``--help`` and ``--version`` print and exit before anything starts; an
+unknown argument: exit code 2 (:mod:`common.cli`). Bad settings: one Spanish line per problem on
+stderr, exit code 2. The port cannot be opened, or an unexpected error: one Spanish line on stderr,
+exit code 1. SIGINT/SIGTERM/SIGBREAK (the shared
 :class:`common.service_runner.ServiceRunner`): in-flight requests get up to
 ``LANZADOR_SHUTDOWN_TIMEOUT_SEG`` to finish, then the server and the database pool close; exit code 0.
 """
@@ -23,15 +25,26 @@ import threading  # noqa: E402
 from typing import Any  # noqa: E402
 
 from callback.app import CallbackApp, build_server, logger  # noqa: E402
+from common.cli import ejecutar_servicio, parser_servicio, salir_con_error  # noqa: E402
 from common.clock import Clock  # noqa: E402
 from common.database.sql_client import DatabaseClient  # noqa: E402
 from common.service_runner import ServiceRunner  # noqa: E402
 from common.wsgi_server import ThreadedServer  # noqa: E402
 
+PROG = "python callback/run_callback.py"
+DESCRIPCION = ("SAM Callback: recibe los avisos de fin de ejecución que envía A360 y los registra en la base "
+               "de datos SAM; GET /health informa de su estado.")
 
-def main(argv: list[str] | None = None, *, aviso_obsoleto: str | None = None) -> int:
-    """Run the service until a stop signal. ``aviso_obsoleto``: a WARNING written first to the log
-    (the deprecated entry point ``lanzador/service/callback_server.py`` passes one)."""
+
+def main(argv: list[str] | None = None, *, aviso_obsoleto: str | None = None, prog: str = PROG) -> int:
+    """Parse the arguments (``--help``/``--version`` exit here), then run the service until a stop
+    signal. ``aviso_obsoleto``: a WARNING written first to the log (the deprecated entry point
+    ``lanzador/service/callback_server.py`` passes one)."""
+    parser_servicio(prog, DESCRIPCION).parse_args(argv)
+    return ejecutar_servicio("Callback", lambda: _servicio(aviso_obsoleto))
+
+
+def _servicio(aviso_obsoleto: str | None) -> int:
     from common.utils.config_manager import load_config_or_exit
     from common.utils.logging_setup import setup_logging
 
@@ -48,7 +61,9 @@ def main(argv: list[str] | None = None, *, aviso_obsoleto: str | None = None) ->
     except OSError as exc:
         logger.error("No se pudo abrir el puerto %s:%s: %s", cfg.CALLBACK_SERVER_HOST, cfg.CALLBACK_SERVER_PORT, exc)
         _close_db(db)
-        return 1
+        return salir_con_error("Callback", f"no se pudo abrir el puerto {cfg.CALLBACK_SERVER_HOST}:"
+                               f"{cfg.CALLBACK_SERVER_PORT} ({exc}); compruebe que ningún otro proceso lo "
+                               "usa o cambie CALLBACK_SERVER_HOST/CALLBACK_SERVER_PORT.")
     timeout = float(cfg.LANZADOR_SHUTDOWN_TIMEOUT_SEG)
     runner = ServiceRunner("callback", logger=logger, shutdown_timeout=timeout)
     stop_http = _serve(server, timeout, logger)
@@ -66,8 +81,10 @@ def _prepare(cfg: Any, db: DatabaseClient) -> None:
     """Start-up lines and the schema check; a database that does not answer does not stop the
     server (``/health`` reports 503 until it answers)."""
     from common.database.schema import ensure_schema
+    from common.version import __version__
 
-    logger.info("Servidor de callbacks iniciando; base de datos SAM: %s", db.describe())
+    logger.info("SAM Callback versión %s: servidor de callbacks iniciando; base de datos SAM: %s",
+                __version__, db.describe())
     if str(cfg.CALLBACK_AUTH_MODE).lower() == "none":
         logger.warning("CALLBACK_AUTH_MODE=none: se aceptan callbacks SIN autenticar. Configure "
                        "CALLBACK_AUTH_MODE=required y CALLBACK_TOKEN en producción.")

@@ -204,16 +204,19 @@ def tabla_plan(plan: Plan, cons: Consolidado, lectura: repositorio.Lectura, resu
     return "\n".join(lineas) + "\n"
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="balanceador", description="SAM Balanceador: asigna equipos a robots "
-                                "según los tickets pendientes.")
+def _parser(prog: str = "python balanceador/run_balanceador.py") -> argparse.ArgumentParser:
+    from common.cli import ParserSAM
+
+    p = ParserSAM(prog, "SAM Balanceador: asigna equipos a robots según los tickets pendientes.",
+                  epilog="Sin opciones, arranca el servicio con la configuración de los archivos .env y del "
+                         "entorno (ver .env.example).")
     p.add_argument("--simular", action="store_true",
                    help="muestra el plan del próximo ciclo con sus motivos y no modifica nada")
     return p
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+def main(argv: Sequence[str] | None = None, *, prog: str = "python balanceador/run_balanceador.py") -> int:
+    args = _parser(prog).parse_args(None if argv is None else list(argv))  # --help/--version exit here
 
     from common.clock import Clock
     from common.utils.config_manager import load_config_or_exit
@@ -230,10 +233,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from common.database.schema import ensure_schema
     from common.service_runner import ServiceRunner
     from common.utils.mail_client import EmailAlertClient
+    from common.version import __version__
 
     alerts = EmailAlertClient(cfg, "balanceador")
     db = DatabaseClient.from_config(cfg)
-    log.info("Balanceador iniciando. BD SAM: %s. Fuentes: %s.", db.describe(),
+    log.info("SAM Balanceador versión %s iniciando. BD SAM: %s. Fuentes: %s.", __version__, db.describe(),
              ", ".join(cfg.BALANCEADOR_PROVEEDORES_CARGA) or "ninguna")
     try:
         ensure_schema(db)

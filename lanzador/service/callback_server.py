@@ -21,10 +21,12 @@ AVISO_OBSOLETO = (
 )
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     from callback.run_callback import main as run_callback
 
-    return run_callback(aviso_obsoleto=AVISO_OBSOLETO)
+    prog = ("python -m lanzador.service.callback_server" if __package__
+            else "python lanzador/service/callback_server.py")
+    return run_callback(argv, aviso_obsoleto=AVISO_OBSOLETO, prog=prog)
 
 
 if __name__ == "__main__":

@@ -175,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     from common.utils.config_manager import load_config_or_exit
     from common.utils.logging_setup import setup_logging
     from common.utils.mail_client import EmailAlertClient
+    from common.version import __version__
     from lanzador.clients.aa_client import AutomationAnywhereClient
     from lanzador.service.conciliador import Conciliador
 
@@ -183,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     log = logging.getLogger("sam.lanzador.main")
     clock = Clock(cfg.SAM_ZONA_HORARIA or None)
     db = DatabaseClient.from_config(cfg, "SAM")
-    log.info("Lanzador iniciando. Base de datos SAM: %s.", db.describe())
+    log.info("SAM Lanzador versión %s iniciando. Base de datos SAM: %s.", __version__, db.describe())
     try:
         ensure_schema(db)
     except Exception as exc:  # noqa: BLE001 - the DB may come up later; jobs retry every cycle
