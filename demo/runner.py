@@ -26,6 +26,7 @@ from pathlib import Path
 
 import requests
 
+from common.cli import ParserSAM
 from common.clock import Clock
 from common.database.schema import ensure_schema
 from common.database.sql_client import DatabaseClient
@@ -68,10 +69,8 @@ class Estado:
 
 
 def _args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m demo",
-        description="Demo embebida de SAM: Control Room simulado, fuente de tickets y los tres servicios reales.",
-    )
+    parser = ParserSAM("python -m demo",
+                       "Demo embebida de SAM: Control Room simulado, fuente de tickets y los tres servicios reales.")
     parser.add_argument("--duracion", type=float, default=None, metavar="SEG",
                         help="segundos que dura la demo (por defecto: hasta Ctrl+C)")
     parser.add_argument("--semilla", type=int, default=1, metavar="N", help="semilla del simulador y de los tickets")

@@ -1,7 +1,8 @@
 """``python -m demo.simulator``: run the Control Room simulator until SIGINT/SIGTERM/CTRL_BREAK.
 
 Prints ``SIM_URL=http://<host>:<port>`` as its first, flushed stdout line. Exit codes: 0 after a
-clean stop, 2 on bad arguments or an unreadable state/config file.
+clean stop, 2 on bad arguments (Spanish parser of :mod:`common.cli`, also ``--version``) or an
+unreadable state/config file.
 """
 
 from __future__ import annotations
@@ -13,14 +14,10 @@ import signal
 import sys
 import threading
 
+from common.cli import ParserSAM
+
 from .generate import generate_state
 from .simulator import ControlRoomSimulator
-
-
-class _SpanishParser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse exits 2 here
-        self.print_usage(sys.stderr)
-        self.exit(2, f"{self.prog}: error: argumentos no válidos: {message}\n")
 
 
 def _generate_spec(text: str) -> dict:
@@ -41,8 +38,8 @@ def _port(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _SpanishParser(prog="python -m demo.simulator",
-                            description="Simulador del Control Room de Automation Anywhere A360 para SAM.")
+    parser = ParserSAM("python -m demo.simulator",
+                       "Simulador del Control Room de Automation Anywhere A360 para SAM.")
     parser.add_argument("--host", default="127.0.0.1", help="dirección de escucha [127.0.0.1]")
     parser.add_argument("--port", type=_port, default=0, help="puerto (0 = uno libre) [0]")
     parser.add_argument("--seed", type=int, default=None, help="semilla de todas las decisiones aleatorias [0]")
