@@ -296,6 +296,35 @@ def _vista(db: DatabaseClient, estado: Estado, servicios: list[Servicio], port: 
     return "\n".join(lines)
 
 
+def _duracion_robots(spec: object, escala: float) -> str:
+    """The simulated robots' run length (knob ``duration_s``) in real seconds, in words."""
+    def seg(valor: object) -> str:
+        return f"{round(float(valor) / escala, 1):g}"
+
+    if isinstance(spec, (int, float)):
+        return f"{seg(spec)} s"
+    spec = spec if isinstance(spec, dict) else {}
+    if spec.get("dist") == "uniform":
+        return f"entre {seg(spec.get('min', 5))} y {seg(spec.get('max', 30))} s"
+    if spec.get("dist") == "lognormal":
+        return f"unos {seg(spec.get('median', 15))} s"
+    return f"{seg(spec.get('value', spec.get('s', 10)))} s"
+
+
+def _linea_en_curso(db: DatabaseClient, sim) -> str:
+    """How many executions were still running when the demo stopped, and why (open rows are never
+    moved to history, so the live table has them all)."""
+    n = db.query_one(
+        f"SELECT COUNT(*) AS n FROM Ejecuciones WHERE FechaFin IS NULL AND Estado NOT IN ({TERMINAL_SQL_LIST})"  # noqa: S608
+    )["n"]
+    if not n:
+        return "Ejecuciones en curso al parar la demo: ninguna (todas habían terminado)"
+    duracion = _duracion_robots(sim.knobs.get("duration_s"), float(sim.knobs.get("time_scale") or 1))
+    verbo = "ejecución seguía" if n == 1 else "ejecuciones seguían"
+    return (f"{n} {verbo} en curso al parar la demo: los robots simulados duran {duracion} y la demo "
+            "terminó antes de que acabaran (quedan abiertas en sam.db; nada las cierra con los servicios parados)")
+
+
 def _resumen(db: DatabaseClient, sim, servicios: list[Servicio], carpeta: Path) -> str:
     deploys = len(sim.deploys())
     intentos = sim.callbacks()
@@ -320,6 +349,7 @@ def _resumen(db: DatabaseClient, sim, servicios: list[Servicio], carpeta: Path) 
         f"Callbacks enviados por A360: {enviados} (más {perdidos} perdidos a propósito); "
         f"registrados por SAM: {recibidos}",
         f"Ejecuciones cerradas por callback: {por_callback}; cerradas por el conciliador: {conciliadas}",
+        _linea_en_curso(db, sim),
         f"Cambios de asignación del balanceador (HistoricoBalanceo): {cambios}",
         "Servicios: " + ", ".join(f"{s.nombre} terminó con código {s.codigo_salida}" for s in servicios),
         f"Base de datos SAM: {carpeta / 'sam.db'}",

@@ -78,3 +78,20 @@ def test_demo_never_ran_two_executions_at_once_on_one_equipo(demo_run):
         if r["EquipoId"] in last_end:
             assert r["FechaInicio"] >= last_end[r["EquipoId"]], f"overlap on equipo {r['EquipoId']}"
         last_end[r["EquipoId"]] = r["Fin"]
+
+
+def test_demo_summary_says_how_many_executions_were_still_running_and_why(demo_run):
+    proc, db, _ = demo_run
+    abiertas = db.execute(
+        f"SELECT COUNT(*) FROM Ejecuciones WHERE FechaFin IS NULL AND Estado NOT IN "
+        f"({','.join('?' * len(TERMINAL_STATES))})", sorted(TERMINAL_STATES),
+    ).fetchone()[0]
+    if abiertas == 0:
+        assert "Ejecuciones en curso al parar la demo: ninguna" in proc.stdout
+        return
+    verbo = "ejecución seguía" if abiertas == 1 else "ejecuciones seguían"
+    linea = re.search(rf"(\d+) {verbo} en curso al parar la demo: los robots simulados duran (.+?) y la demo "
+                      r"terminó antes", proc.stdout)
+    assert linea, proc.stdout[-2000:]
+    assert int(linea.group(1)) == abiertas
+    assert re.fullmatch(r"entre [\d.]+ y [\d.]+ s", linea.group(2)), linea.group(2)  # demo: uniform durations
