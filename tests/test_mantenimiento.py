@@ -459,3 +459,41 @@ def test_R4_readme_and_demo_read_past_executions_from_ejecuciones_todas():
                    "MANTENIMIENTO_LOTE", "Ejecuciones_Historico", "EjecucionesTodas"):
         assert nombre in seccion, nombre
     assert "EjecucionesTodas" in (ROOT / "demo" / "runner.py").read_text(encoding="utf-8")
+
+
+# --- the move gives way to the launcher ------------------------------------------------------------------
+
+
+def test_R2_batch_sizes_adapt_to_the_target_duration_within_the_configured_maximum():
+    from common.database.mantenimiento import LOTE_MINIMO, _siguiente_lote
+
+    assert _siguiente_lote(5000, 5000, 1.0, None, 5000) == 5000  # no target: the configured size
+    assert _siguiente_lote(100, 100, 0.01, 0.05, 5000) == 500  # fast batches grow
+    assert _siguiente_lote(5000, 5000, 1.4, 0.05, 5000) == 178  # slow ones shrink to the target...
+    assert _siguiente_lote(5000, 5000, 10.0, 0.05, 5000) == LOTE_MINIMO  # ...not below the floor
+    assert _siguiente_lote(1000, 1000, 0.0001, 0.05, 5000) == 5000  # never above MANTENIMIENTO_LOTE
+
+
+def test_R2_the_move_waits_while_a_launch_cycle_runs(db):
+    """The Lanzador clears its 'no launch cycle running' event during a cycle: no new batch starts then,
+    so a launch cycle waits at most for the batch it found running."""
+    _poblar(db, _filas(600, VIEJA))
+    libre = threading.Event()  # a launch cycle is running
+    vistas: list[int] = []
+    resultado: dict = {}
+
+    def ceder():
+        vistas.append(_cuenta(db, "Ejecuciones_Historico"))
+        libre.wait(10)
+
+    hilo = threading.Thread(target=lambda: resultado.setdefault(
+        "r", M.ejecutar(db, AHORA, M.AjustesMantenimiento(lote=5000), ceder=ceder, duracion_lote_seg=10.0)))
+    hilo.start()
+    esperar(lambda: vistas, 5, que="el primer lote")
+    movidas_al_ceder = _cuenta(db, "Ejecuciones_Historico")
+    time.sleep(0.3)  # lets time pass on purpose: nothing may move while the cycle runs
+    assert _cuenta(db, "Ejecuciones_Historico") == movidas_al_ceder == M.LOTE_MINIMO
+    libre.set()
+    hilo.join(10)
+    assert resultado["r"].movidas == 600 and resultado["r"].completo
+    _invariante(db, 600)

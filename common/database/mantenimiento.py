@@ -29,6 +29,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -262,6 +263,19 @@ def marcar_completa(db: Any, fecha: date, ahora: datetime, tarea: str = TAREA_HI
     db.run_in_transaction(lambda tx: sentencias.ejecutar(tx, "mantenimiento.marcar_completa", (tarea, fecha, ahora)))
 
 
+#: SQLite has one writer at a time: a batch holds every other writer (the launcher's intents) for
+#: its whole duration, so batches there are sized to take about this long (seconds).
+DURACION_LOTE_SQLITE_SEG = 0.05
+LOTE_MINIMO = 100
+
+
+def _siguiente_lote(actual: int, filas: int, segundos: float, objetivo: float | None, maximo: int) -> int:
+    """The size of the next batch: ``maximo`` without a target; else scaled to take ``objetivo`` s."""
+    if objetivo is None or filas <= 0 or segundos <= 0:
+        return actual
+    return max(min(LOTE_MINIMO, maximo), min(maximo, int(filas * objetivo / segundos)))
+
+
 def ejecutar(
     db: Any,
     ahora: datetime,
@@ -269,30 +283,46 @@ def ejecutar(
     *,
     detener: threading.Event | None = None,
     pausa: float = 0.0,
+    ceder: Callable[[], object] | None = None,
+    duracion_lote_seg: float | None = None,
     log: logging.Logger | None = None,
 ) -> ResumenMantenimiento:
-    """One retention run (module doc). Raises :class:`MantenimientoError` or ``DatabaseError``."""
+    """One retention run (module doc). Raises :class:`MantenimientoError` or ``DatabaseError``.
+
+    ``ceder`` is called before every batch and may block while a launch cycle is in progress (the
+    Lanzador passes one), so a cycle waits at most for the batch it found running. On SQLite the
+    batches are sized to last about :data:`DURACION_LOTE_SQLITE_SEG` (``duracion_lote_seg``
+    overrides it; never more than ``ajustes.lote`` rows).
+    """
     log = log or logger
     detener = detener or threading.Event()
-    lote = max(1, int(ajustes.lote))
+    maximo = max(1, int(ajustes.lote))
+    objetivo = duracion_lote_seg
+    if objetivo is None and sentencias.dialecto(db) == sentencias.SQLITE:
+        objetivo = DURACION_LOTE_SQLITE_SEG
+    lote = min(maximo, LOTE_MINIMO) if objetivo is not None else maximo
     resumen = ResumenMantenimiento()
     inicio = time.monotonic()
 
     def seguir() -> bool:
-        """Between two batches: False when asked to stop; otherwise a short pause first."""
+        """Between two batches: False when asked to stop; otherwise a short pause and the launcher's turn."""
         if detener.is_set():
             return False
         if pausa > 0 and detener.wait(pausa):
             return False
-        return True
+        if ceder is not None:
+            ceder()
+        return not detener.is_set()
 
     limite_fin = ahora - timedelta(days=max(1, int(ajustes.dias_ejecuciones)))
     while True:
+        t = time.monotonic()
         n = mover_lote(db, limite_fin, lote, ahora)
         resumen.movidas += n
         resumen.lotes += 1 if n else 0
         if n < lote:
             break
+        lote = _siguiente_lote(lote, n, time.monotonic() - t, objetivo, maximo)
         if not seguir():
             return _detenido(resumen, inicio, log)
 
@@ -301,13 +331,16 @@ def ejecutar(
         purgas.insert(0, ("historico", ajustes.dias_historico))
     for que, dias in purgas:
         limite = ahora - timedelta(days=int(dias))
+        tamano = min(maximo, LOTE_MINIMO) if objetivo is not None else maximo
         while True:
             if not seguir():
                 return _detenido(resumen, inicio, log)
-            n = purgar_lote(db, que, limite, lote)
+            t = time.monotonic()
+            n = purgar_lote(db, que, limite, tamano)
             setattr(resumen, _CAMPO[que], getattr(resumen, _CAMPO[que]) + n)
-            if n < lote:
+            if n < tamano:
                 break
+            tamano = _siguiente_lote(tamano, n, time.monotonic() - t, objetivo, maximo)
 
     marcar_completa(db, ahora.date(), ahora)
     resumen.completo = True

@@ -34,6 +34,8 @@ from lanzador.service.sincronizador import Sincronizador
 _log = logging.getLogger("sam.lanzador.main")
 
 ALERTA_BD = "lanzador:bd"
+#: The maintenance job never waits longer than this for a launch cycle to end (no starvation).
+ESPERA_MAXIMA_CEDER_SEG = 60.0
 
 
 class Lanzador:
@@ -75,8 +77,13 @@ class Lanzador:
         self._racha_bd = RachaDeFallos(
             alerts, ALERTA_BD, umbral=int(ajuste(cfg, "SAM_FALLOS_CONSECUTIVOS_ALERTA")), logger=self.log
         )
+        #: Set while no launch cycle runs: the maintenance job waits for it before each batch, so a
+        #: launch cycle waits at most for the one batch it found running (R2).
+        self.lanzamiento_libre = threading.Event()
+        self.lanzamiento_libre.set()
         self.mantenimiento = TrabajoMantenimiento(
-            db, cfg, clock, alerts=alerts, stop_event=self.stop_event, logger=self.log
+            db, cfg, clock, alerts=alerts, stop_event=self.stop_event, logger=self.log,
+            ceder=lambda: self.lanzamiento_libre.wait(ESPERA_MAXIMA_CEDER_SEG),
         )
 
     # -- jobs ------------------------------------------------------------------------------------
@@ -107,11 +114,14 @@ class Lanzador:
             return
         if not self.recuperacion_inicial():
             return
+        self.lanzamiento_libre.clear()
         try:
             self.desplegador.ciclo()
         except DatabaseError as exc:
             self._fallo_bd(exc)
             return
+        finally:
+            self.lanzamiento_libre.set()
         self._bd_ok()
 
     # -- DB unreachable for SAM_FALLOS_CONSECUTIVOS_ALERTA cycles → one alert, then one recovery (§8)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from datetime import datetime, time
 from typing import Any
 
@@ -41,6 +42,7 @@ class TrabajoMantenimiento:
         stop_event: threading.Event | None = None,
         logger: logging.Logger | None = None,
         pausa: float = PAUSA_ENTRE_LOTES_SEG,
+        ceder: Callable[[], object] | None = None,
     ) -> None:
         self.db = db
         self.clock = clock
@@ -49,6 +51,7 @@ class TrabajoMantenimiento:
         self.stop_event = stop_event or threading.Event()
         self.log = logger or _log
         self.pausa = pausa
+        self.ceder = ceder
         self._racha = RachaDeFallos(alerts, ALERTA_MANTENIMIENTO, umbral=1, logger=self.log)
 
     def toca(self, ahora: datetime) -> bool:
@@ -71,7 +74,8 @@ class TrabajoMantenimiento:
                 self.ajustes.lote,
             )
             resumen = mantenimiento.ejecutar(
-                self.db, ahora, self.ajustes, detener=self.stop_event, pausa=self.pausa, log=self.log
+                self.db, ahora, self.ajustes, detener=self.stop_event, pausa=self.pausa, ceder=self.ceder,
+                log=self.log,
             )
         except Exception as exc:  # noqa: BLE001 - logged, alerted once, retried at the next tick
             self._fallo(exc)
