@@ -213,8 +213,10 @@ def test_start_up_line_names_the_version(tmp_path, name):
     proc = _start(tmp_path, name, **extra)
     try:
         linea = f"SAM {name.capitalize()} versión {__version__}"
-        esperar(lambda: proc.poll() is not None or linea in _log_text(tmp_path), PLAZO, que=linea)
+        iniciado = f"Servicio {name} iniciado"  # the runner's line: its signal handlers are in place
+        esperar(lambda: proc.poll() is not None or iniciado in _log_text(tmp_path), PLAZO, que=iniciado)
         assert proc.poll() is None, proc.stderr.read().decode(errors="replace")
+        assert linea in _log_text(tmp_path)
     finally:
         assert _stop(proc) == 0
 
@@ -234,6 +236,7 @@ def test_health_reports_the_version(tmp_path):
 
     try:
         r = esperar(responde, PLAZO, que="/health")
+        esperar(lambda: "Servicio callback iniciado" in _log_text(tmp_path), PLAZO, que="señales instaladas")
         assert r.status_code == 200
         assert r.json() == {"estado": "ok", "mensaje": "Servidor de callbacks operativo; base de datos accesible.",
                             "version": __version__}
