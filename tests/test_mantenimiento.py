@@ -497,3 +497,20 @@ def test_R2_the_move_waits_while_a_launch_cycle_runs(db):
     hilo.join(10)
     assert resultado["r"].movidas == 600 and resultado["r"].completo
     _invariante(db, 600)
+
+
+def test_R2_an_unreachable_database_is_not_alerted_by_the_maintenance_job(db, monkeypatch):
+    """C8: one root cause, one alert. The launch and conciliation jobs alert the SAM DB outage; the
+    maintenance job only logs it (a disk-full error of its own is alerted: the test above)."""
+    clock = FixedClock(datetime(2026, 3, 20, 6, 0, tzinfo=timezone.utc), "UTC")
+    alerts = AlertasFalsas()
+    job = _trabajo(db, clock, alerts)
+
+    def sin_conexion(*a, **k):
+        err = DatabaseError("Error de base de datos SAM al conectar [HYT00]: Login timeout expired", retryable=True)
+        err.al_conectar = True
+        raise err
+
+    monkeypatch.setattr(M, "ejecutar", sin_conexion)
+    assert job.tick() is None and job.tick() is None
+    assert alerts.enviadas == []

@@ -217,6 +217,8 @@ class DatabaseError(Exception):
         self.datos = datos
         self.sqlstate = sqlstate
         self.native_code = native_code
+        #: The error happened while opening the connection (server unreachable, login refused…).
+        self.al_conectar = False
 
     @property
     def permanente_por_fila(self) -> bool:
@@ -489,7 +491,9 @@ class DatabaseClient:
         try:
             conn = self._connect()
         except Exception as exc:
-            raise self._wrap(exc, "conectar") from None
+            err = self._wrap(exc, "conectar")
+            err.al_conectar = True
+            raise err from None
         with self._lock:
             orphans = [c for c, owner in self._connections.values() if not owner.is_alive()]
             for c in orphans:

@@ -19,6 +19,7 @@ from datetime import datetime, time
 from typing import Any
 
 from common.database import mantenimiento
+from common.database.sql_client import DatabaseError
 from common.utils.alertas import RachaDeFallos
 from common.utils.config_manager import ajuste
 
@@ -86,6 +87,10 @@ class TrabajoMantenimiento:
 
     def _fallo(self, exc: Exception) -> None:
         self.log.error("El mantenimiento del historial de ejecuciones ha fallado (se reintenta): %s", exc)
+        if isinstance(exc, DatabaseError) and (exc.al_conectar or exc.connection_lost or exc.retryable):
+            # The SAM DB is unreachable (cannot connect, connection lost, transient): the launch and
+            # conciliation jobs alert that root cause; the maintenance job sends no mail of its own.
+            return
         self._racha.fallo(
             "El mantenimiento del historial de ejecuciones de SAM ha fallado",
             f"El trabajo diario que mueve las ejecuciones terminadas a Ejecuciones_Historico y purga "
