@@ -8,7 +8,7 @@
   con código 1 antes de hacer nada; sólo -SoloMostrar funciona sin ellos).
 
   Pasos, en este orden:
-    1. Comprueba la configuración con "python -m common.comprobar" (si existe en esta versión);
+    1. Comprueba la configuración con "python -m comprobar" (si existe en esta versión);
        si sale con código 2 se detiene mostrando su salida y no toca ningún servicio.
     2. Detiene los servicios que ya existen, en orden inverso al de arranque.
     3. Instala o reconfigura cada servicio en el orden de arranque: callback, Lanzador,
@@ -246,14 +246,14 @@ if (-not $ServiceAccount.Trim()) { Stop-ConError "-ServiceAccount está vacío: 
 $ServiceAccount = $ServiceAccount.Trim()
 
 # 1. Comprobación de la configuración (si esta versión la trae).
-$comprobador = @("common\comprobar.py", "common\comprobar\__main__.py") |
+$comprobador = @("comprobar\__init__.py", "comprobar\__main__.py") |
     Where-Object { Test-Path -LiteralPath (Join-Path $ProjectRoot $_) -PathType Leaf }
 if ($SinComprobar) {
     Write-Host "# -SinComprobar: no se comprueba la configuración."
 } elseif (-not $comprobador) {
-    Write-Host "# Esta versión no trae common\comprobar: no se comprueba la configuración."
+    Write-Host "# Esta versión no trae comprobar: no se comprueba la configuración."
 } else {
-    Write-Host "# Comprobando la configuración: python -m common.comprobar"
+    Write-Host "# Comprobando la configuración: python -m comprobar"
     $ErrorActionPreference = "Continue"
     $codificacionAnterior = [Console]::OutputEncoding
     $ioAnterior = $env:PYTHONIOENCODING
@@ -261,7 +261,7 @@ if ($SinComprobar) {
     try { [Console]::OutputEncoding = [Text.Encoding]::UTF8 } catch { }
     Push-Location -LiteralPath $ProjectRoot
     try {
-        $salida = & $PythonExe -m common.comprobar 2>&1
+        $salida = & $PythonExe -m comprobar 2>&1
         $codigo = $LASTEXITCODE
     } finally {
         Pop-Location
@@ -272,7 +272,7 @@ if ($SinComprobar) {
     $texto = ($salida | ForEach-Object { "$_" }) -join [Environment]::NewLine
     if ($texto) { Write-Host $texto }
     if ($codigo -eq 2) {
-        Stop-ConError "La configuración tiene errores (python -m common.comprobar salió con código 2; detalle arriba). Corríjalos en el .env y vuelva a ejecutar el script; no se ha cambiado ningún servicio." 2
+        Stop-ConError "La configuración tiene errores (python -m comprobar salió con código 2; detalle arriba). Corríjalos en el .env y vuelva a ejecutar el script; no se ha cambiado ningún servicio." 2
     }
     if ($codigo -ne 0) {
         Stop-ConError "La comprobación de la configuración terminó con código $codigo (detalle arriba); no se ha cambiado ningún servicio. Use -SinComprobar para instalar igualmente."

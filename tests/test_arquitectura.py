@@ -10,7 +10,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PAQUETES = ("common", "lanzador", "balanceador", "callback")
+PAQUETES = ("common", "lanzador", "balanceador", "callback", "comprobar")
 
 #: Functions allowed over the size limit, with the reason (none today).
 FUNCIONES_LARGAS: dict[str, str] = {}
@@ -101,6 +101,8 @@ def test_cycle_finder_sees_a_cycle():
 
 def _prohibido(origen: str, destino: str) -> str | None:
     raiz_o, raiz_d = origen.split(".")[0], destino.split(".")[0]
+    if raiz_d == "comprobar" and raiz_o != "comprobar":
+        return "la comprobación de la configuración está por encima de los servicios: nadie la importa"
     if raiz_o == "common" and raiz_d != "common":
         return "common no importa ningún servicio"
     if {raiz_o, raiz_d} == {"lanzador", "balanceador"}:
@@ -129,6 +131,8 @@ def test_upward_rules_refuse_the_forms_they_name():
     assert _prohibido("balanceador.database.repositorio", "balanceador.service.balanceo")
     assert _prohibido("callback.app", "lanzador.service.desplegador")
     assert _prohibido("lanzador.database.seleccion", "common.database.sentencias") is None
+    assert _prohibido("comprobar", "lanzador.clients.aa_client") is None  # the tool above every service
+    assert _prohibido("common.utils.config_manager", "comprobar")
 
 
 def _funciones():

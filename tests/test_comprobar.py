@@ -1,4 +1,4 @@
-"""The configuration check ``python -m common.comprobar`` (issue 11, item 5), run as a real process.
+"""The configuration check ``python -m comprobar`` (issue 11, item 5), run as a real process.
 
 A temp project folder holds the ``.env`` files (UTF-8, UTF-8 with BOM, UTF-16 LE with BOM as
 PowerShell 5.1 ``>`` writes them); ``--raiz`` points the command at it. ``--conexiones`` runs
@@ -34,7 +34,7 @@ def _env_sin_ajustes() -> dict[str, str]:
 
 
 def comprobar(raiz: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "common.comprobar", "--raiz", str(raiz), *args],
+    return subprocess.run([sys.executable, "-m", "comprobar", "--raiz", str(raiz), *args],
                           cwd=ROOT, env=_env_sin_ajustes(), capture_output=True, text=True,
                           encoding="utf-8", timeout=timeout)
 
@@ -197,7 +197,7 @@ def test_unreadable_encodings_are_one_spanish_problem_naming_the_file(tmp_path):
 
 
 def test_help_and_bad_arguments(tmp_path):
-    r = subprocess.run([sys.executable, "-m", "common.comprobar", "--help"], cwd=ROOT, capture_output=True,
+    r = subprocess.run([sys.executable, "-m", "comprobar", "--help"], cwd=ROOT, capture_output=True,
                        text=True, encoding="utf-8", timeout=60)
     assert r.returncode == 0 and "--conexiones" in r.stdout and "Código de salida" in r.stdout
     r = comprobar(tmp_path, "--servicio", "consola")
@@ -273,7 +273,7 @@ def test_wrong_a360_password_and_missing_rpa360_file(tmp_path):
 
 
 def test_odbc_driver_missing_names_the_setting(tmp_path):
-    from common.comprobar import FALLO, OMITIDA, _bd_sam, _driver_odbc
+    from comprobar import FALLO, OMITIDA, _bd_sam, _driver_odbc
 
     cfg = load_config("callback", {"SQL_SAM_HOST": "srv", "SQL_SAM_DB_NAME": "SAM", "CALLBACK_TOKEN": TOKEN,
                                    "SQL_SAM_DRIVER": "ODBC Driver 99 for SQL Server"}, tmp_path)

@@ -420,7 +420,7 @@ def test_administrator_check_comes_first(text):
         "if (-not $principal.IsInRole([Security.Principal.WindowsBuiltInRole]::Administrator)) {")
     check = first[: first.index("\n}\n")]
     assert "este script necesita permisos de Administrador" in check and "exit 1" in check
-    for action in ("Invoke-Nssm", "& $nssm", "New-Item", "common.comprobar", "Get-Service", "Register-ScheduledTask"):
+    for action in ("Invoke-Nssm", "& $nssm", "New-Item", "comprobar", "Get-Service", "Register-ScheduledTask"):
         if action in first:
             assert first.index(action) > len(check), action
 
@@ -433,16 +433,16 @@ def test_only_the_dry_run_is_allowed_without_administrator_rights():
 
 
 def test_configuration_check_runs_before_installing_and_exit_code_2_stops():
-    assert "& $PythonExe -m common.comprobar 2>&1" in INSTALL
+    assert "& $PythonExe -m comprobar 2>&1" in INSTALL
     assert "Push-Location -LiteralPath $ProjectRoot" in INSTALL
     block = INSTALL[INSTALL.index("if ($SinComprobar) {"): INSTALL.index("# Servicios que se instalan")]
     assert "if ($codigo -eq 2) {" in block
     assert re.search(r"Stop-ConError \"La configuración tiene errores[^\n]*\" 2\n", block)
     assert block.index("if ($texto) { Write-Host $texto }") < block.index("if ($codigo -eq 2) {")   # its output is shown
-    assert '@("common\\comprobar.py", "common\\comprobar\\__main__.py")' in INSTALL   # skipped if it does not exist yet
-    assert INSTALL.index("& $PythonExe -m common.comprobar") < INSTALL.index('Invoke-Nssm @("stop"')
+    assert '@("comprobar\\__init__.py", "comprobar\\__main__.py")' in INSTALL   # skipped if it does not exist yet
+    assert INSTALL.index("& $PythonExe -m comprobar") < INSTALL.index('Invoke-Nssm @("stop"')
     # PowerShell 5.1 turns a native command's stderr into exceptions under "Stop"
-    assert block.index('$ErrorActionPreference = "Continue"') < block.index("& $PythonExe -m common.comprobar")
+    assert block.index('$ErrorActionPreference = "Continue"') < block.index("& $PythonExe -m comprobar")
     assert "SinComprobar" in _param_names(INSTALL)
 
 

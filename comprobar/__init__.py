@@ -1,4 +1,4 @@
-"""Configuration check of every SAM service at once: ``python -m common.comprobar``.
+"""Configuration check of every SAM service at once: ``python -m comprobar``.
 
 Reads the ``.env`` files and the environment exactly as the services do (``load_config``), for the
 Lanzador, the callback server and the Balanceador together, and lists **each problem once** (with
@@ -19,20 +19,18 @@ Exit code: 0 all correct; 1 a connection failed (``--conexiones``); 2 configurat
 
 from __future__ import annotations
 
-import argparse
-import importlib
 import json
 import logging
 import os
 import smtplib
 import socket
 import ssl
-import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from common.cli import ParserSAM
 from common.paths import PROJECT_ROOT
 from common.utils.config_manager import (
     SETTINGS,
@@ -176,15 +174,8 @@ def _bd_sam(cfg: Config) -> tuple[str, str]:
     return _bd(cfg, "SQL_SAM", "SQL_SAM_HOST, SQL_SAM_DB_NAME, SQL_SAM_UID / SQL_SAM_PWD y SQL_SAM_DRIVER")
 
 
-def _servicio(modulo: str) -> Any:
-    """A client module of a service. ``common`` never imports a service (tests/test_arquitectura.py):
-    this check is the one tool that sits above all of them, so it loads their clients by name, at
-    run time and only with ``--conexiones``."""
-    return importlib.import_module(modulo)
-
-
 def _a360(cfg: Config) -> tuple[str, str]:
-    aa = _servicio("lanzador.clients.aa_client")
+    from lanzador.clients import aa_client as aa  # only with --conexiones
     url = cfg.AA_URL
     try:
         cliente = aa.AutomationAnywhereClient.from_config(cfg)
@@ -254,7 +245,7 @@ def _rpa360(cfg: Config) -> tuple[str, str]:
         return OMITIDA, motivo
     if cfg.SQL_RPA360_ENGINE == "sqlserver" and _driver_odbc(cfg, "SQL_RPA360")[0] == FALLO:
         return OMITIDA, "sin driver ODBC (SQL_RPA360_DRIVER, ver su línea)"
-    rpa = _servicio("balanceador.clients.rpa360_client")
+    from balanceador.clients import rpa360_client as rpa
     fuente = rpa.Rpa360Source.from_config(cfg.with_overrides(SQL_RPA360_MAX_REINTENTOS_QUERY=0))
     try:
         filas = fuente.read()
@@ -270,7 +261,7 @@ def _clouders(cfg: Config) -> tuple[str, str]:
     motivo = _proveedor(cfg, "clouders")
     if motivo:
         return OMITIDA, motivo
-    cl = _servicio("balanceador.clients.clouders_client")
+    from balanceador.clients import clouders_client as cl
     fuente = cl.CloudersSource.from_config(cfg)
     try:
         fuente._connect(0)     # the source's SSH connect (host key check, auth), generation 0 = open
@@ -384,15 +375,9 @@ def como_json(informe: Informe) -> str:
     return json.dumps(datos, ensure_ascii=False, indent=2)
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # Spanish line, exit code 2 (like a configuration error)
-        self.print_usage(sys.stderr)
-        self.exit(2, f"{self.prog}: error: argumentos no válidos: {message}\n")
-
-
-def _argumentos() -> argparse.ArgumentParser:
-    p = _Parser(prog="python -m common.comprobar", allow_abbrev=False,
-                description="Comprueba la configuración de los servicios de SAM (Lanzador, callbacks y "
+def _argumentos() -> ParserSAM:
+    p = ParserSAM("python -m comprobar",
+                  "Comprueba la configuración de los servicios de SAM (Lanzador, callbacks y "
                             "Balanceador) sin arrancar ninguno. Código de salida: 0 todo correcto, 1 falló "
                             "una conexión (--conexiones), 2 errores de configuración.")
     p.add_argument("--servicio", choices=SERVICIOS, help="comprobar sólo este servicio (por defecto, todos)")
@@ -415,5 +400,3 @@ def main(argv: list[str] | None = None) -> int:
     return informe.codigo
 
 
-if __name__ == "__main__":
-    sys.exit(main())
