@@ -44,6 +44,14 @@ COOLING_SIN_TICKETS = "COOLING_SIN_TICKETS"
 SUBIDA_UMBRAL = "SUBIDA_UMBRAL"
 BAJADA_UMBRAL = "BAJADA_UMBRAL"
 
+# Why a robot with tickets is not balanced (the dry run and the cycle's log; never written to the DB).
+ROBOT_INACTIVO = "ROBOT_INACTIVO"  # Activo = 0
+ROBOT_NO_ONLINE = "ROBOT_NO_ONLINE"  # EsOnline = 0
+ROBOT_NO_EN_A360 = "ROBOT_NO_EN_A360"  # ExisteEnA360 = 0
+NOMBRE_DESCONOCIDO = "NOMBRE_DESCONOCIDO"  # no SAM robot has the name the source reports
+SIN_POOL = "SIN_POOL"  # no equipo of the pool is available for it
+MAX_EQUIPOS_CERO = "MAX_EQUIPOS_CERO"  # MaxEquipos = 0
+
 #: Ticket-driven changes: the only ones the cooling (B7) records. Serving a floor is exempt from
 #: cooling, and so are preemption and structural releases, which do not follow the tickets.
 MOTIVOS_COOLING = (DEMANDA, SIN_TICKETS, EXCESO_DEMANDA)

@@ -3,6 +3,10 @@
 Cycle (B1): read the enabled ticket sources concurrently, record their health (B8 alerts), read
 robots, pool, assignments and busy equipos from the SAM DB, consolidate (B3), plan (pure,
 ``balanceo.planificar``), apply in one transaction (B9) and feed the CoolingManager (B7).
+
+Robots with tickets that are not balanced (inactive, not online, not in A360, a name no SAM robot
+has, no equipo of the pool for them) are listed with the reason (:func:`no_balanceados`): in the
+dry run always, in the cycle's log once a day per robot and reason.
 """
 
 from __future__ import annotations
@@ -12,7 +16,8 @@ import concurrent.futures
 import logging
 import sys
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,10 +25,30 @@ from typing import Any
 from balanceador.clients.base import SourceResult
 from balanceador.clients.fuentes import SourceHealth, build_sources, close_sources, read_all
 from balanceador.database import historico_client, repositorio
-from balanceador.modelo import COOLING_SIN_TICKETS, AjustesBalanceo, Plan
+from balanceador.modelo import (
+    COOLING_SIN_TICKETS,
+    MAX_EQUIPOS_CERO,
+    NOMBRE_DESCONOCIDO,
+    ROBOT_INACTIVO,
+    ROBOT_NO_EN_A360,
+    ROBOT_NO_ONLINE,
+    SIN_EQUIPOS_LIBRES,
+    SIN_POOL,
+    AjustesBalanceo,
+    Asignacion,
+    Plan,
+    RobotBalanceo,
+)
 from balanceador.service.balanceo import planificar
-from balanceador.service.consolidacion import AvisosDiarios, Consolidado, consolidar
+from balanceador.service.consolidacion import (
+    AvisosDiarios,
+    Consolidado,
+    TicketsSinRobot,
+    consolidar,
+    sin_robot_activo,
+)
 from balanceador.service.cooling_manager import CoolingManager
+from common.database import sentencias
 from common.database.sql_client import DatabaseClient, DatabaseError
 from common.utils.alertas import RachaDeFallos
 from common.utils.config_manager import ajuste
@@ -31,6 +56,85 @@ from common.utils.config_manager import ajuste
 _log = logging.getLogger("sam.balanceador")
 
 CLAVE_ALERTA_BD = "balanceador.bd_sam"
+
+# Read only when a source reports a name no active robot takes: "inactive" or "unknown name".
+sentencias.registrar("balanceador.robots_inactivos",
+                     tsql="SELECT RobotId, Robot FROM dbo.Robots WHERE Activo = 0",
+                     sqlite="SELECT RobotId, Robot FROM Robots WHERE Activo = 0")
+
+
+def leer_robots_inactivos(db: Any) -> list[RobotBalanceo]:
+    return [RobotBalanceo(int(f["RobotId"]), str(f["Robot"] or ""), activo=False)
+            for f in db.query(sentencias.sql(db, "balanceador.robots_inactivos"))]
+
+
+# ---------------------------------------------------------------------------------- not balanced
+#: Why a robot with tickets is not balanced, read as "no se balancea: <texto>" (SIN_POOL: _texto_sin_pool).
+TEXTOS_NO_BALANCEADO = {
+    ROBOT_INACTIVO: "está inactivo en SAM (Activo = 0)",
+    ROBOT_NO_ONLINE: "no está online (EsOnline = 0)",
+    ROBOT_NO_EN_A360: "no existe en A360 (ExisteEnA360 = 0)",
+    NOMBRE_DESCONOCIDO: "ningún robot de SAM tiene ese nombre (revise MAPA_ROBOTS o dbo.Robots)",
+    MAX_EQUIPOS_CERO: "su MaxEquipos es 0",
+}
+
+
+@dataclass(frozen=True)
+class NoBalanceado:
+    """A robot with tickets this cycle that the balancer does not balance, and why."""
+
+    robot: str  # its SAM name; for NOMBRE_DESCONOCIDO the name the source reports
+    robot_id: int | None  # None: a name no SAM robot has, reported without RobotId
+    tickets: int
+    fuentes: tuple[str, ...]
+    codigo: str
+    motivo: str  # Spanish
+
+
+def _texto_sin_pool(n_pool: int) -> str:
+    if n_pool == 0:
+        return ("no hay ningún equipo en el pool (con PermiteBalanceoDinamico = 1, una licencia de "
+                "BALANCEADOR_LICENCIAS_POOL, CONNECTED, usuario activo y sin asignación manual, reservada "
+                "o programada)")
+    return (f"ninguno de los {n_pool} equipo(s) del pool queda libre para él: los tienen robots que no "
+            "pueden cederlos (de mayor o igual prioridad, en su mínimo o con una ejecución en curso)")
+
+
+def _motivo_no_balanceado(r: RobotBalanceo, plan: Plan) -> str | None:
+    if not r.activo:
+        return ROBOT_INACTIVO
+    if not r.es_online:
+        return ROBOT_NO_ONLINE
+    if not r.existe_en_a360:
+        return ROBOT_NO_EN_A360
+    if plan.final.get(r.robot_id):
+        return None
+    if plan.deseados.get(r.robot_id, 0) == 0:
+        return MAX_EQUIPOS_CERO
+    if any(x.robot_id == r.robot_id and x.codigo == SIN_EQUIPOS_LIBRES for x in plan.retenidos):
+        return SIN_POOL
+    return None  # e.g. the cooling holds its rise: the plan's table says so
+
+
+def no_balanceados(plan: Plan, cons: Consolidado, lectura: repositorio.Lectura,
+                   sin_robot: Iterable[TicketsSinRobot] = ()) -> list[NoBalanceado]:
+    """The robots with tickets this cycle that end it with no VM of the balancer, and why
+    (``sin_robot``: :func:`~balanceador.service.consolidacion.sin_robot_activo`). Pure."""
+    out = [NoBalanceado(t.nombre, t.robot_id, t.tickets, t.fuentes, codigo, TEXTOS_NO_BALANCEADO[codigo])
+           for t in sin_robot if t.tickets > 0
+           for codigo in [ROBOT_INACTIVO if t.inactivo else NOMBRE_DESCONOCIDO]]
+    robots = {r.robot_id: r for r in lectura.robots}
+    for rid, tickets in cons.tickets.items():
+        r = robots.get(rid)
+        codigo = _motivo_no_balanceado(r, plan) if r is not None and tickets > 0 else None
+        if codigo is not None:
+            texto = _texto_sin_pool(len(lectura.pool)) if codigo == SIN_POOL else TEXTOS_NO_BALANCEADO[codigo]
+            out.append(NoBalanceado(r.robot, rid, tickets, cons.fuentes_por_robot.get(rid, ()), codigo, texto))
+    return sorted(out, key=lambda x: (x.robot.casefold(), x.robot_id or 0, x.codigo))
+
+
+def _cuenta(n: int, singular: str, plural: str) -> str:
+    return f"{n} {singular if n == 1 else plural}"
 
 
 class ServicioBalanceador:
@@ -66,16 +170,19 @@ class ServicioBalanceador:
         return read_all(self.fuentes, self.executor)
 
     def preparar(self, now: datetime, resultados: list, *, simulacion: bool = False
-                 ) -> tuple[Plan, Consolidado, repositorio.Lectura]:
-        """Read the SAM DB, consolidate and plan. The cycle keeps what consolidation and cooling
-        carry to the next cycle; the dry run (``simulacion=True``) keeps nothing and logs no name."""
+                 ) -> tuple[Plan, Consolidado, repositorio.Lectura, list[NoBalanceado]]:
+        """Read the SAM DB, consolidate and plan; also the robots with tickets left unbalanced.
+        The cycle keeps what consolidation and cooling carry to the next cycle; the dry run
+        (``simulacion=True``) keeps nothing and logs no name."""
         limite_unknown = now - timedelta(minutes=self.ajustes.tolerancia_unknown_min)
         lectura = repositorio.leer_todo(self.db, self.ajustes.licencias, limite_unknown)
         cons = consolidar(resultados, lectura.robots, self.alimentados)
+        sin_robot = sin_robot_activo(cons, leer_robots_inactivos(self.db)) if cons.filas_desconocidas else ()
         balanceados = [r.robot_id for r in lectura.robots if r.balanceado]
         if not simulacion:
             self.alimentados = cons.alimentados
-            self.avisos.avisar(cons.desconocidos, now)
+            # B3's daily warning is for names no SAM robot has; an inactive robot's line is the cycle's.
+            self.avisos.avisar([par for t in sin_robot if not t.inactivo for par in t.filas], now)
             self.cooling.observar(cons.tickets, balanceados, cons.protegidos, now)
             snapshot = self.cooling.snapshot()
         else:  # the dry run observes on a copy: the service's cooling state stays as it was
@@ -84,7 +191,7 @@ class ServicioBalanceador:
             snapshot = copia.snapshot()
         plan = planificar(lectura.robots, lectura.pool, lectura.asignaciones, lectura.ocupados, cons.tickets,
                           cons.protegidos, snapshot, self.ajustes, now)
-        return plan, cons, lectura
+        return plan, cons, lectura, no_balanceados(plan, cons, lectura, sin_robot)
 
     # ------------------------------------------------------------------ the cycle
     def ciclo(self) -> Plan | None:
@@ -94,17 +201,29 @@ class ServicioBalanceador:
         try:
             if not self.cooling_reconstruido:
                 self.reconstruir_cooling(now)
-            plan, cons, lectura = self.preparar(now, resultados)
+            plan, cons, lectura, sin_balancear = self.preparar(now, resultados)
             repositorio.aplicar(self.db, plan, now)
         except DatabaseError as exc:
             self._fallo_bd(exc)
             return None
         self._bd_ok()
         self.cooling.registrar_plan(plan, now)
-        self._registrar_log(plan, cons, lectura)
+        self._registrar_log(plan, cons, lectura, len(sin_balancear))
+        self._registrar_no_balanceados(sin_balancear, now)
         return plan
 
-    def _registrar_log(self, plan: Plan, cons: Consolidado, lectura: repositorio.Lectura) -> None:
+    def _registrar_no_balanceados(self, sin_balancear: Sequence[NoBalanceado], now: datetime) -> None:
+        """One INFO line per robot and reason, once a day; a name no SAM robot has is B3's warning."""
+        for x in sin_balancear:
+            if x.codigo == NOMBRE_DESCONOCIDO or not self.avisos.toca_hoy(("no_balanceado", x.robot_id, x.codigo), now):
+                continue
+            self.log.info("El robot %s [%s] tiene %s (%s %s) y no se balancea: %s [%s]. Se avisa una vez al día.",
+                          x.robot, x.robot_id, _cuenta(x.tickets, "ticket", "tickets"),
+                          "fuente" if len(x.fuentes) == 1 else "fuentes", ", ".join(x.fuentes), x.motivo,
+                          x.codigo)
+
+    def _registrar_log(self, plan: Plan, cons: Consolidado, lectura: repositorio.Lectura,
+                       sin_balancear: int = 0) -> None:
         nombres = {r.robot_id: r.robot for r in lectura.robots}
         for a in plan.acciones:
             self.log.info("%s robot %s (%s): equipos %s [%s] %s", a.accion, a.robot_id,
@@ -115,9 +234,10 @@ class ServicioBalanceador:
                           r.cantidad, r.robot_id, nombres.get(r.robot_id, "?"), r.codigo, r.justificacion)
         self.log.info(
             "Ciclo de balanceo: %d robot(s) balanceado(s), %d equipo(s) en el pool, %d ticket(s), "
-            "%d acción(es), %d retenida(s)%s.",
+            "%d acción(es), %d retenida(s)%s%s.",
             len(plan.deseados), len(lectura.pool), sum(cons.tickets.values()), len(plan.acciones),
             len(plan.retenidos),
+            f"; {sin_balancear} robot(s) con tickets sin balancear (ver --simular)" if sin_balancear else "",
             f"; fuentes caídas: {', '.join(cons.fuentes_caidas)} (sus robots no se reducen)"
             if cons.fuentes_caidas else "",
         )
@@ -146,18 +266,86 @@ class ServicioBalanceador:
         now = self.clock.now_local()
         resultados = self.leer_fuentes()
         self.reconstruir_cooling(now)
-        plan, cons, lectura = self.preparar(now, resultados, simulacion=True)
-        return tabla_plan(plan, cons, lectura, resultados, now)
+        plan, cons, lectura, sin_balancear = self.preparar(now, resultados, simulacion=True)
+        return tabla_plan(plan, cons, lectura, resultados, now, sin_balancear)
 
 
-def tabla_plan(plan: Plan, cons: Consolidado, lectura: repositorio.Lectura, resultados: Sequence[Any],
-               now: datetime) -> str:
-    """The plan as a Spanish text table (``--simular``)."""
+def _otras_asignaciones(asignaciones: Iterable[Asignacion]) -> dict[int, str]:
+    """Per robot, its equipos the balancer does not move (manual, reserved, scheduled), as text."""
+    cuentas: dict[int, dict[str, int]] = {}
+    for a in asignaciones:
+        if not a.del_balanceador:
+            tipo = "programado" if a.es_programado else "reservado" if a.reservado else "manual"
+            por_tipo = cuentas.setdefault(a.robot_id, {})
+            por_tipo[tipo] = por_tipo.get(tipo, 0) + 1
+    plurales = {"manual": "manuales", "reservado": "reservados", "programado": "programados"}
+    return {rid: ", ".join(_cuenta(c[t], t, plurales[t]) for t in plurales if t in c)
+            for rid, c in cuentas.items()}
+
+
+def _tabla(cab: Sequence[str], filas: Sequence[Sequence[str]]) -> list[str]:
+    """Columns padded to their widest cell (at most 40); the last one is left free."""
+    anchos = [min(40, max(len(c), *(len(f[i]) for f in filas))) for i, c in enumerate(cab[:-1])]
+
+    def fmt(f: Sequence[str]) -> str:
+        celdas = [str(v)[:anchos[i]].ljust(anchos[i]) for i, v in enumerate(f[:-1])]
+        return " | ".join([*celdas, f[-1]])
+
+    return [fmt(cab), "-+-".join("-" * w for w in anchos) + "-+-" + "-" * 13, *(fmt(f) for f in filas)]
+
+
+def _filas_plan(plan: Plan, cons: Consolidado, lectura: repositorio.Lectura) -> list[tuple[str, ...]]:
     robots = {r.robot_id: r for r in lectura.robots}
+    otras = _otras_asignaciones(lectura.asignaciones)
     antes: dict[int, int] = {}  # the balancer's VMs per robot before the plan
     for a in lectura.asignaciones:
         if a.del_balanceador:
             antes[a.robot_id] = antes.get(a.robot_id, 0) + 1
+
+    def col_antes(rid: int, n: int) -> str:
+        return f"{n} (+{otras[rid]})" if rid in otras else str(n)
+
+    filas: list[tuple[str, ...]] = []
+    for a in plan.acciones:
+        r = robots.get(a.robot_id)
+        filas.append((r.robot if r else "?", str(a.robot_id), str(r.prioridad if r else ""), str(a.tickets),
+                      col_antes(a.robot_id, a.antes), str(plan.deseados.get(a.robot_id, 0)), a.accion,
+                      ",".join(map(str, a.equipo_ids)), a.codigo_motivo, a.justificacion))
+    for x in plan.retenidos:
+        r = robots.get(x.robot_id)
+        filas.append((r.robot if r else "?", str(x.robot_id), str(r.prioridad if r else ""),
+                      str(cons.tickets.get(x.robot_id, 0)), col_antes(x.robot_id, antes.get(x.robot_id, 0)),
+                      str(plan.deseados.get(x.robot_id, 0)), f"RETENIDO ({x.direccion})",
+                      f"{x.cantidad} equipo(s)", x.codigo, x.justificacion))
+    return filas
+
+
+def _seccion_no_balanceados(sin_balancear: Sequence[NoBalanceado], lectura: repositorio.Lectura) -> list[str]:
+    if not sin_balancear:
+        return []
+    otras = _otras_asignaciones(lectura.asignaciones)
+    propias: dict[int, int] = {}
+    for a in lectura.asignaciones:
+        if a.del_balanceador:
+            propias[a.robot_id] = propias.get(a.robot_id, 0) + 1
+    filas = []
+    for x in sin_balancear:
+        antes = "-" if x.robot_id is None else str(propias.get(x.robot_id, 0))
+        if x.robot_id in otras:
+            antes += f" (+{otras[x.robot_id]})"
+        filas.append((x.robot, "-" if x.robot_id is None else str(x.robot_id), str(x.tickets),
+                      ", ".join(x.fuentes), antes, x.codigo, x.motivo))
+    cab = ("Robot", "RobotId", "Tickets", "Fuente", "Antes", "Motivo", "Por qué no se balancea")
+    return ["", f"Robots con tickets que el Balanceador no balancea ({len(sin_balancear)}):",
+            *_tabla(cab, filas)]
+
+
+def tabla_plan(plan: Plan, cons: Consolidado, lectura: repositorio.Lectura, resultados: Sequence[Any],
+               now: datetime, sin_balancear: Sequence[NoBalanceado] = ()) -> str:
+    """The plan as a Spanish text table (``--simular``), then the robots with tickets left unbalanced.
+
+    "Antes": the balancer's equipos of the robot before the plan, plus (as context, never counted
+    nor moved) its manual, reserved and scheduled ones: ``1 (+2 manuales, 1 reservado)``."""
     lineas = [f"Simulación del Balanceador ({now:%Y-%m-%d %H:%M:%S}); no se ha modificado nada.", ""]
     for res in resultados:
         estado = "OK" if res.ok else f"ERROR: {res.error}"
@@ -171,36 +359,19 @@ def tabla_plan(plan: Plan, cons: Consolidado, lectura: repositorio.Lectura, resu
         lineas.append(f"Robots protegidos por fuente caída: {', '.join(map(str, sorted(cons.protegidos)))}")
     lineas.append(f"Equipos en el pool: {len(lectura.pool)}; robots balanceados: {len(plan.deseados)}")
     lineas.append("")
-    cab = ("Robot", "RobotId", "Prio", "Tickets", "Antes", "Deseados", "Acción", "Equipos", "Motivo", "Justificación")
-    filas: list[tuple[str, ...]] = []
-    for a in plan.acciones:
-        r = robots.get(a.robot_id)
-        filas.append((r.robot if r else "?", str(a.robot_id), str(r.prioridad if r else ""), str(a.tickets),
-                      str(a.antes), str(plan.deseados.get(a.robot_id, 0)), a.accion,
-                      ",".join(map(str, a.equipo_ids)), a.codigo_motivo, a.justificacion))
-    for x in plan.retenidos:
-        r = robots.get(x.robot_id)
-        filas.append((r.robot if r else "?", str(x.robot_id), str(r.prioridad if r else ""),
-                      str(cons.tickets.get(x.robot_id, 0)), str(antes.get(x.robot_id, 0)),
-                      str(plan.deseados.get(x.robot_id, 0)), f"RETENIDO ({x.direccion})",
-                      f"{x.cantidad} equipo(s)", x.codigo, x.justificacion))
+    filas = _filas_plan(plan, cons, lectura)
     if not filas:
         lineas.append("El próximo ciclo no cambiaría ninguna asignación.")
-        return "\n".join(lineas) + "\n"
-    anchos = [min(40, max(len(c), *(len(f[i]) for f in filas))) for i, c in enumerate(cab[:-1])]
-
-    def fmt(f: Sequence[str]) -> str:
-        celdas = [str(v)[:anchos[i]].ljust(anchos[i]) for i, v in enumerate(f[:-1])]
-        return " | ".join([*celdas, f[-1]])
-
-    lineas.append(fmt(cab))
-    lineas.append("-+-".join("-" * w for w in anchos) + "-+-" + "-" * 13)
-    lineas.extend(fmt(f) for f in filas)
-    lineas.append("")
-    lineas.append(f"{len(plan.acciones)} acción(es) planificada(s), {len(plan.retenidos)} retenida(s).")
-    if any(x.codigo == COOLING_SIN_TICKETS for x in plan.retenidos):
-        lineas.append("Nota: la simulación cuenta el tiempo sin tickets desde ahora; el servicio en marcha "
-                      "puede llevar más tiempo contándolo y liberar esos equipos antes.")
+    else:
+        cab = ("Robot", "RobotId", "Prio", "Tickets", "Antes", "Deseados", "Acción", "Equipos", "Motivo",
+               "Justificación")
+        lineas.extend(_tabla(cab, filas))
+        lineas.append("")
+        lineas.append(f"{len(plan.acciones)} acción(es) planificada(s), {len(plan.retenidos)} retenida(s).")
+        if any(x.codigo == COOLING_SIN_TICKETS for x in plan.retenidos):
+            lineas.append("Nota: la simulación cuenta el tiempo sin tickets desde ahora; el servicio en marcha "
+                          "puede llevar más tiempo contándolo y liberar esos equipos antes.")
+    lineas.extend(_seccion_no_balanceados(sin_balancear, lectura))
     return "\n".join(lineas) + "\n"
 
 
