@@ -105,6 +105,8 @@ def _registrar(nombre: str, plantilla: str) -> None:
 
 
 _registrar("robots", _ROBOTS)
+# Read only when a source reports a name no active robot takes: "inactive" or "unknown name".
+_registrar("robots_inactivos", "SELECT RobotId, Robot FROM {t}Robots WHERE Activo = 0")
 _registrar("pool", _POOL)
 _registrar("asignaciones", _ASIGNACIONES)
 _registrar("equipos_ocupados", _OCUPADOS)
@@ -144,6 +146,11 @@ def leer_robots(db: Any) -> list[RobotBalanceo]:
             if f["TicketsPorEquipoAdicional"] is not None else None,
         ))
     return out
+
+
+def leer_robots_inactivos(db: Any) -> list[RobotBalanceo]:
+    return [RobotBalanceo(int(f["RobotId"]), str(f["Robot"] or ""), activo=False)
+            for f in db.query(_sql(db, "robots_inactivos"))]
 
 
 def leer_pool(db: Any, licencias: Sequence[str]) -> list[EquipoPool]:

@@ -48,7 +48,6 @@ from balanceador.service.consolidacion import (
     sin_robot_activo,
 )
 from balanceador.service.cooling_manager import CoolingManager
-from common.database import sentencias
 from common.database.sql_client import DatabaseClient, DatabaseError
 from common.utils.alertas import RachaDeFallos
 from common.utils.config_manager import ajuste
@@ -56,17 +55,6 @@ from common.utils.config_manager import ajuste
 _log = logging.getLogger("sam.balanceador")
 
 CLAVE_ALERTA_BD = "balanceador.bd_sam"
-
-# Read only when a source reports a name no active robot takes: "inactive" or "unknown name".
-sentencias.registrar("balanceador.robots_inactivos",
-                     tsql="SELECT RobotId, Robot FROM dbo.Robots WHERE Activo = 0",
-                     sqlite="SELECT RobotId, Robot FROM Robots WHERE Activo = 0")
-
-
-def leer_robots_inactivos(db: Any) -> list[RobotBalanceo]:
-    return [RobotBalanceo(int(f["RobotId"]), str(f["Robot"] or ""), activo=False)
-            for f in db.query(sentencias.sql(db, "balanceador.robots_inactivos"))]
-
 
 # ---------------------------------------------------------------------------------- not balanced
 #: Why a robot with tickets is not balanced, read as "no se balancea: <texto>" (SIN_POOL: _texto_sin_pool).
@@ -177,7 +165,7 @@ class ServicioBalanceador:
         limite_unknown = now - timedelta(minutes=self.ajustes.tolerancia_unknown_min)
         lectura = repositorio.leer_todo(self.db, self.ajustes.licencias, limite_unknown)
         cons = consolidar(resultados, lectura.robots, self.alimentados)
-        sin_robot = sin_robot_activo(cons, leer_robots_inactivos(self.db)) if cons.filas_desconocidas else ()
+        sin_robot = sin_robot_activo(cons, repositorio.leer_robots_inactivos(self.db)) if cons.filas_desconocidas else ()
         balanceados = [r.robot_id for r in lectura.robots if r.balanceado]
         if not simulacion:
             self.alimentados = cons.alimentados
