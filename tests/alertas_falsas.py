@@ -4,8 +4,8 @@
     alertas = AlertasFalsas()
     servicio = Servicio(..., alerts=alertas)
     ...
-    assert alertas.claves() == ["lanzador:bd"]
-    assert alertas.claves_recuperadas() == ["lanzador:bd"]
+    assert alertas.claves() == ["bd_sam"]
+    assert alertas.claves_recuperadas() == ["bd_sam"]
 
 It keeps the contract of ``common.utils.mail_client.EmailAlertClient`` at key level:
 

@@ -308,7 +308,7 @@ def test_L5_4_db_down_round_counts_and_alerts(tmp_path):
     conc = Conciliador(db, aa_client=None, cfg=make_cfg(), clock=FixedClock(START_UTC, ZONE), alerts=alerts)
     for _ in range(3):
         assert conc.run_round()["error"] == "bd"
-    assert alerts.claves() == ["conciliador_bd"]
+    assert alerts.claves() == ["bd_sam"]  # the process' one SAM DB alert, shared with the other jobs
 
 
 def test_L5_4_pending_callback_swept_by_round(env):

@@ -12,7 +12,7 @@ from common.database.sql_client import DatabaseClient, DatabaseError
 from demo.simulator import API_PASSWORD, API_USERNAME, ControlRoomSimulator, generate_state
 from lanzador.clients.aa_client import AutomationAnywhereClient
 from lanzador.service.desplegador import AjustesLanzamiento, Desplegador
-from lanzador.service.sincronizador import Sincronizador
+from lanzador.service.sincronizador import Nombres, Sincronizador
 from tests.alertas_falsas import AlertasFalsas
 
 TOKEN = "token-de-callback-de-prueba-0123456789"
@@ -45,9 +45,9 @@ def _aa(sim):
     return AutomationAnywhereClient(sim.url, API_USERNAME, password=API_PASSWORD, sleep=lambda s: None, timeout=10)
 
 
-def _prepare(sim, db, clock, pares=((5100, 80),), parametros=None):
+def _prepare(sim, db, clock, pares=((5100, 80),), parametros=None, nombres=None):
     aa = _aa(sim)
-    assert Sincronizador(db, aa, clock=clock).sincronizar().ok
+    assert Sincronizador(db, aa, clock=clock, nombres=nombres).sincronizar().ok
     for robot, equipo in pares:
         db.execute("UPDATE Robots SET EsOnline = 1 WHERE RobotId = ?", (robot,))
         db.execute("INSERT INTO Asignaciones (RobotId, EquipoId, EsProgramado) VALUES (?, ?, 0)", (robot, equipo))
@@ -260,14 +260,21 @@ def test_L3_2_never_deploy_without_a_row(sim, db, clock):
 
 
 def test_L3_4_alerts_deduplicated_one_mail_per_cycle(sim, db, clock):
-    aa = _prepare(sim, db, clock, pares=((5100, 80), (5101, 81), (5102, 82)))
+    nombres = Nombres()
+    aa = _prepare(sim, db, clock, pares=((5100, 80), (5101, 81), (5102, 82)), nombres=nombres)
     for uid in (700, 701, 702):
         sim.update("users", uid, disabled=True)
     alerts, mono = AlertasFalsas(), Reloj()
-    d = _desplegador(db, aa, clock, alerts, mono, espera_tras_fallo_seg=0)
+    d = _desplegador(db, aa, clock, alerts, mono, espera_tras_fallo_seg=0, nombres=nombres)
     assert d.ciclo().fallidos == 3
     assert len(alerts.enviadas) == 1  # one summary e-mail for three failures
-    assert all(f"Robot {r}" in alerts.enviadas[0].cuerpo for r in (5100, 5101, 5102))
+    # robots, equipos and users by name with the id in brackets (names from the sync's rows)
+    robot = {r["RobotId"]: r["Robot"] for r in db.query("SELECT RobotId, Robot FROM Robots")}
+    equipo = {r["EquipoId"]: (r["Equipo"], r["UserName"]) for r in db.query("SELECT * FROM Equipos")}
+    for r, e, u in ((5100, 80, 700), (5101, 81, 701), (5102, 82, 702)):
+        linea = f"- robot {robot[r]} ({r}), equipo {equipo[e][0]} ({e}), usuario {equipo[e][1]} ({u})"
+        assert linea in alerts.enviadas[0].cuerpo, alerts.enviadas[0].cuerpo
+    assert "Robot 5100" not in alerts.enviadas[0].cuerpo
     for _ in range(3):  # same failures again and again: no more e-mails
         clock.advance(20)
         mono.t += 20
@@ -278,8 +285,8 @@ def test_L3_4_alerts_deduplicated_one_mail_per_cycle(sim, db, clock):
     sim.update("files", 5100, compatible=False)
     clock.advance(20)
     assert d.ciclo().fallidos == 3
-    assert len(alerts.enviadas) == 2 and "Robot 5100" in alerts.enviadas[1].cuerpo
-    assert "Robot 5101" not in alerts.enviadas[1].cuerpo
+    assert len(alerts.enviadas) == 2 and f"robot {robot[5100]} (5100)" in alerts.enviadas[1].cuerpo
+    assert "(5101)" not in alerts.enviadas[1].cuerpo
     # after EMAIL_INTERVALO_REPETICION_MIN the same failures are alerted again, still one mail
     mono.t += 31 * 60
     clock.advance(20)

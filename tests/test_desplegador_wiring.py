@@ -165,11 +165,11 @@ def test_C_db_unreachable_alerted_after_n_cycles_then_recovery(db):
     assert alerts.claves() == []
     for _ in range(3):
         lz.job_lanzamiento()
-    assert alerts.claves() == ["lanzador:bd"]  # once, at the 3rd consecutive failure
+    assert alerts.claves() == ["bd_sam"]  # once, at the 3rd consecutive failure
     broken["on"] = False
     lz.job_lanzamiento()
     lz.job_lanzamiento()
-    assert alerts.claves_recuperadas() == ["lanzador:bd"]
+    assert alerts.claves_recuperadas() == ["bd_sam"]
     lz.cerrar()
 
 

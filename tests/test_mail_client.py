@@ -57,6 +57,9 @@ def test_C8_alert_is_received_with_subject_format_and_all_recipients(tmp_path, s
     for part in (text, html_part):
         assert "lanzador" in part and client.hostname in part
         assert "3 ciclos sin conexión" in part and "Revise el servidor SQL" in part
+    # the SAM host is "Servidor SAM" (operators took "Equipo" for an A360 equipo)
+    assert f"Servidor SAM: {client.hostname}" in text and "Equipo:" not in text
+    assert "<th align='left'>Servidor SAM</th>" in html_part
     assert client.is_alerting("db")
 
 

@@ -499,9 +499,10 @@ def test_R2_the_move_waits_while_a_launch_cycle_runs(db):
     _invariante(db, 600)
 
 
-def test_R2_an_unreachable_database_is_not_alerted_by_the_maintenance_job(db, monkeypatch):
-    """C8: one root cause, one alert. The launch and conciliation jobs alert the SAM DB outage; the
-    maintenance job only logs it (a disk-full error of its own is alerted: the test above)."""
+def test_R2_an_unreachable_database_is_the_process_sam_db_alert_not_a_maintenance_failure(db, monkeypatch):
+    """C8: one root cause, one alert. An unreachable SAM DB counts in the process' one SAM DB run
+    (key ``bd_sam``, shared with the other jobs), never as a maintenance failure (a disk-full error
+    of its own is: the test above)."""
     clock = FixedClock(datetime(2026, 3, 20, 6, 0, tzinfo=timezone.utc), "UTC")
     alerts = AlertasFalsas()
     job = _trabajo(db, clock, alerts)
@@ -513,4 +514,5 @@ def test_R2_an_unreachable_database_is_not_alerted_by_the_maintenance_job(db, mo
 
     monkeypatch.setattr(M, "ejecutar", sin_conexion)
     assert job.tick() is None and job.tick() is None
-    assert alerts.enviadas == []
+    assert [(a.clave, a.asunto) for a in alerts.enviadas] == [("bd_sam", "Base de datos SAM no accesible")]
+    assert "SQL_SAM_SQLITE_PATH" in alerts.enviadas[0].que_revisar

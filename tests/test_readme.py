@@ -18,6 +18,7 @@ Checks:
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import subprocess
@@ -314,8 +315,13 @@ def _code_text() -> str:
     return "\n".join(f.read_text(encoding="utf-8") for f in files)
 
 
+#: ``{plural(n, 'fallo', 'fallos')}`` reads "N fallos" in the README.
+_PLURAL = re.compile(r"""\{plural\([^{}]*?,\s*['"][^'"]*['"],\s*['"]([^'"]*)['"]\)\}""")
+
+
 def _in_code(piece: str, code: str) -> bool:
     """Literally, or with one word standing for an f-string field (``de {tabla} con``)."""
+    code = _PLURAL.sub(r"{n} \1", code)
     if piece in code:
         return True
     words = piece.split(" ")
@@ -344,6 +350,63 @@ def test_I6_3_alert_subjects_in_the_readme_are_the_ones_the_code_sends():
     jobs = set(re.findall(r'add_job\(\s*"(\w+)"', code))
     named = set(re.findall(r"`(\w+)`", table.split("Error inesperado en la tarea")[1].split("\n")[0]))
     assert named and named <= jobs, f"job names in the README {sorted(named)} vs code {sorted(jobs)}"
+
+
+def _subject_texts(node: ast.AST) -> list[str]:
+    """The fixed text of a subject expression, fields as ``{}`` (a name or a lambda: nothing)."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return [node.value]
+    if isinstance(node, ast.JoinedStr):
+        return ["".join(v.value if isinstance(v, ast.Constant) else "{}" for v in node.values)]
+    if isinstance(node, ast.IfExp):
+        return _subject_texts(node.body) + _subject_texts(node.orelse)
+    if isinstance(node, ast.BinOp):
+        return ["{}".join(_subject_texts(node.left) + _subject_texts(node.right))]
+    return []
+
+
+#: call -> index of its subject argument (``RachaDeFallos.fallo/exito(asunto, ...)``,
+#: ``send_alert/send_recovery(key, subject, ...)`` and the modules' wrappers of it).
+_SUBJECT_ARG = {"fallo": 0, "exito": 0, "send_alert": 1, "send_recovery": 1, "_alert": 1, "_alertar_fila": 1}
+
+
+def _subjects_in_code() -> dict[str, str]:
+    """Every alert subject the services send, as fixed text with ``{}`` for fields -> its file."""
+    out: dict[str, str] = {}
+    for d in ("lanzador", "balanceador", "common", "callback"):
+        for f in sorted((PROJECT_ROOT / d).rglob("*.py")):
+            for node in ast.walk(ast.parse(f.read_text(encoding="utf-8"))):
+                exprs: list[ast.AST] = []
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                    receptor = node.func.value
+                    i = _SUBJECT_ARG.get(node.func.attr)
+                    es_bd_sam = isinstance(receptor, ast.Attribute) and receptor.attr == "bd_sam"
+                    if i is not None and len(node.args) > i and not es_bd_sam:  # bd_sam.fallo(trabajo, exc)
+                        exprs.append(node.args[i])
+                elif isinstance(node, ast.Assign) and any(
+                        isinstance(t, ast.Name) and (t.id == "asunto" or t.id.startswith("ASUNTO_"))
+                        for t in node.targets):
+                    exprs.append(node.value)
+                for e in exprs:
+                    for text in _subject_texts(e):
+                        out[text] = f.relative_to(PROJECT_ROOT).as_posix()
+    return out
+
+
+def test_I6_3_every_alert_subject_the_code_sends_is_in_the_readme_alerts_table():
+    """The other direction: a subject added or changed in the code gets its README row."""
+    text = _text()
+    start = text.index("| asunto (servicio)")
+    table = " ".join(re.findall(r"`([^`]+)`", text[start: text.index("\n\n", start)]))
+    subjects = _subjects_in_code()
+    assert len(subjects) >= 20, subjects
+    missing = []
+    for subject, path in sorted(subjects.items()):
+        for piece in subject.split("{}"):
+            piece = piece.strip(" :/.()'")
+            if len(piece) >= 10 and piece not in table:
+                missing.append(f"{path}: {piece!r} (asunto {subject!r})")
+    assert not missing, "alert subjects the code sends that the README's alerts table lacks:\n" + "\n".join(missing)
 
 
 # ----------------------------------------------------------------------------- links

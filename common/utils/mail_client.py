@@ -26,6 +26,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 from common.clock import resolve_zone
+from common.utils.alertas import plural
 from common.utils.config_manager import Config
 from common.utils.redaccion import redactar
 
@@ -135,7 +136,7 @@ class EmailAlertClient:
         what_to_check = self._clean(what_to_check)
         full_subject = self._clean(_one_line(f"[SAM][{self.service}]{subject}"))
         minutes = int(self.interval_s // 60)
-        fields = [("Servicio", self.service), ("Equipo", self.hostname), ("Fecha y hora", when),
+        fields = [("Servicio", self.service), ("Servidor SAM", self.hostname), ("Fecha y hora", when),
                   ("Nivel", level), ("Clave de alerta", key)]
         text = "\n".join(f"{k}: {v}" for k, v in fields)
         text += f"\n\nQué pasó:\n{body}\n"
@@ -190,7 +191,8 @@ class EmailAlertClient:
                 log.warning("El servidor SMTP rechazó estos destinatarios: %s", ", ".join(refused))
             with self._lock:
                 self.sent_count += 1
-            log.info("Alerta enviada por e-mail a %d destinatario(s): %s", len(self.recipients) - len(refused),
+            enviados = len(self.recipients) - len(refused)
+            log.info("Alerta enviada por e-mail a %s: %s", plural(enviados, "destinatario", "destinatarios"),
                      msg["Subject"])
             return True
         except Exception as exc:   # SMTPException, OSError, ssl.SSLError, timeouts...

@@ -25,7 +25,9 @@ A row never stops a round: when the database refuses one row (:func:`es_error_de
 key, truncation, conversion, a trigger) a batch is written again row by row, the refused row is
 logged with its ids and retried in the next rounds, and after ``MAX_RONDAS_FILA`` refusals it is set
 aside (left out of this process' rounds) with one alert of its own (key per execution, the same as
-the launcher's). Only the other database errors count as "database unavailable".
+the launcher's). Only the other database errors count as "database unavailable": a connectivity
+error in the process' one "SAM DB unreachable" alert (:class:`~common.utils.alertas.AlertaBdSam`,
+shared with the launcher, the sync and the maintenance job), any other in the Conciliador's own.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from typing import Any
 from common.database import ejecuciones as E
 from common.database.sql_client import DatabaseError, es_error_de_fila
 from common.execution_states import is_known, normalize
-from common.utils.alertas import RachaDeFallos
+from common.utils.alertas import AlertaBdSam, RachaDeFallos, con_nombre, es_bd_no_accesible, plural
 from common.utils.config_manager import ajuste
 from lanzador.clients.aa_client import A360Error
 from lanzador.service.adopcion import MARGEN_ADOPCION, mejor_despliegue
@@ -65,7 +67,7 @@ from lanzador.service.conciliacion import (
 #: this long before SAM's intent is still a candidate (the closest in time wins).
 
 ALERT_A360 = "conciliador_a360"
-ALERT_BD = "conciliador_bd"
+ALERT_BD = "conciliador_bd"  # a database error that is not connectivity (permissions, schema)
 ALERT_DURACION = "ejecucion_larga"
 ALERT_FILA = "fila_rechazada"  # + ":<EjecucionId>", shared with the launcher (desplegador.ALERTA_FILA)
 #: Rounds in which the database refuses the same row before it is set aside.
@@ -76,6 +78,14 @@ def _chunks(items: list, size: int):
     size = max(1, int(size))
     for i in range(0, len(items), size):
         yield items[i : i + size]
+
+
+def _describir_ronda(r: dict[str, Any]) -> str:
+    return ", ".join([
+        plural(r["consultadas"], "consultada", "consultadas"), plural(r["actualizadas"], "actualizada", "actualizadas"),
+        plural(r["no_encontradas"], "no encontrada", "no encontradas"),
+        f"{plural(r['unknown'], 'pasa', 'pasan')} a UNKNOWN",
+        plural(r["cerradas"], "UNKNOWN cerrada", "UNKNOWN cerradas")])
 
 
 class Conciliador:
@@ -90,12 +100,15 @@ class Conciliador:
         umbral = int(ajuste(cfg, "SAM_FALLOS_CONSECUTIVOS_ALERTA"))
         self._racha_a360 = RachaDeFallos(alerts, ALERT_A360, umbral=umbral, logger=self.log)
         self._racha_bd = RachaDeFallos(alerts, ALERT_BD, umbral=umbral, logger=self.log)
+        self.bd_sam = AlertaBdSam(alerts, db, umbral=umbral, logger=self.log)
         self._unknown_seen: set[str] = set()
         self._rechazos: dict[int, int] = {}  # EjecucionId -> rounds in which the DB refused the row
         self._apartadas: set[int] = set()  # EjecucionIds set aside (MAX_RONDAS_FILA refusals)
         self._despliegues: dict[int, Any] = {}  # EjecucionId -> DeploymentId, for the messages
         #: EjecucionIds the launcher of this process still has in flight (L5.5 leaves them alone).
         self.en_vuelo: Callable[[], Collection[int]] = frozenset
+        #: Names of robots and equipos for alerts and logs (the Lanzador gives its sync's ``Nombres``).
+        self.nombres: Any = None
 
     # ------------------------------------------------------------------ settings
 
@@ -130,7 +143,13 @@ class Conciliador:
 
     @property
     def fallos_bd(self) -> int:
-        return self._racha_bd.fallos
+        return max(self._racha_bd.fallos, self.bd_sam.fallos)
+
+    def _robot(self, robot_id: Any) -> str:
+        return self.nombres.robot(robot_id) if self.nombres is not None else con_nombre("robot", robot_id)
+
+    def _equipo(self, equipo_id: Any) -> str:
+        return self.nombres.equipo(equipo_id) if self.nombres is not None else con_nombre("equipo", equipo_id)
 
     def _a360_failed(self, exc: A360Error) -> None:
         error = exc.message or exc
@@ -139,26 +158,33 @@ class Conciliador:
             lambda n: f"La conciliación no ha podido consultar A360 en {n} rondas seguidas. Último error: {error}",
             que_revisar="Compruebe AA_URL, las credenciales de A360 y la conectividad con la Control Room.",
         )
-        self.log.error("Conciliación: A360 no responde (%d ronda(s) seguidas): %s; no se cambia nada en "
-                       "esta ronda", fallos, error)
+        self.log.error("Conciliación: A360 no responde (%s): %s; no se cambia nada en esta ronda",
+                       plural(fallos, "ronda fallida", "rondas fallidas seguidas"), error)
 
     def _a360_ok(self) -> None:
         if self._racha_a360.fallos:
-            self.log.info("Conciliación: A360 vuelve a responder tras %d ronda(s) fallidas", self._racha_a360.fallos)
+            self.log.info("Conciliación: A360 vuelve a responder tras %s",
+                          plural(self._racha_a360.fallos, "ronda fallida", "rondas fallidas"))
         self._racha_a360.exito("A360 accesible de nuevo para la conciliación",
                                "La conciliación vuelve a consultar A360 con normalidad.")
 
     def _db_failed(self, exc: BaseException) -> None:
-        fallos = self._racha_bd.fallo(
-            "Base de datos SAM no accesible para la conciliación",
-            lambda n: f"La conciliación no ha podido usar la base de datos SAM en {n} rondas seguidas. "
-            f"Último error: {exc}",
-            que_revisar="Compruebe el servidor SQL, la red y las credenciales SQL_SAM_*.",
-        )
-        self.log.error("Conciliación: base de datos SAM no disponible (%d ronda(s) seguidas): %s", fallos, exc)
+        if es_bd_no_accesible(exc):  # the process' one alert for this root cause
+            fallos = self.bd_sam.fallo("la conciliación", exc)
+        else:
+            fallos = self._racha_bd.fallo(
+                "La conciliación no puede usar la base de datos SAM",
+                lambda n: f"La conciliación no ha podido usar la base de datos SAM en "
+                f"{plural(n, 'ronda', 'rondas seguidas')}. Último error: {exc}",
+                que_revisar="La base de datos responde pero rechaza la conciliación: permisos del login "
+                "SQL_SAM_UID, esquema de SAM (SAM.sql aplicado) y el log del Lanzador.",
+            )
+        self.log.error("Conciliación: base de datos SAM no disponible (%s): %s",
+                       plural(fallos, "fallo seguido", "fallos seguidos"), exc)
 
     def _db_ok(self) -> None:
-        self._racha_bd.exito("Base de datos SAM accesible de nuevo",
+        self.bd_sam.exito()
+        self._racha_bd.exito("La conciliación vuelve a usar la base de datos SAM",
                              "La conciliación vuelve a usar la base de datos SAM con normalidad.")
 
     # ------------------------------------------------------------------ L5.5
@@ -200,8 +226,8 @@ class Conciliador:
         try:
             acts = self.aa.activity_by_device(int(device_id), since_utc)
         except A360Error as exc:
-            self.log.error("Recuperación de LANZANDO en el equipo %s aplazada: A360 no responde: %s",
-                           device_id, exc.message or exc)
+            self.log.error("Recuperación de LANZANDO en el %s aplazada: A360 no responde: %s",
+                           self._equipo(device_id), exc.message or exc)
             summary["pendientes"] += len(group)
             return
         acts = [a for a in acts if a.deployment_id]
@@ -227,15 +253,15 @@ class Conciliador:
             E.adopt_deployment(self.db, r["EjecucionId"], decision.deployment_id, decision.estado, now,
                                fecha_fin=decision.fin, mensaje=decision.mensaje)
             summary["adoptadas"] += 1
-            self.log.warning("Ejecución %s (robot %s, equipo %s) quedó LANZANDO: adoptado el "
-                             "despliegue %s encontrado en A360 (%s)", r["EjecucionId"], r["RobotId"],
-                             device_id, decision.deployment_id, decision.estado)
+            self.log.warning("Ejecución %s (%s, %s) quedó LANZANDO: adoptado el despliegue %s encontrado "
+                             "en A360 (%s)", r["EjecucionId"], self._robot(r["RobotId"]), self._equipo(device_id),
+                             decision.deployment_id, decision.estado)
         else:
             E.mark_unconfirmed(self.db, r["EjecucionId"], now)
             summary["fallidas"] += 1
-            self.log.warning("Ejecución %s (robot %s, equipo %s) quedó LANZANDO y A360 no tiene un "
-                             "despliegue que le corresponda: DEPLOY_FAILED (%s)", r["EjecucionId"],
-                             r["RobotId"], device_id, E.MENSAJE_SIN_CONFIRMACION)
+            self.log.warning("Ejecución %s (%s, %s) quedó LANZANDO y A360 no tiene un despliegue que le "
+                             "corresponda: DEPLOY_FAILED (%s)", r["EjecucionId"], self._robot(r["RobotId"]),
+                             self._equipo(device_id), E.MENSAJE_SIN_CONFIRMACION)
 
     def _respuesta(self, act: Any) -> RespuestaA360:
         """A360's activity row as plain data: state normalised, end time in local time."""
@@ -268,15 +294,14 @@ class Conciliador:
             pending = self._sin_parar("aplicar los callbacks pendientes",
                                       lambda: E.apply_pending_callbacks(self.db, now))
             if pending:
-                self.log.info("Conciliación: %d callback(s) pendientes aplicados", pending)
+                self.log.info("Conciliación: %s", plural(pending, "callback pendiente aplicado",
+                                                        "callbacks pendientes aplicados"))
         except DatabaseError as exc:
             self._db_failed(exc)
             result["error"] = "bd"
             return result
         self._db_ok()
-        self.log.info("Conciliación: %(consultadas)d consultadas, %(actualizadas)d actualizadas, "
-                      "%(no_encontradas)d no encontradas, %(unknown)d pasan a UNKNOWN, %(cerradas)d UNKNOWN "
-                      "cerradas", result)
+        self.log.info("Conciliación: %s", _describir_ronda(result))
         return result
 
     def _conciliate(self, rows: list[dict], now: datetime, result: dict[str, Any]) -> dict[Any, str]:
@@ -320,10 +345,10 @@ class Conciliador:
     def _count(self, r: dict, decision: DecisionActiva, now: datetime, result: dict[str, Any]) -> None:
         if isinstance(decision, PasarAUnknown):
             result["unknown"] += 1
-            self.log.warning("Ejecución %s (%s) no aparece en A360 tras %d rondas y %s de antigüedad: "
-                             "pasa a UNKNOWN (el equipo %s sigue ocupado durante la tolerancia)",
-                             r["EjecucionId"], r["DeploymentId"], decision.rondas, now - r["FechaInicio"],
-                             r["EquipoId"])
+            self.log.warning("Ejecución %s (%s) no aparece en A360 tras %s y %s de antigüedad: pasa a "
+                             "UNKNOWN (el %s sigue ocupado durante la tolerancia)", r["EjecucionId"],
+                             r["DeploymentId"], plural(decision.rondas, "ronda", "rondas"),
+                             now - r["FechaInicio"], self._equipo(r["EquipoId"]))
         if isinstance(decision, (PasarAUnknown, ContarNoEncontrado)):
             result["no_encontradas"] += 1
 
@@ -336,8 +361,9 @@ class Conciliador:
         tolerance = timedelta(minutes=int(ajuste(self.cfg, "CONCILIADOR_TOLERANCIA_UNKNOWN_MIN")))
         closed = E.close_unknown(self.db, self._cutoff(now, tolerance), now)
         if closed:
-            self.log.warning("Conciliación: %d ejecución(es) UNKNOWN cerradas tras %s de tolerancia; sus "
-                             "equipos quedan libres", closed, tolerance)
+            self.log.warning("Conciliación: %s tras %s de tolerancia; %s", plural(
+                closed, "ejecución UNKNOWN cerrada", "ejecuciones UNKNOWN cerradas"), tolerance,
+                "su equipo queda libre" if closed == 1 else "sus equipos quedan libres")
         return closed
 
     def _duration_alerts(self, rows: list[dict], now: datetime, nuevos: dict[Any, str]) -> int:
@@ -348,15 +374,17 @@ class Conciliador:
                  and alerta_duracion(r, nuevos.get(r["EjecucionId"], r["Estado"]), corte)]
         if not stuck:
             return 0
-        lines = [f"- Ejecución {r['EjecucionId']}: robot {r['RobotId']}, equipo {r['EquipoId']}, estado "
+        lines = [f"- Ejecución {r['EjecucionId']}: {self._robot(r['RobotId'])}, {self._equipo(r['EquipoId'])}, estado "
                  f"{r['Estado']}, DeploymentId {r.get('DeploymentId') or '-'}, inicio {r['FechaInicio']:%Y-%m-%d %H:%M}"
                  for r in stuck[:50]]
         if len(stuck) > 50:
             lines.append(f"... y {len(stuck) - 50} más")
         ids = [r["EjecucionId"] for r in stuck]
-        self.log.warning("%d ejecución(es) activas más de %s: %s", len(stuck), limit, ids)
+        self.log.warning("%s más de %s: %s", plural(len(stuck), "ejecución activa", "ejecuciones activas"),
+                         limit, ", ".join(map(str, ids)))
         self._alert(f"{ALERT_DURACION}:{min(ids)}:{len(ids)}",
-                    f"{len(stuck)} ejecución(es) activas más de {int(limit.total_seconds() // 60)} min",
+                    f"{plural(len(stuck), 'ejecución activa', 'ejecuciones activas')} más de "
+                    f"{int(limit.total_seconds() // 60)} min",
                     "Ejecuciones que siguen activas más allá de LANZADOR_MAX_DURACION_EJECUCION_MIN:\n"
                     + "\n".join(lines),
                     "Revise en la Control Room si el bot sigue ejecutándose o está bloqueado.", level="WARNING")

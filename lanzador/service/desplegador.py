@@ -49,6 +49,7 @@ from typing import Any
 
 from common.database import ejecuciones
 from common.database.sql_client import es_error_de_fila
+from common.utils.alertas import con_nombre, plural
 from lanzador.clients.aa_client import RETRY_AFTER_CAP_S, A360Error
 from lanzador.database import robots
 from lanzador.database.seleccion import RobotEjecutable, obtener_robots_ejecutables
@@ -219,6 +220,7 @@ class Desplegador:
         sleep: Callable[[float], Any] | None = None,
         stop_event: threading.Event | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        nombres: Any = None,
     ) -> None:
         self.db = db
         self.aa = aa
@@ -229,6 +231,8 @@ class Desplegador:
         self.stop_event = stop_event or threading.Event()
         self._sleep = sleep or self._interruptible_sleep
         self._monotonic = monotonic
+        #: Names of robots, equipos and users (the sync's ``Nombres``); unknown ones are named by id.
+        self.nombres = nombres
         self._pool = ThreadPoolExecutor(
             max_workers=max(1, int(ajustes.max_concurrentes)), thread_name_prefix="lanzador-deploy"
         )
@@ -257,9 +261,9 @@ class Desplegador:
                 self._registrar_pendientes()
             except Exception as exc:  # noqa: BLE001 - L5.5 recovers them at the next start
                 self.log.error(
-                    "Al cerrar no se pudieron registrar %d despliegue(s) aceptados (%s); quedan LANZANDO y "
-                    "el Conciliador los recuperará al arrancar.",
-                    len(self._sin_registrar),
+                    "Al cerrar no se pudieron registrar %s por A360 (%s); quedan LANZANDO y el Conciliador "
+                    "los recuperará al arrancar.",
+                    plural(len(self._sin_registrar), "despliegue aceptado", "despliegues aceptados"),
                     exc,
                 )
 
@@ -296,7 +300,7 @@ class Desplegador:
             self.log.debug("Ciclo de lanzamiento: nada que lanzar.")
             return resumen
         parametros = self._parametros({f.robot_id for f in filas})
-        self.log.info("Ciclo de lanzamiento: %d robots seleccionados.", len(filas))
+        self.log.info("Ciclo de lanzamiento: %s.", plural(len(filas), "robot seleccionado", "robots seleccionados"))
         futures = []
         for fila in filas:
             if self.stop_event.is_set():
@@ -319,9 +323,9 @@ class Desplegador:
                 resumen.sin_intencion += 1
         resumen.alertas_nuevas = self._alertar(resumen.resultados)
         self.log.info(
-            "Ciclo de lanzamiento terminado: %d desplegados, %d fallidos, %d sin confirmar, %d sin registrar.",
-            resumen.desplegados,
-            resumen.fallidos,
+            "Ciclo de lanzamiento terminado: %s, %s, %d sin confirmar, %d sin registrar.",
+            plural(resumen.desplegados, "desplegado", "desplegados"),
+            plural(resumen.fallidos, "fallido", "fallidos"),
             resumen.inciertos,
             resumen.sin_intencion,
         )
@@ -422,12 +426,27 @@ class Desplegador:
         )
         self._alertar_fila(
             f"{ALERTA_FILA}:intencion:{fila.robot_id}:{fila.equipo_id}",
-            f"La base de datos SAM rechaza lanzar el robot {fila.robot_id} en el equipo {fila.equipo_id}",
+            f"La base de datos SAM rechaza lanzar el {self._nombre_robot(fila.robot_id)} en el "
+            f"{self._nombre_equipo(fila.equipo_id)}",
             f"La base de datos SAM rechazó {MAX_INTENTOS_FILA} veces seguidas la fila de intención del "
             f"{desc}: {exc}.\nEse par robot/equipo no se lanza hasta reiniciar el servicio Lanzador; el "
             "resto de robots se sigue lanzando con normalidad.",
             "Un valor que la tabla Ejecuciones no admite (longitud, tipo, restricción o trigger).",
         )
+
+    def _nombre_robot(self, robot_id: Any) -> str:
+        return self.nombres.robot(robot_id) if self.nombres is not None else con_nombre("robot", robot_id)
+
+    def _nombre_equipo(self, equipo_id: Any) -> str:
+        return self.nombres.equipo(equipo_id) if self.nombres is not None else con_nombre("equipo", equipo_id)
+
+    def _nombre_usuario(self, user_id: Any) -> str:
+        return self.nombres.usuario(user_id) if self.nombres is not None else con_nombre("usuario", user_id)
+
+    def describir(self, fila: RobotEjecutable) -> str:
+        """``robot Facturas (5101) en el equipo VMRPA05 (82), usuario svc_bot (702)``."""
+        return (f"{self._nombre_robot(fila.robot_id)} en el {self._nombre_equipo(fila.equipo_id)}, "
+                f"{self._nombre_usuario(fila.user_id)}")
 
     def _parametros(self, robot_ids: Iterable[int]) -> dict[int, Any]:
         return robots.parametros(self.db, robot_ids)
@@ -449,7 +468,7 @@ class Desplegador:
                     self._en_vuelo.discard(int(res.ejecucion_id))
 
     def _lanzar(self, res: ResultadoLanzamiento, fila: RobotEjecutable, parametros: Any) -> ResultadoLanzamiento:
-        desc = f"robot {fila.robot_id} en equipo {fila.equipo_id} (usuario {fila.user_id})"
+        desc = self.describir(fila)
         # 1. Intent, committed. No row -> no deploy.
         inicio = self.clock.now_local()
         try:
@@ -686,20 +705,24 @@ class Desplegador:
             for clave in [k for k, t in self._alertados.items() if ahora - t >= 2 * ventana]:
                 del self._alertados[clave]
         if not nuevos:
-            self.log.info("%d fallos de lanzamiento ya alertados recientemente; no se envía correo.", len(fallos))
+            self.log.info("%s de lanzamiento ya %s recientemente; no se envía correo.",
+                          plural(len(fallos), "fallo", "fallos"), "alertado" if len(fallos) == 1 else "alertados")
             return 0
         config = [r for r in nuevos if r.configuracion_robot]
         lineas = []
         for r in nuevos:
             lineas.append(
-                f"- Robot {r.fila.robot_id}, equipo {r.fila.equipo_id}, usuario {r.fila.user_id}"
+                f"- {self._nombre_robot(r.fila.robot_id)}, {self._nombre_equipo(r.fila.equipo_id)}, "
+                f"{self._nombre_usuario(r.fila.user_id)}"
                 f"{' [CONFIGURACIÓN DEL ROBOT]' if r.configuracion_robot else ''}: {r.error}"
             )
         omitidos = len(fallos) - len(nuevos)
         cuerpo = (
-            f"En el ciclo de lanzamiento {self._ciclos} fallaron {len(fallos)} despliegues; "
-            f"{len(nuevos)} no se habían alertado en los últimos {self.ajustes.intervalo_alertas_min:g} min"
-            + (f" ({omitidos} ya alertados se omiten)" if omitidos else "")
+            f"En el ciclo de lanzamiento {self._ciclos} "
+            f"{'falló 1 despliegue' if len(fallos) == 1 else f'fallaron {len(fallos)} despliegues'}; "
+            f"{plural(len(nuevos), 'no se había alertado', 'no se habían alertado')} en los últimos "
+            f"{self.ajustes.intervalo_alertas_min:g} min"
+            + (f" ({plural(omitidos, 'ya alertado se omite', 'ya alertados se omiten')})" if omitidos else "")
             + ":\n"
             + "\n".join(lineas)
             + "\nLas ejecuciones quedan en DEPLOY_FAILED con su MensajeError; el par robot/equipo no se "
@@ -707,7 +730,8 @@ class Desplegador:
         )
         if config:
             asunto = (
-                f"Error de configuración de {len(config)} robot(s) y {len(nuevos)} fallo(s) de lanzamiento"
+                f"Error de configuración de {plural(len(config), 'robot', 'robots')} y "
+                f"{plural(len(nuevos), 'fallo', 'fallos')} de lanzamiento"
             )
             que_revisar = (
                 "412 NO_COMPATIBLE_TARGETS: el robot no es compatible con ningún equipo (revise su "
@@ -715,7 +739,7 @@ class Desplegador:
                 "Resto: usuario A360 deshabilitado, equipo desconectado o sin usuario por defecto."
             )
         else:
-            asunto = f"{len(nuevos)} fallo(s) de lanzamiento de robots"
+            asunto = f"{plural(len(nuevos), 'fallo', 'fallos')} de lanzamiento de robots"
             que_revisar = (
                 "Usuario de ejecución deshabilitado o sin licencia en A360, equipo desconectado, "
                 "disponibilidad de A360 (errores 5xx/429/tiempo agotado)."

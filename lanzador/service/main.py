@@ -23,17 +23,28 @@ from typing import Any
 
 from common.clock import Clock
 from common.database.sql_client import DatabaseError
-from common.utils.alertas import RachaDeFallos
+from common.utils.alertas import AlertaBdSam, RachaDeFallos, es_bd_no_accesible, plural
 from common.utils.config_manager import ajuste
 from lanzador.service.desplegador import AjustesLanzamiento, Desplegador
 from lanzador.service.mantenimiento import INTERVALO_SEG as INTERVALO_MANTENIMIENTO_SEG
 from lanzador.service.mantenimiento import TrabajoMantenimiento
 from lanzador.service.pausa import VentanaPausa
-from lanzador.service.sincronizador import Sincronizador
+from lanzador.service.sincronizador import Nombres, Sincronizador
 
 _log = logging.getLogger("sam.lanzador.main")
 
-ALERTA_BD = "lanzador:bd"
+ALERTA_BD = "lanzador:bd"  # a launch cycle's database error that is not connectivity
+#: What the process stops doing while the SAM DB cannot be reached (the body of its one alert).
+CONSECUENCIA_BD_SAM = ("Mientras tanto no se lanza ningún robot ni se concilia ninguna ejecución; no se pierde "
+                       "nada y todo se reanuda solo cuando la base de datos responda.")
+
+
+def describir_recuperacion(resumen: dict[str, int]) -> str:
+    """The start-up recovery of LANZANDO rows (L5.5) as a sentence, not a dict."""
+    return (f"{plural(resumen.get('adoptadas', 0), 'ejecución adoptada', 'ejecuciones adoptadas')} (A360 "
+            f"tenía su despliegue), {plural(resumen.get('fallidas', 0), 'pasa', 'pasan')} a DEPLOY_FAILED "
+            f"(sin confirmación de A360) y {plural(resumen.get('pendientes', 0), 'queda', 'quedan')} "
+            "pendiente de A360.")
 #: The maintenance job never waits longer than this for a launch cycle to end (no starvation).
 ESPERA_MAXIMA_CEDER_SEG = 60.0
 
@@ -59,7 +70,12 @@ class Lanzador:
         self.alerts = alerts
         self.log = logger or _log
         self.stop_event = threading.Event()
-        self.sincronizador = Sincronizador(db, aa, clock=clock, alerts=alerts)
+        umbral = int(ajuste(cfg, "SAM_FALLOS_CONSECUTIVOS_ALERTA"))
+        #: One alert for "SAM DB unreachable", whichever job finds it (shared with the Conciliador).
+        self.bd_sam = AlertaBdSam(alerts, db, umbral=umbral, consecuencia=CONSECUENCIA_BD_SAM, logger=self.log)
+        self.nombres = Nombres()
+        self.sincronizador = Sincronizador(db, aa, clock=clock, alerts=alerts, bd_sam=self.bd_sam,
+                                           nombres=self.nombres)
         self.desplegador = Desplegador(
             db,
             aa,
@@ -67,23 +83,23 @@ class Lanzador:
             clock=clock,
             alerts=alerts,
             stop_event=self.stop_event,
+            nombres=self.nombres,
         )
         self.pausa = VentanaPausa(cfg.LANZADOR_PAUSA_INICIO_HHMM, cfg.LANZADOR_PAUSA_FIN_HHMM)
         self.conciliador = conciliador
         if conciliador is not None:
             conciliador.en_vuelo = self.desplegador.en_vuelo
+            conciliador.nombres = self.nombres
         self._recuperacion_hecha = conciliador is None
         self._recuperacion_lock = threading.Lock()
-        self._racha_bd = RachaDeFallos(
-            alerts, ALERTA_BD, umbral=int(ajuste(cfg, "SAM_FALLOS_CONSECUTIVOS_ALERTA")), logger=self.log
-        )
+        self._racha_bd = RachaDeFallos(alerts, ALERTA_BD, umbral=umbral, logger=self.log)
         #: Set while no launch cycle runs: the maintenance job waits for it before each batch, so a
         #: launch cycle waits at most for the one batch it found running (R2).
         self.lanzamiento_libre = threading.Event()
         self.lanzamiento_libre.set()
         self.mantenimiento = TrabajoMantenimiento(
             db, cfg, clock, alerts=alerts, stop_event=self.stop_event, logger=self.log,
-            ceder=lambda: self.lanzamiento_libre.wait(ESPERA_MAXIMA_CEDER_SEG),
+            ceder=lambda: self.lanzamiento_libre.wait(ESPERA_MAXIMA_CEDER_SEG), bd_sam=self.bd_sam,
         )
 
     # -- jobs ------------------------------------------------------------------------------------
@@ -97,14 +113,16 @@ class Lanzador:
                 return True
             try:
                 resumen = self.conciliador.recover_lanzando()
-                if resumen:
-                    self.log.info("Revisión inicial de ejecuciones LANZANDO: %s", resumen)
+                if resumen and any(resumen.values()):
+                    self.log.info("Revisión inicial de ejecuciones LANZANDO: %s", describir_recuperacion(resumen))
             except Exception as exc:  # noqa: BLE001 - retried before the next launch cycle
                 self.log.error(
                     "No se pudo revisar las ejecuciones LANZANDO pendientes (%s); no se lanza nada "
                     "hasta conseguirlo.",
                     exc,
                 )
+                if es_bd_no_accesible(exc):
+                    self.bd_sam.fallo("la revisión inicial de las ejecuciones LANZANDO", exc)
                 return False
             self._recuperacion_hecha = True
             return True
@@ -126,17 +144,23 @@ class Lanzador:
 
     # -- DB unreachable for SAM_FALLOS_CONSECUTIVOS_ALERTA cycles → one alert, then one recovery (§8)
     def _fallo_bd(self, exc: Exception) -> None:
-        fallos = self._racha_bd.fallo(
-            "El Lanzador no puede usar la base de datos SAM",
-            lambda n: f"{n} ciclos de lanzamiento consecutivos han fallado al usar la base de datos "
-            f"SAM: {exc}. No se lanza ningún robot mientras tanto.",
-            que_revisar="Servidor SQL Server / fichero SQLite, credenciales SQL_SAM_*, red.",
-        )
-        self.log.error("Ciclo de lanzamiento sin base de datos SAM (%d consecutivo(s)): %s", fallos, exc)
+        if es_bd_no_accesible(exc):  # the process' one alert for this root cause
+            fallos = self.bd_sam.fallo("el ciclo de lanzamiento", exc)
+        else:
+            fallos = self._racha_bd.fallo(
+                "El Lanzador no puede usar la base de datos SAM",
+                lambda n: f"{plural(n, 'ciclo de lanzamiento ha', 'ciclos de lanzamiento seguidos han')} "
+                f"fallado al usar la base de datos SAM: {exc}. No se lanza ningún robot mientras tanto.",
+                que_revisar="Permisos del login SQL_SAM_UID sobre el esquema de SAM (SAM.sql aplicado) y el "
+                "log del Lanzador.",
+            )
+        self.log.error("Ciclo de lanzamiento sin base de datos SAM (%s): %s",
+                       plural(fallos, "fallo seguido", "fallos seguidos"), exc)
 
     def _bd_ok(self) -> None:
-        if self._racha_bd.fallos:
+        if self._racha_bd.fallos or self.bd_sam.fallos:
             self.log.info("El ciclo de lanzamiento vuelve a usar la base de datos SAM.")
+        self.bd_sam.exito()
         self._racha_bd.exito(
             "El Lanzador vuelve a usar la base de datos SAM",
             "Los ciclos de lanzamiento vuelven a completarse con normalidad.",

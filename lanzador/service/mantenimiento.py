@@ -7,7 +7,8 @@ of the last completed run lives in the database (``Mantenimiento``), so a servic
 that hour, or was killed in the middle of the run, runs it at its next start the same day. A run
 stopped by the shutdown is not completed and resumes at the next tick; a failed run is logged,
 alerted once (``RachaDeFallos``, key ``lanzador:mantenimiento``) and retried at the next tick; the
-first run that then completes announces the recovery once.
+first run that then completes announces the recovery once. A SAM DB it cannot reach is not a
+failure of its own: it counts in the process' one "SAM DB unreachable" alert (``AlertaBdSam``).
 """
 
 from __future__ import annotations
@@ -19,8 +20,7 @@ from datetime import datetime, time
 from typing import Any
 
 from common.database import mantenimiento
-from common.database.sql_client import DatabaseError
-from common.utils.alertas import RachaDeFallos
+from common.utils.alertas import AlertaBdSam, RachaDeFallos, es_bd_no_accesible
 from common.utils.config_manager import ajuste
 
 _log = logging.getLogger("sam.lanzador.mantenimiento")
@@ -44,6 +44,7 @@ class TrabajoMantenimiento:
         logger: logging.Logger | None = None,
         pausa: float = PAUSA_ENTRE_LOTES_SEG,
         ceder: Callable[[], object] | None = None,
+        bd_sam: AlertaBdSam | None = None,
     ) -> None:
         self.db = db
         self.clock = clock
@@ -54,6 +55,7 @@ class TrabajoMantenimiento:
         self.pausa = pausa
         self.ceder = ceder
         self._racha = RachaDeFallos(alerts, ALERTA_MANTENIMIENTO, umbral=1, logger=self.log)
+        self.bd_sam = bd_sam or AlertaBdSam(alerts, db, logger=self.log)
 
     def toca(self, ahora: datetime) -> bool:
         """True at or after today's hour when today's run has not completed (read from the DB)."""
@@ -65,8 +67,11 @@ class TrabajoMantenimiento:
     def tick(self) -> mantenimiento.ResumenMantenimiento | None:
         """One check; runs the job when it is due. Never raises (the runner logs nothing twice)."""
         ahora = self.clock.now_local().replace(tzinfo=None)
+        if ahora.time() < self.hora:
+            return None
         try:
             if not self.toca(ahora):
+                self.bd_sam.exito()  # the SAM DB answered and there is nothing to do today
                 return None
             self.log.info(
                 "Mantenimiento del historial: se mueven a Ejecuciones_Historico las ejecuciones "
@@ -81,15 +86,17 @@ class TrabajoMantenimiento:
         except Exception as exc:  # noqa: BLE001 - logged, alerted once, retried at the next tick
             self._fallo(exc)
             return None
+        self.bd_sam.exito()
         if resumen.completo:
             self._ok(resumen)
         return resumen
 
     def _fallo(self, exc: Exception) -> None:
         self.log.error("El mantenimiento del historial de ejecuciones ha fallado (se reintenta): %s", exc)
-        if isinstance(exc, DatabaseError) and (exc.al_conectar or exc.connection_lost or exc.retryable):
-            # The SAM DB is unreachable (cannot connect, connection lost, transient): the launch and
-            # conciliation jobs alert that root cause; the maintenance job sends no mail of its own.
+        if es_bd_no_accesible(exc):
+            # The SAM DB is unreachable (cannot connect, connection lost, transient): the process'
+            # one alert for that root cause, shared with the other jobs; no mail of its own.
+            self.bd_sam.fallo("el mantenimiento del historial de ejecuciones", exc)
             return
         self._racha.fallo(
             "El mantenimiento del historial de ejecuciones de SAM ha fallado",

@@ -3,7 +3,10 @@
 Devices + their default users' licences → ``Equipos``; taskbots → ``Robots``. Each table is
 synced independently: any failed page (``A360Error``, raised by the client for the whole list)
 abandons that table's sync, marks nothing missing and sends an alert keyed per table; the next
-successful sync announces the recovery. The mapping from A360 records to rows is pure
+successful sync announces the recovery. A connectivity error of the SAM DB is not a sync failure:
+it counts in the process' one "SAM DB unreachable" run (:class:`~common.utils.alertas.AlertaBdSam`).
+Each complete list also refreshes :class:`Nombres`, the names alerts and logs use for robots, equipos
+and users (``robot Facturas (5101)``). The mapping from A360 records to rows is pure
 (:func:`filas_equipos`, :func:`elegir_usuario`, :func:`licencia_de`) and tested on its own.
 """
 
@@ -15,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from common.utils.alertas import RachaDeFallos
+from common.utils.alertas import AlertaBdSam, RachaDeFallos, con_nombre, es_bd_no_accesible, plural
 from lanzador.database import inventario
 from lanzador.database.inventario import FilaEquipo, FilaRobot
 
@@ -98,6 +101,43 @@ def filas_robots(bots: Iterable[Any]) -> list[FilaRobot]:
 
 
 # --------------------------------------------------------------------------------------------
+# Names for alerts and logs
+# --------------------------------------------------------------------------------------------
+class Nombres:
+    """Names of robots, equipos and users by id, from the last complete lists of A360 (the rows
+    written to ``Robots``/``Equipos``). Unknown ids (before the first sync) are named by id."""
+
+    def __init__(self) -> None:
+        self.robots: dict[int, str] = {}
+        self.equipos: dict[int, str] = {}
+        self.usuarios: dict[int, str] = {}
+
+    def anotar_equipos(self, filas: Iterable[FilaEquipo]) -> None:
+        filas = list(filas)
+        self.equipos = {f.equipo_id: f.equipo for f in filas if f.equipo}
+        self.usuarios = {f.user_id: f.user_name for f in filas if f.user_id is not None and f.user_name}
+
+    def anotar_robots(self, filas: Iterable[FilaRobot]) -> None:
+        self.robots = {f.robot_id: f.robot for f in filas if f.robot}
+
+    @staticmethod
+    def _id(valor: Any) -> Any:
+        try:
+            return int(valor)
+        except (TypeError, ValueError):
+            return valor
+
+    def robot(self, robot_id: Any) -> str:
+        return con_nombre("robot", robot_id, self.robots.get(self._id(robot_id)))
+
+    def equipo(self, equipo_id: Any) -> str:
+        return con_nombre("equipo", equipo_id, self.equipos.get(self._id(equipo_id)))
+
+    def usuario(self, user_id: Any) -> str:
+        return con_nombre("usuario", user_id, self.usuarios.get(self._id(user_id)))
+
+
+# --------------------------------------------------------------------------------------------
 # Shell
 # --------------------------------------------------------------------------------------------
 @dataclass
@@ -122,6 +162,8 @@ class Sincronizador:
         clock: Any,
         alerts: Any = None,
         logger: logging.Logger | None = None,
+        bd_sam: AlertaBdSam | None = None,
+        nombres: Nombres | None = None,
     ) -> None:
         self.db = db
         self.aa = aa
@@ -129,6 +171,8 @@ class Sincronizador:
         self.alerts = alerts
         self.log = logger or _log
         self._rachas: dict[str, RachaDeFallos] = {}
+        self.bd_sam = bd_sam or AlertaBdSam(alerts, db, logger=self.log)
+        self.nombres = nombres or Nombres()
 
     def _racha(self, clave: str) -> RachaDeFallos:
         """One failed sync of a table is alerted (C8), once, and its recovery announced once."""
@@ -153,6 +197,9 @@ class Sincronizador:
             self.log.error(
                 "Sincronización de %s abandonada (no se marca nada como ausente): %s", tabla, msg
             )
+            if es_bd_no_accesible(exc):  # the SAM DB's own alert, not an A360 sync failure
+                self.bd_sam.fallo(f"la sincronización de {tabla}", exc)
+                return None
             self._racha(clave).fallo(
                 f"Sincronización de {tabla} con A360 fallida",
                 f"La sincronización de la tabla {tabla} con A360 se abandonó: {type(exc).__name__}: "
@@ -162,19 +209,19 @@ class Sincronizador:
             )
             return None
         self.log.info(
-            "Sincronización de %s: %d filas, %d marcadas como ausentes, %d asignaciones movidas, "
-            "%d sentencias SQL, %.2f s.",
+            "Sincronización de %s: %s, %s como ausentes, %s, %s, %.2f s.",
             tabla,
-            res.filas,
-            max(res.marcadas_ausentes, 0),
-            res.asignaciones_movidas,
-            res.sentencias,
+            plural(res.filas, "fila", "filas"),
+            plural(max(res.marcadas_ausentes, 0), "marcada", "marcadas"),
+            plural(res.asignaciones_movidas, "asignación movida", "asignaciones movidas"),
+            plural(res.sentencias, "sentencia SQL", "sentencias SQL"),
             time.monotonic() - started,
         )
         self._racha(clave).exito(
             f"Sincronización de {tabla} recuperada",
             f"La sincronización de la tabla {tabla} con A360 vuelve a completarse.",
         )
+        self.bd_sam.exito()
         return res
 
     def _sync_equipos(self) -> inventario.ResultadoTabla:
@@ -182,8 +229,10 @@ class Sincronizador:
         user_ids = sorted({int(uid) for d in devices for uid, _ in (d.default_users or ())})
         users = self.aa.list_users(user_ids) if user_ids else []
         filas = filas_equipos(devices, users)
+        self.nombres.anotar_equipos(filas)
         return inventario.sincronizar_equipos(self.db, filas, self.clock.now_local())
 
     def _sync_robots(self) -> inventario.ResultadoTabla:
-        bots = self.aa.list_taskbots()
-        return inventario.sincronizar_robots(self.db, filas_robots(bots), self.clock.now_local())
+        filas = filas_robots(self.aa.list_taskbots())
+        self.nombres.anotar_robots(filas)
+        return inventario.sincronizar_robots(self.db, filas, self.clock.now_local())
