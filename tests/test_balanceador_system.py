@@ -208,4 +208,4 @@ def test_B1_to_B10_real_process_with_rpa360_clouders_over_sshd_and_smtp(tmp_path
                 proc.kill()
                 proc.communicate(timeout=10)
         log = fleet.log.read_text(encoding="utf-8")
-        assert "ASIGNAR robot 1 (Facturas)" in log and "DESASIGNAR robot 2 (Pedidos)" in log
+        assert "ASIGNAR robot Facturas (1): equipo " in log and "DESASIGNAR robot Pedidos (2): equipo " in log

@@ -175,25 +175,25 @@ def test_cycle_logs_each_unbalanced_robot_once_a_day_per_reason(servicio, caplog
 
     uno = lineas("y no se balancea")
     assert len(uno) == 5  # once each, not every cycle; the unknown name is B3's warning
-    assert ("El robot Pedidos [2] tiene 8 tickets (fuente rpa360) y no se balancea: está inactivo en SAM "
+    assert ("El robot Pedidos (2) tiene 8 tickets (fuente rpa360) y no se balancea: está inactivo en SAM "
             "(Activo = 0) [ROBOT_INACTIVO]. Se avisa una vez al día.") in uno
-    assert any(m.startswith("El robot Nominas [3] tiene 12 tickets") and "ROBOT_NO_ONLINE" in m for m in uno)
-    assert any(m.startswith("El robot Altas [4]") and "ROBOT_NO_EN_A360" in m for m in uno)
-    assert any(m.startswith("El robot Bajas [5] tiene 30 tickets") and "SIN_POOL" in m for m in uno)
-    assert any(m.startswith("El robot Cero [6]") and "MAX_EQUIPOS_CERO" in m for m in uno)
-    assert not lineas("Facturas [1]")
+    assert any(m.startswith("El robot Nominas (3) tiene 12 tickets") and "ROBOT_NO_ONLINE" in m for m in uno)
+    assert any(m.startswith("El robot Altas (4)") and "ROBOT_NO_EN_A360" in m for m in uno)
+    assert any(m.startswith("El robot Bajas (5) tiene 30 tickets") and "SIN_POOL" in m for m in uno)
+    assert any(m.startswith("El robot Cero (6)") and "MAX_EQUIPOS_CERO" in m for m in uno)
+    assert not lineas("Facturas (1) tiene")
     # B3: the unknown name is warned once; the inactive robot is not reported as an unknown name.
     assert len(lineas("'Fantasma'")) == 1 and not lineas("'Pedidos'")
     resumenes = lineas("Ciclo de balanceo:")
-    assert len(resumenes) == 2 and all("6 robot(s) con tickets sin balancear" in m for m in resumenes)
+    assert len(resumenes) == 2 and all("6 robots con tickets sin balancear" in m for m in resumenes)
     # A new reason for the same robot is logged at once; the next day everything is logged again.
     servicio.db.execute("UPDATE Robots SET EsOnline = 1 WHERE RobotId = 3")  # now it only lacks a pool
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="sam.balanceador"):
         servicio.clock.advance(60)
         servicio.ciclo()
-    assert [m for m in lineas("y no se balancea")] == [m for m in lineas("Nominas [3]")]
-    assert "SIN_POOL" in lineas("Nominas [3]")[0]
+    assert [m for m in lineas("y no se balancea")] == [m for m in lineas("Nominas (3) tiene")]
+    assert "SIN_POOL" in lineas("Nominas (3) tiene")[0]
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="sam.balanceador"):
         servicio.clock.advance(timedelta(days=1).total_seconds())

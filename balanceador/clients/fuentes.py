@@ -30,7 +30,7 @@ from balanceador.clients.base import (
 )
 from balanceador.clients.clouders_client import CloudersSource
 from balanceador.clients.rpa360_client import Rpa360Source
-from common.utils.alertas import RachaDeFallos
+from common.utils.alertas import RachaDeFallos, plural
 
 logger = logging.getLogger("sam.balanceador.fuentes")
 
@@ -55,10 +55,10 @@ def _read_one(source: Any) -> SourceResult:
         logger.debug("Lectura de la fuente %r fallida tras %.2f s: %s", name, time.monotonic() - started, error)
         return _failed(source, error)
     logger.debug(
-        "Fuente %r leída: %d filas, %d tickets en %.2f s",
+        "Fuente %r leída: %s, %s en %.2f s",
         name,
-        len(rows),
-        sum(r[2] for r in rows),
+        plural(len(rows), "fila", "filas"),
+        plural(sum(r[2] for r in rows), "ticket", "tickets"),
         time.monotonic() - started,
     )
     return SourceResult(name=name, ok=True, rows=rows, error=None, mapped_names=mapped_names_of(source))
@@ -152,32 +152,31 @@ class SourceHealth:
         if result.ok:
             previous = racha.fallos
             if previous:
-                self._logger.info(
-                    "Fuente de tickets %r recuperada tras %d lecturas fallidas consecutivas", name, previous
-                )
+                self._logger.info("Fuente de tickets %r recuperada tras %s", name,
+                                  plural(previous, "lectura fallida", "lecturas fallidas seguidas"))
             racha.exito(
                 f"Fuente de tickets '{name}' recuperada",
-                f"La fuente de tickets '{name}' vuelve a responder tras {previous} ciclos "
-                "consecutivos con error. El Balanceador vuelve a usar sus datos para ajustar "
+                f"La fuente de tickets '{name}' vuelve a responder tras "
+                f"{plural(previous, 'ciclo con error', 'ciclos seguidos con error')}. El Balanceador vuelve a usar sus datos para ajustar "
                 "las asignaciones.",
             )
             return
         count = racha.fallo(
             f"Fuente de tickets '{name}' sin respuesta",
-            lambda n: f"La fuente de tickets '{name}' ha fallado en {n} ciclos consecutivos del "
-            f"Balanceador. Último error: {result.error or 'desconocido'}. Mientras tanto no se "
+            lambda n: f"La fuente de tickets '{name}' ha fallado en "
+            f"{plural(n, 'ciclo', 'ciclos seguidos')} del Balanceador. Último error: {result.error or 'desconocido'}. Mientras tanto no se "
             "liberan equipos de los robots que alimenta esta fuente.",
             que_revisar=_WHAT_TO_CHECK.get(name, "La conectividad y el estado de la fuente."),
         )
         self._logger.warning(
-            "Fuente de tickets %r no disponible (%d fallo(s) consecutivo(s)); sus robots no se "
-            "reducen en este ciclo: %s",
+            "Fuente de tickets %r no disponible (%s); sus robots no se reducen en este ciclo: %s",
             name,
-            count,
+            plural(count, "fallo", "fallos seguidos"),
             result.error,
         )
         if count == self._threshold:
-            self._logger.error("Fuente de tickets %r caída durante %d ciclos consecutivos; se envía alerta", name, count)
+            self._logger.error("Fuente de tickets %r caída durante %s; se envía alerta", name,
+                               plural(count, "ciclo", "ciclos seguidos"))
 
 
 _WHAT_TO_CHECK = {

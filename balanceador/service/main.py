@@ -49,12 +49,14 @@ from balanceador.service.consolidacion import (
 )
 from balanceador.service.cooling_manager import CoolingManager
 from common.database.sql_client import DatabaseClient, DatabaseError
-from common.utils.alertas import RachaDeFallos
+from common.utils.alertas import AlertaBdSam, RachaDeFallos, con_nombre, es_bd_no_accesible, plural
 from common.utils.config_manager import ajuste
 
 _log = logging.getLogger("sam.balanceador")
 
-CLAVE_ALERTA_BD = "balanceador.bd_sam"
+CLAVE_ALERTA_BD = "balanceador.bd_sam"  # the SAM DB answers but refuses the cycle (permissions, schema)
+#: What the Balanceador stops doing while the SAM DB cannot be reached (the body of its one alert).
+CONSECUENCIA_BD_SAM = "Mientras tanto no se aplica ningún cambio de balanceo; las asignaciones siguen como estaban."
 
 # ---------------------------------------------------------------------------------- not balanced
 #: Why a robot with tickets is not balanced, read as "no se balancea: <texto>" (SIN_POOL: _texto_sin_pool).
@@ -144,15 +146,17 @@ class ServicioBalanceador:
         self.ajustes = AjustesBalanceo.desde_config(cfg)
         self.executor = executor
         self.cooling_reconstruido = False
-        self._racha_bd = RachaDeFallos(alerts, CLAVE_ALERTA_BD,
-                                       umbral=int(ajuste(cfg, "SAM_FALLOS_CONSECUTIVOS_ALERTA")), logger=self.log)
+        umbral = int(ajuste(cfg, "SAM_FALLOS_CONSECUTIVOS_ALERTA"))
+        self._racha_bd = RachaDeFallos(alerts, CLAVE_ALERTA_BD, umbral=umbral, logger=self.log)
+        #: The process' one alert for "SAM DB unreachable" (common.utils.alertas.AlertaBdSam).
+        self.bd_sam = AlertaBdSam(alerts, db, umbral=umbral, consecuencia=CONSECUENCIA_BD_SAM, logger=self.log)
 
     # ------------------------------------------------------------------ pieces
     def reconstruir_cooling(self, now: datetime) -> None:
         filas = historico_client.ultimos_cambios(self.db, now, self.ajustes.cooling.periodo_seg)
         n = self.cooling.reconstruir(filas)
         self.cooling_reconstruido = True
-        self.log.info("Estado de enfriamiento reconstruido desde HistoricoBalanceo: %d robot(s).", n)
+        self.log.info("Estado de enfriamiento reconstruido desde HistoricoBalanceo: %s.", plural(n, "robot", "robots"))
 
     def leer_fuentes(self) -> list[SourceResult]:
         return read_all(self.fuentes, self.executor)
@@ -205,47 +209,57 @@ class ServicioBalanceador:
         for x in sin_balancear:
             if x.codigo == NOMBRE_DESCONOCIDO or not self.avisos.toca_hoy(("no_balanceado", x.robot_id, x.codigo), now):
                 continue
-            self.log.info("El robot %s [%s] tiene %s (%s %s) y no se balancea: %s [%s]. Se avisa una vez al día.",
-                          x.robot, x.robot_id, _cuenta(x.tickets, "ticket", "tickets"),
+            self.log.info("El %s tiene %s (%s %s) y no se balancea: %s [%s]. Se avisa una vez al día.",
+                          con_nombre("robot", x.robot_id, x.robot), _cuenta(x.tickets, "ticket", "tickets"),
                           "fuente" if len(x.fuentes) == 1 else "fuentes", ", ".join(x.fuentes), x.motivo,
                           x.codigo)
 
     def _registrar_log(self, plan: Plan, cons: Consolidado, lectura: repositorio.Lectura,
                        sin_balancear: int = 0) -> None:
         nombres = {r.robot_id: r.robot for r in lectura.robots}
+        equipos = {e.equipo_id: e.equipo for e in lectura.pool}
         for a in plan.acciones:
-            self.log.info("%s robot %s (%s): equipos %s [%s] %s", a.accion, a.robot_id,
-                          nombres.get(a.robot_id, "?"), ",".join(map(str, a.equipo_ids)), a.codigo_motivo,
-                          a.justificacion)
+            self.log.info("%s %s: %s [%s] %s", a.accion, con_nombre("robot", a.robot_id, nombres.get(a.robot_id)),
+                          ", ".join(con_nombre("equipo", e, equipos.get(e)) for e in a.equipo_ids),
+                          a.codigo_motivo, a.justificacion)
         for r in plan.retenidos:
-            self.log.info("Retenido %s de %d equipo(s) para el robot %s (%s) [%s]: %s", r.direccion.lower(),
-                          r.cantidad, r.robot_id, nombres.get(r.robot_id, "?"), r.codigo, r.justificacion)
+            self.log.info("Retenido %s de %s para el %s [%s]: %s", r.direccion.lower(),
+                          plural(r.cantidad, "equipo", "equipos"),
+                          con_nombre("robot", r.robot_id, nombres.get(r.robot_id)), r.codigo, r.justificacion)
         self.log.info(
-            "Ciclo de balanceo: %d robot(s) balanceado(s), %d equipo(s) en el pool, %d ticket(s), "
-            "%d acción(es), %d retenida(s)%s%s.",
-            len(plan.deseados), len(lectura.pool), sum(cons.tickets.values()), len(plan.acciones),
-            len(plan.retenidos),
-            f"; {sin_balancear} robot(s) con tickets sin balancear (ver --simular)" if sin_balancear else "",
+            "Ciclo de balanceo: %s, %s en el pool, %s, %s, %s%s%s.",
+            plural(len(plan.deseados), "robot balanceado", "robots balanceados"),
+            plural(len(lectura.pool), "equipo", "equipos"), plural(sum(cons.tickets.values()), "ticket", "tickets"),
+            plural(len(plan.acciones), "acción", "acciones"), plural(len(plan.retenidos), "retenida", "retenidas"),
+            f"; {plural(sin_balancear, 'robot', 'robots')} con tickets sin balancear (ver --simular)"
+            if sin_balancear else "",
             f"; fuentes caídas: {', '.join(cons.fuentes_caidas)} (sus robots no se reducen)"
             if cons.fuentes_caidas else "",
         )
 
     @property
     def fallos_bd(self) -> int:
-        return self._racha_bd.fallos
+        return max(self._racha_bd.fallos, self.bd_sam.fallos)
 
     def _fallo_bd(self, exc: Exception) -> None:
-        fallos = self._racha_bd.fallo(
-            "El Balanceador no puede usar la base de datos SAM",
-            lambda n: f"El ciclo de balanceo ha fallado {n} veces seguidas por la base de datos SAM: {exc}",
-            que_revisar="Que el servidor SQL responda y las variables SQL_SAM_* sean correctas.",
-        )
-        self.log.error("No se pudo completar el ciclo de balanceo (fallo %d consecutivo de la BD SAM): %s; "
-                       "no se ha aplicado ningún cambio.", fallos, exc)
+        if es_bd_no_accesible(exc):  # the process' one alert for this root cause
+            fallos = self.bd_sam.fallo("el ciclo de balanceo", exc)
+        else:
+            fallos = self._racha_bd.fallo(
+                "El Balanceador no puede usar la base de datos SAM",
+                lambda n: f"El ciclo de balanceo ha fallado {plural(n, 'vez', 'veces seguidas')} por la base de "
+                f"datos SAM: {exc}",
+                que_revisar="La base de datos responde pero rechaza el ciclo: permisos del login SQL_SAM_UID y "
+                "esquema de SAM (SAM.sql aplicado).",
+            )
+        self.log.error("No se pudo completar el ciclo de balanceo (%s de la BD SAM): %s; no se ha aplicado "
+                       "ningún cambio.", plural(fallos, "fallo", "fallos seguidos"), exc)
 
     def _bd_ok(self) -> None:
-        if self._racha_bd.fallos:
-            self.log.info("La base de datos SAM vuelve a responder tras %d fallo(s).", self._racha_bd.fallos)
+        if self.fallos_bd:
+            self.log.info("La base de datos SAM vuelve a responder tras %s.",
+                          plural(self.fallos_bd, "fallo", "fallos seguidos"))
+        self.bd_sam.exito()
         self._racha_bd.exito("El Balanceador vuelve a usar la base de datos SAM",
                              "El ciclo de balanceo vuelve a completarse.")
 
