@@ -343,18 +343,22 @@ def _assert_survived(proc: LanzadorProc, sink: SmtpSink) -> tuple[str, list]:
     log = proc.log()
     assert "Servicio lanzador detenido correctamente." in log
     assert "Traceback" not in log and "Traceback" not in proc.output()
-    # Exactly one mail about the SAM DB (throttled after the threshold), sent after 2 rounds.
-    alerts = _db_alerts(sink)
-    assert len(alerts) == 1, _subjects(sink)
-    # The table sync alerts too (once per table, at its first failure, subject "Sincronización de
-    # … con A360 fallida"); no alert key is ever mailed twice, nothing else is mailed.
+    # One root cause, one mail: every job of the process (start-up recovery, conciliation, table
+    # sync, maintenance) fails on the same unreachable SAM DB, and exactly one mail goes out, about
+    # the SAM DB; no other alert (not an A360 sync failure, not one per job), no key twice.
     with sink.lock:
         keys = [str(m["X-SAM-Alert-Key"]) for m in sink.messages]
-    assert len(keys) == len(set(keys)), keys
-    assert set(keys) <= {"conciliador_bd", "lanzador:sync:equipos", "lanzador:sync:robots"}, keys
+    assert keys == ["bd_sam"], _subjects(sink)
+    assert _subjects(sink) == ["[SAM][lanzador][ERROR] Base de datos SAM no accesible"]
+    alerts = _db_alerts(sink)
     body = alerts[0].get_body(("plain",)).get_content()
-    assert alerts[0]["X-SAM-Alert-Key"] == "conciliador_bd"
-    assert "en 2 rondas seguidas" in body and "Error de base de datos SAM al" in body
+    assert "Servidor SAM: " in body and "Equipo:" not in body
+    # It names the engine, the server, the database and the ODBC driver, and the settings to check.
+    assert "motor sqlserver, servidor 127.0.0.1," in body and f"driver {DRIVER}" in body
+    assert "han fallado 2 intentos seguidos de las tareas del servicio" in body
+    assert "Error de base de datos SAM al" in body
+    for setting in ("SQL_SAM_HOST", "SQL_SAM_DB_NAME", "SQL_SAM_DRIVER", "SQL_SAM_UID"):
+        assert setting in body, body
     assert "Base de datos SAM: motor sqlserver, servidor 127.0.0.1," in log and DRIVER in log
     for text in [log, proc.output(), *(m.as_string() for m in sink.messages)]:
         assert_clean(text)

@@ -185,8 +185,8 @@ class AlertaBdSam:
 
         def cuerpo(n: int) -> str:
             return (f"No se puede usar la base de datos SAM ({_describir(self.db)}): "
-                    f"{plural(n, 'intento seguido', 'intentos seguidos')} de las tareas del servicio han "
-                    f"fallado; el último, {trabajo}: {exc}." + (f" {consecuencia}" if consecuencia else ""))
+                    f"{'ha' if n == 1 else 'han'} fallado {plural(n, 'intento', 'intentos seguidos')} de las "
+                    f"tareas del servicio; el último, {trabajo}: {exc}." + (f" {consecuencia}" if consecuencia else ""))
 
         return self.racha.fallo(ASUNTO_BD_SAM, cuerpo, que_revisar=que_revisar_bd_sam(self.db))
 
