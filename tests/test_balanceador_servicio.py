@@ -275,7 +275,7 @@ def test_B10_simular_table_shows_the_vms_held_before_for_held_back_changes(entor
     texto = servicio.simular()
     (fila,) = [ln for ln in texto.splitlines() if "COOLING_SIN_TICKETS" in ln]
     celdas = [c.strip() for c in fila.split(" | ")]
-    assert celdas[:8] == ["Nominas", "3", "100", "0", "2", "0", "RETENIDO (DESASIGNAR)", "2 equipo(s)"]
+    assert celdas[:8] == ["Nominas", "3", "100", "0", "2", "0", "RETENIDO (DESASIGNAR)", "2 equipos"]
     assert "PREEMPCION_PRIORIDAD" in texto
     assert held(db) == {1: 6, 3: 2}
 

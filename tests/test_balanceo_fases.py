@@ -304,5 +304,5 @@ def test_acciones_order_counts_and_text():
     assert [(a.robot_id, a.accion, a.antes, a.despues, a.tickets) for a in out] == [
         (9, BAJAR, 1, 0, 4), (2, BAJAR, 1, 0, 30), (2, SUBIR, 0, 2, 30)]
     assert out[0].codigo_motivo == ROBOT_NO_BALANCEADO and "deseados" not in out[0].justificacion
-    assert out[2].justificacion == ("Se asignan 2 equipo(s) (2 por demanda de tickets). Tickets: 30, deseados: 3 "
+    assert out[2].justificacion == ("Se asignan 2 equipos (2 por demanda de tickets). Tickets: 30, deseados: 3 "
                                     "(mínimo 1, máximo 4), prioridad 7; equipos 0 -> 2.")

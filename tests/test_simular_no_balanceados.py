@@ -137,7 +137,7 @@ def test_simular_lists_each_reason_with_robot_id_tickets_and_source(servicio):
     assert "Activo = 0" in filas["Pedidos"][6]
     assert "EsOnline = 0" in filas["Nominas"][6]
     assert "ExisteEnA360 = 0" in filas["Altas"][6]
-    assert "ninguno de los 2 equipo(s) del pool queda libre" in filas["Bajas"][6]
+    assert "ninguno de los 2 equipos del pool queda libre" in filas["Bajas"][6]
     assert "MAPA_ROBOTS" in filas["Fantasma"][6]
     assert "Robots con tickets que el Balanceador no balancea (6):" in texto
     # "Antes" of the plan: the balancer's equipos plus the scheduled one as context (never moved).

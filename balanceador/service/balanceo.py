@@ -80,6 +80,7 @@ from balanceador.modelo import (
     RobotBalanceo,
 )
 from balanceador.service.cooling_manager import puede_bajar, puede_subir
+from common.utils.alertas import plural
 
 
 def ratio_de(robot: RobotBalanceo, defecto: int) -> int:
@@ -406,7 +407,7 @@ def _accion(direccion: str, rid: int, movidos: Sequence[tuple[int, str]], ticket
     codigo = next((m for m in MOTIVOS_COOLING if m in conteo), None) or max(conteo, key=lambda m: (conteo[m], m))
     verbo = "asignan" if direccion == SUBIR else "liberan"
     partes = [f"{n} por {TEXTOS_MOTIVO.get(m, m)}" for m, n in sorted(conteo.items())]
-    texto = f"Se {verbo} {len(movidos)} equipo(s) ({'; '.join(partes)}). Tickets: {tickets}"
+    texto = f"Se {verbo} {plural(len(movidos), 'equipo', 'equipos')} ({'; '.join(partes)}). Tickets: {tickets}"
     if st is not None:
         maximo = "sin límite" if st.maximo is None else str(st.maximo)
         texto += f", deseados: {st.deseados} (mínimo {st.minimo}, máximo {maximo}), prioridad {st.prioridad}"

@@ -86,7 +86,7 @@ def _texto_sin_pool(n_pool: int) -> str:
         return ("no hay ningún equipo en el pool (con PermiteBalanceoDinamico = 1, una licencia de "
                 "BALANCEADOR_LICENCIAS_POOL, CONNECTED, usuario activo y sin asignación manual, reservada "
                 "o programada)")
-    return (f"ninguno de los {n_pool} equipo(s) del pool queda libre para él: los tienen robots que no "
+    return (f"ninguno de los {plural(n_pool, 'equipo', 'equipos')} del pool queda libre para él: los tienen robots que no "
             "pueden cederlos (de mayor o igual prioridad, en su mínimo o con una ejecución en curso)")
 
 
@@ -318,7 +318,7 @@ def _filas_plan(plan: Plan, cons: Consolidado, lectura: repositorio.Lectura) -> 
         filas.append((r.robot if r else "?", str(x.robot_id), str(r.prioridad if r else ""),
                       str(cons.tickets.get(x.robot_id, 0)), col_antes(x.robot_id, antes.get(x.robot_id, 0)),
                       str(plan.deseados.get(x.robot_id, 0)), f"RETENIDO ({x.direccion})",
-                      f"{x.cantidad} equipo(s)", x.codigo, x.justificacion))
+                      plural(x.cantidad, "equipo", "equipos"), x.codigo, x.justificacion))
     return filas
 
 
@@ -351,7 +351,7 @@ def tabla_plan(plan: Plan, cons: Consolidado, lectura: repositorio.Lectura, resu
     lineas = [f"Simulación del Balanceador ({now:%Y-%m-%d %H:%M:%S}); no se ha modificado nada.", ""]
     for res in resultados:
         estado = "OK" if res.ok else f"ERROR: {res.error}"
-        lineas.append(f"Fuente {res.name}: {estado} ({len(res.rows)} fila(s))")
+        lineas.append(f"Fuente {res.name}: {estado} ({plural(len(res.rows), 'fila', 'filas')})")
     if not resultados:
         lineas.append("Ninguna fuente de tickets habilitada.")
     if cons.desconocidos:
@@ -369,7 +369,8 @@ def tabla_plan(plan: Plan, cons: Consolidado, lectura: repositorio.Lectura, resu
                "Justificación")
         lineas.extend(_tabla(cab, filas))
         lineas.append("")
-        lineas.append(f"{len(plan.acciones)} acción(es) planificada(s), {len(plan.retenidos)} retenida(s).")
+        lineas.append(f"{plural(len(plan.acciones), 'acción planificada', 'acciones planificadas')}, "
+                      f"{plural(len(plan.retenidos), 'retenida', 'retenidas')}.")
         if any(x.codigo == COOLING_SIN_TICKETS for x in plan.retenidos):
             lineas.append("Nota: la simulación cuenta el tiempo sin tickets desde ahora; el servicio en marcha "
                           "puede llevar más tiempo contándolo y liberar esos equipos antes.")

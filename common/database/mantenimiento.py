@@ -36,6 +36,7 @@ from typing import Any
 
 from common.database import sentencias
 from common.database.sql_client import DatabaseError
+from common.utils.alertas import plural
 from common.utils.config_manager import ajuste
 
 logger = logging.getLogger("sam.database.mantenimiento")
@@ -203,7 +204,7 @@ class ResumenMantenimiento:
 
     def describir(self) -> str:
         return (
-            f"{self.movidas} ejecuciones movidas a Ejecuciones_Historico en {self.lotes} lote(s); "
+            f"{self.movidas} ejecuciones movidas a Ejecuciones_Historico en {plural(self.lotes, 'lote', 'lotes')}; "
             f"purgadas {self.historico_purgadas} del histórico de ejecuciones, "
             f"{self.callbacks_purgados} callbacks aplicados y {self.balanceo_purgados} filas de "
             f"HistoricoBalanceo ({self.segundos:.1f} s)"

@@ -706,7 +706,7 @@ def load_config_or_exit(service: str, environ: Mapping[str, str] | None = None,
     try:
         return load_config(service, environ, root)
     except ConfigError as exc:
-        print(f"SAM ({service}): configuración no válida; {len(exc.problems)} problema(s):", file=sys.stderr)
+        print(f"SAM ({service}): configuración no válida; {len(exc.problems)} {'problema' if len(exc.problems) == 1 else 'problemas'}:", file=sys.stderr)
         for problem in exc.problems:
             print(f"  - {problem}", file=sys.stderr)
         print("Revise el archivo .env o las variables de entorno (ver .env.example).", file=sys.stderr)
