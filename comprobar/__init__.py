@@ -273,13 +273,13 @@ def _clouders(cfg: Config) -> tuple[str, str]:
     return OK, f"SSH {cfg.CLOUDERS_SSH_HOST}:{cfg.CLOUDERS_SSH_PORT}: conexión como {cfg.CLOUDERS_SSH_USER} correcta y cerrada"
 
 
-_TODOS = SERVICIOS
+_CADA_SERVICIO = SERVICIOS
 #: (name, services that use it, setting-name prefixes it reads, check), in the order printed.
 COMPROBACIONES: tuple[tuple[str, tuple[str, ...], tuple[str, ...], Callable[[Config], tuple[str, str]]], ...] = (
-    ("Driver ODBC de la BD SAM", _TODOS, ("SQL_SAM_ENGINE", "SQL_SAM_DRIVER"), lambda c: _driver_odbc(c, "SQL_SAM")),
-    ("BD SAM", _TODOS, ("SQL_SAM_",), _bd_sam),
+    ("Driver ODBC de la BD SAM", _CADA_SERVICIO, ("SQL_SAM_ENGINE", "SQL_SAM_DRIVER"), lambda c: _driver_odbc(c, "SQL_SAM")),
+    ("BD SAM", _CADA_SERVICIO, ("SQL_SAM_",), _bd_sam),
     ("Control Room de A360", ("lanzador",), ("AA_", "API_"), _a360),
-    ("Servidor SMTP", _TODOS, ("EMAIL_",), _smtp),
+    ("Servidor SMTP", _CADA_SERVICIO, ("EMAIL_",), _smtp),
     ("Driver ODBC de la BD rpa360", ("balanceador",),
      ("BALANCEADOR_PROVEEDORES_CARGA", "SQL_RPA360_ENGINE", "SQL_RPA360_DRIVER"), _driver_rpa360),
     ("Fuente rpa360", ("balanceador",), ("BALANCEADOR_PROVEEDORES_CARGA", "SQL_RPA360_"), _rpa360),
