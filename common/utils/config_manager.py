@@ -357,6 +357,12 @@ SETTINGS: tuple[Setting, ...] = (
       help="Fallos seguidos de una fuente antes de alertar"),
     S("BALANCEADOR_SHUTDOWN_TIMEOUT_SEG", "int", "30", "balanceador", min=0,
       help="Espera máxima (s) del ciclo en curso al detener el servicio"),
+    S("BALANCEADOR_AISLAMIENTO_ESTRICTO", "bool", "true", "balanceador",
+      help="true = cada pool sólo usa sus equipos; false = los equipos libres del pool general pueden "
+           "prestarse a robots de otros pools (B12)"),
+    S("BALANCEADOR_PREEMPCION", "bool", "true", "balanceador",
+      help="true = un robot de mayor prioridad puede quitar un equipo ocioso a otro de menor prioridad "
+           "por encima de su mínimo (B13); false = sólo se asignan equipos libres"),
     # --- Clouders
     S("CLOUDERS_MODO", "enum", "tunel", "clouders", choices=("tunel", "comando"),
       help="tunel = pymysql por túnel SSH; comando = cliente mysql ejecutado en el host SSH"),
