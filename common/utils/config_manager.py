@@ -255,6 +255,13 @@ SETTINGS: tuple[Setting, ...] = (
     # --- General
     S("SAM_ZONA_HORARIA", "str", "", "general",
       help="Zona horaria IANA de las fechas de la BD SAM (p. ej. America/Argentina/Buenos_Aires; vacío = la del equipo)"),
+    # --- Dos servidores (BEHAVIOUR §15, H1-H3): elección de líder del Lanzador y del Balanceador
+    S("HA_HABILITADO", "bool", "false", "general",
+      help="true = el Lanzador y el Balanceador pueden correr en varios servidores (uno líder, el resto en "
+           "espera); false = una sola instancia de cada uno (una segunda se niega a arrancar)"),
+    S("HA_LEASE_SEG", "int", "30", "general", min=3, max=3600,
+      help="Duración (s) del liderazgo sin renovar; se renueva cada tercio y un líder que no renueva deja "
+           "de trabajar a los dos tercios"),
     # --- SAM DB and rpa360 DB
     *_db_settings("SQL_SAM", "sam_db", "data/sam.db", "SAM"),
     *_db_settings("SQL_RPA360", "rpa360_db", "data/rpa360.db", "rpa360"),
