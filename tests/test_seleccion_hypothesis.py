@@ -1,6 +1,6 @@
 """L2.1 cross-check: on random schedules and random times, the SQLite twin of
 ``dbo.ObtenerRobotsEjecutables`` launches exactly when the pure reference model
-(``seleccion.franja_vencida``) says a slot is due, with the same slot date and hour."""
+(``common.programacion.vence``) says a slot is due, with the same slot date and hour."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from common.database.schema import ensure_schema
 from common.database.sql_client import DatabaseClient
+from common.programacion import Programacion, tokens_dia_semana, vence
 from lanzador.database.seleccion import obtener_robots_ejecutables
-from lanzador.service.seleccion import franja_vencida, tokens_dia_semana
 
 TOKENS = ["LU", "MA", "MI", "JU", "VI", "SA", "DO", "lu", "Mi", "SÁ", "sá", "DOM", "LUN", "X", "JUVI"]
 SEPS = [",", " ", ", ", ";", " ,  "]
@@ -66,13 +66,17 @@ def test_L2_1_tokens_examples():
     assert tokens_dia_semana(None) == set()
 
 
+def _p(tipo, hora, tol, **extra):
+    return Programacion(TipoProgramacion=tipo, HoraInicio=hora, Tolerancia=tol, **extra)
+
+
 def test_L2_1_reference_model_examples():
     mon = datetime(2026, 3, 2, 0, 15)
-    assert franja_vencida("Diaria", time(23, 30), 60, mon) == date(2026, 3, 1)
-    assert franja_vencida("Semanal", time(23, 30), 60, mon, dia_semana="DO") == date(2026, 3, 1)
-    assert franja_vencida("Semanal", time(23, 30), 60, mon, dia_semana="LU") is None
-    assert franja_vencida("Mensual", time(10, 0), None, datetime(2026, 2, 28, 11, 0), dia_del_mes=31) == date(2026, 2, 28)
-    assert franja_vencida("Mensual", time(10, 0), None, datetime(2026, 2, 28, 11, 0, 1), dia_del_mes=31) is None
+    assert vence(_p("Diaria", time(23, 30), 60), mon) == date(2026, 3, 1)
+    assert vence(_p("Semanal", time(23, 30), 60, DiaSemana="DO"), mon) == date(2026, 3, 1)
+    assert vence(_p("Semanal", time(23, 30), 60, DiaSemana="LU"), mon) is None
+    assert vence(_p("Mensual", time(10, 0), None, DiaDelMes=31), datetime(2026, 2, 28, 11, 0)) == date(2026, 2, 28)
+    assert vence(_p("Mensual", time(10, 0), None, DiaDelMes=31), datetime(2026, 2, 28, 11, 0, 1)) is None
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -87,8 +91,8 @@ def test_L2_1_sqlite_twin_matches_reference_model(db, c):
             (c["tipo"], c["hora"], c["dia_semana"], c["dia_del_mes"], c["fecha"], c["tol"]),
         )
         tx.execute("INSERT INTO Asignaciones (RobotId, EquipoId, EsProgramado, ProgramacionId) VALUES (1, 10, 1, 1)")
-    expected = franja_vencida(c["tipo"], c["hora"], c["tol"], c["ahora"], dia_semana=c["dia_semana"],
-                              dia_del_mes=c["dia_del_mes"], fecha_especifica=c["fecha"])
+    expected = vence(_p(c["tipo"], c["hora"], c["tol"], DiaSemana=c["dia_semana"], DiaDelMes=c["dia_del_mes"],
+                        FechaEspecifica=c["fecha"]), c["ahora"])
     rows = obtener_robots_ejecutables(db, c["ahora"])
     if expected is None:
         assert rows == []

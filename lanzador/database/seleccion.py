@@ -1,7 +1,7 @@
 """The launcher's selection in SQL (BEHAVIOUR L2): ``dbo.ObtenerRobotsEjecutables`` and its SQLite twin.
 
-The pure schedule rule they implement, used by the tests to cross-check both, is
-:mod:`lanzador.service.seleccion`.
+The pure schedule model they implement, used by the tests to cross-check both, is
+:mod:`common.programacion`.
 
 Both versions sit side by side here so a reviewer sees them together:
 
@@ -46,9 +46,7 @@ from typing import Any
 from common.database import sentencias
 from common.database.ocupacion import ocupa_equipo
 from common.execution_states import DEPLOY_FAILED
-
-#: Default schedule tolerance in minutes when ``Programaciones.Tolerancia`` is NULL.
-TOLERANCIA_DEFECTO_MIN = 60
+from common.programacion import TOLERANCIA_DEFECTO_MIN
 
 
 @dataclass(frozen=True)
