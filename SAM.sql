@@ -191,6 +191,7 @@ VALUES
     (N'Robots', N'TicketsPorEquipoAdicional', N'INT', N'cualquiera', NULL, 1),
     (N'Robots', N'ExisteEnA360', N'BIT', N'cualquiera', NULL, 1),
     (N'Robots', N'FechaSincronizacion', N'DATETIME2(3)', N'datetime2', NULL, 1),
+    (N'Robots', N'PoolId', N'INT', N'entero', NULL, 1),
     (N'Equipos', N'EquipoId', N'INT', N'entero', NULL, 0),
     (N'Equipos', N'Equipo', N'NVARCHAR(100)', N'texto', NULL, 0),
     (N'Equipos', N'UserId', N'INT', N'cualquiera', NULL, 0),
@@ -202,6 +203,7 @@ VALUES
     (N'Equipos', N'EstadoA360', N'NVARCHAR(50)', N'texto', NULL, 1),
     (N'Equipos', N'UsuarioActivoA360', N'BIT', N'cualquiera', NULL, 1),
     (N'Equipos', N'FechaSincronizacion', N'DATETIME2(3)', N'datetime2', NULL, 1),
+    (N'Equipos', N'PoolId', N'INT', N'entero', NULL, 1),
     (N'Programaciones', N'ProgramacionId', N'INT', N'identidad', NULL, 0),
     (N'Programaciones', N'RobotId', N'INT', N'entero', NULL, 0),
     (N'Programaciones', N'TipoProgramacion', N'NVARCHAR(20)', N'texto', 10, 0),
@@ -245,6 +247,16 @@ VALUES
     (N'HistoricoBalanceo', N'Justificacion', N'NVARCHAR(1000)', N'cualquiera', NULL, 0),
     (N'HistoricoBalanceo', N'CodigoMotivo', N'NVARCHAR(50)', N'cualquiera', NULL, 1),
     (N'HistoricoBalanceo', N'EquipoIds', N'NVARCHAR(4000)', N'cualquiera', NULL, 1),
+    (N'HistoricoBalanceo', N'PoolId', N'INT', N'cualquiera', NULL, 1),
+    (N'Pools', N'PoolId', N'INT', N'identidad', NULL, 0),
+    (N'Pools', N'Nombre', N'NVARCHAR(100)', N'clave', 1, 0),
+    (N'Pools', N'Descripcion', N'NVARCHAR(4000)', N'cualquiera', NULL, 0),
+    (N'Pools', N'Activo', N'BIT', N'bit', NULL, 0),
+    (N'Pools', N'FechaActualizacion', N'DATETIME2(3)', N'fecha', NULL, 0),
+    (N'MapeoRobots', N'MapeoId', N'INT', N'identidad', NULL, 0),
+    (N'MapeoRobots', N'Proveedor', N'NVARCHAR(50)', N'clave', 8, 0),
+    (N'MapeoRobots', N'NombreExterno', N'NVARCHAR(200)', N'clave', 1, 0),
+    (N'MapeoRobots', N'RobotId', N'INT', N'entero', NULL, 0),
     (N'ErrorLog', N'ErrorLogId', N'INT', N'identidad', NULL, 0),
     (N'ErrorLog', N'FechaError', N'DATETIME2(3)', N'fecha', NULL, 0),
     (N'ErrorLog', N'Usuario', N'NVARCHAR(128)', N'cualquiera', NULL, 0),
@@ -699,6 +711,21 @@ GO
 -- Tablas
 -- ---------------------------------------------------------------------------------------------
 
+-- Pools (BEHAVIOUR §12 B11): a robot and an equipo with the same PoolId work together; NULL = the
+-- general pool. An inactive pool's equipos and robots are not balanced.
+IF OBJECT_ID(N'dbo.Pools', N'U') IS NULL
+BEGIN
+    CREATE TABLE dbo.Pools (
+        PoolId INT IDENTITY (1, 1) NOT NULL,
+        Nombre NVARCHAR(100) NOT NULL,
+        Descripcion NVARCHAR(4000) NULL,
+        Activo BIT NOT NULL CONSTRAINT DF_Pools_Activo DEFAULT (1),
+        FechaActualizacion DATETIME2(3) NOT NULL CONSTRAINT DF_Pools_FechaActualizacion DEFAULT (GETDATE()),
+        CONSTRAINT PK_Pools PRIMARY KEY CLUSTERED (PoolId)
+    );
+END;
+GO
+
 IF OBJECT_ID(N'dbo.Robots', N'U') IS NULL
 BEGIN
     CREATE TABLE dbo.Robots (
@@ -714,7 +741,9 @@ BEGIN
         TicketsPorEquipoAdicional INT NULL,
         ExisteEnA360 BIT NOT NULL CONSTRAINT DF_Robots_ExisteEnA360 DEFAULT (1),
         FechaSincronizacion DATETIME2(3) NULL,
-        CONSTRAINT PK_Robots PRIMARY KEY CLUSTERED (RobotId)
+        PoolId INT NULL,
+        CONSTRAINT PK_Robots PRIMARY KEY CLUSTERED (RobotId),
+        CONSTRAINT FK_Robots_Pools FOREIGN KEY (PoolId) REFERENCES dbo.Pools (PoolId)
     );
 END;
 GO
@@ -733,7 +762,9 @@ BEGIN
         EstadoA360 NVARCHAR(50) NULL,
         UsuarioActivoA360 BIT NOT NULL CONSTRAINT DF_Equipos_UsuarioActivoA360 DEFAULT (1),
         FechaSincronizacion DATETIME2(3) NULL,
-        CONSTRAINT PK_Equipos PRIMARY KEY CLUSTERED (EquipoId)
+        PoolId INT NULL,
+        CONSTRAINT PK_Equipos PRIMARY KEY CLUSTERED (EquipoId),
+        CONSTRAINT FK_Equipos_Pools FOREIGN KEY (PoolId) REFERENCES dbo.Pools (PoolId)
     );
 END;
 GO
@@ -816,6 +847,7 @@ BEGIN
         Justificacion NVARCHAR(1000) NULL,
         CodigoMotivo NVARCHAR(50) NULL,
         EquipoIds NVARCHAR(4000) NULL,
+        PoolId INT NULL,
         CONSTRAINT PK_HistoricoBalanceo PRIMARY KEY CLUSTERED (HistoricoId)
     );
 END;
@@ -893,6 +925,21 @@ CREATE NONCLUSTERED INDEX IX_Ejecuciones_Historico_DeploymentId
 ON dbo.Ejecuciones_Historico (DeploymentId);
 GO
 
+-- Mapeo de nombres (BEHAVIOUR §12 B14): el nombre con que una fuente de tickets (Proveedor = rpa360,
+-- clouders) informa de un robot -> el robot de SAM. Se lee en cada ciclo del Balanceador.
+IF OBJECT_ID(N'dbo.MapeoRobots', N'U') IS NULL
+BEGIN
+    CREATE TABLE dbo.MapeoRobots (
+        MapeoId INT IDENTITY (1, 1) NOT NULL,
+        Proveedor NVARCHAR(50) NOT NULL,
+        NombreExterno NVARCHAR(200) NOT NULL,
+        RobotId INT NOT NULL,
+        CONSTRAINT PK_MapeoRobots PRIMARY KEY CLUSTERED (MapeoId),
+        CONSTRAINT FK_MapeoRobots_Robots FOREIGN KEY (RobotId) REFERENCES dbo.Robots (RobotId)
+    );
+END;
+GO
+
 -- Estado de los trabajos de mantenimiento: fecha de la última ejecución completa de cada uno.
 IF OBJECT_ID(N'dbo.Mantenimiento', N'U') IS NULL
 BEGIN
@@ -965,6 +1012,16 @@ ALTER TABLE dbo.HistoricoBalanceo ADD CodigoMotivo NVARCHAR(50) NULL;
 GO
 IF COL_LENGTH(N'dbo.HistoricoBalanceo', N'EquipoIds') IS NULL
 ALTER TABLE dbo.HistoricoBalanceo ADD EquipoIds NVARCHAR(4000) NULL;
+GO
+-- Pools (B11): the column and its foreign key in one statement (a new column is all NULL: no orphans).
+IF COL_LENGTH(N'dbo.Robots', N'PoolId') IS NULL
+ALTER TABLE dbo.Robots ADD PoolId INT NULL CONSTRAINT FK_Robots_Pools REFERENCES dbo.Pools (PoolId);
+GO
+IF COL_LENGTH(N'dbo.Equipos', N'PoolId') IS NULL
+ALTER TABLE dbo.Equipos ADD PoolId INT NULL CONSTRAINT FK_Equipos_Pools REFERENCES dbo.Pools (PoolId);
+GO
+IF COL_LENGTH(N'dbo.HistoricoBalanceo', N'PoolId') IS NULL
+ALTER TABLE dbo.HistoricoBalanceo ADD PoolId INT NULL;
 GO
 
 -- Claves nuevas sobre tablas heredadas (sólo si faltan; las comprobaciones previas 2, 3, 4 y 6
@@ -1119,6 +1176,44 @@ IF NOT EXISTS (
 )
 CREATE NONCLUSTERED INDEX IX_HistoricoBalanceo_Robot_Fecha
 ON dbo.HistoricoBalanceo (RobotId, FechaBalanceo);
+GO
+-- Pools y mapeo de nombres (B11, B14): nombres únicos, la lectura del mapeo de cada ciclo, y los
+-- miembros de un pool (consola, y la comprobación de la clave foránea al borrar un pool o un robot).
+IF NOT EXISTS (
+    SELECT 1 FROM sys.indexes
+    WHERE name = N'UX_Pools_Nombre' AND object_id = OBJECT_ID(N'dbo.Pools')
+)
+CREATE UNIQUE NONCLUSTERED INDEX UX_Pools_Nombre
+ON dbo.Pools (Nombre);
+GO
+IF NOT EXISTS (
+    SELECT 1 FROM sys.indexes
+    WHERE name = N'UX_MapeoRobots_Proveedor_Nombre' AND object_id = OBJECT_ID(N'dbo.MapeoRobots')
+)
+CREATE UNIQUE NONCLUSTERED INDEX UX_MapeoRobots_Proveedor_Nombre
+ON dbo.MapeoRobots (Proveedor, NombreExterno)
+INCLUDE (RobotId);
+GO
+IF NOT EXISTS (
+    SELECT 1 FROM sys.indexes
+    WHERE name = N'IX_MapeoRobots_RobotId' AND object_id = OBJECT_ID(N'dbo.MapeoRobots')
+)
+CREATE NONCLUSTERED INDEX IX_MapeoRobots_RobotId
+ON dbo.MapeoRobots (RobotId);
+GO
+IF NOT EXISTS (
+    SELECT 1 FROM sys.indexes
+    WHERE name = N'IX_Robots_PoolId' AND object_id = OBJECT_ID(N'dbo.Robots')
+)
+CREATE NONCLUSTERED INDEX IX_Robots_PoolId
+ON dbo.Robots (PoolId);
+GO
+IF NOT EXISTS (
+    SELECT 1 FROM sys.indexes
+    WHERE name = N'IX_Equipos_PoolId' AND object_id = OBJECT_ID(N'dbo.Equipos')
+)
+CREATE NONCLUSTERED INDEX IX_Equipos_PoolId
+ON dbo.Equipos (PoolId);
 GO
 IF NOT EXISTS (
     SELECT 1 FROM sys.indexes

@@ -6,6 +6,15 @@
 -- Datetimes are naive local time stored as text 'YYYY-MM-DD HH:MM:SS.ffffff'.
 -- A test (tests/test_schema.py) proves this file and SAM.sql define the same tables and columns.
 
+-- Pools (B11): robots and equipos with the same PoolId work together; NULL = the general pool.
+CREATE TABLE IF NOT EXISTS Pools (
+    PoolId             INTEGER PRIMARY KEY AUTOINCREMENT,
+    Nombre             TEXT NOT NULL,
+    Descripcion        TEXT NULL,
+    Activo             INTEGER NOT NULL DEFAULT 1,
+    FechaActualizacion DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f', 'now', 'localtime'))
+);
+
 CREATE TABLE IF NOT EXISTS Robots (
     RobotId                   INTEGER NOT NULL PRIMARY KEY,
     Robot                     TEXT NOT NULL,
@@ -18,7 +27,8 @@ CREATE TABLE IF NOT EXISTS Robots (
     PrioridadBalanceo         INTEGER NOT NULL DEFAULT 100,
     TicketsPorEquipoAdicional INTEGER NULL,
     ExisteEnA360              INTEGER NOT NULL DEFAULT 1,
-    FechaSincronizacion       DATETIME NULL
+    FechaSincronizacion       DATETIME NULL,
+    PoolId                    INTEGER NULL REFERENCES Pools (PoolId)
 );
 
 CREATE TABLE IF NOT EXISTS Equipos (
@@ -32,7 +42,8 @@ CREATE TABLE IF NOT EXISTS Equipos (
     PermiteBalanceoDinamico INTEGER NOT NULL DEFAULT 1,
     EstadoA360              TEXT NULL,
     UsuarioActivoA360       INTEGER NOT NULL DEFAULT 1,
-    FechaSincronizacion     DATETIME NULL
+    FechaSincronizacion     DATETIME NULL,
+    PoolId                  INTEGER NULL REFERENCES Pools (PoolId)
 );
 
 CREATE TABLE IF NOT EXISTS Programaciones (
@@ -92,7 +103,8 @@ CREATE TABLE IF NOT EXISTS HistoricoBalanceo (
     AccionTomada            TEXT NULL,
     Justificacion           TEXT NULL,
     CodigoMotivo            TEXT NULL,
-    EquipoIds               TEXT NULL
+    EquipoIds               TEXT NULL,
+    PoolId                  INTEGER NULL
 );
 
 CREATE TABLE IF NOT EXISTS ErrorLog (
@@ -139,6 +151,15 @@ CREATE INDEX IF NOT EXISTS IX_Ejecuciones_Historico_FechaFin ON Ejecuciones_Hist
 CREATE INDEX IF NOT EXISTS IX_Ejecuciones_Historico_DeploymentId ON Ejecuciones_Historico (DeploymentId);
 
 -- State of the maintenance jobs: the date of the last completed run of each one.
+-- Name mapping (B14): the name a ticket source (Proveedor = rpa360, clouders) reports -> the SAM
+-- robot. Unique per source and name, case-insensitive as on SQL Server's default collations.
+CREATE TABLE IF NOT EXISTS MapeoRobots (
+    MapeoId       INTEGER PRIMARY KEY AUTOINCREMENT,
+    Proveedor     TEXT NOT NULL COLLATE NOCASE,
+    NombreExterno TEXT NOT NULL COLLATE NOCASE,
+    RobotId       INTEGER NOT NULL REFERENCES Robots (RobotId)
+);
+
 CREATE TABLE IF NOT EXISTS Mantenimiento (
     Tarea                   TEXT NOT NULL PRIMARY KEY,
     UltimaEjecucionCompleta DATE NULL,
@@ -172,6 +193,11 @@ CREATE INDEX IF NOT EXISTS IX_Asignaciones_EquipoId ON Asignaciones (EquipoId);
 CREATE INDEX IF NOT EXISTS IX_Asignaciones_ProgramacionId ON Asignaciones (ProgramacionId);
 CREATE INDEX IF NOT EXISTS IX_Programaciones_RobotId ON Programaciones (RobotId);
 CREATE INDEX IF NOT EXISTS IX_HistoricoBalanceo_Robot_Fecha ON HistoricoBalanceo (RobotId, FechaBalanceo);
+CREATE UNIQUE INDEX IF NOT EXISTS UX_Pools_Nombre ON Pools (Nombre COLLATE NOCASE);
+CREATE UNIQUE INDEX IF NOT EXISTS UX_MapeoRobots_Proveedor_Nombre ON MapeoRobots (Proveedor, NombreExterno);
+CREATE INDEX IF NOT EXISTS IX_MapeoRobots_RobotId ON MapeoRobots (RobotId);
+CREATE INDEX IF NOT EXISTS IX_Robots_PoolId ON Robots (PoolId);
+CREATE INDEX IF NOT EXISTS IX_Equipos_PoolId ON Equipos (PoolId);
 CREATE INDEX IF NOT EXISTS IX_CallbacksRecibidos_DeploymentId ON CallbacksRecibidos (DeploymentId, Aplicado);
 
 -- Views (same names and columns as SAM.sql).

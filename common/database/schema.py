@@ -32,6 +32,8 @@ TABLES: tuple[str, ...] = (
     "CallbacksRecibidos",
     "Ejecuciones_Historico",
     "Mantenimiento",
+    "Pools",
+    "MapeoRobots",
 )
 VIEWS: tuple[str, ...] = ("AsignacionesView", "EjecucionesActivas", "EquiposAsignados", "EjecucionesTodas")
 
