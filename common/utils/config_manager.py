@@ -335,6 +335,13 @@ SETTINGS: tuple[Setting, ...] = (
       help="Edad mínima (min) para marcar una ejecución no encontrada"),
     S("SAM_FALLOS_CONSECUTIVOS_ALERTA", "int", "3", "lanzador", min=1,
       help="Ciclos seguidos sin BD o A360 antes de enviar una alerta"),
+    # --- Caída de A360 y fallos por equipo (BEHAVIOUR §16 M2, M3)
+    S("A360_CAIDA_UMBRAL", "int", "3", "lanzador", min=1, max=1000,
+      help="Errores 5xx, tiempos agotados o errores de conexión seguidos que declaran A360 no disponible"),
+    S("A360_CAIDA_VENTANA_MIN", "int", "3", "lanzador", min=1, max=1440,
+      help="Minutos en los que deben ocurrir esos errores para declarar A360 no disponible"),
+    S("LANZADOR_FALLOS_EQUIPO_UMBRAL", "int", "20", "lanzador", min=1, max=100000,
+      help="Despliegues fallidos seguidos en un mismo equipo antes de alertar de ese equipo"),
     # --- Retención del historial de ejecuciones (trabajo diario del Lanzador, BEHAVIOUR §14 R2)
     S("MANTENIMIENTO_HORA_HHMM", "hhmm", "05:00", "lanzador",
       help="Hora (HH:MM, hora local) del mantenimiento diario del historial de ejecuciones"),

@@ -293,6 +293,24 @@ class Activity:
     message: str | None
 
 
+# --- call observer -----------------------------------------------------------------------------
+def _observada(metodo: Callable[..., Any]) -> Callable[..., Any]:
+    """Report each finished HTTP call to ``self.observador(path, error_or_None)`` when one is set
+    (the Lanzador's A360 outage watch, BEHAVIOUR M2). An observer's failure never reaches the caller."""
+
+    def envoltura(self: AutomationAnywhereClient, path: str, *args: Any, **kwargs: Any) -> Any:
+        try:
+            resultado = metodo(self, path, *args, **kwargs)
+        except A360Error as exc:
+            self._avisar_observador(path, exc)
+            raise
+        self._avisar_observador(path, None)
+        return resultado
+
+    envoltura.__name__, envoltura.__doc__ = metodo.__name__, metodo.__doc__
+    return envoltura
+
+
 # --- the client ------------------------------------------------------------------------------
 class AutomationAnywhereClient:
     """Thread-safe client of the A360 Control Room REST API."""
@@ -393,6 +411,17 @@ class AutomationAnywhereClient:
                 text = text.replace(secret, "***")
         return text
 
+    #: Called with (path, A360Error or None) after every HTTP call (set by the Lanzador, M2).
+    observador: Callable[[str, A360Error | None], None] | None = None
+
+    def _avisar_observador(self, path: str, exc: A360Error | None) -> None:
+        if self.observador is None:
+            return
+        try:
+            self.observador(path, exc)
+        except Exception:  # noqa: BLE001 - observing never breaks a call
+            log.debug("El observador de llamadas A360 falló", exc_info=True)
+
     # -- token management (§5) ----------------------------------------------------------------
     def _needs_renewal(self, now: float) -> bool:
         if self._token is None:
@@ -460,6 +489,7 @@ class AutomationAnywhereClient:
         return token
 
     # -- HTTP ---------------------------------------------------------------------------------
+    @_observada
     def _http(self, path: str, body: dict, *, token: str | None, timeout: tuple[float, float],
               login: bool = False, expect_json: bool = True) -> Any:
         """One HTTP call; returns the decoded JSON (or None). Raises classified ``A360Error``."""
