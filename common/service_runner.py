@@ -66,6 +66,8 @@ class ServiceRunner:
         self._jobs: dict[str, _Job] = {}
         self._hooks: list[Callable[[], Any]] = []
         self._monotonic = monotonic
+        #: Called after every job run with (job name, seconds, exception or None): metrics, heartbeat.
+        self._observadores: list[Callable[[str, float, BaseException | None], Any]] = []
 
     # -- configuration -------------------------------------------------------------------
     def add_job(
@@ -77,6 +79,10 @@ class ServiceRunner:
             raise ValueError("interval_s must be positive")
         job = _Job(name, float(interval_s), fn, run_at_start)
         self._jobs[name] = job
+
+    def observar_tareas(self, fn: Callable[[str, float, BaseException | None], Any]) -> None:
+        """``fn(job, seconds, exception or None)`` after every job run; its errors are logged, never raised."""
+        self._observadores.append(fn)
 
     def add_shutdown_hook(self, fn: Callable[[], Any]) -> None:
         """Hooks run in registration order after in-flight jobs ended (or timed out)."""
@@ -140,9 +146,11 @@ class ServiceRunner:
 
     def _run_job(self, job: _Job) -> None:
         started = time.monotonic()
+        error: BaseException | None = None
         try:
             job.fn()
         except Exception as exc:  # noqa: BLE001 - a job's failure must never stop the service
+            error = exc
             job.failing = True
             self.log.exception("La tarea %s falló: %s", job.name, exc)
             self._racha(job).fallo(
@@ -162,6 +170,14 @@ class ServiceRunner:
         finally:
             job.runs += 1
             self.log.debug("Tarea %s terminada en %.3f s.", job.name, time.monotonic() - started)
+            self._notificar(job.name, time.monotonic() - started, error)
+
+    def _notificar(self, nombre: str, segundos: float, error: BaseException | None) -> None:
+        for observador in self._observadores:
+            try:
+                observador(nombre, segundos, error)
+            except Exception:  # noqa: BLE001 - an observer never affects the jobs
+                self.log.debug("Error en un observador de tareas.", exc_info=True)
 
     def _shutdown(self) -> int:
         self.log.info(
