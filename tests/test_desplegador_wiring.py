@@ -67,6 +67,9 @@ class Conciliador:
             raise RuntimeError("A360 caído")
         return {"adoptadas": 0, "fallidas": 0, "pendientes": 0}
 
+    def recuperacion_inicial(self):
+        return self.recover_lanzando()
+
     def run_round(self):
         self.calls.append("run_round")
         return {}

@@ -251,7 +251,7 @@ def insert_intent(
     return db.run_in_transaction(work)
 
 
-def mark_deployed(db: Any, ejecucion_id: int, deployment_id: str, now: datetime) -> None:
+def mark_deployed(db: Any, ejecucion_id: int, deployment_id: str, now: datetime) -> bool:
     """L3.3: set ``DeploymentId``; ``DEPLOYED`` unless the row already moved on; apply pending callbacks.
 
     A callback that beat this update (recorded in ``CallbacksRecibidos`` with ``Aplicado = 0``) is
@@ -259,9 +259,10 @@ def mark_deployed(db: Any, ejecucion_id: int, deployment_id: str, now: datetime)
     ``DeploymentId`` for traceability), except one closed by the Conciliador's LANZANDO recovery
     with "sin confirmación de A360" (L5.5): that was SAM's inference while the deploy call was still
     in flight; the confirmed deployment reopens it as ``DEPLOYED`` so its equipo counts busy.
+    Returns whether the row took the deployment (False: no such row, or it has another one).
     """
 
-    def work(tx: Any) -> None:
+    def work(tx: Any) -> bool:
         n = tx.execute(
             sql(tx, "ejecuciones.actualizar_deployment"), (deployment_id, now, ejecucion_id, deployment_id)
         )
@@ -271,30 +272,33 @@ def mark_deployed(db: Any, ejecucion_id: int, deployment_id: str, now: datetime)
                 ejecucion_id,
                 deployment_id,
             )
-            return
+            return False
         _apply_pending(tx, deployment_id, now)
+        return True
 
-    db.run_in_transaction(work)
+    return bool(db.run_in_transaction(work))
 
 
 def mark_deploy_failed(
     db: Any, ejecucion_id: int, mensaje: str, now: datetime, *, sin_confirmar: bool = False
-) -> None:
+) -> int:
     """L3.3: ``DEPLOY_FAILED`` with ``MensajeError`` and ``FechaFin`` (only a row without a deployment).
 
     ``sin_confirmar=True``: the failure is the LANZANDO recovery's guess (L5.5); the row is marked
     ``FalloSinConfirmar = 1`` so a deployment A360 confirms later revives it (:func:`mark_deployed`).
+    Returns the rows changed (0: the row already has a deployment or a terminal state).
     """
-    db.execute(
+    return db.execute(
         sql(db, "ejecuciones.marcar_deploy_fallido"),
         (_truncate(mensaje, MAX_MENSAJE_ERROR), now, now, 1 if sin_confirmar else 0, ejecucion_id),
     )
 
 
-def mark_unconfirmed(db: Any, ejecucion_id: int, now: datetime) -> None:
+def mark_unconfirmed(db: Any, ejecucion_id: int, now: datetime) -> bool:
     """L5.5: the LANZANDO recovery found no deployment in A360: DEPLOY_FAILED "sin confirmación de
-    A360", marked as SAM's guess (a deployment confirmed later revives the row)."""
-    mark_deploy_failed(db, ejecucion_id, MENSAJE_SIN_CONFIRMACION, now, sin_confirmar=True)
+    A360", marked as SAM's guess (a deployment confirmed later revives the row). False when the row
+    was settled meanwhile (another writer recorded its deployment or its end)."""
+    return bool(mark_deploy_failed(db, ejecucion_id, MENSAJE_SIN_CONFIRMACION, now, sin_confirmar=True))
 
 
 # --- L4: status updates by DeploymentId -------------------------------------------------------------
@@ -497,9 +501,13 @@ def adopt_deployment(
     *,
     fecha_fin: datetime | None = None,
     mensaje: str | None = None,
-) -> str:
-    """L5.5: a LANZANDO row found in A360: record its deployment and the state A360 reports."""
-    mark_deployed(db, ejecucion_id, deployment_id, now)
+) -> str | None:
+    """L5.5: a LANZANDO row found in A360: record its deployment and the state A360 reports.
+
+    Returns None when the row did not take the deployment (it has another one meanwhile), else the
+    result of applying A360's state (``"aplicado"`` when there was none to apply)."""
+    if not mark_deployed(db, ejecucion_id, deployment_id, now):
+        return None
     if status and normalize(status) not in (DEPLOYED, LANZANDO):
         return apply_status(db, deployment_id, status, now, fecha_fin=fecha_fin, mensaje=mensaje)
     return RESULT_APLICADO

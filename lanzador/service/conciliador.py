@@ -33,6 +33,7 @@ shared with the launcher, the sync and the maintenance job), any other in the Co
 from __future__ import annotations
 
 import logging
+import threading
 from collections import defaultdict
 from collections.abc import Callable, Collection
 from datetime import datetime, timedelta
@@ -105,6 +106,10 @@ class Conciliador:
         self._rechazos: dict[int, int] = {}  # EjecucionId -> rounds in which the DB refused the row
         self._apartadas: set[int] = set()  # EjecucionIds set aside (MAX_RONDAS_FILA refusals)
         self._despliegues: dict[int, Any] = {}  # EjecucionId -> DeploymentId, for the messages
+        #: One L5.5 recovery at a time (the launch job's start-up call and a conciliation round may
+        #: run at once); the start-up one runs once and its summary is kept for every caller.
+        self._recuperacion_lock = threading.Lock()
+        self._recuperacion_inicial: dict[str, int] | None = None
         #: EjecucionIds the launcher of this process still has in flight (L5.5 leaves them alone).
         self.en_vuelo: Callable[[], Collection[int]] = frozenset
         #: Names of robots and equipos for alerts and logs (the Lanzador gives its sync's ``Nombres``).
@@ -189,6 +194,20 @@ class Conciliador:
 
     # ------------------------------------------------------------------ L5.5
 
+    def recuperacion_inicial(self) -> dict[str, int]:
+        """L5.5 at start-up, run once per process whoever asks first (the launch job before its first
+        cycle, or the first conciliation round); every caller gets the summary of that one run. A
+        failed run (A360 or the database) is not remembered: the next caller runs it again."""
+        return self._una_vez()[0]
+
+    def _una_vez(self) -> tuple[dict[str, int], bool]:
+        """The start-up recovery's summary, and whether this call is the one that ran it."""
+        with self._recuperacion_lock:
+            if self._recuperacion_inicial is not None:
+                return dict(self._recuperacion_inicial), False
+            self._recuperacion_inicial = self._recuperar(None)
+            return dict(self._recuperacion_inicial), True
+
     def recover_lanzando(self, rows: list[dict] | None = None) -> dict[str, int]:
         """Adopt or fail ``LANZANDO`` rows older than ``LANZADOR_LANZANDO_TIMEOUT_SEG`` (L5.5).
 
@@ -197,15 +216,32 @@ class Conciliador:
         margin (or has no start time yet, e.g. ``QUEUED``), is adopted — the closest in time to the
         intent; otherwise the row becomes ``DEPLOY_FAILED`` ("sin confirmación de A360").
         An A360 error for an equipo leaves its rows ``LANZANDO`` until the next round.
+
+        ``rows`` (the round's read of open executions) only says whether there is anything to do;
+        the rows themselves are read again under the recovery lock, so two recoveries never judge
+        the same row, and the counts are what was written (a row another writer settled meanwhile
+        counts nowhere).
         """
+        with self._recuperacion_lock:
+            return self._recuperar(rows)
+
+    def _recuperacion_de_ronda(self, rows: list[dict]) -> dict[str, int]:
+        """The round's L5.5 pass: the start-up recovery when no one ran it yet (it is the same one,
+        run once), else a normal pass; the counts are only what this pass wrote."""
+        if self._recuperacion_inicial is None:
+            summary, mine = self._una_vez()
+            if mine:
+                return summary
+        return self.recover_lanzando(rows)
+
+    def _recuperar(self, rows: list[dict] | None) -> dict[str, int]:
         summary = {"adoptadas": 0, "fallidas": 0, "pendientes": 0}
         now = self.clock.now_local()
         timeout = timedelta(seconds=int(ajuste(self.cfg, "LANZADOR_LANZANDO_TIMEOUT_SEG")))
-        if rows is None:
-            rows = E.lanzando_older_than(self.db, self._cutoff(now, timeout))
-        else:
-            corte = self._cutoff(now, timeout)
-            rows = [r for r in rows if a_recuperar(r, corte)]
+        corte = self._cutoff(now, timeout)
+        if rows is not None and not any(a_recuperar(r, corte) for r in rows):
+            return summary
+        rows = E.lanzando_older_than(self.db, corte)
         ocupadas = set(self.en_vuelo()) | self._apartadas
         rows = [r for r in rows if r["EjecucionId"] not in ocupadas]
         if not rows:
@@ -250,14 +286,14 @@ class Conciliador:
         decision = decidir_lanzando(self._respuesta(match) if match is not None else None)
         if isinstance(decision, AdoptarDespliegue):
             in_use.add(decision.deployment_id)
-            E.adopt_deployment(self.db, r["EjecucionId"], decision.deployment_id, decision.estado, now,
-                               fecha_fin=decision.fin, mensaje=decision.mensaje)
+            if not E.adopt_deployment(self.db, r["EjecucionId"], decision.deployment_id, decision.estado, now,
+                                      fecha_fin=decision.fin, mensaje=decision.mensaje):
+                return  # the row got another deployment meanwhile: nothing adopted
             summary["adoptadas"] += 1
             self.log.warning("Ejecución %s (%s, %s) quedó LANZANDO: adoptado el despliegue %s encontrado "
                              "en A360 (%s)", r["EjecucionId"], self._robot(r["RobotId"]), self._equipo(device_id),
                              decision.deployment_id, decision.estado)
-        else:
-            E.mark_unconfirmed(self.db, r["EjecucionId"], now)
+        elif E.mark_unconfirmed(self.db, r["EjecucionId"], now):
             summary["fallidas"] += 1
             self.log.warning("Ejecución %s (%s, %s) quedó LANZANDO y A360 no tiene un despliegue que le "
                              "corresponda: DEPLOY_FAILED (%s)", r["EjecucionId"], self._robot(r["RobotId"]),
@@ -287,7 +323,7 @@ class Conciliador:
             return result
         self._despliegues = {r["EjecucionId"]: r.get("DeploymentId") for r in rows}
         try:
-            result["lanzando"] = self.recover_lanzando(rows)
+            result["lanzando"] = self._recuperacion_de_ronda(rows)
             nuevos = self._conciliate(rows, now, result)
             result["cerradas"] = self._sin_parar("cerrar las ejecuciones UNKNOWN", lambda: self._close_unknown(now))
             result["alertas_duracion"] = self._duration_alerts(rows, now, nuevos)

@@ -112,7 +112,7 @@ class Lanzador:
             if self._recuperacion_hecha:
                 return True
             try:
-                resumen = self.conciliador.recover_lanzando()
+                resumen = self.conciliador.recuperacion_inicial()  # once per process (shared with the rounds)
                 if resumen and any(resumen.values()):
                     self.log.info("Revisión inicial de ejecuciones LANZANDO: %s", describir_recuperacion(resumen))
             except Exception as exc:  # noqa: BLE001 - retried before the next launch cycle
