@@ -27,6 +27,7 @@ import re
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from datetime import time as dtime
 from pathlib import Path
 from typing import Any
@@ -157,6 +158,20 @@ def _p_hhmm(raw: str, s: Setting) -> dtime:
     return dtime(int(m.group(1)), int(m.group(2)))
 
 
+_FECHAHORA = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[ T](\d{1,2}):(\d{2})(?::(\d{2}))?$")
+
+
+def _p_fechahora(raw: str, s: Setting) -> datetime:
+    """A local date-time without zone, ``YYYY-MM-DD HH:MM[:SS]`` (C6's manual pause)."""
+    m = _FECHAHORA.match(raw)
+    try:
+        if not m:
+            raise ValueError
+        return datetime(*(int(g) for g in m.groups(default="0")))
+    except ValueError:
+        raise ValueError("una fecha y hora local AAAA-MM-DD HH:MM[:SS], p. ej. 2026-03-01 18:30") from None
+
+
 def _p_json_object(raw: str, s: Setting) -> dict[str, str]:
     try:
         value = json.loads(raw)
@@ -191,11 +206,11 @@ def _p_path(raw: str, s: Setting, root: Path = PROJECT_ROOT) -> Path:
 PARSERS: dict[str, Callable[..., Any]] = {
     "str": _p_str, "int": _p_int, "float": _p_float, "bool": _p_bool, "list": _p_list,
     "hhmm": _p_hhmm, "json_object": _p_json_object, "port": _p_port, "enum": _p_enum,
-    "regex": _p_regex, "path": _p_path,
+    "regex": _p_regex, "path": _p_path, "fechahora": _p_fechahora,
 }
 # Value of an unset setting whose default is empty, per type.
 _EMPTY: dict[str, Callable[[], Any]] = {"list": list, "json_object": dict, "hhmm": lambda: None,
-                                        "path": lambda: None}
+                                        "path": lambda: None, "fechahora": lambda: None}
 
 
 @dataclass(frozen=True)
@@ -255,6 +270,8 @@ SETTINGS: tuple[Setting, ...] = (
     # --- General
     S("SAM_ZONA_HORARIA", "str", "", "general",
       help="Zona horaria IANA de las fechas de la BD SAM (p. ej. America/Argentina/Buenos_Aires; vacío = la del equipo)"),
+    S("SAM_CONFIG_RECARGA_SEG", "int", "60", "general", min=1, max=3600,
+      help="Cada cuántos segundos se releen los ajustes en caliente de la tabla ConfiguracionSistema"),
     # --- Dos servidores (BEHAVIOUR §15, H1-H3): elección de líder del Lanzador y del Balanceador
     S("HA_HABILITADO", "bool", "false", "general",
       help="true = el Lanzador y el Balanceador pueden correr en varios servidores (uno líder, el resto en "
@@ -324,6 +341,8 @@ SETTINGS: tuple[Setting, ...] = (
       help="Espera máxima (s) del trabajo en curso al detener el servicio"),
     S("LANZADOR_LANZANDO_TIMEOUT_SEG", "int", "120", "lanzador", min=1,
       help="Tiempo (s) tras el cual un registro LANZANDO sin deploymentId se revisa"),
+    S("LANZADOR_PAUSA_MANUAL_HASTA", "fechahora", "", "lanzador",
+      help="Pausa manual: no se lanza ningún robot hasta esta fecha y hora local (AAAA-MM-DD HH:MM[:SS]; vacío o pasada = sin pausa)"),
     S("CONCILIADOR_TOLERANCIA_UNKNOWN_MIN", "int", "120", "ocupacion", min=0,
       help="Minutos en UNKNOWN antes de darla por terminada y de dejar libre su equipo (Lanzador y Balanceador)"),
     S("LANZADOR_CONCILIADOR_BATCH_SIZE", "int", "100", "lanzador", min=1, help="Ids por consulta de conciliación"),
@@ -731,3 +750,14 @@ def load_config_or_exit(service: str, environ: Mapping[str, str] | None = None,
             print(f"  - {problem}", file=sys.stderr)
         print("Revise el archivo .env o las variables de entorno (ver .env.example).", file=sys.stderr)
         sys.exit(2)
+def comprobar_cruces(service: str, values: Mapping[str, Any]) -> list[str]:
+    """The cross-setting rules of ``service`` over a complete set of typed ``values`` (the same
+    ones ``load_config`` applies at start-up; used again when settings change at run time, C6)."""
+    return _cross_checks(service, values, grupos_validados(service, values))
+
+
+def grupos_validados(service: str, values: Mapping[str, Any]) -> set[str]:
+    """The groups ``service`` validates strictly (the others fall back to their default)."""
+    return _strict_groups(service, list(values.get("BALANCEADOR_PROVEEDORES_CARGA") or []))
+
+
