@@ -1889,6 +1889,7 @@ BEGIN
                   WHERE e.RobotId = s.RobotId AND e.EquipoId = s.EquipoId
                     AND e.FechaFin >= @DesdeFallo
                     AND e.Estado = N'DEPLOY_FAILED'
+                    AND (e.MensajeError IS NULL OR e.MensajeError NOT LIKE N'A360 no disponible: %')
               )
               AND NOT EXISTS (
                   SELECT 1 FROM dbo.Ejecuciones AS e
@@ -1896,6 +1897,7 @@ BEGIN
                     AND e.EquipoId = s.EquipoId AND e.RobotId = s.RobotId
                     AND e.Estado = N'DEPLOY_FAILED'
                     AND COALESCE(e.FechaActualizacion, e.FechaInicio) >= @DesdeFallo
+                    AND (e.MensajeError IS NULL OR e.MensajeError NOT LIKE N'A360 no disponible: %')
               )
         ),
         Online AS (
@@ -1926,6 +1928,7 @@ BEGIN
                   WHERE e.RobotId = a.RobotId AND e.EquipoId = a.EquipoId
                     AND e.FechaFin >= @DesdeFallo
                     AND e.Estado = N'DEPLOY_FAILED'
+                    AND (e.MensajeError IS NULL OR e.MensajeError NOT LIKE N'A360 no disponible: %')
               )
               AND NOT EXISTS (
                   SELECT 1 FROM dbo.Ejecuciones AS e
@@ -1933,6 +1936,7 @@ BEGIN
                     AND e.EquipoId = a.EquipoId AND e.RobotId = a.RobotId
                     AND e.Estado = N'DEPLOY_FAILED'
                     AND COALESCE(e.FechaActualizacion, e.FechaInicio) >= @DesdeFallo
+                    AND (e.MensajeError IS NULL OR e.MensajeError NOT LIKE N'A360 no disponible: %')
               )
         ),
         Candidatos AS (

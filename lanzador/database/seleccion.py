@@ -26,7 +26,8 @@ Both versions sit side by side here so a reviewer sees them together:
    (``FechaActualizacion``)), an equipo
    with ``Activo_SAM = 0``, not ``CONNECTED``, an inactive or missing user; a robot with
    ``ExisteEnA360 = 0`` or ``Activo = 0``; a (robot, equipo) with a ``DEPLOY_FAILED`` less than
-   ``@EsperaTrasFalloSeg`` ago. At most one row per equipo: scheduled first (earliest slot), then
+   ``@EsperaTrasFalloSeg`` ago, unless an A360 outage explains it (``MensajeError`` starting with
+   :data:`PREFIJO_FALLO_POR_CAIDA`, M2). At most one row per equipo: scheduled first (earliest slot), then
    the online robot idle longest on that equipo (never run there = idle longest).
 
 Result rows: ``RobotId, EquipoId, UserId, Hora, EsProgramado, FechaSlot``; scheduled first.
@@ -47,6 +48,12 @@ from common.database import sentencias
 from common.database.ocupacion import ocupa_equipo
 from common.execution_states import DEPLOY_FAILED
 from common.programacion import TOLERANCIA_DEFECTO_MIN
+
+#: ``MensajeError`` prefix of a deploy that failed because A360 was down (BEHAVIOUR M2): such a
+#: DEPLOY_FAILED does not start the wait after a failure (``lanzador.service.caida_a360`` writes it).
+PREFIJO_FALLO_POR_CAIDA = "A360 no disponible: "
+_NO_ES_CAIDA = f"(e.MensajeError IS NULL OR e.MensajeError NOT LIKE '{PREFIJO_FALLO_POR_CAIDA}%')"
+_NO_ES_CAIDA_TSQL = _NO_ES_CAIDA.replace("LIKE '", "LIKE N'")
 
 
 @dataclass(frozen=True)
@@ -80,6 +87,7 @@ def _fallo_reciente_tsql(r: str) -> str:
                   WHERE e.RobotId = {r}.RobotId AND e.EquipoId = {r}.EquipoId
                     AND e.FechaFin >= @DesdeFallo
                     AND e.Estado = N'{DEPLOY_FAILED}'
+                    AND {_NO_ES_CAIDA_TSQL}
               )
               AND NOT EXISTS (
                   SELECT 1 FROM dbo.Ejecuciones AS e
@@ -87,6 +95,7 @@ def _fallo_reciente_tsql(r: str) -> str:
                     AND e.EquipoId = {r}.EquipoId AND e.RobotId = {r}.RobotId
                     AND e.Estado = N'{DEPLOY_FAILED}'
                     AND COALESCE(e.FechaActualizacion, e.FechaInicio) >= @DesdeFallo
+                    AND {_NO_ES_CAIDA_TSQL}
               )"""  # noqa: S608
 
 
@@ -274,12 +283,14 @@ _FALLO_RECIENTE_SQLITE = f"""(EXISTS (
         WHERE e.RobotId = {{r}}.RobotId AND e.EquipoId = {{r}}.EquipoId
           AND datetime(e.FechaFin) > prm.limite_fallo
           AND e.Estado = '{DEPLOY_FAILED}'
+          AND {_NO_ES_CAIDA}
     ) OR EXISTS (
         SELECT 1 FROM Ejecuciones AS e
         WHERE e.FechaFin IS NULL
           AND e.EquipoId = {{r}}.EquipoId AND e.RobotId = {{r}}.RobotId
           AND e.Estado = '{DEPLOY_FAILED}'
           AND datetime(COALESCE(e.FechaActualizacion, e.FechaInicio)) > prm.limite_fallo
+          AND {_NO_ES_CAIDA}
     ))"""  # noqa: S608
 
 CONSULTA_SQLITE = f"""WITH prm AS (

@@ -42,11 +42,12 @@ from typing import Any
 from common.utils.alertas import RachaDeFallos, plural
 from common.utils.redaccion import redactar
 from lanzador.clients.aa_client import KIND_INPUT, KIND_TRANSPORT, A360Error
+from lanzador.database.seleccion import PREFIJO_FALLO_POR_CAIDA
 
 _log = logging.getLogger("sam.lanzador.caida_a360")
 
 #: ``MensajeError`` of a deploy that failed because A360 was down (the selection reads it: no wait).
-PREFIJO_CAIDA = "A360 no disponible: "
+PREFIJO_CAIDA = PREFIJO_FALLO_POR_CAIDA
 CLAVE_CAIDA = "a360_caida"
 ASUNTO_CAIDA = "A360 no disponible"
 ASUNTO_RECUPERADA = "A360 disponible de nuevo"
