@@ -330,6 +330,8 @@ SETTINGS: tuple[Setting, ...] = (
       help="Despliegues simultáneos como máximo"),
     S("LANZADOR_PAUSA_INICIO_HHMM", "hhmm", "", "lanzador", help="Inicio de la pausa de lanzamientos (HH:MM, hora local)"),
     S("LANZADOR_PAUSA_FIN_HHMM", "hhmm", "", "lanzador", help="Fin de la pausa de lanzamientos (HH:MM, hora local)"),
+    S("LANZADOR_PAUSA_MANUAL_HASTA", "fechahora", "", "lanzador",
+      help="Pausa manual: no se lanza ningún robot hasta esta fecha y hora local (AAAA-MM-DD HH:MM[:SS]; vacío o pasada = sin pausa)"),
     S("LANZADOR_BOT_INPUT_VUELTAS", "int", "3", "lanzador", min=0, help="Valor por defecto de 'vueltas' en el botInput"),
     S("LANZADOR_MAX_REINTENTOS_DEPLOY", "int", "2", "lanzador", min=0,
       help="Reintentos de un despliegue con error transitorio"),
@@ -341,8 +343,6 @@ SETTINGS: tuple[Setting, ...] = (
       help="Espera máxima (s) del trabajo en curso al detener el servicio"),
     S("LANZADOR_LANZANDO_TIMEOUT_SEG", "int", "120", "lanzador", min=1,
       help="Tiempo (s) tras el cual un registro LANZANDO sin deploymentId se revisa"),
-    S("LANZADOR_PAUSA_MANUAL_HASTA", "fechahora", "", "lanzador",
-      help="Pausa manual: no se lanza ningún robot hasta esta fecha y hora local (AAAA-MM-DD HH:MM[:SS]; vacío o pasada = sin pausa)"),
     S("CONCILIADOR_TOLERANCIA_UNKNOWN_MIN", "int", "120", "ocupacion", min=0,
       help="Minutos en UNKNOWN antes de darla por terminada y de dejar libre su equipo (Lanzador y Balanceador)"),
     S("LANZADOR_CONCILIADOR_BATCH_SIZE", "int", "100", "lanzador", min=1, help="Ids por consulta de conciliación"),
@@ -739,17 +739,6 @@ def _cross_checks(service: str, v: Mapping[str, Any], strict: set[str],
     return [line for line in cruces.out if not named.search(line)]
 
 
-def load_config_or_exit(service: str, environ: Mapping[str, str] | None = None,
-                        root: Path | None = None) -> Config:
-    """``load_config`` for entry points: on problems print them (Spanish) to stderr and exit 2."""
-    try:
-        return load_config(service, environ, root)
-    except ConfigError as exc:
-        print(f"SAM ({service}): configuración no válida; {len(exc.problems)} {'problema' if len(exc.problems) == 1 else 'problemas'}:", file=sys.stderr)
-        for problem in exc.problems:
-            print(f"  - {problem}", file=sys.stderr)
-        print("Revise el archivo .env o las variables de entorno (ver .env.example).", file=sys.stderr)
-        sys.exit(2)
 def comprobar_cruces(service: str, values: Mapping[str, Any]) -> list[str]:
     """The cross-setting rules of ``service`` over a complete set of typed ``values`` (the same
     ones ``load_config`` applies at start-up; used again when settings change at run time, C6)."""
@@ -761,3 +750,14 @@ def grupos_validados(service: str, values: Mapping[str, Any]) -> set[str]:
     return _strict_groups(service, list(values.get("BALANCEADOR_PROVEEDORES_CARGA") or []))
 
 
+def load_config_or_exit(service: str, environ: Mapping[str, str] | None = None,
+                        root: Path | None = None) -> Config:
+    """``load_config`` for entry points: on problems print them (Spanish) to stderr and exit 2."""
+    try:
+        return load_config(service, environ, root)
+    except ConfigError as exc:
+        print(f"SAM ({service}): configuración no válida; {len(exc.problems)} {'problema' if len(exc.problems) == 1 else 'problemas'}:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  - {problem}", file=sys.stderr)
+        print("Revise el archivo .env o las variables de entorno (ver .env.example).", file=sys.stderr)
+        sys.exit(2)
