@@ -287,6 +287,13 @@ VALUES
     (N'Ejecuciones_Historico', N'ClaveIntento', N'NVARCHAR(36)', N'texto', 36, 0),
     (N'Ejecuciones_Historico', N'FalloSinConfirmar', N'BIT', N'cualquiera', NULL, 0),
     (N'Ejecuciones_Historico', N'FechaMovimiento', N'DATETIME2(3)', N'fecha', NULL, 0),
+    (N'Liderazgo', N'Rol', N'NVARCHAR(20)', N'clave', 11, 0),
+    (N'Liderazgo', N'Titular', N'NVARCHAR(200)', N'texto', 60, 0),
+    (N'Liderazgo', N'Host', N'NVARCHAR(255)', N'texto', 63, 0),
+    (N'Liderazgo', N'Pid', N'INT', N'entero', NULL, 0),
+    (N'Liderazgo', N'DesdeUtc', N'DATETIME2(3)', N'fecha', NULL, 0),
+    (N'Liderazgo', N'RenovadoUtc', N'DATETIME2(3)', N'fecha', NULL, 0),
+    (N'Liderazgo', N'ExpiraUtc', N'DATETIME2(3)', N'fecha', NULL, 0),
     (N'Mantenimiento', N'Tarea', N'NVARCHAR(50)', N'clave', 20, 0),
     (N'Mantenimiento', N'UltimaEjecucionCompleta', N'DATE', N'fecha', NULL, 0),
     (N'Mantenimiento', N'FechaActualizacion', N'DATETIME2(3)', N'fecha', NULL, 0);
@@ -948,6 +955,24 @@ BEGIN
         UltimaEjecucionCompleta DATE NULL,
         FechaActualizacion DATETIME2(3) NULL,
         CONSTRAINT PK_Mantenimiento PRIMARY KEY CLUSTERED (Tarea)
+    );
+END;
+GO
+
+-- Elección de líder (BEHAVIOUR H1, common/liderazgo.py): una fila por rol (lanzador, balanceador).
+-- En SQL Server decide el bloqueo de aplicación de sesión 'SAM-<rol>' (sp_getapplock); la fila sólo
+-- dice quién lo tiene (servidor, proceso, desde cuándo). Fechas en UTC.
+IF OBJECT_ID(N'dbo.Liderazgo', N'U') IS NULL
+BEGIN
+    CREATE TABLE dbo.Liderazgo (
+        Rol NVARCHAR(20) NOT NULL,
+        Titular NVARCHAR(200) NOT NULL,
+        Host NVARCHAR(255) NOT NULL,
+        Pid INT NOT NULL,
+        DesdeUtc DATETIME2(3) NOT NULL,
+        RenovadoUtc DATETIME2(3) NOT NULL,
+        ExpiraUtc DATETIME2(3) NOT NULL,
+        CONSTRAINT PK_Liderazgo PRIMARY KEY CLUSTERED (Rol)
     );
 END;
 GO

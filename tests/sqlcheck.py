@@ -809,6 +809,7 @@ LINT_CODES = (
     "tabla-sin-esquema",
     "literal-no-ascii",
     "nocount-en-sesion",
+    "applock-sin-sesion",
 )
 ORIGENES = ("registro", "sam_sql")
 _CANARY_RE = re.compile(r"--\s*sam-lint:\s*canario-codificacion\b", re.IGNORECASE)
@@ -1615,7 +1616,52 @@ def _lint_nocount(ctx: _LintInput) -> list[str]:
     return out
 
 
+_APPLOCK_POSITIONAL = ("@RESOURCE", "@LOCKMODE", "@LOCKOWNER", "@LOCKTIMEOUT", "@DBPRINCIPAL")
+_STATEMENT_START = {"SELECT", "DECLARE", "SET", "IF", "EXEC", "EXECUTE", "INSERT", "UPDATE", "DELETE", "MERGE",
+                    "RETURN", "BEGIN", "END", "COMMIT", "ROLLBACK", "WHILE", "PRINT", "THROW", "RAISERROR"}
+
+
+def _applock_owner(toks: list[Tok], k: int) -> str | None:
+    """The ``@LockOwner`` of the ``sp_getapplock`` call at ``toks[k]`` (named or third positional)."""
+    args: list[list[Tok]] = [[]]
+    j = k + 1
+    while j < len(toks) and toks[j].text != ";" and not (
+        toks[j].kind == "word" and toks[j].upper in _STATEMENT_START and _text_at(toks, j - 1) != "="
+    ):
+        if toks[j].text == ",":
+            args.append([])
+        else:
+            args[-1].append(toks[j])
+        j += 1
+    for pos, arg in enumerate(a for a in args if a):
+        if len(arg) >= 3 and arg[0].upper.startswith("@") and arg[1].text == "=":
+            if arg[0].upper == "@LOCKOWNER":
+                return arg[2].text.strip("N'").upper() if arg[2].kind == "string" else arg[2].upper
+        elif pos < len(_APPLOCK_POSITIONAL) and _APPLOCK_POSITIONAL[pos] == "@LOCKOWNER":
+            return arg[0].text.strip("N'").upper() if arg[0].kind == "string" else arg[0].upper
+    return None
+
+
+def _lint_applock_session(ctx: _LintInput) -> list[str]:
+    """H1: a leader's app lock is owned by the session of a dedicated connection, never by a
+    transaction (released at the first COMMIT) and never left to the default (Transaction)."""
+    out = []
+    for k, tok in enumerate(ctx.toks):
+        if tok.kind != "word" or tok.upper != "SP_GETAPPLOCK":
+            continue
+        owner = _applock_owner(ctx.toks, k)
+        if owner != "SESSION":
+            que = "sin @LockOwner (por defecto Transaction)" if owner is None else f"con @LockOwner = {owner}"
+            out.append(
+                f"[applock-sin-sesion] sp_getapplock {que}: el bloqueo se suelta al terminar la transacción "
+                "y dos procesos se creerían líderes; use @LockOwner = 'Session' en una conexión dedicada: "
+                + _span(ctx.sql, ctx.toks, k, min(k + 1, len(ctx.toks) - 1))
+            )
+    return out
+
+
 _LINTS = (
+    _lint_applock_session,
     _lint_openjson,
     _lint_long_text,
     _lint_datetime_equality,

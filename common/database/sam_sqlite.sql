@@ -166,6 +166,18 @@ CREATE TABLE IF NOT EXISTS Mantenimiento (
     FechaActualizacion      DATETIME NULL
 );
 
+-- Leader election (BEHAVIOUR H1, common/liderazgo.py): one row per role ('lanzador', 'balanceador').
+-- On SQLite the row is the lease (taken only when ExpiraUtc has passed); times are UTC.
+CREATE TABLE IF NOT EXISTS Liderazgo (
+    Rol         TEXT NOT NULL PRIMARY KEY,
+    Titular     TEXT NOT NULL,
+    Host        TEXT NOT NULL,
+    Pid         INTEGER NOT NULL,
+    DesdeUtc    DATETIME NOT NULL,
+    RenovadoUtc DATETIME NOT NULL,
+    ExpiraUtc   DATETIME NOT NULL
+);
+
 -- Indexes for the hot queries.
 CREATE UNIQUE INDEX IF NOT EXISTS UX_Ejecuciones_DeploymentId
     ON Ejecuciones (DeploymentId) WHERE DeploymentId IS NOT NULL;

@@ -32,6 +32,7 @@ TABLES: tuple[str, ...] = (
     "CallbacksRecibidos",
     "Ejecuciones_Historico",
     "Mantenimiento",
+    "Liderazgo",
     "Pools",
     "MapeoRobots",
 )
