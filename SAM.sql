@@ -213,6 +213,15 @@ VALUES
     (N'Programaciones', N'FechaEspecifica', N'DATE', N'fecha', NULL, 0),
     (N'Programaciones', N'Tolerancia', N'INT', N'cualquiera', NULL, 0),
     (N'Programaciones', N'Activo', N'BIT', N'cualquiera', NULL, 1),
+    (N'Programaciones', N'EsCiclico', N'BIT', N'cualquiera', NULL, 1),
+    (N'Programaciones', N'HoraFin', N'TIME(0)', N'hora', NULL, 1),
+    (N'Programaciones', N'FechaInicioVentana', N'DATE', N'fecha', NULL, 1),
+    (N'Programaciones', N'FechaFinVentana', N'DATE', N'fecha', NULL, 1),
+    (N'Programaciones', N'IntervaloEntreEjecuciones', N'INT', N'cualquiera', NULL, 1),
+    (N'Programaciones', N'DiaInicioMes', N'INT', N'cualquiera', NULL, 1),
+    (N'Programaciones', N'DiaFinMes', N'INT', N'cualquiera', NULL, 1),
+    (N'Programaciones', N'UltimosDiasMes', N'INT', N'cualquiera', NULL, 1),
+    (N'Programaciones', N'FechaActualizacion', N'DATETIME2(3)', N'datetime2', NULL, 1),
     (N'Asignaciones', N'RobotId', N'INT', N'entero', NULL, 0),
     (N'Asignaciones', N'EquipoId', N'INT', N'entero', NULL, 0),
     (N'Asignaciones', N'EsProgramado', N'BIT', N'cualquiera', NULL, 0),
@@ -688,8 +697,8 @@ BEGIN
 END;
 GO
 
--- 7. Warning only: the Lanzador compares UPPER(TipoProgramacion) with DIARIA, SEMANAL, MENSUAL
---    and ESPECIFICA, so another value (for instance 'Específica' with its accent) never launches.
+-- 7. Warning only: the Lanzador compares UPPER(TipoProgramacion) with DIARIA, SEMANAL, MENSUAL,
+--    ESPECIFICA and RANGOMENSUAL, so another value (for instance 'Específica' with its accent) never launches.
 DECLARE @Mensaje NVARCHAR(2048);
 DECLARE @Filas INT;
 IF OBJECT_ID(N'dbo.Programaciones', N'U') IS NOT NULL
@@ -698,15 +707,15 @@ BEGIN
     FROM dbo.Programaciones AS p
     WHERE p.TipoProgramacion IS NULL
        OR UPPER(p.TipoProgramacion) COLLATE Latin1_General_BIN2
-          NOT IN (N'DIARIA', N'SEMANAL', N'MENSUAL', N'ESPECIFICA');
+          NOT IN (N'DIARIA', N'SEMANAL', N'MENSUAL', N'ESPECIFICA', N'RANGOMENSUAL');
     IF @Filas > 0
     BEGIN
         SET @Mensaje = CONCAT(
             N'AVISO: dbo.Programaciones tiene ', @Filas, N' filas con un TipoProgramacion distinto de ',
-            N'Diaria, Semanal, Mensual o Especifica (sin tilde): el Lanzador nunca las lanza. Véalas con: ',
+            N'Diaria, Semanal, Mensual, Especifica (sin tilde) o RangoMensual: el Lanzador nunca las lanza. Véalas con: ',
             N'SELECT p.* FROM dbo.Programaciones AS p WHERE p.TipoProgramacion IS NULL OR ',
             N'UPPER(p.TipoProgramacion) COLLATE Latin1_General_BIN2 NOT IN (N''DIARIA'', N''SEMANAL'', ',
-            N'N''MENSUAL'', N''ESPECIFICA''); y corrija el valor (p. ej. UPDATE dbo.Programaciones SET ',
+            N'N''MENSUAL'', N''ESPECIFICA'', N''RANGOMENSUAL''); y corrija el valor (p. ej. UPDATE dbo.Programaciones SET ',
             N'TipoProgramacion = N''Especifica'' WHERE ProgramacionId = <id>;).'
         );
         PRINT @Mensaje;
@@ -776,6 +785,8 @@ BEGIN
 END;
 GO
 
+-- Programaciones: EsCiclico .. UltimosDiasMes are L7's cyclic windows, monthly ranges and date
+-- windows (common/programacion.py says which combinations are valid; the Lanzador skips the rest).
 IF OBJECT_ID(N'dbo.Programaciones', N'U') IS NULL
 BEGIN
     CREATE TABLE dbo.Programaciones (
@@ -788,11 +799,20 @@ BEGIN
         FechaEspecifica DATE NULL,
         Tolerancia INT NULL CONSTRAINT DF_Programaciones_Tolerancia DEFAULT (60),
         Activo BIT NOT NULL CONSTRAINT DF_Programaciones_Activo DEFAULT (1),
+        EsCiclico BIT NOT NULL CONSTRAINT DF_Programaciones_EsCiclico DEFAULT (0),
+        HoraFin TIME(0) NULL,
+        FechaInicioVentana DATE NULL,
+        FechaFinVentana DATE NULL,
+        IntervaloEntreEjecuciones INT NULL,
+        DiaInicioMes INT NULL,
+        DiaFinMes INT NULL,
+        UltimosDiasMes INT NULL,
+        FechaActualizacion DATETIME2(3) NOT NULL CONSTRAINT DF_Programaciones_FechaActualizacion DEFAULT (GETDATE()),
         CONSTRAINT PK_Programaciones PRIMARY KEY CLUSTERED (ProgramacionId),
         CONSTRAINT FK_Programaciones_Robots FOREIGN KEY (RobotId) REFERENCES dbo.Robots (RobotId),
         -- UPPER: the same answer under a case-sensitive database collation (the selection compares so).
         CONSTRAINT CK_Programaciones_Tipo
-        CHECK (UPPER(TipoProgramacion) IN (N'DIARIA', N'SEMANAL', N'MENSUAL', N'ESPECIFICA'))
+        CHECK (UPPER(TipoProgramacion) IN (N'DIARIA', N'SEMANAL', N'MENSUAL', N'ESPECIFICA', N'RANGOMENSUAL'))
     );
 END;
 GO
@@ -1001,6 +1021,49 @@ ALTER TABLE dbo.Equipos ADD FechaSincronizacion DATETIME2(3) NULL;
 GO
 IF COL_LENGTH(N'dbo.Programaciones', N'Activo') IS NULL
 ALTER TABLE dbo.Programaciones ADD Activo BIT NOT NULL CONSTRAINT DF_Programaciones_Activo DEFAULT (1);
+GO
+IF COL_LENGTH(N'dbo.Programaciones', N'EsCiclico') IS NULL
+ALTER TABLE dbo.Programaciones ADD EsCiclico BIT NOT NULL CONSTRAINT DF_Programaciones_EsCiclico DEFAULT (0);
+GO
+IF COL_LENGTH(N'dbo.Programaciones', N'HoraFin') IS NULL
+ALTER TABLE dbo.Programaciones ADD HoraFin TIME(0) NULL;
+GO
+IF COL_LENGTH(N'dbo.Programaciones', N'FechaInicioVentana') IS NULL
+ALTER TABLE dbo.Programaciones ADD FechaInicioVentana DATE NULL;
+GO
+IF COL_LENGTH(N'dbo.Programaciones', N'FechaFinVentana') IS NULL
+ALTER TABLE dbo.Programaciones ADD FechaFinVentana DATE NULL;
+GO
+IF COL_LENGTH(N'dbo.Programaciones', N'IntervaloEntreEjecuciones') IS NULL
+ALTER TABLE dbo.Programaciones ADD IntervaloEntreEjecuciones INT NULL;
+GO
+IF COL_LENGTH(N'dbo.Programaciones', N'DiaInicioMes') IS NULL
+ALTER TABLE dbo.Programaciones ADD DiaInicioMes INT NULL;
+GO
+IF COL_LENGTH(N'dbo.Programaciones', N'DiaFinMes') IS NULL
+ALTER TABLE dbo.Programaciones ADD DiaFinMes INT NULL;
+GO
+IF COL_LENGTH(N'dbo.Programaciones', N'UltimosDiasMes') IS NULL
+ALTER TABLE dbo.Programaciones ADD UltimosDiasMes INT NULL;
+GO
+IF COL_LENGTH(N'dbo.Programaciones', N'FechaActualizacion') IS NULL
+ALTER TABLE dbo.Programaciones ADD FechaActualizacion DATETIME2(3) NOT NULL
+    CONSTRAINT DF_Programaciones_FechaActualizacion DEFAULT (GETDATE());
+GO
+-- L7: TipoProgramacion accepts RangoMensual. A database created by an earlier SAM.sql has the
+-- four-type constraint: replace it. WITH NOCHECK: legacy rows with another value stay (the warning
+-- above lists them; the Lanzador skips them and alerts), every new or changed row is checked.
+DECLARE @TipoAntiguo INT;
+SELECT @TipoAntiguo = COUNT(*)
+FROM sys.check_constraints AS cc
+WHERE cc.name = N'CK_Programaciones_Tipo'
+  AND CHARINDEX(N'RANGOMENSUAL', UPPER(OBJECT_DEFINITION(cc.object_id))) = 0;
+IF @TipoAntiguo > 0
+ALTER TABLE dbo.Programaciones DROP CONSTRAINT CK_Programaciones_Tipo;
+GO
+IF OBJECT_ID(N'dbo.CK_Programaciones_Tipo', N'C') IS NULL
+ALTER TABLE dbo.Programaciones WITH NOCHECK ADD CONSTRAINT CK_Programaciones_Tipo
+CHECK (UPPER(TipoProgramacion) IN (N'DIARIA', N'SEMANAL', N'MENSUAL', N'ESPECIFICA', N'RANGOMENSUAL'));
 GO
 IF COL_LENGTH(N'dbo.Asignaciones', N'ProgramacionId') IS NULL
 ALTER TABLE dbo.Asignaciones ADD ProgramacionId INT NULL;

@@ -378,7 +378,7 @@ def test_tipo_programacion_warning_is_not_fatal_and_accent_sensitive():
     assert not _raises(batch) and "NOEXEC" not in _words(batch)
     assert "PRINT @Mensaje;" in batch
     assert "COLLATE Latin1_General_BIN2" in batch  # 'Específica' must not match ESPECIFICA
-    assert "NOT IN (N'DIARIA', N'SEMANAL', N'MENSUAL', N'ESPECIFICA')" in batch
+    assert "NOT IN (N'DIARIA', N'SEMANAL', N'MENSUAL', N'ESPECIFICA', N'RANGOMENSUAL')" in batch  # L7.1
     assert i < _step(r"CREATE TABLE dbo\.")
 
 

@@ -56,9 +56,19 @@ CREATE TABLE IF NOT EXISTS Programaciones (
     FechaEspecifica  DATE NULL,
     Tolerancia       INTEGER NULL DEFAULT 60,
     Activo           INTEGER NOT NULL DEFAULT 1,
+    -- L7: cyclic windows, monthly ranges and date windows (common/programacion.py says what is valid).
+    EsCiclico                 INTEGER NOT NULL DEFAULT 0,
+    HoraFin                   TIME NULL,
+    FechaInicioVentana        DATE NULL,
+    FechaFinVentana           DATE NULL,
+    IntervaloEntreEjecuciones INTEGER NULL,
+    DiaInicioMes              INTEGER NULL,
+    DiaFinMes                 INTEGER NULL,
+    UltimosDiasMes            INTEGER NULL,
+    FechaActualizacion        DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f', 'now', 'localtime')),
     -- As SQL Server compares: case-insensitive, trailing spaces ignored (the selection does the same).
     CONSTRAINT CK_Programaciones_Tipo
-        CHECK (UPPER(RTRIM(TipoProgramacion)) IN ('DIARIA', 'SEMANAL', 'MENSUAL', 'ESPECIFICA'))
+        CHECK (UPPER(RTRIM(TipoProgramacion)) IN ('DIARIA', 'SEMANAL', 'MENSUAL', 'ESPECIFICA', 'RANGOMENSUAL'))
 );
 
 CREATE TABLE IF NOT EXISTS Asignaciones (
