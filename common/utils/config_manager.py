@@ -22,6 +22,7 @@ import codecs
 import difflib
 import io
 import json
+import math
 import os
 import re
 import sys
@@ -341,8 +342,9 @@ SETTINGS: tuple[Setting, ...] = (
       help="Duración (min) a partir de la cual una ejecución se alerta como atascada"),
     S("LANZADOR_SHUTDOWN_TIMEOUT_SEG", "int", "30", "lanzador", min=0,
       help="Espera máxima (s) del trabajo en curso al detener el servicio"),
-    S("LANZADOR_LANZANDO_TIMEOUT_SEG", "int", "120", "lanzador", min=1,
-      help="Tiempo (s) tras el cual un registro LANZANDO sin deploymentId se revisa"),
+    S("LANZADOR_LANZANDO_TIMEOUT_SEG", "int", "900", "lanzador", min=1,
+      help="Tiempo (s) tras el cual un registro LANZANDO sin deploymentId se revisa (tras una caída); debe "
+           "superar lo que puede durar un despliegue con sus reintentos (ver AA_API_TIMEOUT_SECONDS)"),
     S("CONCILIADOR_TOLERANCIA_UNKNOWN_MIN", "int", "120", "ocupacion", min=0,
       help="Minutos en UNKNOWN antes de darla por terminada y de dejar libre su equipo (Lanzador y Balanceador)"),
     S("LANZADOR_CONCILIADOR_BATCH_SIZE", "int", "100", "lanzador", min=1, help="Ids por consulta de conciliación"),
@@ -637,6 +639,31 @@ def load_config(service: str, environ: Mapping[str, str] | None = None, root: Pa
     return cfg
 
 
+# --- L3.5: how long a deploy (with its retries) can keep A360 accepting it --------------------------
+#: HTTP calls one deploy attempt can make, each up to AA_API_TIMEOUT_SECONDS: the token renewal
+#: login, the deploy POST and, after a 401, one more login and POST (A360 client, A360_API §5).
+LLAMADAS_POR_INTENTO_DEPLOY = 4
+#: The launcher's backoff between deploy retries (base doubling, capped); a longer Retry-After wait
+#: is only honoured when the retry still fits before LANZADOR_LANZANDO_TIMEOUT_SEG (L3.5).
+BACKOFF_DEPLOY_BASE_SEG = 1.0
+BACKOFF_DEPLOY_MAX_SEG = 30.0
+#: Margin over the longest deploy: clocks of two SAM hosts, A360 finishing a call the client gave up on.
+MARGEN_LANZANDO_SEG = 5
+
+
+def duracion_maxima_despliegue_seg(timeout_api_seg: float, reintentos: int) -> float:
+    """The longest a launch's deploy calls can take from its intent (L3.5): every attempt making all
+    its calls up to the API timeout, plus the backoff waits between attempts."""
+    esperas = sum(min(BACKOFF_DEPLOY_BASE_SEG * 2 ** (i - 1), BACKOFF_DEPLOY_MAX_SEG)
+                  for i in range(1, int(reintentos) + 1))
+    return float(timeout_api_seg) * LLAMADAS_POR_INTENTO_DEPLOY * (int(reintentos) + 1) + esperas
+
+
+def minimo_lanzando_timeout_seg(timeout_api_seg: float, reintentos: int) -> int:
+    """The smallest safe LANZADOR_LANZANDO_TIMEOUT_SEG for these settings (L3.5)."""
+    return math.ceil(duracion_maxima_despliegue_seg(timeout_api_seg, reintentos) + MARGEN_LANZANDO_SEG)
+
+
 class _Cruces:
     """Rules that involve more than one setting or depend on the service, one method per group."""
 
@@ -702,7 +729,23 @@ class _Cruces:
                 "CALLBACK_TOKEN: se esperaba un token (obligatorio con CALLBACK_AUTH_MODE=required), no está definido"
             )
 
+    def lanzando_timeout(self) -> None:
+        """L3.5: the LANZANDO recovery never judges an intent whose deploy A360 may still be accepting."""
+        v = self.v
+        timeout, reintentos = v["AA_API_TIMEOUT_SECONDS"], v["LANZADOR_MAX_REINTENTOS_DEPLOY"]
+        minimo = minimo_lanzando_timeout_seg(timeout, reintentos)
+        if v["LANZADOR_LANZANDO_TIMEOUT_SEG"] < minimo:
+            self.out.append(
+                f"LANZADOR_LANZANDO_TIMEOUT_SEG: se esperaba al menos {minimo} s, se recibió "
+                f"{v['LANZADOR_LANZANDO_TIMEOUT_SEG']}: un despliegue puede tardar hasta "
+                f"{duracion_maxima_despliegue_seg(timeout, reintentos):g} s con AA_API_TIMEOUT_SECONDS={timeout} y "
+                f"LANZADOR_MAX_REINTENTOS_DEPLOY={reintentos} ({reintentos + 1} "
+                f"{'intento' if reintentos == 0 else 'intentos'} de hasta {LLAMADAS_POR_INTENTO_DEPLOY} llamadas "
+                f"y las esperas entre ellos, más {MARGEN_LANZANDO_SEG} s de margen); suba "
+                "LANZADOR_LANZANDO_TIMEOUT_SEG o baje AA_API_TIMEOUT_SECONDS / LANZADOR_MAX_REINTENTOS_DEPLOY")
+
     def lanzador(self) -> None:
+        self.lanzando_timeout()
         inicio, fin = self.v["LANZADOR_PAUSA_INICIO_HHMM"], self.v["LANZADOR_PAUSA_FIN_HHMM"]
         if bool(inicio) != bool(fin):
             missing = "LANZADOR_PAUSA_FIN_HHMM" if inicio else "LANZADOR_PAUSA_INICIO_HHMM"
