@@ -19,6 +19,7 @@ import pytest
 from common.database.schema import ensure_schema
 from common.database.sql_client import DatabaseClient
 from common.paths import PROJECT_ROOT
+from common.utils.config_manager import minimo_lanzando_timeout_seg
 from demo.simulator import API_PASSWORD, API_USERNAME, ControlRoomSimulator, generate_state
 from tests.esperas import esperar
 from tests.smtp_sink import SmtpSink
@@ -93,7 +94,7 @@ class Entorno:
             "AA_USER": API_USERNAME,
             "AA_PWD": API_PASSWORD,
             "AA_URL_CALLBACK": f"http://127.0.0.1:{self.port}/api/callback",
-            "AA_API_TIMEOUT_SECONDS": "5",
+            "AA_API_TIMEOUT_SECONDS": "2",
             "CALLBACK_SERVER_HOST": "127.0.0.1",
             "CALLBACK_SERVER_PORT": str(self.port),
             "CALLBACK_TOKEN": TOKEN,
@@ -103,7 +104,8 @@ class Entorno:
             "LANZADOR_INTERVALO_SYNC_TABLAS_SEG": "3600",
             "LANZADOR_SHUTDOWN_TIMEOUT_SEG": "15",
             "LANZADOR_ESPERA_TRAS_FALLO_SEG": "300",
-            "LANZADOR_LANZANDO_TIMEOUT_SEG": "3",
+            # the smallest the configuration check allows with these settings (L3.5)
+            "LANZADOR_LANZANDO_TIMEOUT_SEG": str(minimo_lanzando_timeout_seg(2, 2)),
             "CONCILIADOR_EDAD_MINIMA_SEG": "2",
             "PYTHONUNBUFFERED": "1",
             "PYTHONIOENCODING": "utf-8",
@@ -260,7 +262,7 @@ def test_system_kill9_after_intent_no_duplicate_deployment(entorno_factory):
         (killed,) = env.ejecuciones()
         env.lanzador.start()  # restart without the hook
         esperar(lambda: env.db.query_one("SELECT Estado FROM Ejecuciones WHERE EjecucionId = ?",
-                                          (killed["EjecucionId"],))["Estado"] != "LANZANDO", 40,
+                                          (killed["EjecucionId"],))["Estado"] != "LANZANDO", 120,
                  que="fila recuperada")
         esperar(lambda: len(sim.deploys()) >= 1, 30, que="relanzamiento tras la espera")
         esperar(lambda: [r for r in env.ejecuciones() if r["DeploymentId"]], 30, que="relanzamiento registrado")
@@ -288,7 +290,7 @@ def test_system_faults_20_percent_no_lost_or_duplicated_launch(entorno_factory):
         esperar(lambda: len(sim.deploys()) >= 12, 90, que="12 despliegues con fallos")
         sim.configure(fault_rates={})
         # rows whose deploy outcome was unknown (timeouts) are resolved by the Conciliador (L5.5)
-        esperar(lambda: not [r for r in env.ejecuciones() if r["Estado"] == "LANZANDO"], 60,
+        esperar(lambda: not [r for r in env.ejecuciones() if r["Estado"] == "LANZANDO"], 120,
                  que="ninguna fila LANZANDO")
         assert env.lanzador.terminate() == 0
         sim.wait_idle(10)

@@ -23,7 +23,10 @@ The rules:
   found → retry if the error is retriable and retries remain, otherwise leave it ``LANZANDO``;
 - when the retries end (or a stop cuts the wait) after an ambiguous attempt that A360 did not
   show, look once more: found → adopt; otherwise leave it ``LANZANDO`` — never ``DEPLOY_FAILED``
-  over a run that may exist.
+  over a run that may exist;
+- L3.5: a retry is only made when its wait and the whole attempt fit in the time left before the
+  LANZANDO recovery may judge the intent (``restante_seg``); otherwise the retries end there (a
+  process that dies later never has a deploy in flight that the recovery could miss).
 """
 
 from __future__ import annotations
@@ -156,28 +159,30 @@ def siguiente_paso(
     posible_aceptado: bool = False,
     parado: bool = False,
     espera_interrumpida: bool = False,
+    restante_seg: float | None = None,
 ) -> Paso:
     """What the launcher does after deploy attempt ``intento`` ended with ``desenlace``.
 
     ``busqueda``: the answer to the :class:`Buscar` step this function returned for the same
     attempt, if any. ``espera_interrumpida``: the wait of the :class:`Desplegar` step it returned
-    was cut short by a stop (no further deploy is made).
+    was cut short by a stop (no further deploy is made). ``restante_seg``: seconds left in which
+    another attempt may start and still end before ``LANZADOR_LANZANDO_TIMEOUT_SEG`` (None: no limit).
     """
     if busqueda is not None and busqueda.intento_anterior:
         return _tras_ultima_busqueda(desenlace, busqueda)
     if busqueda is not None:
-        return _tras_busqueda(intento, desenlace, busqueda, ajustes, parado)
+        return _tras_busqueda(intento, desenlace, busqueda, ajustes, parado, restante_seg)
     if espera_interrumpida:
         return _sin_reintento(intento, desenlace, posible_aceptado)
     if desenlace.clase is Clase.ACEPTADO:
         return RegistrarDesplegado(str(desenlace.deployment_id))
     if desenlace.clase is Clase.AMBIGUO:
         return Buscar(intento_anterior=False)
-    return _reintento(intento, desenlace, ajustes, posible_aceptado, parado)
+    return _reintento(intento, desenlace, ajustes, posible_aceptado, parado, restante_seg)
 
 
 def _tras_busqueda(intento: int, desenlace: Desenlace, busqueda: Busqueda, ajustes: AjustesReintento,
-                   parado: bool) -> Paso:
+                   parado: bool, restante_seg: float | None) -> Paso:
     """After looking in A360 for the deploy whose answer was ambiguous."""
     if busqueda.error is not None:
         return _dejar(desenlace, f"no se pudo comprobar en A360: {busqueda.error}")
@@ -187,13 +192,25 @@ def _tras_busqueda(intento: int, desenlace: Desenlace, busqueda: Busqueda, ajust
         return _dejar(desenlace, "A360 pudo aceptarlo; no se reintenta")
     if intento > ajustes.max_reintentos or parado:
         return _dejar(desenlace, "reintentos agotados")
-    return _reintento(intento, desenlace, ajustes, True, parado)
+    return _reintento(intento, desenlace, ajustes, True, parado, restante_seg)
+
+
+#: Appended to the message of a failure whose retries were cut by the LANZANDO deadline (L3.5).
+SIN_TIEMPO = "sin tiempo para otro intento antes de LANZADOR_LANZANDO_TIMEOUT_SEG"
 
 
 def _reintento(intento: int, desenlace: Desenlace, ajustes: AjustesReintento, posible_aceptado: bool,
-               parado: bool) -> Paso:
+               parado: bool, restante_seg: float | None = None) -> Paso:
     if desenlace.se_reintenta and intento <= ajustes.max_reintentos and not parado:
-        return Desplegar(espera_reintento(intento, desenlace, ajustes), posible_aceptado)
+        espera = espera_reintento(intento, desenlace, ajustes)
+        if restante_seg is None or espera <= restante_seg:
+            return Desplegar(espera, posible_aceptado)
+        paso = _sin_reintento(intento, desenlace, posible_aceptado)
+        if isinstance(paso, RegistrarFallo):
+            return RegistrarFallo(f"{paso.mensaje} ({SIN_TIEMPO})", paso.tipo_error, paso.alerta_robot)
+        if isinstance(paso, DejarLanzando):
+            return DejarLanzando(paso.error, paso.tipo_error, f"{paso.motivo}; {SIN_TIEMPO}")
+        return paso
     return _sin_reintento(intento, desenlace, posible_aceptado)
 
 
