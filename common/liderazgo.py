@@ -344,6 +344,10 @@ class Liderazgo:
         self._restante: float | None = None
         self.intentos = 0
         self.cambios = 0
+        #: Terms of office: how many times this process took the role (not counting renewals).
+        self.mandatos = 0
+        #: Called (in the election's thread) each time this process takes the role after not holding it.
+        self.al_tomar: list[Callable[[], Any]] = []
 
     @classmethod
     def from_config(cls, cfg: Any, servicio: str, *, alerts: Any = None,
@@ -417,7 +421,16 @@ class Liderazgo:
             self.log.warning("SAM %s: no se pudo renovar el liderazgo en la base de datos SAM: %s",
                              self._nombre, exc)
         with self._lock:
-            self.estado = tras_intento(self.estado, tomado, inicio, ha=self.ha, gracia_s=self.gracia_s)
+            antes = self.estado
+            self.estado = tras_intento(antes, tomado, inicio, ha=self.ha, gracia_s=self.gracia_s)
+            nuevo_mandato = tomado is True and (not antes.tiene or antes.ultimo_ok is None)
+        if nuevo_mandato:
+            self.mandatos += 1
+            for fn in self.al_tomar:
+                try:
+                    fn()
+                except Exception:  # noqa: BLE001 - a listener never stops the election
+                    self.log.exception("Error al preparar el trabajo tras tomar el liderazgo.")
         if tomado is False:
             self._restante = self._leer_restante()
         return tomado
@@ -490,3 +503,25 @@ class Liderazgo:
 
 
 _TEXTO_ROL = {ROL_LIDER: "líder", ROL_ESPERA: "en espera", ROL_ACTIVO: "activo"}
+
+
+#: Exit code of a second instance that refuses to start (HA off and the role is taken).
+CODIGO_ROL_OCUPADO = 3
+
+
+def elegir_al_arrancar(cfg: Any, servicio: str, *, alerts: Any = None,
+                       logger: logging.Logger | None = None) -> Liderazgo | int:
+    """Start the election of ``servicio`` for a service's ``main``: the running :class:`Liderazgo`
+    (give it to the runner with ``runner.usar_liderazgo``), or the exit code when this instance must
+    not start (HA off and another instance holds the role: Spanish line in the log and on stderr)."""
+    from common.cli import salir_con_error
+
+    log = logger or _log
+    eleccion = Liderazgo.from_config(cfg, servicio, alerts=alerts, logger=log)
+    try:
+        eleccion.arrancar()
+    except RolOcupado as exc:
+        log.error("SAM %s no arranca: %s", _NOMBRES.get(servicio, servicio), exc)
+        eleccion.db.close_all()
+        return salir_con_error(_NOMBRES.get(servicio, servicio), str(exc), CODIGO_ROL_OCUPADO)
+    return eleccion

@@ -42,6 +42,8 @@ class _Job:
     skipped: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
     racha: RachaDeFallos | None = None
+    solo_lider: bool = False
+    en_espera: int = 0
 
 
 class ServiceRunner:
@@ -68,17 +70,28 @@ class ServiceRunner:
         self._monotonic = monotonic
         #: Called after every job run with (job name, seconds, exception or None): metrics, heartbeat.
         self._observadores: list[Callable[[str, float, BaseException | None], Any]] = []
+        #: The process' leader election (common/liderazgo.py), or None (no election: always works).
+        self.liderazgo: Any = None
 
     # -- configuration -------------------------------------------------------------------
     def add_job(
-        self, name: str, interval_s: float, fn: Callable[[], Any], *, run_at_start: bool = True
+        self, name: str, interval_s: float, fn: Callable[[], Any], *, run_at_start: bool = True,
+        solo_lider: bool = False,
     ) -> None:
+        """``solo_lider=True``: the role's work (sync, launch, conciliation, balancing, maintenance);
+        with an election (:meth:`usar_liderazgo`) it runs only while this process may work (H2).
+        Heartbeats and settings refresh keep the default and run in standby too."""
         if name in self._jobs:
             raise ValueError(f"job {name!r} already registered")
         if interval_s <= 0:
             raise ValueError("interval_s must be positive")
-        job = _Job(name, float(interval_s), fn, run_at_start)
+        job = _Job(name, float(interval_s), fn, run_at_start, solo_lider=solo_lider)
         self._jobs[name] = job
+
+    def usar_liderazgo(self, liderazgo: Any) -> None:
+        """Gate the ``solo_lider`` jobs on ``liderazgo.puede_trabajar()`` (common/liderazgo.py); the
+        election is stopped (the role handed over) after the shutdown hooks."""
+        self.liderazgo = liderazgo
 
     def observar_tareas(self, fn: Callable[[str, float, BaseException | None], Any]) -> None:
         """``fn(job, seconds, exception or None)`` after every job run; its errors are logged, never raised."""
@@ -95,7 +108,7 @@ class ServiceRunner:
 
     def job_stats(self, name: str) -> dict[str, int]:
         job = self._jobs[name]
-        return {"runs": job.runs, "skipped": job.skipped}
+        return {"runs": job.runs, "skipped": job.skipped, "en_espera": job.en_espera}
 
     # -- running -------------------------------------------------------------------------
     def run(self) -> int:
@@ -128,6 +141,9 @@ class ServiceRunner:
 
     def _launch(self, job: _Job) -> None:
         if self.stop_event.is_set():
+            return
+        if job.solo_lider and self.liderazgo is not None and not self.liderazgo.puede_trabajar():
+            job.en_espera += 1  # H2: a standby (or a leader that could not renew) takes no work
             return
         with job.lock:
             if job.thread is not None and job.thread.is_alive():
@@ -199,6 +215,11 @@ class ServiceRunner:
                 hook()
             except Exception:  # noqa: BLE001 - one failing hook must not skip the others
                 self.log.exception("Error al cerrar un recurso durante la detención.")
+        if self.liderazgo is not None:  # last: the work is over, another server may take the role now
+            try:
+                self.liderazgo.detener()
+            except Exception:  # noqa: BLE001 - the lease expires by itself
+                self.log.exception("Error al ceder el liderazgo durante la detención.")
         self.log.info("Servicio %s detenido correctamente.", self.name)
         return 0
 

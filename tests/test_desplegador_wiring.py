@@ -29,8 +29,9 @@ class Runner:
         self.jobs, self.hooks = {}, []
         self.stop_event = threading.Event()
 
-    def add_job(self, name, interval_s, fn, *, run_at_start=True):
+    def add_job(self, name, interval_s, fn, *, run_at_start=True, solo_lider=False):
         self.jobs[name] = (interval_s, fn)
+        self.solo_lider = {**getattr(self, "solo_lider", {}), name: solo_lider}
 
     def add_shutdown_hook(self, fn):
         self.hooks.append(fn)
@@ -95,6 +96,7 @@ def test_L6_jobs_registered_separately_with_their_intervals(db):
     }
     assert lz.desplegador.stop_event is runner.stop_event
     assert lz.mantenimiento.stop_event is runner.stop_event
+    assert all(runner.solo_lider.values())  # H2: every one of them is the leader's work
     lz.cerrar()
 
 

@@ -146,6 +146,8 @@ class ServicioBalanceador:
         self.ajustes = AjustesBalanceo.desde_config(cfg)
         self.executor = executor
         self.cooling_reconstruido = False
+        #: H3: checked right before applying a plan; main() sets it to the election's puede_trabajar.
+        self.puede_aplicar: Callable[[], bool] = lambda: True
         umbral = int(ajuste(cfg, "SAM_FALLOS_CONSECUTIVOS_ALERTA"))
         self._racha_bd = RachaDeFallos(alerts, CLAVE_ALERTA_BD, umbral=umbral, logger=self.log)
         #: The process' one alert for "SAM DB unreachable" (common.utils.alertas.AlertaBdSam).
@@ -194,6 +196,9 @@ class ServicioBalanceador:
             if not self.cooling_reconstruido:
                 self.reconstruir_cooling(now)
             plan, cons, lectura, sin_balancear = self.preparar(now, resultados)
+            if not self.puede_aplicar():  # H3: leadership lost during the cycle: apply nothing
+                self.log.warning("Ciclo de balanceo descartado: este Balanceador ya no es el líder.")
+                return None
             repositorio.aplicar(self.db, plan, now)
         except DatabaseError as exc:
             self._fallo_bd(exc)
@@ -428,9 +433,20 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "python balanceador/r
     except DatabaseError as exc:
         log.error("No se pudo leer HistoricoBalanceo al arrancar (se reintenta en cada ciclo): %s", exc)
 
+    from common.liderazgo import elegir_al_arrancar
+
+    eleccion = elegir_al_arrancar(cfg, "balanceador", alerts=alerts, logger=log)  # H1: before any work
+    if isinstance(eleccion, int):
+        close_sources(fuentes)
+        db.close_all()
+        return eleccion
+    servicio.puede_aplicar = eleccion.puede_trabajar
+    # A standby that takes over reads the cooling state the old leader left in HistoricoBalanceo.
+    eleccion.al_tomar.append(lambda: setattr(servicio, "cooling_reconstruido", False))
     runner = ServiceRunner("balanceador", logger=logger.getChild("runner"), alerts=alerts,
                            shutdown_timeout=float(cfg.BALANCEADOR_SHUTDOWN_TIMEOUT_SEG))
-    runner.add_job("ciclo_balanceo", float(cfg.BALANCEADOR_INTERVALO_CICLO_SEG), servicio.ciclo)
+    runner.usar_liderazgo(eleccion)
+    runner.add_job("ciclo_balanceo", float(cfg.BALANCEADOR_INTERVALO_CICLO_SEG), servicio.ciclo, solo_lider=True)
     runner.add_shutdown_hook(lambda: close_sources(fuentes))
     runner.add_shutdown_hook(lambda: executor.shutdown(wait=False, cancel_futures=True))
     runner.add_shutdown_hook(db.close_all)

@@ -180,11 +180,17 @@ class Lanzador:
         self.stop_event = runner.stop_event
         self.desplegador.stop_event = runner.stop_event
         self.mantenimiento.stop_event = runner.stop_event
-        runner.add_job("sincronizacion", cfg.LANZADOR_INTERVALO_SYNC_TABLAS_SEG, self.job_sincronizacion)
-        runner.add_job("lanzamiento", cfg.LANZADOR_INTERVALO_LANZADOR_SEG, self.job_lanzamiento)
+        # H2: the role's work runs only on the leader (solo_lider; without an election, always).
+        runner.add_job("sincronizacion", cfg.LANZADOR_INTERVALO_SYNC_TABLAS_SEG, self.job_sincronizacion,
+                       solo_lider=True)
+        runner.add_job("lanzamiento", cfg.LANZADOR_INTERVALO_LANZADOR_SEG, self.job_lanzamiento, solo_lider=True)
         if self.conciliador is not None:
-            runner.add_job("conciliacion", cfg.LANZADOR_INTERVALO_CONCILIADOR_SEG, self.job_conciliacion)
-        runner.add_job("mantenimiento", INTERVALO_MANTENIMIENTO_SEG, self.job_mantenimiento)
+            runner.add_job("conciliacion", cfg.LANZADOR_INTERVALO_CONCILIADOR_SEG, self.job_conciliacion,
+                           solo_lider=True)
+        runner.add_job("mantenimiento", INTERVALO_MANTENIMIENTO_SEG, self.job_mantenimiento, solo_lider=True)
+        if getattr(runner, "liderazgo", None) is not None:
+            # H3: a launch cycle that outlives the leadership starts no new deploy.
+            self.desplegador.puede_lanzar = runner.liderazgo.puede_trabajar
         runner.add_shutdown_hook(self.cerrar)
 
     def cerrar(self) -> None:
@@ -236,9 +242,15 @@ def main(argv: list[str] | None = None) -> int:
         cfg.LANZADOR_MAX_LANZAMIENTOS_CONCURRENTES,
         lanzador.pausa.describir(),
     )
+    from common.liderazgo import elegir_al_arrancar
+
+    eleccion = elegir_al_arrancar(cfg, "lanzador", alerts=alerts, logger=log)  # H1: before any work
+    if isinstance(eleccion, int):
+        return eleccion
     runner = ServiceRunner(
         "lanzador", logger=logger, alerts=alerts, shutdown_timeout=float(cfg.LANZADOR_SHUTDOWN_TIMEOUT_SEG)
     )
+    runner.usar_liderazgo(eleccion)
     lanzador.registrar(runner)
     return runner.run()
 
