@@ -1917,6 +1917,13 @@ BEGIN
             UNION ALL
             SELECT @Ayer AS Dia
         ),
+        Progs AS (
+            SELECT p.ProgramacionId, p.RobotId, p.TipoProgramacion, p.HoraInicio, p.HoraFin, p.Tolerancia, p.DiaSemana, p.DiaDelMes, p.FechaEspecifica, p.EsCiclico, p.FechaInicioVentana, p.FechaFinVentana, p.IntervaloEntreEjecuciones, p.DiaInicioMes, p.DiaFinMes, p.UltimosDiasMes, p.Activo,
+                   N' ' + REPLACE(REPLACE(REPLACE(REPLACE(UPPER(COALESCE(p.DiaSemana, N'')),
+                              NCHAR(193), N'A'), N',', N' '), N';', N' '), CHAR(9), N' ') + N' ' AS DiasNorm
+            FROM dbo.Programaciones AS p
+            WHERE p.Activo = 1
+        ),
         Slots AS (
             SELECT
                 a.RobotId,
@@ -1926,39 +1933,59 @@ BEGIN
                 d.Dia,
                 DATEADD(SECOND, DATEDIFF(SECOND, CAST('00:00:00' AS TIME), p.HoraInicio),
                         CAST(d.Dia AS DATETIME2)) AS Inicio,
-                COALESCE(p.Tolerancia, @ToleranciaDefectoMin) AS ToleranciaMin
+                -- L7.3: a cyclic window ends at HoraFin (the next day when not after HoraInicio),
+                -- excluded; a one-shot window (or a cyclic one without HoraFin) at start + tolerance.
+                CASE WHEN p.EsCiclico = 1 AND p.HoraFin IS NOT NULL
+                     THEN DATEADD(SECOND, DATEDIFF(SECOND, CAST('00:00:00' AS TIME), p.HoraFin), CAST(
+                          CASE WHEN DATEDIFF(SECOND, CAST('00:00:00' AS TIME), p.HoraFin) < DATEDIFF(SECOND, CAST('00:00:00' AS TIME), p.HoraInicio)
+                               THEN DATEADD(DAY, 1, d.Dia) ELSE d.Dia END AS DATETIME2))
+                     ELSE DATEADD(MINUTE, COALESCE(p.Tolerancia, @ToleranciaDefectoMin),
+                                  DATEADD(SECOND, DATEDIFF(SECOND, CAST('00:00:00' AS TIME), p.HoraInicio), CAST(d.Dia AS DATETIME2)))
+                END AS Fin,
+                CASE WHEN p.EsCiclico = 1 THEN 1 ELSE 0 END AS Ciclico,
+                COALESCE(p.IntervaloEntreEjecuciones, 0) AS IntervaloMin
             FROM dbo.Asignaciones AS a
             INNER JOIN dbo.Robots AS r ON r.RobotId = a.RobotId
             INNER JOIN EquiposLibres AS el ON el.EquipoId = a.EquipoId
-            INNER JOIN dbo.Programaciones AS p
+            INNER JOIN Progs AS p
                 ON p.RobotId = a.RobotId
                AND (a.ProgramacionId IS NULL OR a.ProgramacionId = p.ProgramacionId)
             CROSS JOIN Dias AS d
             WHERE a.EsProgramado = 1
               AND r.Activo = 1
               AND r.ExisteEnA360 = 1
-              AND p.Activo = 1
-              AND p.HoraInicio IS NOT NULL
+              AND (UPPER(p.TipoProgramacion) IN (N'DIARIA', N'SEMANAL', N'MENSUAL', N'ESPECIFICA', N'RANGOMENSUAL')
+                  AND p.HoraInicio IS NOT NULL
+                  AND (p.Tolerancia IS NULL OR p.Tolerancia BETWEEN 0 AND 1440)
+                  AND (p.EsCiclico = 1 OR (p.HoraFin IS NULL AND p.IntervaloEntreEjecuciones IS NULL))
+                  AND (p.IntervaloEntreEjecuciones IS NULL OR p.IntervaloEntreEjecuciones >= 0)
+                  AND (p.HoraFin IS NULL OR DATEDIFF(SECOND, CAST('00:00:00' AS TIME), p.HoraFin) <> DATEDIFF(SECOND, CAST('00:00:00' AS TIME), p.HoraInicio))
+                  AND (p.FechaInicioVentana IS NULL OR p.FechaFinVentana IS NULL
+                       OR p.FechaFinVentana >= p.FechaInicioVentana)
+                  AND (UPPER(p.TipoProgramacion) <> N'SEMANAL' OR (
+                      p.DiasNorm LIKE N'% LU %' OR p.DiasNorm LIKE N'% MA %' OR p.DiasNorm LIKE N'% MI %' OR p.DiasNorm LIKE N'% JU %' OR p.DiasNorm LIKE N'% VI %' OR p.DiasNorm LIKE N'% SA %' OR p.DiasNorm LIKE N'% DO %'))
+                  AND (UPPER(p.TipoProgramacion) <> N'MENSUAL' OR p.DiaDelMes BETWEEN 1 AND 31)
+                  AND (UPPER(p.TipoProgramacion) <> N'ESPECIFICA' OR p.FechaEspecifica IS NOT NULL)
+                  AND (UPPER(p.TipoProgramacion) <> N'RANGOMENSUAL'
+                       OR (p.UltimosDiasMes IS NULL AND p.DiaInicioMes BETWEEN 1 AND 31
+                           AND p.DiaFinMes BETWEEN 1 AND 31 AND p.DiaInicioMes <= p.DiaFinMes)
+                       OR (p.UltimosDiasMes BETWEEN 1 AND 31 AND p.DiaInicioMes IS NULL AND p.DiaFinMes IS NULL)))
+              AND (p.FechaInicioVentana IS NULL OR d.Dia >= p.FechaInicioVentana)
+              AND (p.FechaFinVentana IS NULL OR d.Dia <= p.FechaFinVentana)
               AND (
                   UPPER(p.TipoProgramacion) = N'DIARIA'
-                  OR (
-                      UPPER(p.TipoProgramacion) = N'SEMANAL'
-                      AND N' ' + REPLACE(REPLACE(REPLACE(REPLACE(UPPER(COALESCE(p.DiaSemana, N'')),
-                              NCHAR(193), N'A'), N',', N' '), N';', N' '), CHAR(9), N' ') + N' '
-                          LIKE N'% ' + CASE DATEDIFF(DAY, CAST('19000101' AS DATE), d.Dia) % 7
+                  OR (UPPER(p.TipoProgramacion) = N'SEMANAL' AND p.DiasNorm LIKE N'% ' + CASE DATEDIFF(DAY, CAST('19000101' AS DATE), d.Dia) % 7
                               WHEN 0 THEN N'LU' WHEN 1 THEN N'MA' WHEN 2 THEN N'MI'
                               WHEN 3 THEN N'JU' WHEN 4 THEN N'VI' WHEN 5 THEN N'SA'
-                              ELSE N'DO' END + N' %'
-                  )
-                  OR (
-                      UPPER(p.TipoProgramacion) = N'MENSUAL'
-                      AND DAY(d.Dia) = CASE WHEN p.DiaDelMes > DAY(EOMONTH(d.Dia))
-                                            THEN DAY(EOMONTH(d.Dia)) ELSE p.DiaDelMes END
-                  )
-                  OR (
-                      UPPER(p.TipoProgramacion) = N'ESPECIFICA'
-                      AND p.FechaEspecifica = d.Dia
-                  )
+                              ELSE N'DO' END + N' %')
+                  OR (UPPER(p.TipoProgramacion) = N'MENSUAL' AND DAY(d.Dia) = CASE WHEN p.DiaDelMes > DAY(EOMONTH(d.Dia)) THEN DAY(EOMONTH(d.Dia)) ELSE p.DiaDelMes END)
+                  OR (UPPER(p.TipoProgramacion) = N'ESPECIFICA' AND p.FechaEspecifica = d.Dia)
+                  OR (UPPER(p.TipoProgramacion) = N'RANGOMENSUAL' AND (
+                      (p.UltimosDiasMes IS NOT NULL AND DAY(d.Dia) > DAY(EOMONTH(d.Dia)) - p.UltimosDiasMes)
+                      OR (p.UltimosDiasMes IS NULL
+                          AND DAY(d.Dia) >= CASE WHEN p.DiaInicioMes > DAY(EOMONTH(d.Dia)) THEN DAY(EOMONTH(d.Dia)) ELSE p.DiaInicioMes END
+                          AND DAY(d.Dia) <= CASE WHEN p.DiaFinMes > DAY(EOMONTH(d.Dia)) THEN DAY(EOMONTH(d.Dia)) ELSE p.DiaFinMes END)
+                  ))
               )
         ),
         Programados AS (
@@ -1966,12 +1993,28 @@ BEGIN
                    CAST(1 AS BIT) AS EsProgramado, s.Dia AS FechaSlot, s.Inicio AS Orden
             FROM Slots AS s
             WHERE @Ahora >= s.Inicio
-              AND @Ahora <= DATEADD(MINUTE, s.ToleranciaMin, s.Inicio)
-              AND NOT EXISTS (
+              AND (@Ahora < s.Fin OR (s.Ciclico = 0 AND @Ahora = s.Fin))
+              -- L2.1 one-shot: once per slot.
+              AND (s.Ciclico = 1 OR NOT EXISTS (
                   SELECT 1 FROM dbo.Ejecuciones AS e
                   WHERE e.RobotId = s.RobotId AND e.EquipoId = s.EquipoId
                     AND e.FechaSlot = s.Dia AND e.Hora = s.HoraInicio
-              )
+              ))
+              -- L7.3 cyclic: IntervaloEntreEjecuciones minutes since the pair's last end (or start of
+              -- a run that never ended), compared at whole seconds as the SQLite twin does.
+              AND (s.Ciclico = 0 OR (
+                  NOT EXISTS (
+                      SELECT 1 FROM dbo.Ejecuciones AS e
+                      WHERE e.RobotId = s.RobotId AND e.EquipoId = s.EquipoId
+                        AND e.FechaFin >= DATEADD(SECOND, 1 - 60 * s.IntervaloMin, @Ahora)
+                  )
+                  AND NOT EXISTS (
+                      SELECT 1 FROM dbo.Ejecuciones AS e
+                      WHERE e.FechaFin IS NULL
+                        AND e.EquipoId = s.EquipoId AND e.RobotId = s.RobotId
+                        AND e.FechaInicio >= DATEADD(SECOND, 1 - 60 * s.IntervaloMin, @Ahora)
+                  )
+              ))
               AND NOT EXISTS (
                   SELECT 1 FROM dbo.Ejecuciones AS e
                   WHERE e.RobotId = s.RobotId AND e.EquipoId = s.EquipoId

@@ -47,7 +47,7 @@ from typing import Any
 from common.database import sentencias
 from common.database.ocupacion import ocupa_equipo
 from common.execution_states import DEPLOY_FAILED
-from common.programacion import TOLERANCIA_DEFECTO_MIN
+from common.programacion import DIAS_SEMANA, TIPOS, TOLERANCIA_DEFECTO_MIN, TOLERANCIA_MAXIMA_MIN
 
 #: ``MensajeError`` prefix of a deploy that failed because A360 was down (BEHAVIOUR M2): such a
 #: DEPLOY_FAILED does not start the wait after a failure (``lanzador.service.caida_a360`` writes it).
@@ -99,6 +99,125 @@ def _fallo_reciente_tsql(r: str) -> str:
               )"""  # noqa: S608
 
 
+# --------------------------------------------------------------------------------------------
+# L7: the schedule rules shared by both dialects, rendered from one place. ``p`` is the alias of
+# Programaciones, ``d`` of the candidate day. What is valid is common.programacion.validar.
+# --------------------------------------------------------------------------------------------
+def _tipo(dialecto: str) -> str:
+    """``TipoProgramacion`` as both engines compare it (SQL Server ignores trailing spaces itself)."""
+    return "UPPER(p.TipoProgramacion)" if dialecto == sentencias.TSQL else "UPPER(RTRIM(p.TipoProgramacion))"
+
+
+def _n(dialecto: str, literal: str) -> str:
+    """A string literal: ``N'...'`` in T-SQL."""
+    return f"N{literal}" if dialecto == sentencias.TSQL else literal
+
+
+def _segundos(dialecto: str, columna: str) -> str:
+    """A TIME column at whole seconds, comparable within one dialect."""
+    if dialecto == sentencias.TSQL:
+        return f"DATEDIFF(SECOND, CAST('00:00:00' AS TIME), {columna})"
+    return f"time({columna})"
+
+
+def _fecha(dialecto: str, expr: str) -> str:
+    return expr if dialecto == sentencias.TSQL else f"date({expr})"
+
+
+def _dias_semana_normalizados(dialecto: str) -> str:
+    """``DiaSemana`` upper-cased, ``Á`` → ``A``, separators as spaces, padded by one space."""
+    if dialecto == sentencias.TSQL:
+        return ("N' ' + REPLACE(REPLACE(REPLACE(REPLACE(UPPER(COALESCE(p.DiaSemana, N'')),\n"
+                "                              NCHAR(193), N'A'), N',', N' '), N';', N' '), CHAR(9), N' ') + N' '")
+    return ("(' ' || REPLACE(REPLACE(REPLACE(UPPER(REPLACE(REPLACE(COALESCE(p.DiaSemana, ''),\n"
+            "                      char(193), 'A'), char(225), 'A')), ',', ' '), ';', ' '), char(9), ' ') || ' ')")
+
+
+_COLUMNAS_PROGRAMACION = (
+    "ProgramacionId", "RobotId", "TipoProgramacion", "HoraInicio", "HoraFin", "Tolerancia", "DiaSemana",
+    "DiaDelMes", "FechaEspecifica", "EsCiclico", "FechaInicioVentana", "FechaFinVentana",
+    "IntervaloEntreEjecuciones", "DiaInicioMes", "DiaFinMes", "UltimosDiasMes", "Activo",
+)
+
+
+def programaciones_cte(dialecto: str) -> str:
+    """The active ``Programaciones`` rows with ``DiasNorm`` (normalised ``DiaSemana``), for alias ``p``."""
+    tabla = "dbo.Programaciones" if dialecto == sentencias.TSQL else "Programaciones"
+    cols = ", ".join(f"p.{c}" for c in _COLUMNAS_PROGRAMACION)
+    return f"""SELECT {cols},
+                   {_dias_semana_normalizados(dialecto)} AS DiasNorm
+            FROM {tabla} AS p
+            WHERE p.Activo = 1"""  # noqa: S608
+
+
+def predicado_valida(dialecto: str) -> str:
+    """SQL truth of "``validar(p)`` finds no problem" for the row of alias ``p`` (L7.1); ``p`` comes
+    from :func:`programaciones_cte`."""
+    t, n = _tipo(dialecto), (lambda x: _n(dialecto, x))
+    algun_dia = " OR ".join(f"p.DiasNorm LIKE {n(chr(39) + '% ' + d + ' %' + chr(39))}" for d in DIAS_SEMANA)
+    tipos = ", ".join(n(f"'{x.upper()}'") for x in TIPOS)
+    return f"""({t} IN ({tipos})
+                  AND p.HoraInicio IS NOT NULL
+                  AND (p.Tolerancia IS NULL OR p.Tolerancia BETWEEN 0 AND {TOLERANCIA_MAXIMA_MIN})
+                  AND (p.EsCiclico = 1 OR (p.HoraFin IS NULL AND p.IntervaloEntreEjecuciones IS NULL))
+                  AND (p.IntervaloEntreEjecuciones IS NULL OR p.IntervaloEntreEjecuciones >= 0)
+                  AND (p.HoraFin IS NULL OR {_segundos(dialecto, "p.HoraFin")} <> {_segundos(dialecto, "p.HoraInicio")})
+                  AND (p.FechaInicioVentana IS NULL OR p.FechaFinVentana IS NULL
+                       OR {_fecha(dialecto, "p.FechaFinVentana")} >= {_fecha(dialecto, "p.FechaInicioVentana")})
+                  AND ({t} <> {n("'SEMANAL'")} OR (
+                      {algun_dia}))
+                  AND ({t} <> {n("'MENSUAL'")} OR p.DiaDelMes BETWEEN 1 AND 31)
+                  AND ({t} <> {n("'ESPECIFICA'")} OR p.FechaEspecifica IS NOT NULL)
+                  AND ({t} <> {n("'RANGOMENSUAL'")}
+                       OR (p.UltimosDiasMes IS NULL AND p.DiaInicioMes BETWEEN 1 AND 31
+                           AND p.DiaFinMes BETWEEN 1 AND 31 AND p.DiaInicioMes <= p.DiaFinMes)
+                       OR (p.UltimosDiasMes BETWEEN 1 AND 31 AND p.DiaInicioMes IS NULL AND p.DiaFinMes IS NULL)))"""
+
+
+def _dia_del_mes(dialecto: str) -> tuple[str, str]:
+    """(day of ``d``'s month, last day of that month)."""
+    if dialecto == sentencias.TSQL:
+        return "DAY(d.Dia)", "DAY(EOMONTH(d.Dia))"
+    return ("CAST(strftime('%d', d.Dia) AS INTEGER)",
+            "CAST(strftime('%d', date(d.Dia, 'start of month', '+1 month', '-1 day')) AS INTEGER)")
+
+
+def _minimo(dialecto: str, a: str, b: str) -> str:
+    return f"CASE WHEN {a} > {b} THEN {b} ELSE {a} END" if dialecto == sentencias.TSQL else f"MIN({a}, {b})"
+
+
+def predicado_dia(dialecto: str) -> str:
+    """SQL truth of ``toca_el_dia(p, d.Dia)`` for a valid row (L2.1, L7.1): type and date window."""
+    t, n = _tipo(dialecto), (lambda x: _n(dialecto, x))
+    dia, ultimo = _dia_del_mes(dialecto)
+    if dialecto == sentencias.TSQL:
+        dia_semana = """CASE DATEDIFF(DAY, CAST('19000101' AS DATE), d.Dia) % 7
+                              WHEN 0 THEN N'LU' WHEN 1 THEN N'MA' WHEN 2 THEN N'MI'
+                              WHEN 3 THEN N'JU' WHEN 4 THEN N'VI' WHEN 5 THEN N'SA'
+                              ELSE N'DO' END"""
+        semanal = f"p.DiasNorm LIKE N'% ' + {dia_semana} + N' %'"
+    else:
+        dia_semana = """CASE strftime('%w', d.Dia)
+                      WHEN '1' THEN 'LU' WHEN '2' THEN 'MA' WHEN '3' THEN 'MI'
+                      WHEN '4' THEN 'JU' WHEN '5' THEN 'VI' WHEN '6' THEN 'SA'
+                      ELSE 'DO' END"""
+        semanal = f"p.DiasNorm LIKE '% ' || {dia_semana} || ' %'"
+    return f"""(p.FechaInicioVentana IS NULL OR d.Dia >= {_fecha(dialecto, "p.FechaInicioVentana")})
+              AND (p.FechaFinVentana IS NULL OR d.Dia <= {_fecha(dialecto, "p.FechaFinVentana")})
+              AND (
+                  {t} = {n("'DIARIA'")}
+                  OR ({t} = {n("'SEMANAL'")} AND {semanal})
+                  OR ({t} = {n("'MENSUAL'")} AND {dia} = {_minimo(dialecto, "p.DiaDelMes", ultimo)})
+                  OR ({t} = {n("'ESPECIFICA'")} AND {_fecha(dialecto, "p.FechaEspecifica")} = d.Dia)
+                  OR ({t} = {n("'RANGOMENSUAL'")} AND (
+                      (p.UltimosDiasMes IS NOT NULL AND {dia} > {ultimo} - p.UltimosDiasMes)
+                      OR (p.UltimosDiasMes IS NULL
+                          AND {dia} >= {_minimo(dialecto, "p.DiaInicioMes", ultimo)}
+                          AND {dia} <= {_minimo(dialecto, "p.DiaFinMes", ultimo)})
+                  ))
+              )"""
+
+
 # The weekday is computed independently of SET DATEFIRST: 1900-01-01 was a Monday, so
 # DATEDIFF(DAY, '19000101', d) % 7 is 0 = LU ... 6 = DO.
 PROCEDIMIENTO_TSQL = f"""CREATE OR ALTER PROCEDURE dbo.ObtenerRobotsEjecutables
@@ -139,6 +258,9 @@ BEGIN
             UNION ALL
             SELECT @Ayer AS Dia
         ),
+        Progs AS (
+            {programaciones_cte(sentencias.TSQL)}
+        ),
         Slots AS (
             SELECT
                 a.RobotId,
@@ -146,54 +268,59 @@ BEGIN
                 el.UserId,
                 p.HoraInicio,
                 d.Dia,
-                DATEADD(SECOND, DATEDIFF(SECOND, CAST('00:00:00' AS TIME), p.HoraInicio),
+                DATEADD(SECOND, {_segundos(sentencias.TSQL, "p.HoraInicio")},
                         CAST(d.Dia AS DATETIME2)) AS Inicio,
-                COALESCE(p.Tolerancia, @ToleranciaDefectoMin) AS ToleranciaMin
+                -- L7.3: a cyclic window ends at HoraFin (the next day when not after HoraInicio),
+                -- excluded; a one-shot window (or a cyclic one without HoraFin) at start + tolerance.
+                CASE WHEN p.EsCiclico = 1 AND p.HoraFin IS NOT NULL
+                     THEN DATEADD(SECOND, {_segundos(sentencias.TSQL, "p.HoraFin")}, CAST(
+                          CASE WHEN {_segundos(sentencias.TSQL, "p.HoraFin")} < {_segundos(sentencias.TSQL, "p.HoraInicio")}
+                               THEN DATEADD(DAY, 1, d.Dia) ELSE d.Dia END AS DATETIME2))
+                     ELSE DATEADD(MINUTE, COALESCE(p.Tolerancia, @ToleranciaDefectoMin),
+                                  DATEADD(SECOND, {_segundos(sentencias.TSQL, "p.HoraInicio")}, CAST(d.Dia AS DATETIME2)))
+                END AS Fin,
+                CASE WHEN p.EsCiclico = 1 THEN 1 ELSE 0 END AS Ciclico,
+                COALESCE(p.IntervaloEntreEjecuciones, 0) AS IntervaloMin
             FROM dbo.Asignaciones AS a
             INNER JOIN dbo.Robots AS r ON r.RobotId = a.RobotId
             INNER JOIN EquiposLibres AS el ON el.EquipoId = a.EquipoId
-            INNER JOIN dbo.Programaciones AS p
+            INNER JOIN Progs AS p
                 ON p.RobotId = a.RobotId
                AND (a.ProgramacionId IS NULL OR a.ProgramacionId = p.ProgramacionId)
             CROSS JOIN Dias AS d
             WHERE a.EsProgramado = 1
               AND r.Activo = 1
               AND r.ExisteEnA360 = 1
-              AND p.Activo = 1
-              AND p.HoraInicio IS NOT NULL
-              AND (
-                  UPPER(p.TipoProgramacion) = N'DIARIA'
-                  OR (
-                      UPPER(p.TipoProgramacion) = N'SEMANAL'
-                      AND N' ' + REPLACE(REPLACE(REPLACE(REPLACE(UPPER(COALESCE(p.DiaSemana, N'')),
-                              NCHAR(193), N'A'), N',', N' '), N';', N' '), CHAR(9), N' ') + N' '
-                          LIKE N'% ' + CASE DATEDIFF(DAY, CAST('19000101' AS DATE), d.Dia) % 7
-                              WHEN 0 THEN N'LU' WHEN 1 THEN N'MA' WHEN 2 THEN N'MI'
-                              WHEN 3 THEN N'JU' WHEN 4 THEN N'VI' WHEN 5 THEN N'SA'
-                              ELSE N'DO' END + N' %'
-                  )
-                  OR (
-                      UPPER(p.TipoProgramacion) = N'MENSUAL'
-                      AND DAY(d.Dia) = CASE WHEN p.DiaDelMes > DAY(EOMONTH(d.Dia))
-                                            THEN DAY(EOMONTH(d.Dia)) ELSE p.DiaDelMes END
-                  )
-                  OR (
-                      UPPER(p.TipoProgramacion) = N'ESPECIFICA'
-                      AND p.FechaEspecifica = d.Dia
-                  )
-              )
+              AND {predicado_valida(sentencias.TSQL)}
+              AND {predicado_dia(sentencias.TSQL)}
         ),
         Programados AS (
             SELECT s.RobotId, s.EquipoId, s.UserId, s.HoraInicio AS Hora,
                    CAST(1 AS BIT) AS EsProgramado, s.Dia AS FechaSlot, s.Inicio AS Orden
             FROM Slots AS s
             WHERE @Ahora >= s.Inicio
-              AND @Ahora <= DATEADD(MINUTE, s.ToleranciaMin, s.Inicio)
-              AND NOT EXISTS (
+              AND (@Ahora < s.Fin OR (s.Ciclico = 0 AND @Ahora = s.Fin))
+              -- L2.1 one-shot: once per slot.
+              AND (s.Ciclico = 1 OR NOT EXISTS (
                   SELECT 1 FROM dbo.Ejecuciones AS e
                   WHERE e.RobotId = s.RobotId AND e.EquipoId = s.EquipoId
                     AND e.FechaSlot = s.Dia AND e.Hora = s.HoraInicio
-              )
+              ))
+              -- L7.3 cyclic: IntervaloEntreEjecuciones minutes since the pair's last end (or start of
+              -- a run that never ended), compared at whole seconds as the SQLite twin does.
+              AND (s.Ciclico = 0 OR (
+                  NOT EXISTS (
+                      SELECT 1 FROM dbo.Ejecuciones AS e
+                      WHERE e.RobotId = s.RobotId AND e.EquipoId = s.EquipoId
+                        AND e.FechaFin >= DATEADD(SECOND, 1 - 60 * s.IntervaloMin, @Ahora)
+                  )
+                  AND NOT EXISTS (
+                      SELECT 1 FROM dbo.Ejecuciones AS e
+                      WHERE e.FechaFin IS NULL
+                        AND e.EquipoId = s.EquipoId AND e.RobotId = s.RobotId
+                        AND e.FechaInicio >= DATEADD(SECOND, 1 - 60 * s.IntervaloMin, @Ahora)
+                  )
+              ))
               AND {_fallo_reciente_tsql("s")}
         ),
         Online AS (
@@ -310,21 +437,30 @@ equipos_libres AS (
       AND NOT {_BUSY_SQLITE}
 ),
 dias AS (
-    SELECT hoy AS dia FROM prm
+    SELECT hoy AS Dia FROM prm
     UNION ALL
-    SELECT date(hoy, '-1 day') AS dia FROM prm
+    SELECT date(hoy, '-1 day') AS Dia FROM prm
+),
+progs AS (
+    {programaciones_cte(sentencias.SQLITE)}
 ),
 slots AS (
     SELECT a.RobotId, a.EquipoId, el.UserId,
            time(p.HoraInicio) AS HoraInicio,
-           d.dia AS dia,
-           datetime(d.dia || ' ' || time(p.HoraInicio)) AS inicio,
-           datetime(d.dia || ' ' || time(p.HoraInicio),
-                    '+' || COALESCE(p.Tolerancia, prm.tol_defecto) || ' minutes') AS fin
+           d.Dia AS dia,
+           datetime(d.Dia || ' ' || time(p.HoraInicio)) AS inicio,
+           CASE WHEN p.EsCiclico = 1 AND p.HoraFin IS NOT NULL
+                THEN datetime(CASE WHEN time(p.HoraFin) < time(p.HoraInicio) THEN date(d.Dia, '+1 day')
+                                   ELSE d.Dia END || ' ' || time(p.HoraFin))
+                ELSE datetime(d.Dia || ' ' || time(p.HoraInicio),
+                              '+' || COALESCE(p.Tolerancia, prm.tol_defecto) || ' minutes')
+           END AS fin,
+           CASE WHEN p.EsCiclico = 1 THEN 1 ELSE 0 END AS ciclico,
+           COALESCE(p.IntervaloEntreEjecuciones, 0) AS intervalo_min
     FROM Asignaciones AS a
     JOIN Robots AS r ON r.RobotId = a.RobotId
     JOIN equipos_libres AS el ON el.EquipoId = a.EquipoId
-    JOIN Programaciones AS p
+    JOIN progs AS p
       ON p.RobotId = a.RobotId
      AND (a.ProgramacionId IS NULL OR a.ProgramacionId = p.ProgramacionId)
     CROSS JOIN dias AS d
@@ -332,42 +468,33 @@ slots AS (
     WHERE a.EsProgramado = 1
       AND r.Activo = 1
       AND r.ExisteEnA360 = 1
-      AND p.Activo = 1
-      AND p.HoraInicio IS NOT NULL
-      AND (
-          UPPER(RTRIM(p.TipoProgramacion)) = 'DIARIA'
-          OR (
-              UPPER(RTRIM(p.TipoProgramacion)) = 'SEMANAL'
-              AND (' ' || REPLACE(REPLACE(REPLACE(UPPER(REPLACE(REPLACE(COALESCE(p.DiaSemana, ''),
-                      char(193), 'A'), char(225), 'A')), ',', ' '), ';', ' '), char(9), ' ') || ' ')
-                  LIKE '% ' || CASE strftime('%w', d.dia)
-                      WHEN '1' THEN 'LU' WHEN '2' THEN 'MA' WHEN '3' THEN 'MI'
-                      WHEN '4' THEN 'JU' WHEN '5' THEN 'VI' WHEN '6' THEN 'SA'
-                      ELSE 'DO' END || ' %'
-          )
-          OR (
-              UPPER(RTRIM(p.TipoProgramacion)) = 'MENSUAL'
-              AND CAST(strftime('%d', d.dia) AS INTEGER) = MIN(
-                  p.DiaDelMes,
-                  CAST(strftime('%d', date(d.dia, 'start of month', '+1 month', '-1 day')) AS INTEGER))
-          )
-          OR (
-              UPPER(RTRIM(p.TipoProgramacion)) = 'ESPECIFICA'
-              AND date(p.FechaEspecifica) = d.dia
-          )
-      )
+      AND {predicado_valida(sentencias.SQLITE)}
+      AND {predicado_dia(sentencias.SQLITE)}
 ),
 programados AS (
     SELECT s.RobotId, s.EquipoId, s.UserId, s.HoraInicio AS Hora, 1 AS EsProgramado,
            s.dia AS FechaSlot, s.inicio AS orden
     FROM slots AS s CROSS JOIN prm
     WHERE prm.ahora >= s.inicio
-      AND prm.ahora <= s.fin
-      AND NOT EXISTS (
+      AND (prm.ahora < s.fin OR (s.ciclico = 0 AND prm.ahora = s.fin))
+      AND (s.ciclico = 1 OR NOT EXISTS (
           SELECT 1 FROM Ejecuciones AS e
           WHERE e.RobotId = s.RobotId AND e.EquipoId = s.EquipoId
             AND date(e.FechaSlot) = s.dia AND time(e.Hora) = s.HoraInicio
-      )
+      ))
+      AND (s.ciclico = 0 OR (
+          NOT EXISTS (
+              SELECT 1 FROM Ejecuciones AS e
+              WHERE e.RobotId = s.RobotId AND e.EquipoId = s.EquipoId
+                AND datetime(e.FechaFin) > datetime(prm.ahora, '-' || (60 * s.intervalo_min) || ' seconds')
+          )
+          AND NOT EXISTS (
+              SELECT 1 FROM Ejecuciones AS e
+              WHERE e.FechaFin IS NULL
+                AND e.EquipoId = s.EquipoId AND e.RobotId = s.RobotId
+                AND datetime(e.FechaInicio) > datetime(prm.ahora, '-' || (60 * s.intervalo_min) || ' seconds')
+          )
+      ))
       AND NOT {_FALLO_RECIENTE_SQLITE.format(r="s")}
 ),
 online AS (
