@@ -305,7 +305,16 @@ VALUES
     (N'Liderazgo', N'ExpiraUtc', N'DATETIME2(3)', N'fecha', NULL, 0),
     (N'Mantenimiento', N'Tarea', N'NVARCHAR(50)', N'clave', 20, 0),
     (N'Mantenimiento', N'UltimaEjecucionCompleta', N'DATE', N'fecha', NULL, 0),
-    (N'Mantenimiento', N'FechaActualizacion', N'DATETIME2(3)', N'fecha', NULL, 0);
+    (N'Mantenimiento', N'FechaActualizacion', N'DATETIME2(3)', N'fecha', NULL, 0),
+    (N'EstadoServicios', N'Servicio', N'NVARCHAR(20)', N'clave', 11, 0),
+    (N'EstadoServicios', N'Host', N'NVARCHAR(255)', N'clave', 63, 0),
+    (N'EstadoServicios', N'Pid', N'INT', N'entero', NULL, 0),
+    (N'EstadoServicios', N'Version', N'NVARCHAR(50)', N'texto', 20, 0),
+    (N'EstadoServicios', N'Rol', N'NVARCHAR(10)', N'texto', 6, 0),
+    (N'EstadoServicios', N'Inicio', N'DATETIME2(3)', N'fecha', NULL, 0),
+    (N'EstadoServicios', N'UltimoLatido', N'DATETIME2(3)', N'fecha', NULL, 0),
+    (N'EstadoServicios', N'UltimoCicloOk', N'DATETIME2(3)', N'fecha', NULL, 0),
+    (N'EstadoServicios', N'UltimoError', N'NVARCHAR(4000)', N'cualquiera', NULL, 0);
 
 -- Required columns missing from an existing table.
 INSERT INTO @Fallos (Tabla, Columna, Actual, Motivo, TipoSAM, LongitudMinima, AdmiteNulos)
@@ -975,6 +984,27 @@ BEGIN
         UltimaEjecucionCompleta DATE NULL,
         FechaActualizacion DATETIME2(3) NULL,
         CONSTRAINT PK_Mantenimiento PRIMARY KEY CLUSTERED (Tarea)
+    );
+END;
+GO
+
+-- Latidos (BEHAVIOUR H5): una fila por proceso de SAM (Lanzador, Callback, Balanceador, consola),
+-- escrita cada SAM_LATIDO_SEG; una fila cuyo UltimoLatido no avanza es un proceso que murió sin
+-- detenerse (al detenerse limpiamente, cada proceso borra la suya).
+IF OBJECT_ID(N'dbo.EstadoServicios', N'U') IS NULL
+BEGIN
+    CREATE TABLE dbo.EstadoServicios (
+        Servicio NVARCHAR(20) NOT NULL,
+        Host NVARCHAR(255) NOT NULL,
+        Pid INT NOT NULL,
+        Version NVARCHAR(50) NOT NULL,
+        Rol NVARCHAR(10) NOT NULL,
+        Inicio DATETIME2(3) NOT NULL,
+        UltimoLatido DATETIME2(3) NOT NULL,
+        UltimoCicloOk DATETIME2(3) NULL,
+        UltimoError NVARCHAR(4000) NULL,
+        CONSTRAINT PK_EstadoServicios PRIMARY KEY CLUSTERED (Servicio, Host, Pid),
+        CONSTRAINT CK_EstadoServicios_Rol CHECK (Rol IN (N'lider', N'espera', N'activo'))
     );
 END;
 GO

@@ -10,7 +10,8 @@
   trigger) is never a 503 — redelivering cannot help —: it is stored in ``CallbacksRecibidos`` as
   settled and answered 200 ``no_aplicado`` (the Conciliador brings the row in line from A360), or
   422 when the database refuses even that record.
-- ``GET /health``: 200 when the database answers, 503 otherwise.
+- ``GET /health``: 200 when the database answers, 503 otherwise; the body names the version and the
+  age in seconds of this process' heartbeat row (``latido_edad_seg``, H5; null without one).
 - other paths 404, other methods 405. Every response is JSON ``{"estado": ..., "mensaje": ...}``
   in Spanish. Bad input never produces a 5xx and never stops the server.
 
@@ -36,6 +37,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
+from common import metricas
 from common.clock import Clock
 from common.database import ejecuciones
 from common.database.sentencias import sql
@@ -287,6 +289,8 @@ class CallbackApp:
         self.log = log or logger
         self._unknown_seen: set[str] = set()
         self._unknown_lock = threading.Lock()
+        #: This process' heartbeat (:class:`common.latido.Latido`): ``/health`` reports its row's age.
+        self.latido: Any = None
         # SQLite has one writer at a time; its busy handler sleeps (1 ms .. 100 ms) when writers
         # collide. Serialising this process' writes in Python avoids those sleeps (tail latency).
         self._write_lock = threading.Lock() if db.engine == "sqlite" else nullcontext()
@@ -322,6 +326,8 @@ class CallbackApp:
                                environ.get("PATH_INFO"))
             status, estado, mensaje, headers = 500, "error", "Error interno del servidor de callbacks.", []
             extra = []
+        if (environ.get("PATH_INFO") or "/").rstrip("/") == self.ajustes.endpoint_path:
+            metricas.callback(status)  # M1
         cuerpo = {"estado": estado, "mensaje": mensaje, **(extra[0] if extra else {})}
         body = json.dumps(cuerpo, ensure_ascii=False).encode("utf-8")
         start_response(
@@ -353,10 +359,19 @@ class CallbackApp:
             ok = bool(self.db.ping())
         except Exception:
             ok = False
-        version = {"version": __version__}
+        extra = {"version": __version__, "latido_edad_seg": self._edad_latido() if ok else None}
         if ok:
-            return 200, "ok", "Servidor de callbacks operativo; base de datos accesible.", [], version
-        return 503, "error", "Base de datos no accesible.", [], version
+            return 200, "ok", "Servidor de callbacks operativo; base de datos accesible.", [], extra
+        return 503, "error", "Base de datos no accesible.", [], extra
+
+    def _edad_latido(self) -> float | None:
+        """Age (s) of this process' EstadoServicios row (H5); None without heartbeat or row."""
+        if self.latido is None:
+            return None
+        try:
+            return self.latido.edad_segundos()
+        except Exception:  # noqa: BLE001 - /health answers whatever the heartbeat's state
+            return None
 
     def _note_unrecognised(self, estado: str) -> None:
         if is_known(estado):
@@ -383,6 +398,7 @@ class CallbackApp:
             self.log.info("Callback de %s (%s) guardado como pendiente: la ejecución aún no tiene ese "
                           "DeploymentId", dep, estado)
         elif result == ejecuciones.RESULT_APLICADO:
+            metricas.cierres("callback", int(is_terminal(estado)))  # M1
             self.log.info("Callback aplicado: %s -> %s%s", dep, estado, " (final)" if is_terminal(estado) else "")
         elif result == ejecuciones.RESULT_DUPLICADO:
             self.log.info("Callback duplicado de %s (%s): sin cambios", dep, estado)

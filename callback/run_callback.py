@@ -25,6 +25,7 @@ import threading  # noqa: E402
 from typing import Any  # noqa: E402
 
 from callback.app import CallbackApp, build_server, logger  # noqa: E402
+from common import latido, metricas  # noqa: E402
 from common.cli import ejecutar_servicio, parser_servicio, salir_con_error  # noqa: E402
 from common.clock import Clock  # noqa: E402
 from common.database.sql_client import DatabaseClient  # noqa: E402
@@ -66,6 +67,8 @@ def _servicio(aviso_obsoleto: str | None) -> int:
                                "usa o cambie CALLBACK_SERVER_HOST/CALLBACK_SERVER_PORT.")
     timeout = float(cfg.LANZADOR_SHUTDOWN_TIMEOUT_SEG)
     runner = ServiceRunner("callback", logger=logger, shutdown_timeout=timeout)
+    app.latido = latido.instalar(runner, db, "callback", cfg, clock=clock)  # H5: /health shows its age
+    metricas.instalar(runner, cfg, "callback")  # M1: own port, never CALLBACK_SERVER_PORT
     stop_http = _serve(server, timeout, logger)
     runner.add_shutdown_hook(stop_http)
     runner.add_shutdown_hook(lambda: _close_db(db))

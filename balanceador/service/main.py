@@ -48,6 +48,7 @@ from balanceador.service.consolidacion import (
     sin_robot_activo,
 )
 from balanceador.service.cooling_manager import CoolingManager
+from common import latido, metricas
 from common.database.sql_client import DatabaseClient, DatabaseError
 from common.utils.alertas import AlertaBdSam, RachaDeFallos, con_nombre, es_bd_no_accesible, plural
 from common.utils.config_manager import ajuste
@@ -121,6 +122,14 @@ def no_balanceados(plan: Plan, cons: Consolidado, lectura: repositorio.Lectura,
             texto = _texto_sin_pool(len(lectura.pool)) if codigo == SIN_POOL else TEXTOS_NO_BALANCEADO[codigo]
             out.append(NoBalanceado(r.robot, rid, tickets, cons.fuentes_por_robot.get(rid, ()), codigo, texto))
     return sorted(out, key=lambda x: (x.robot.casefold(), x.robot_id or 0, x.codigo))
+
+
+def por_robot(plan: Plan, cons: Consolidado, lectura: repositorio.Lectura) -> tuple[dict[str, int], dict[str, int]]:
+    """Tickets and balancer equipos per robot name after a cycle (the ``sam_balanceo_*`` gauges)."""
+    nombres = {r.robot_id: r.robot or str(r.robot_id) for r in lectura.robots}
+    tickets = {nombres.get(rid, str(rid)): int(n) for rid, n in cons.tickets.items()}
+    equipos = {nombres.get(rid, str(rid)): len(vms) for rid, vms in plan.final.items()}
+    return tickets, equipos
 
 
 def _cuenta(n: int, singular: str, plural: str) -> str:
@@ -204,6 +213,7 @@ class ServicioBalanceador:
             self._fallo_bd(exc)
             return None
         self._bd_ok()
+        metricas.balanceo(*por_robot(plan, cons, lectura))  # M1
         self.cooling.registrar_plan(plan, now)
         self._registrar_log(plan, cons, lectura, len(sin_balancear))
         self._registrar_no_balanceados(sin_balancear, now)
@@ -446,6 +456,8 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "python balanceador/r
     runner = ServiceRunner("balanceador", logger=logger.getChild("runner"), alerts=alerts,
                            shutdown_timeout=float(cfg.BALANCEADOR_SHUTDOWN_TIMEOUT_SEG))
     runner.usar_liderazgo(eleccion)
+    latido.instalar(runner, db, "balanceador", cfg, clock=clock)  # H5 (before the hook that closes the DB)
+    metricas.instalar(runner, cfg, "balanceador")  # M1
     runner.add_job("ciclo_balanceo", float(cfg.BALANCEADOR_INTERVALO_CICLO_SEG), servicio.ciclo, solo_lider=True)
     runner.add_shutdown_hook(lambda: close_sources(fuentes))
     runner.add_shutdown_hook(lambda: executor.shutdown(wait=False, cancel_futures=True))

@@ -176,6 +176,20 @@ CREATE TABLE IF NOT EXISTS Mantenimiento (
     FechaActualizacion      DATETIME NULL
 );
 
+-- Heartbeats (BEHAVIOUR H5, common/latido.py): one row per SAM process.
+CREATE TABLE IF NOT EXISTS EstadoServicios (
+    Servicio      TEXT NOT NULL,
+    Host          TEXT NOT NULL,
+    Pid           INTEGER NOT NULL,
+    Version       TEXT NOT NULL,
+    Rol           TEXT NOT NULL CHECK (Rol IN ('lider', 'espera', 'activo')),
+    Inicio        DATETIME NOT NULL,
+    UltimoLatido  DATETIME NOT NULL,
+    UltimoCicloOk DATETIME NULL,
+    UltimoError   TEXT NULL,
+    PRIMARY KEY (Servicio, Host, Pid)
+);
+
 -- Leader election (BEHAVIOUR H1, common/liderazgo.py): one row per role ('lanzador', 'balanceador').
 -- On SQLite the row is the lease (taken only when ExpiraUtc has passed); times are UTC.
 CREATE TABLE IF NOT EXISTS Liderazgo (

@@ -33,6 +33,7 @@ TABLES: tuple[str, ...] = (
     "Ejecuciones_Historico",
     "Mantenimiento",
     "Liderazgo",
+    "EstadoServicios",
     "Pools",
     "MapeoRobots",
 )

@@ -30,6 +30,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+from common import metricas
 from common.utils.redaccion import redactar
 
 try:  # pyodbc is a runtime requirement, but SQLite-only installs must still import this module.
@@ -645,6 +646,7 @@ class DatabaseClient:
             if error.connection_lost:
                 self._drop_thread_connection()
             if in_tx or not error.retryable or attempt >= self.max_retries:
+                metricas.error_bd(self.name, error)  # M1
                 raise error
             delay = self._backoff(attempt)
             attempt += 1

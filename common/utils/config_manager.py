@@ -310,6 +310,17 @@ SETTINGS: tuple[Setting, ...] = (
     S("CALLBACK_AUTH_MODE", "enum", "required", "callback", choices=("required", "none"),
       help="required = exigir CALLBACK_TOKEN; none = aceptar callbacks sin autenticar (no recomendado)"),
     S("CALLBACK_MAX_BODY_BYTES", "int", "1048576", "callback", min=1, help="Tamaño máximo del cuerpo de un callback"),
+    # --- Latidos y métricas (BEHAVIOUR H5, M1)
+    S("SAM_LATIDO_SEG", "int", "15", "general", min=1, max=300,
+      help="Cada cuántos segundos escribe cada proceso su fila (latido) en EstadoServicios"),
+    S("METRICAS_HOST", "str", "127.0.0.1", "general",
+      help="Interfaz donde escuchan los /metrics de Prometheus de los servicios (0.0.0.0 = todas)"),
+    S("LANZADOR_METRICAS_PUERTO", "port", "", "lanzador",
+      help="Puerto de /metrics (Prometheus) del Lanzador (vacío = sin métricas por HTTP)"),
+    S("CALLBACK_METRICAS_PUERTO", "port", "", "callback",
+      help="Puerto de /metrics (Prometheus) del servidor de callbacks, distinto de CALLBACK_SERVER_PORT (vacío = sin métricas por HTTP)"),
+    S("BALANCEADOR_METRICAS_PUERTO", "port", "", "balanceador",
+      help="Puerto de /metrics (Prometheus) del Balanceador (vacío = sin métricas por HTTP)"),
     # --- E-mail
     S("EMAIL_SMTP_SERVER", "str", "", "email", help="Servidor SMTP (vacío = las alertas solo se registran en el log)"),
     S("EMAIL_SMTP_PORT", "port", "25", "email", help="Puerto SMTP"),
@@ -728,6 +739,10 @@ class _Cruces:
             self.out.append(
                 "CALLBACK_TOKEN: se esperaba un token (obligatorio con CALLBACK_AUTH_MODE=required), no está definido"
             )
+        if v["CALLBACK_METRICAS_PUERTO"] and v["CALLBACK_METRICAS_PUERTO"] == v["CALLBACK_SERVER_PORT"]:
+            self.out.append(f"CALLBACK_METRICAS_PUERTO: se esperaba un puerto distinto de CALLBACK_SERVER_PORT "
+                            f"(las métricas nunca se sirven en el puerto que llama A360), se recibió "
+                            f"{v['CALLBACK_METRICAS_PUERTO']}")
 
     def lanzando_timeout(self) -> None:
         """L3.5: the LANZANDO recovery never judges an intent whose deploy A360 may still be accepting."""
@@ -751,6 +766,11 @@ class _Cruces:
             missing = "LANZADOR_PAUSA_FIN_HHMM" if inicio else "LANZADOR_PAUSA_INICIO_HHMM"
             self.out.append(f"{missing}: se esperaba HH:MM porque la otra mitad de la pausa está definida "
                             "(o ambas vacías)")
+        puerto = self.v["LANZADOR_METRICAS_PUERTO"]
+        for otro in ("CALLBACK_SERVER_PORT", "CALLBACK_METRICAS_PUERTO"):
+            if puerto and puerto == self.v[otro]:
+                self.out.append(f"LANZADOR_METRICAS_PUERTO: se esperaba un puerto distinto de {otro} (el "
+                                f"servidor de callbacks suele correr en el mismo equipo), se recibió {puerto}")
 
     def clouders(self) -> None:
         if not self.real:

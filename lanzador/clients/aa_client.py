@@ -30,6 +30,8 @@ import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 
+from common import metricas
+
 __all__ = [
     "A360Error",
     "Activity",
@@ -506,8 +508,8 @@ class AutomationAnywhereClient:
             self.api_calls += 1
         started = time.monotonic()
         try:
-            resp = self._session.post(url, data=payload, headers=headers, timeout=timeout,
-                                      verify=self.verify_ssl, allow_redirects=False)
+            resp = metricas.llamada_a360(path, self._session.post, url, data=payload, headers=headers,  # M1
+                                         timeout=timeout, verify=self.verify_ssl, allow_redirects=False)
         except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
                 requests.exceptions.InvalidSchema, requests.exceptions.URLRequired) as exc:
             raise A360Error(KIND_TRANSPORT, f"A360 POST {path}: URL no válida ({type(exc).__name__}); "

@@ -39,9 +39,10 @@ from collections.abc import Callable, Collection
 from datetime import datetime, timedelta
 from typing import Any
 
+from common import metricas
 from common.database import ejecuciones as E
 from common.database.sql_client import DatabaseError, es_error_de_fila
-from common.execution_states import is_known, normalize
+from common.execution_states import is_known, is_terminal, normalize
 from common.utils.alertas import AlertaBdSam, RachaDeFallos, con_nombre, es_bd_no_accesible, plural
 from common.utils.config_manager import ajuste
 from lanzador.clients.aa_client import A360Error
@@ -290,11 +291,13 @@ class Conciliador:
                                       fecha_fin=decision.fin, mensaje=decision.mensaje):
                 return  # the row got another deployment meanwhile: nothing adopted
             summary["adoptadas"] += 1
+            metricas.cierres("recuperacion", int(is_terminal(decision.estado)))  # M1
             self.log.warning("Ejecución %s (%s, %s) quedó LANZANDO: adoptado el despliegue %s encontrado "
                              "en A360 (%s)", r["EjecucionId"], self._robot(r["RobotId"]), self._equipo(device_id),
                              decision.deployment_id, decision.estado)
         elif E.mark_unconfirmed(self.db, r["EjecucionId"], now):
             summary["fallidas"] += 1
+            metricas.cierres("recuperacion")  # M1
             self.log.warning("Ejecución %s (%s, %s) quedó LANZANDO y A360 no tiene un despliegue que le "
                              "corresponda: DEPLOY_FAILED (%s)", r["EjecucionId"], self._robot(r["RobotId"]),
                              self._equipo(device_id), E.MENSAJE_SIN_CONFIRMACION)
@@ -326,6 +329,7 @@ class Conciliador:
             result["lanzando"] = self._recuperacion_de_ronda(rows)
             nuevos = self._conciliate(rows, now, result)
             result["cerradas"] = self._sin_parar("cerrar las ejecuciones UNKNOWN", lambda: self._close_unknown(now))
+            metricas.cierres("conciliador", result["cerradas"] + sum(map(is_terminal, nuevos.values())))  # M1
             result["alertas_duracion"] = self._duration_alerts(rows, now, nuevos)
             pending = self._sin_parar("aplicar los callbacks pendientes",
                                       lambda: E.apply_pending_callbacks(self.db, now))

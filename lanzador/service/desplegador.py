@@ -47,6 +47,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from common import metricas
 from common.database import ejecuciones
 from common.database.sql_client import es_error_de_fila
 from common.utils.alertas import con_nombre, plural
@@ -521,9 +522,11 @@ class Desplegador:
                     fila.robot_id, fila.user_id, bot_input, self.ajustes.url_callback, headers
                 )
                 desenlace = Desenlace(Clase.ACEPTADO, deployment_id=deployment_id)
+        comienzo = time.monotonic()
             except A360Error as exc:
                 desenlace = clasificar(exc)
             except Exception as exc:  # noqa: BLE001 - unexpected: the deploy may or may not have happened
+            metricas.despliegue(res.resultado, time.monotonic() - comienzo)  # M1
                 res.resultado = RESULTADO_INCIERTO
                 res.error = f"{type(exc).__name__}: {exc}"
                 res.tipo_error = type(exc).__name__

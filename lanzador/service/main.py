@@ -21,6 +21,7 @@ import logging
 import threading
 from typing import Any
 
+from common import latido, metricas
 from common.clock import Clock
 from common.database.sql_client import DatabaseError
 from common.utils.alertas import AlertaBdSam, RachaDeFallos, es_bd_no_accesible, plural
@@ -128,6 +129,7 @@ class Lanzador:
             return True
 
     def job_lanzamiento(self) -> None:
+        metricas.refrescar_ejecuciones_activas(self.db)  # M1: once per cycle, also in the pause
         if self.pausa.comprobar(self.clock.now_local().time()):
             return
         if not self.recuperacion_inicial():
@@ -251,6 +253,8 @@ def main(argv: list[str] | None = None) -> int:
         "lanzador", logger=logger, alerts=alerts, shutdown_timeout=float(cfg.LANZADOR_SHUTDOWN_TIMEOUT_SEG)
     )
     runner.usar_liderazgo(eleccion)
+    latido.instalar(runner, db, "lanzador", cfg, clock=clock)  # H5 (before the hooks that close the DB)
+    metricas.instalar(runner, cfg, "lanzador")  # M1
     lanzador.registrar(runner)
     return runner.run()
 
