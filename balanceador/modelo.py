@@ -31,6 +31,11 @@ PREEMPCION_PRIORIDAD = "PREEMPCION_PRIORIDAD"
 ROBOT_NO_BALANCEADO = "ROBOT_NO_BALANCEADO"
 EQUIPO_FUERA_POOL = "EQUIPO_FUERA_POOL"
 EQUIPO_DUPLICADO = "EQUIPO_DUPLICADO"
+# ... pools (B11-B13)
+POOL_INACTIVO = "POOL_INACTIVO"  # the robot's or the equipo's pool is inactive (Pools.Activo = 0)
+EQUIPO_OTRO_POOL = "EQUIPO_OTRO_POOL"  # the equipo belongs to another pool than the robot's
+DESBORDE = "DESBORDE"  # a free equipo of the general pool lent to a robot of another pool (B12)
+RECLAMO_DESBORDE = "RECLAMO_DESBORDE"  # a lent equipo goes back to the general pool (B12)
 
 # Held-back codes (Retenido.codigo).
 FUENTE_CAIDA = "FUENTE_CAIDA"
@@ -53,11 +58,14 @@ SIN_POOL = "SIN_POOL"  # no equipo of the pool is available for it
 MAX_EQUIPOS_CERO = "MAX_EQUIPOS_CERO"  # MaxEquipos = 0
 
 #: Ticket-driven changes: the only ones the cooling (B7) records. Serving a floor is exempt from
-#: cooling, and so are preemption and structural releases, which do not follow the tickets.
-MOTIVOS_COOLING = (DEMANDA, SIN_TICKETS, EXCESO_DEMANDA)
+#: cooling, and so are preemption and structural releases, which do not follow the tickets. A loan
+#: of the general pool (DESBORDE) follows the robot's tickets like DEMANDA; giving it back
+#: (RECLAMO_DESBORDE) follows the general pool's needs, not the robot's tickets.
+MOTIVOS_COOLING = (DEMANDA, SIN_TICKETS, EXCESO_DEMANDA, DESBORDE)
 
 #: Releases that are not a ticket-driven scale-down (allowed even for protected robots).
-LIBERACIONES_ESTRUCTURALES = frozenset({EXCESO_MAXIMO, ROBOT_NO_BALANCEADO, EQUIPO_FUERA_POOL, EQUIPO_DUPLICADO})
+LIBERACIONES_ESTRUCTURALES = frozenset({EXCESO_MAXIMO, ROBOT_NO_BALANCEADO, EQUIPO_FUERA_POOL, EQUIPO_DUPLICADO,
+                                        POOL_INACTIVO, EQUIPO_OTRO_POOL, RECLAMO_DESBORDE})
 
 #: Operator-facing text of each action reason, read as "<n> por <texto>".
 TEXTOS_MOTIVO = {
@@ -70,6 +78,10 @@ TEXTOS_MOTIVO = {
     ROBOT_NO_BALANCEADO: "no balancearse ya el robot (inactivo, offline o inexistente en A360)",
     EQUIPO_FUERA_POOL: "haber salido el equipo del pool de balanceo",
     EQUIPO_DUPLICADO: "estar el equipo asignado por el balanceador a otro robot",
+    POOL_INACTIVO: "estar inactivo el pool del robot o del equipo",
+    EQUIPO_OTRO_POOL: "pertenecer el equipo a otro pool que el del robot",
+    DESBORDE: "préstamo de un equipo libre del pool general (BALANCEADOR_AISLAMIENTO_ESTRICTO=false)",
+    RECLAMO_DESBORDE: "devolución al pool general de un equipo prestado",
 }
 
 
@@ -91,11 +103,14 @@ class RobotBalanceo:
     max_equipos: int = -1
     prioridad: int = 100
     tickets_por_equipo: int | None = None
+    pool_id: int | None = None  # Robots.PoolId; None = the general pool (B11)
+    pool_activo: bool = True  # Pools.Activo of its pool (True for the general pool)
 
     @property
     def balanceado(self) -> bool:
-        """B4: only active, online robots that exist in A360 are balanced."""
-        return bool(self.activo and self.es_online and self.existe_en_a360)
+        """B4: only active, online robots that exist in A360 are balanced; B11: and whose pool is
+        active."""
+        return bool(self.activo and self.es_online and self.existe_en_a360 and self.pool_activo)
 
 
 @dataclass(frozen=True)
@@ -107,11 +122,15 @@ class EquipoPool:
     permite_balanceo: bool = True
     estado_a360: str | None = "CONNECTED"
     usuario_activo: bool = True
+    pool_id: int | None = None  # Equipos.PoolId; None = the general pool (B11)
+    pool_activo: bool = True  # Pools.Activo of its pool (True for the general pool)
 
     def apto(self, licencias: frozenset[str]) -> bool:
-        """B4 pool filters (the SQL applies them too; re-checked here)."""
+        """B4 pool filters, and B11: an equipo of an inactive pool is outside every pool (the SQL
+        applies them too; re-checked here)."""
         return (
-            (self.licencia or "").strip().upper() in licencias
+            bool(self.pool_activo)
+            and (self.licencia or "").strip().upper() in licencias
             and bool(self.activo_sam)
             and bool(self.permite_balanceo)
             and (self.estado_a360 or "").strip().upper() == "CONNECTED"
@@ -176,14 +195,23 @@ class AjustesBalanceo:
     cooling: AjustesCooling = field(default_factory=AjustesCooling)
     #: An UNKNOWN execution stops keeping its equipo busy after this (the launcher's rule, L5.4).
     tolerancia_unknown_min: int = 120
+    #: B12: True = each pool uses only its own equipos; False = free equipos of the general pool may
+    #: be lent to robots of other pools (BALANCEADOR_AISLAMIENTO_ESTRICTO).
+    aislamiento_estricto: bool = True
+    #: B13: True = B6's takeovers of idle equipos; False = only free equipos (BALANCEADOR_PREEMPCION).
+    preempcion: bool = True
 
     @classmethod
-    def desde_config(cls, cfg: Any) -> AjustesBalanceo:
+    def desde_config(cls, cfg: Any, *, aislamiento_estricto: bool = True, preempcion: bool = True
+                     ) -> AjustesBalanceo:
+        """The pool flags come from the caller, which reads them with ``ajuste`` every cycle."""
         return cls(
             tickets_por_equipo_defecto=int(cfg.BALANCEADOR_DEFAULT_TICKETS_POR_EQUIPO),
             licencias=tuple(cfg.BALANCEADOR_LICENCIAS_POOL),
             cooling=AjustesCooling.desde_config(cfg),
             tolerancia_unknown_min=int(cfg.CONCILIADOR_TOLERANCIA_UNKNOWN_MIN),
+            aislamiento_estricto=bool(aislamiento_estricto),
+            preempcion=bool(preempcion),
         )
 
 
@@ -200,6 +228,7 @@ class Accion:
     tickets: int
     antes: int
     despues: int
+    pool_id: int | None = None  # the robot's pool (HistoricoBalanceo.PoolId); None = general pool
 
     @property
     def cuenta_para_cooling(self) -> bool:
@@ -215,6 +244,7 @@ class Retenido:
     cantidad: int
     codigo: str
     justificacion: str
+    pool_id: int | None = None  # the robot's pool
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ from balanceador.service.balanceo import (
     fase_demanda,
     fase_liberaciones,
     fase_minimos,
+    fase_retenidos,
     preparar_mesa,
 )
 
@@ -251,6 +252,7 @@ def test_B6_fase_demanda_serves_the_target_and_holds_back_the_rest():
     robots = [robot(1, prioridad=10, min_equipos=0), robot(2, prioridad=50, min_equipos=0)]
     m = hasta_la_demanda(robots, vms(*range(100, 105)), tickets={1: 30, 2: 40})
     fase_demanda(m)
+    fase_retenidos(m)
     assert {rid: len(s.equipos) for rid, s in m.estados.items()} == {1: 3, 2: 2}
     assert {motivo for s in m.estados.values() for _, motivo in s.asigna} == {DEMANDA}
     assert [(x.robot_id, x.direccion, x.cantidad, x.codigo) for x in m.retenidos] == [

@@ -50,20 +50,24 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from balanceador.modelo import (
     BAJAR,
     BAJO_MINIMO,
     DEMANDA,
+    DESBORDE,
     EQUIPO_DUPLICADO,
     EQUIPO_FUERA_POOL,
+    EQUIPO_OTRO_POOL,
     EXCESO_DEMANDA,
     EXCESO_MAXIMO,
     FUENTE_CAIDA,
     MOTIVOS_COOLING,
+    POOL_INACTIVO,
     PREEMPCION_PRIORIDAD,
+    RECLAMO_DESBORDE,
     ROBOT_NO_BALANCEADO,
     SIN_EQUIPOS_LIBRES,
     SIN_TICKETS,
@@ -129,13 +133,21 @@ class EstadoRobot:
     ociosos: list[int] = field(default_factory=list)  # idle VMs it may cede (set by Cesiones)
     libera: list[tuple[int, str]] = field(default_factory=list)  # (equipo, reason) released
     asigna: list[tuple[int, str]] = field(default_factory=list)  # (equipo, reason) assigned
+    pool: int | None = None  # its pool (B11); None = the general pool
+    prestados: set[int] = field(default_factory=set)  # general-pool VMs it holds on loan (B12), in equipos
+    tras_liberar: int = 0  # the VMs it holds after phase 0
 
     @classmethod
     def nuevo(cls, robot: RobotBalanceo, tickets: int, defecto: int, protegido: bool) -> EstadoRobot:
         deseados = equipos_deseados(tickets, robot, defecto)
         minimo, maximo = limites(robot)
         prioridad = robot.prioridad if robot.prioridad is not None else 100
-        return cls(robot, robot.robot_id, prioridad, tickets, deseados, min(minimo, deseados), maximo, protegido)
+        return cls(robot, robot.robot_id, prioridad, tickets, deseados, min(minimo, deseados), maximo, protegido,
+                   pool=robot.pool_id)
+
+    def propios(self) -> int:
+        """The VMs of its own pool it holds (loans of the general pool not counted)."""
+        return len(self.equipos) - len(self.prestados)
 
 
 @dataclass(eq=False)
@@ -149,8 +161,20 @@ class Mesa:
     sueltos: dict[int, list[tuple[int, str]]] = field(default_factory=dict)  # robot no longer balanced
     antes_sueltos: dict[int, int] = field(default_factory=dict)  # ... and the rows it had
     retenidos: list[Retenido] = field(default_factory=list)
-    libres: list[int] = field(default_factory=list)  # free pool VMs; pop(): idle first, then lowest id
-    cesiones: Cesiones | None = None  # built once free VMs run out
+    libres: list[int] = field(default_factory=list)  # free VMs of the pool being served; pop(): idle, then lowest id
+    cesiones: Cesiones | None = None  # built once free VMs run out (per pool served)
+    pool_de: dict[int, int | None] = field(default_factory=dict)  # equipo -> its pool (B11)
+    pool_robot: dict[int, int | None] = field(default_factory=dict)  # every robot listed -> its pool
+    pool_inactivo: set[int] = field(default_factory=set)  # robots and equipos whose pool is inactive
+    estricto: bool = True  # B12: no loans of the general pool
+    preempcion: bool = True  # B13: takeovers allowed
+    # The pool being served: the robots takeovers may take from, what of theirs they may cede, the
+    # loans its robots may take back (general pool), and whether loans count (overflow phase).
+    victimas: list[EstadoRobot] | None = None
+    cedibles: Callable[[EstadoRobot], Iterable[int]] | None = None
+    reclamos: Reclamos | None = None
+    desborde: bool = False
+    reclamables: set[int] = field(default_factory=set)  # borrowers whose cooling allows a scale-down
 
 
 def _como_conjunto(valores: Iterable[int]) -> AbstractSet[int]:
@@ -171,12 +195,20 @@ def planificar(
 ) -> Plan:
     mesa = preparar_mesa(robots, pool, asignaciones, ocupados, tickets, protegidos, ajustes)
     fase_liberaciones(mesa, cooling, now, ajustes.cooling)
-    mesa.libres = equipos_libres(mesa)
-    fase_minimos(mesa)
-    fase_demanda(mesa)
+    libres = equipos_libres_por_pool(mesa)
+    # B11: every pool serves its own robots (pools first: a robot served from its own pool gives its
+    # loans back before the general pool's robots ask for them), then the general pool (taking
+    # loans back, B12), then the loans (B12, only without strict isolation).
+    for p in sorted({st.pool for st in mesa.estados.values() if st.pool is not None}):
+        fase_pool(mesa, p, libres.setdefault(p, []))
+    libres[None] = devolver_prestamos(mesa, libres.get(None, []))
+    fase_pool(mesa, None, libres[None])
+    if not mesa.estricto:
+        fase_desborde(mesa, libres[None])
+    fase_retenidos(mesa)
     return Plan(
         acciones=tuple(acciones(mesa, tickets)),
-        retenidos=tuple(mesa.retenidos),
+        retenidos=tuple(replace(r, pool_id=mesa.pool_robot.get(r.robot_id)) for r in mesa.retenidos),
         deseados={rid: st.deseados for rid, st in mesa.estados.items()},
         final={rid: frozenset(st.equipos) for rid, st in mesa.estados.items()},
     )
@@ -198,13 +230,21 @@ def preparar_mesa(robots: Iterable[RobotBalanceo], pool: Iterable[EquipoPool], a
             propias.append(a)
         else:
             bloqueados.add(a.equipo_id)  # B9: reserved/scheduled/manual equipos are not in the pool
+    pool = list(pool)
     pool_ids = {e.equipo_id for e in pool if e.apto(licencias) and e.equipo_id not in bloqueados}
+    por_id = {r.robot_id: r for r in robots}
     estados = {
         r.robot_id: EstadoRobot.nuevo(r, max(0, int(tickets.get(r.robot_id, 0) or 0)),
                                       ajustes.tickets_por_equipo_defecto, r.robot_id in protegidos)
-        for r in {r.robot_id: r for r in robots}.values() if r.balanceado
+        for r in por_id.values() if r.balanceado
     }
-    mesa = Mesa(_como_conjunto(ocupados), pool_ids, estados)
+    mesa = Mesa(_como_conjunto(ocupados), pool_ids, estados,
+                pool_de={e.equipo_id: e.pool_id for e in pool if e.equipo_id in pool_ids},
+                pool_robot={rid: r.pool_id for rid, r in por_id.items()},
+                estricto=ajustes.aislamiento_estricto, preempcion=ajustes.preempcion)
+    # Equipo and robot ids are disjoint key spaces: kept apart by a sign.
+    mesa.pool_inactivo = {-e.equipo_id for e in pool if not e.pool_activo} | {
+        rid for rid, r in por_id.items() if not r.pool_activo}
     _repartir_filas(mesa, sorted(propias, key=lambda a: (a.robot_id, a.equipo_id)))
     return mesa
 
@@ -213,17 +253,24 @@ def _repartir_filas(mesa: Mesa, propias: Iterable[Asignacion]) -> None:
     for a in propias:
         st = mesa.estados.get(a.robot_id)
         if st is None:
-            mesa.sueltos.setdefault(a.robot_id, []).append((a.equipo_id, ROBOT_NO_BALANCEADO))
+            motivo = POOL_INACTIVO if a.robot_id in mesa.pool_inactivo else ROBOT_NO_BALANCEADO
+            mesa.sueltos.setdefault(a.robot_id, []).append((a.equipo_id, motivo))
             mesa.antes_sueltos[a.robot_id] = mesa.antes_sueltos.get(a.robot_id, 0) + 1
             continue
         st.antes += 1
+        pool_equipo = mesa.pool_de.get(a.equipo_id)
+        prestado = pool_equipo != st.pool
         if a.equipo_id not in mesa.pool_ids:
-            st.libera.append((a.equipo_id, EQUIPO_FUERA_POOL))
+            st.libera.append((a.equipo_id, POOL_INACTIVO if -a.equipo_id in mesa.pool_inactivo else EQUIPO_FUERA_POOL))
+        elif prestado and (pool_equipo is not None or mesa.estricto):  # B11; a loan only from the general pool
+            st.libera.append((a.equipo_id, EQUIPO_OTRO_POOL))
         elif a.equipo_id in mesa.duenio:
             st.libera.append((a.equipo_id, EQUIPO_DUPLICADO))
         else:
             mesa.duenio[a.equipo_id] = a.robot_id
             st.equipos.add(a.equipo_id)
+            if prestado:
+                st.prestados.add(a.equipo_id)
 
 
 def fase_liberaciones(mesa: Mesa, cooling: Mapping[int, EstadoCooling], now: datetime,
@@ -233,12 +280,18 @@ def fase_liberaciones(mesa: Mesa, cooling: Mapping[int, EstadoCooling], now: dat
     for st in mesa.estados.values():
         actual = _liberar_exceso(mesa, st, cooling.get(st.robot_id), now, ajustes)
         st.objetivo = _objetivo(mesa, st, actual, cooling.get(st.robot_id), now, ajustes)
+        st.tras_liberar = len(st.equipos)
+        if st.prestados and not st.protegido and puede_bajar(cooling.get(st.robot_id), st.tickets, now,
+                                                             ajustes).permitido:
+            mesa.reclamables.add(st.robot_id)  # B12: its loans may go back for the general pool's demand
 
 
 def _liberar(mesa: Mesa, st: EstadoRobot, n: int, motivo: str) -> None:
-    # Releases prefer idle VMs (then the highest ids, so the order is deterministic).
-    for e in sorted(st.equipos, key=lambda e: (e in mesa.ocupados, -e))[:n]:
+    # Releases give loans back first (B12), then prefer idle VMs (then the highest ids, so the
+    # order is deterministic).
+    for e in sorted(st.equipos, key=lambda e: (e not in st.prestados, e in mesa.ocupados, -e))[:n]:
         st.equipos.discard(e)
+        st.prestados.discard(e)
         del mesa.duenio[e]
         st.libera.append((e, motivo))
 
@@ -280,10 +333,22 @@ def _objetivo(mesa: Mesa, st: EstadoRobot, actual: int, estado: EstadoCooling | 
     return objetivo
 
 
+def _orden_libres(mesa: Mesa, equipos: Iterable[int]) -> list[int]:
+    """Ordered so that pop() gives idle ones first, then the lowest id."""
+    return sorted(equipos, key=lambda e: (e in mesa.ocupados, e), reverse=True)
+
+
 def equipos_libres(mesa: Mesa) -> list[int]:
-    """The pool VMs nobody holds after the releases, ordered so that pop() gives idle ones first,
-    then the lowest id."""
-    return sorted(mesa.pool_ids.difference(mesa.duenio), key=lambda e: (e in mesa.ocupados, e), reverse=True)
+    """The VMs of every pool nobody holds after the releases (pop(): idle first, then lowest id)."""
+    return _orden_libres(mesa, mesa.pool_ids.difference(mesa.duenio))
+
+
+def equipos_libres_por_pool(mesa: Mesa) -> dict[int | None, list[int]]:
+    """The free VMs of each pool (B11; None = the general pool), each ordered as equipos_libres."""
+    por_pool: dict[int | None, list[int]] = {}
+    for e in mesa.pool_ids.difference(mesa.duenio):
+        por_pool.setdefault(mesa.pool_de.get(e), []).append(e)
+    return {p: _orden_libres(mesa, equipos) for p, equipos in por_pool.items()}
 
 
 # ---------------------------------------------------------------------------------- takeovers (B6)
@@ -296,10 +361,14 @@ class Cesiones:
 
     __slots__ = ("victimas", "_salto")
 
-    def __init__(self, estados: Iterable[EstadoRobot], ocupados: AbstractSet[int]) -> None:
+    def __init__(self, estados: Iterable[EstadoRobot], ocupados: AbstractSet[int],
+                 cedibles: Callable[[EstadoRobot], Iterable[int]] | None = None) -> None:
+        """``cedibles``: the VMs of a robot that may be taken (default: all it holds); B13 keeps
+        takeovers inside a pool: its own VMs, or the loans among borrowers."""
         self.victimas = sorted((v for v in estados if not v.protegido), key=lambda v: (-v.prioridad, -v.robot_id))
         for v in self.victimas:
-            v.ociosos = sorted((e for e in v.equipos if e not in ocupados), reverse=True)
+            propios = v.equipos if cedibles is None else cedibles(v)
+            v.ociosos = sorted((e for e in propios if e not in ocupados), reverse=True)
         self._salto = list(range(len(self.victimas) + 1))
 
     def _siguiente(self, i: int) -> int:
@@ -326,14 +395,52 @@ class Cesiones:
                 continue
             e = v.ociosos.pop()
             v.equipos.discard(e)
+            v.prestados.discard(e)
             v.libera.append((e, PREEMPCION_PRIORIDAD))
             return e
         return None
 
 
+class Reclamos:
+    """B12: the loans the general pool's robots take back once its free VMs run out, before any
+    takeover. Idle ones first, then from the lowest-priority borrower (then the highest RobotId),
+    then the lowest id. For a floor any loan may go back (B7: a floor is served at once); for
+    demand only those of borrowers whose cooling allows a scale-down (``Mesa.reclamables``, never a
+    protected robot, B8)."""
+
+    __slots__ = ("_demanda", "_solo_minimo")
+
+    def __init__(self, estados: Iterable[EstadoRobot], ocupados: AbstractSet[int], reclamables: AbstractSet[int]):
+        demanda, solo_minimo = [], []
+        for v in estados:
+            for e in v.prestados:
+                (demanda if v.robot_id in reclamables else solo_minimo).append(
+                    ((e in ocupados, -v.prioridad, -v.robot_id, e), v))
+        self._demanda = sorted(demanda, key=lambda x: x[0], reverse=True)
+        self._solo_minimo = sorted(solo_minimo, key=lambda x: x[0], reverse=True)
+
+    def reclamar(self, minimo: bool) -> int | None:
+        """A loan taken back from its borrower (recorded as its RECLAMO_DESBORDE release), or None."""
+        for lista in (self._demanda, self._solo_minimo):
+            while lista and lista[-1][0][3] not in lista[-1][1].prestados:
+                lista.pop()  # ceded or released meanwhile
+        candidatas = [self._demanda] + ([self._solo_minimo] if minimo else [])
+        candidatas = [lista for lista in candidatas if lista]
+        if not candidatas:
+            return None
+        (clave, v) = min(candidatas, key=lambda lista: lista[-1][0]).pop()
+        e = clave[3]
+        v.equipos.discard(e)
+        v.prestados.discard(e)
+        v.libera.append((e, RECLAMO_DESBORDE))
+        return e
+
+
 # ---------------------------------------------------------------------------------- phases 1 and 2
 def _tomar(mesa: Mesa, st: EstadoRobot, e: int, motivo: str) -> None:
     st.equipos.add(e)
+    if mesa.pool_de.get(e) != st.pool:
+        st.prestados.add(e)  # B12: a loan of the general pool
     mesa.duenio[e] = st.robot_id
     propia = next((i for i, (x, _) in enumerate(st.libera) if x == e), None)
     if propia is None:
@@ -342,15 +449,28 @@ def _tomar(mesa: Mesa, st: EstadoRobot, e: int, motivo: str) -> None:
         del st.libera[propia]
 
 
-def servir(mesa: Mesa, st: EstadoRobot, hasta: int, motivo: str) -> None:
-    """Give the robot VMs up to ``hasta``: free VMs first, then takeovers."""
-    while len(st.equipos) < hasta:
+def _cuenta(mesa: Mesa, st: EstadoRobot) -> int:
+    """What a robot holds for the phase: its own pool's VMs while pools serve their robots (so a
+    borrower takes its own pool's free VMs and gives the loans back), every VM in the overflow."""
+    return len(st.equipos) if mesa.desborde else st.propios()
+
+
+def servir(mesa: Mesa, st: EstadoRobot, hasta: int, motivo: str, minimo: bool = False) -> None:
+    """Give the robot VMs up to ``hasta``: free VMs of the pool being served first, then loans
+    taken back (the general pool, B12), then takeovers (B6, only when B13 allows them). Loans and
+    takeovers serve a real need only: what the robot holds in all, not just its own pool's VMs."""
+    while _cuenta(mesa, st) < hasta:
         if mesa.libres:
             e = mesa.libres.pop()
+        elif len(st.equipos) >= hasta:
+            return
         else:
-            if mesa.cesiones is None:
-                mesa.cesiones = Cesiones(mesa.estados.values(), mesa.ocupados)
-            e = mesa.cesiones.ceder(st)
+            e = mesa.reclamos.reclamar(minimo) if mesa.reclamos is not None else None
+            if e is None and mesa.preempcion:
+                if mesa.cesiones is None:
+                    victimas = mesa.estados.values() if mesa.victimas is None else mesa.victimas
+                    mesa.cesiones = Cesiones(victimas, mesa.ocupados, mesa.cedibles)
+                e = mesa.cesiones.ceder(st)
             if e is None:
                 return
         _tomar(mesa, st, e, motivo)
@@ -361,22 +481,81 @@ def _por_prioridad(pendientes: list[EstadoRobot], hasta: Callable[[EstadoRobot],
     return sorted(pendientes, key=lambda st: (st.prioridad, -(hasta(st) - len(st.equipos)), st.robot_id))
 
 
-def fase_minimos(mesa: Mesa) -> None:
-    """Phase 1: every robot below its floor gets VMs at once (B6; exempt from cooling, B7)."""
-    pendientes = [st for st in mesa.estados.values() if len(st.equipos) < st.minimo]
+def fase_minimos(mesa: Mesa, estados: Iterable[EstadoRobot] | None = None, motivo: str = BAJO_MINIMO) -> None:
+    """Phase 1: every robot (of ``estados``; default all) below its floor gets VMs at once (B6;
+    exempt from cooling, B7)."""
+    estados = mesa.estados.values() if estados is None else estados
+    pendientes = [st for st in estados if _cuenta(mesa, st) < st.minimo]
     for st in _por_prioridad(pendientes, lambda st: st.minimo):
-        servir(mesa, st, st.minimo, BAJO_MINIMO)
+        servir(mesa, st, st.minimo, motivo, minimo=True)
 
 
-def fase_demanda(mesa: Mesa) -> None:
-    """Phase 2: the rest of each robot's target, same order; what cannot be served is held back."""
-    pendientes = [st for st in mesa.estados.values() if len(st.equipos) < st.objetivo]
+def fase_demanda(mesa: Mesa, estados: Iterable[EstadoRobot] | None = None, motivo: str = DEMANDA) -> None:
+    """Phase 2: the rest of each robot's target (of ``estados``; default all), same order."""
+    estados = mesa.estados.values() if estados is None else estados
+    pendientes = [st for st in estados if _cuenta(mesa, st) < st.objetivo]
     for st in _por_prioridad(pendientes, lambda st: st.objetivo):
-        servir(mesa, st, st.objetivo, DEMANDA)
+        servir(mesa, st, st.objetivo, motivo)
+
+
+def fase_retenidos(mesa: Mesa) -> None:
+    """What could not be served is held back."""
     for st in mesa.estados.values():
         if len(st.equipos) < st.objetivo:
             mesa.retenidos.append(Retenido(st.robot_id, SUBIR, st.objetivo - len(st.equipos), SIN_EQUIPOS_LIBRES,
                                            "no hay equipos libres en el pool para este robot"))
+
+
+# ---------------------------------------------------------------------------------- pools (B11-B13)
+def _sirviendo(mesa: Mesa, libres: list[int], victimas: list[EstadoRobot],
+               cedibles: Callable[[EstadoRobot], Iterable[int]] | None, reclamos: Reclamos | None,
+               desborde: bool) -> None:
+    mesa.libres, mesa.victimas, mesa.cedibles = libres, victimas, cedibles
+    mesa.reclamos, mesa.desborde, mesa.cesiones = reclamos, desborde, None
+
+
+def fase_pool(mesa: Mesa, pool: int | None, libres: list[int]) -> None:
+    """Phases 1 and 2 for the robots of one pool (B11), from that pool's free VMs; takeovers only of
+    that pool's VMs among its robots (B13). The general pool (None) also takes its loans back (B12)."""
+    estados = [st for st in mesa.estados.values() if st.pool == pool]
+    if not estados:
+        return
+    reclamos = None
+    if pool is None:
+        prestatarios = [st for st in mesa.estados.values() if st.prestados]
+        reclamos = Reclamos(prestatarios, mesa.ocupados, mesa.reclamables) if prestatarios else None
+    _sirviendo(mesa, libres, estados, lambda v: v.equipos - v.prestados, reclamos, False)
+    fase_minimos(mesa, estados)
+    fase_demanda(mesa, estados)
+
+
+def devolver_prestamos(mesa: Mesa, libres: list[int]) -> list[int]:
+    """B12: a borrower that got its own pool's VMs in this plan gives back as many loans (idle
+    first), keeping what it held after phase 0 (a scale-down held by cooling stays held). Returns
+    the general pool's free VMs with the loans given back."""
+    devueltos = []
+    for st in mesa.estados.values():
+        sobra = min(len(st.prestados), len(st.equipos) - max(st.objetivo, st.tras_liberar))
+        if sobra > 0:
+            for e in sorted(st.prestados, key=lambda e: (e in mesa.ocupados, -e))[:sobra]:
+                st.equipos.discard(e)
+                st.prestados.discard(e)
+                del mesa.duenio[e]
+                st.libera.append((e, RECLAMO_DESBORDE))
+                devueltos.append(e)
+    return _orden_libres(mesa, [*libres, *devueltos]) if devueltos else libres
+
+
+def fase_desborde(mesa: Mesa, libres: list[int]) -> None:
+    """B12 (no strict isolation): after every pool served its own robots, the general pool's free
+    VMs go to the robots of other pools still below their target, floors first, in priority order;
+    takeovers (B13) only of loans, among borrowers."""
+    estados = [st for st in mesa.estados.values() if st.pool is not None]
+    if not estados or not (libres or (mesa.preempcion and any(st.prestados for st in estados))):
+        return
+    _sirviendo(mesa, libres, estados, lambda v: v.prestados, None, True)
+    fase_minimos(mesa, estados, DESBORDE)
+    fase_demanda(mesa, estados, DESBORDE)
 
 
 # ---------------------------------------------------------------------------------- actions
@@ -387,7 +566,8 @@ def acciones(mesa: Mesa, tickets: Mapping[int, int]) -> list[Accion]:
     for rid in sorted(mesa.sueltos):
         libs = mesa.sueltos[rid]
         antes = mesa.antes_sueltos[rid]
-        out.append(_accion(BAJAR, rid, libs, int(tickets.get(rid, 0) or 0), antes, antes - len(libs), None))
+        out.append(replace(_accion(BAJAR, rid, libs, int(tickets.get(rid, 0) or 0), antes, antes - len(libs), None),
+                           pool_id=mesa.pool_robot.get(rid)))
     for rid in sorted(mesa.estados):
         st = mesa.estados[rid]
         despues_bajada = st.antes - len(st.libera)
@@ -412,4 +592,5 @@ def _accion(direccion: str, rid: int, movidos: Sequence[tuple[int, str]], ticket
         maximo = "sin límite" if st.maximo is None else str(st.maximo)
         texto += f", deseados: {st.deseados} (mínimo {st.minimo}, máximo {maximo}), prioridad {st.prioridad}"
     texto += f"; equipos {antes} -> {despues}."
-    return Accion(direccion, rid, tuple(e for e, _ in movidos), codigo, texto[:1000], tickets, antes, despues)
+    return Accion(direccion, rid, tuple(e for e, _ in movidos), codigo, texto[:1000], tickets, antes, despues,
+                  st.pool if st is not None else None)
