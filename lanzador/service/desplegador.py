@@ -51,6 +51,12 @@ from common import metricas
 from common.database import ejecuciones
 from common.database.sql_client import es_error_de_fila
 from common.utils.alertas import con_nombre, plural
+from common.utils.config_manager import (
+    BACKOFF_DEPLOY_BASE_SEG,
+    BACKOFF_DEPLOY_MAX_SEG,
+    LLAMADAS_POR_INTENTO_DEPLOY,
+    MARGEN_LANZANDO_SEG,
+)
 from lanzador.clients.aa_client import RETRY_AFTER_CAP_S, A360Error
 from lanzador.database import robots
 from lanzador.database.seleccion import RobotEjecutable, obtener_robots_ejecutables
@@ -102,8 +108,12 @@ class AjustesLanzamiento:
     url_callback: str = ""
     token_callback: str | None = None
     intervalo_alertas_min: float = 30.0
-    backoff_base_seg: float = 1.0
-    backoff_max_seg: float = 30.0
+    backoff_base_seg: float = BACKOFF_DEPLOY_BASE_SEG
+    backoff_max_seg: float = BACKOFF_DEPLOY_MAX_SEG
+    #: L3.5: no deploy attempt starts unless it ends (every call up to ``api_timeout_seg``) before the
+    #: LANZANDO recovery may judge the intent, ``lanzando_timeout_seg`` after it (None: no limit).
+    lanzando_timeout_seg: float | None = None
+    api_timeout_seg: float = 60.0
 
     @classmethod
     def from_config(cls, cfg: Any) -> AjustesLanzamiento:
@@ -117,6 +127,8 @@ class AjustesLanzamiento:
             url_callback=cfg.AA_URL_CALLBACK,
             token_callback=cfg.CALLBACK_TOKEN or None,
             intervalo_alertas_min=float(cfg.EMAIL_INTERVALO_REPETICION_MIN),
+            lanzando_timeout_seg=float(cfg.LANZADOR_LANZANDO_TIMEOUT_SEG),
+            api_timeout_seg=float(cfg.AA_API_TIMEOUT_SECONDS),
         )
 
 
@@ -566,6 +578,7 @@ class Desplegador:
                 posible_aceptado=posible_aceptado,
                 parado=self.stop_event.is_set(),
                 espera_interrumpida=espera_interrumpida,
+                restante_seg=self._restante(inicio),
             )
             if not isinstance(paso, Buscar):
                 return paso
@@ -575,6 +588,17 @@ class Desplegador:
                 busqueda = Busqueda(paso.intento_anterior, error=str(look_exc))
             else:
                 busqueda = Busqueda(paso.intento_anterior, deployment_id=encontrado)
+
+    def _restante(self, inicio: Any) -> float | None:
+        """L3.5: seconds left in which another deploy attempt may start and still end before the
+        LANZANDO recovery may judge this intent. Measured on the wall clock the recovery uses
+        (``FechaInicio`` against now), in UTC so that a DST change does not distort it."""
+        a = self.ajustes
+        if a.lanzando_timeout_seg is None:
+            return None
+        transcurrido = (self.clock.local_to_utc(self.clock.now_local()) - self.clock.local_to_utc(inicio))
+        return (a.lanzando_timeout_seg - MARGEN_LANZANDO_SEG - LLAMADAS_POR_INTENTO_DEPLOY * a.api_timeout_seg
+                - transcurrido.total_seconds())
 
     def _realizar(self, res: ResultadoLanzamiento, paso: Paso, desenlace: Desenlace, fila: RobotEjecutable,
                   desc: str) -> ResultadoLanzamiento:
