@@ -314,7 +314,19 @@ VALUES
     (N'EstadoServicios', N'Inicio', N'DATETIME2(3)', N'fecha', NULL, 0),
     (N'EstadoServicios', N'UltimoLatido', N'DATETIME2(3)', N'fecha', NULL, 0),
     (N'EstadoServicios', N'UltimoCicloOk', N'DATETIME2(3)', N'fecha', NULL, 0),
-    (N'EstadoServicios', N'UltimoError', N'NVARCHAR(4000)', N'cualquiera', NULL, 0);
+    (N'EstadoServicios', N'UltimoError', N'NVARCHAR(4000)', N'cualquiera', NULL, 0),
+    (N'Auditoria', N'AuditoriaId', N'INT', N'identidad', NULL, 0),
+    (N'Auditoria', N'Fecha', N'DATETIME2(3)', N'fecha', NULL, 0),
+    (N'Auditoria', N'Usuario', N'NVARCHAR(128)', N'cualquiera', NULL, 0),
+    (N'Auditoria', N'Rol', N'NVARCHAR(20)', N'cualquiera', NULL, 0),
+    (N'Auditoria', N'Ip', N'NVARCHAR(45)', N'cualquiera', NULL, 0),
+    (N'Auditoria', N'Accion', N'NVARCHAR(50)', N'cualquiera', NULL, 0),
+    (N'Auditoria', N'Entidad', N'NVARCHAR(50)', N'clave', 14, 0),
+    (N'Auditoria', N'EntidadId', N'NVARCHAR(100)', N'clave', 10, 0),
+    (N'Auditoria', N'Antes', N'NVARCHAR(MAX)', N'cualquiera', NULL, 0),
+    (N'Auditoria', N'Despues', N'NVARCHAR(MAX)', N'cualquiera', NULL, 0),
+    (N'Auditoria', N'Resultado', N'NVARCHAR(20)', N'cualquiera', NULL, 0);
+
 
 -- Required columns missing from an existing table.
 INSERT INTO @Fallos (Tabla, Columna, Actual, Motivo, TipoSAM, LongitudMinima, AdmiteNulos)
@@ -1025,6 +1037,42 @@ BEGIN
         CONSTRAINT PK_Liderazgo PRIMARY KEY CLUSTERED (Rol)
     );
 END;
+GO
+
+-- Auditoría (CONSOLE §4): una fila por cada cambio de operación y por cada intento rechazado
+-- (validación, permiso, solape), escrita en la misma transacción que el cambio. Antes/Despues son
+-- JSON; Resultado: ok, forzado o rechazado.
+IF OBJECT_ID(N'dbo.Auditoria', N'U') IS NULL
+BEGIN
+    CREATE TABLE dbo.Auditoria (
+        AuditoriaId INT IDENTITY (1, 1) NOT NULL,
+        Fecha DATETIME2(3) NOT NULL CONSTRAINT DF_Auditoria_Fecha DEFAULT (GETDATE()),
+        Usuario NVARCHAR(128) NOT NULL,
+        Rol NVARCHAR(20) NULL,
+        Ip NVARCHAR(45) NULL,
+        Accion NVARCHAR(50) NOT NULL,
+        Entidad NVARCHAR(50) NOT NULL,
+        EntidadId NVARCHAR(100) NULL,
+        Antes NVARCHAR(MAX) NULL,
+        Despues NVARCHAR(MAX) NULL,
+        Resultado NVARCHAR(20) NOT NULL,
+        CONSTRAINT PK_Auditoria PRIMARY KEY CLUSTERED (AuditoriaId)
+    );
+END;
+GO
+IF NOT EXISTS (
+    SELECT 1 FROM sys.indexes
+    WHERE name = N'IX_Auditoria_Fecha' AND object_id = OBJECT_ID(N'dbo.Auditoria')
+)
+CREATE NONCLUSTERED INDEX IX_Auditoria_Fecha
+ON dbo.Auditoria (Fecha);
+GO
+IF NOT EXISTS (
+    SELECT 1 FROM sys.indexes
+    WHERE name = N'IX_Auditoria_Entidad' AND object_id = OBJECT_ID(N'dbo.Auditoria')
+)
+CREATE NONCLUSTERED INDEX IX_Auditoria_Entidad
+ON dbo.Auditoria (Entidad, EntidadId);
 GO
 
 -- ---------------------------------------------------------------------------------------------

@@ -202,6 +202,24 @@ CREATE TABLE IF NOT EXISTS Liderazgo (
     ExpiraUtc   DATETIME NOT NULL
 );
 
+-- Audit trail (CONSOLE §4): every operations change and every refused attempt, written in the
+-- change's own transaction. Antes/Despues are JSON; Resultado: ok, forzado or rechazado.
+CREATE TABLE IF NOT EXISTS Auditoria (
+    AuditoriaId INTEGER PRIMARY KEY AUTOINCREMENT,
+    Fecha       DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f', 'now', 'localtime')),
+    Usuario     TEXT NOT NULL,
+    Rol         TEXT NULL,
+    Ip          TEXT NULL,
+    Accion      TEXT NOT NULL,
+    Entidad     TEXT NOT NULL,
+    EntidadId   TEXT NULL,
+    Antes       TEXT NULL,
+    Despues     TEXT NULL,
+    Resultado   TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS IX_Auditoria_Fecha ON Auditoria (Fecha);
+CREATE INDEX IF NOT EXISTS IX_Auditoria_Entidad ON Auditoria (Entidad, EntidadId);
+
 -- Indexes for the hot queries.
 CREATE UNIQUE INDEX IF NOT EXISTS UX_Ejecuciones_DeploymentId
     ON Ejecuciones (DeploymentId) WHERE DeploymentId IS NOT NULL;

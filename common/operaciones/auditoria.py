@@ -1,0 +1,99 @@
+"""The audit trail (CONSOLE §4): table ``Auditoria``, one row per change and per refused attempt.
+
+Rows are written inside the caller's transaction (the change and its audit row commit together).
+``Antes`` / ``Despues`` are JSON (dates and times as ISO text); ``Resultado`` is one of
+:data:`RESULTADOS`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from common.database import sentencias
+
+ROLES = ("lector", "operador", "administrador")
+OK, FORZADO, RECHAZADO = "ok", "forzado", "rechazado"
+RESULTADOS = (OK, FORZADO, RECHAZADO)
+
+# ruff: noqa: S608 - the statements below are built from constants only (no input is ever formatted in)
+_COLUMNAS = "(Fecha, Usuario, Rol, Ip, Accion, Entidad, EntidadId, Antes, Despues, Resultado)"
+sentencias.registrar(
+    "auditoria.insertar",
+    tsql=(
+        f"INSERT INTO dbo.Auditoria {_COLUMNAS} "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, CAST(? AS NVARCHAR(MAX)), CAST(? AS NVARCHAR(MAX)), ?)"
+    ),
+    sqlite=f"INSERT INTO Auditoria {_COLUMNAS} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+)
+sentencias.registrar(
+    "auditoria.de_entidad",
+    tsql=(
+        "SELECT AuditoriaId, Fecha, Usuario, Rol, Ip, Accion, Entidad, EntidadId, Antes, Despues, Resultado "
+        "FROM dbo.Auditoria WHERE Entidad = ? ORDER BY AuditoriaId"
+    ),
+    sqlite=(
+        "SELECT AuditoriaId, Fecha, Usuario, Rol, Ip, Accion, Entidad, EntidadId, Antes, Despues, Resultado "
+        "FROM Auditoria WHERE Entidad = ? ORDER BY AuditoriaId"
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who asks for a change: the console's signed-in user or the CLI's operator."""
+
+    usuario: str
+    rol: str
+    ip: str | None = None
+
+
+def a_json(valor: Any) -> str | None:
+    if valor is None:
+        return None
+    return json.dumps(valor, ensure_ascii=False, sort_keys=True, default=_iso)
+
+
+def _iso(valor: Any) -> str:
+    iso = getattr(valor, "isoformat", None)
+    return iso() if callable(iso) else str(valor)
+
+
+def registrar(
+    db: Any,
+    actor: Actor,
+    *,
+    accion: str,
+    entidad: str,
+    entidad_id: Any,
+    antes: Any,
+    despues: Any,
+    resultado: str,
+    ahora: datetime,
+) -> None:
+    """Insert one audit row with ``db`` (call it inside the change's transaction)."""
+    if resultado not in RESULTADOS:
+        raise ValueError(f"resultado de auditoría desconocido: {resultado!r}")
+    sentencias.ejecutar(db, "auditoria.insertar", (
+        ahora.replace(tzinfo=None),
+        actor.usuario,
+        actor.rol,
+        actor.ip,
+        accion,
+        entidad,
+        None if entidad_id is None else str(entidad_id),
+        a_json(antes),
+        a_json(despues),
+        resultado,
+    ))
+
+
+def de_entidad(db: Any, entidad: str) -> list[dict]:
+    """The audit rows of one kind of entity, oldest first (console and tests)."""
+    filas = db.query(sentencias.sql(db, "auditoria.de_entidad"), (entidad,))
+    for f in filas:
+        for k in ("Antes", "Despues"):
+            f[k] = None if f[k] is None else json.loads(f[k])
+    return filas
