@@ -62,6 +62,7 @@ from lanzador.database import robots
 from lanzador.database.seleccion import RobotEjecutable, obtener_robots_ejecutables
 from lanzador.service.adopcion import MARGEN_ADOPCION, mejor_despliegue
 from lanzador.service.bot_input import build_bot_input
+from lanzador.service.caida_a360 import es_fallo_por_caida, mensaje_por_caida
 from lanzador.service.reintentos import (
     ADOPTADO_INTENTO_ANTERIOR,
     ADOPTADO_TRAS_ERROR,
@@ -142,6 +143,8 @@ class ResultadoLanzamiento:
     error: str | None = None
     tipo_error: str | None = None  # e.g. "http:400:INVALID_ARGUMENT", "transport", "input"
     configuracion_robot: bool = False
+    error_de_caida: bool = False  # the last deploy error is one an A360 outage explains (5xx, timeout)
+    por_caida: bool = False  # DEPLOY_FAILED while A360 was down (M2): no wait, no per-robot alert
 
 
 @dataclass
@@ -151,8 +154,14 @@ class ResumenCiclo:
     fallidos: int = 0
     inciertos: int = 0
     sin_intencion: int = 0
+    retrasados: int = 0  # not attempted: A360 is down (M2)
     alertas_nuevas: int = 0
     resultados: list[ResultadoLanzamiento] = field(default_factory=list)
+
+
+def _clave_lanzamiento(fila: RobotEjecutable) -> tuple:
+    """One launch: an online (robot, equipo) or one scheduled slot (M2 counts delayed launches once)."""
+    return (fila.robot_id, fila.equipo_id, fila.fecha_slot, fila.hora)
 
 
 def tipo_de_error(exc: BaseException) -> str:
@@ -234,9 +243,15 @@ class Desplegador:
         stop_event: threading.Event | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         nombres: Any = None,
+        caida: Any = None,
+        fallos_equipo: Any = None,
     ) -> None:
         self.db = db
         self.aa = aa
+        #: The process' A360 outage watch (``caida_a360.VigilanciaA360``, M2) and the per-equipo
+        #: failure runs (``caida_a360.FallosPorEquipo``, M3); None = not watched.
+        self.caida = caida
+        self.fallos_equipo = fallos_equipo
         self.ajustes = ajustes
         self.clock = clock
         self.alerts = alerts
@@ -316,11 +331,37 @@ class Desplegador:
             return resumen
         parametros = self._parametros({f.robot_id for f in filas})
         self.log.info("Ciclo de lanzamiento: %s.", plural(len(filas), "robot seleccionado", "robots seleccionados"))
+        if self._a360_caido():
+            # M2: one deploy probes A360; the rest go out in this cycle only if it answered.
+            filas = sorted(filas, key=lambda f: f.es_programado)
+            self._recoger(resumen, [self._pool.submit(self.lanzar, filas[0], parametros.get(filas[0].robot_id))])
+            filas = filas[1:]
+            if filas and self._a360_caido():
+                resumen.retrasados = len(filas)
+                self.caida.retrasar([(_clave_lanzamiento(f), f.robot_id) for f in filas])
+                self.log.warning("A360 no disponible: %s para el próximo ciclo.",
+                                 plural(len(filas), "lanzamiento queda", "lanzamientos quedan"))
+                filas = []
         futures = []
         for fila in filas:
             if self.stop_event.is_set():
                 break
             futures.append(self._pool.submit(self.lanzar, fila, parametros.get(fila.robot_id)))
+        self._recoger(resumen, futures)
+        self._contar_caida_y_equipos(resumen.resultados)
+        resumen.alertas_nuevas = self._alertar(resumen.resultados)
+        self.log.info(
+            "Ciclo de lanzamiento terminado: %s, %s, %d sin confirmar, %d sin registrar%s.",
+            plural(resumen.desplegados, "desplegado", "desplegados"),
+            plural(resumen.fallidos, "fallido", "fallidos"),
+            resumen.inciertos,
+            resumen.sin_intencion,
+            f", {resumen.retrasados} aplazados por la caída de A360" if resumen.retrasados else "",
+        )
+        return resumen
+
+    def _recoger(self, resumen: ResumenCiclo, futures: list) -> None:
+        """Wait for the launches and count their outcomes."""
         for fut in futures:
             try:
                 res = fut.result()
@@ -336,15 +377,21 @@ class Desplegador:
                 resumen.inciertos += 1
             else:
                 resumen.sin_intencion += 1
-        resumen.alertas_nuevas = self._alertar(resumen.resultados)
-        self.log.info(
-            "Ciclo de lanzamiento terminado: %s, %s, %d sin confirmar, %d sin registrar.",
-            plural(resumen.desplegados, "desplegado", "desplegados"),
-            plural(resumen.fallidos, "fallido", "fallidos"),
-            resumen.inciertos,
-            resumen.sin_intencion,
-        )
-        return resumen
+
+    def _a360_caido(self) -> bool:
+        return self.caida is not None and bool(self.caida.activa)
+
+    def _contar_caida_y_equipos(self, resultados: list[ResultadoLanzamiento]) -> None:
+        """M2: the launches an outage delayed; M3: each equipo's run of failed deploys."""
+        if self.caida is not None:
+            self.caida.retrasar([(_clave_lanzamiento(r.fila), r.fila.robot_id) for r in resultados if r.por_caida])
+        if self.fallos_equipo is None:
+            return
+        for r in resultados:
+            if r.resultado == RESULTADO_DESPLEGADO:
+                self.fallos_equipo.exito(r.fila.equipo_id)
+            elif r.resultado == RESULTADO_FALLIDO and not r.por_caida:
+                self.fallos_equipo.fallo(r.fila.equipo_id, r.error or "?")
 
     def _registrar_pendientes(self) -> None:
         """Write the deployments A360 accepted whose record failed, before selecting anything.
@@ -475,9 +522,11 @@ class Desplegador:
 
     def lanzar(self, fila: RobotEjecutable, parametros: Any = None) -> ResultadoLanzamiento:
         res = ResultadoLanzamiento(fila=fila, resultado=RESULTADO_SIN_INTENCION)
+        comienzo = time.monotonic()
         try:
             return self._lanzar(res, fila, parametros)
         finally:
+            metricas.despliegue(res.resultado, time.monotonic() - comienzo)  # M1
             if res.ejecucion_id is not None:
                 with self._sin_registrar_lock:
                     self._en_vuelo.discard(int(res.ejecucion_id))
@@ -534,11 +583,10 @@ class Desplegador:
                     fila.robot_id, fila.user_id, bot_input, self.ajustes.url_callback, headers
                 )
                 desenlace = Desenlace(Clase.ACEPTADO, deployment_id=deployment_id)
-        comienzo = time.monotonic()
             except A360Error as exc:
                 desenlace = clasificar(exc)
+                res.error_de_caida = es_fallo_por_caida(exc)
             except Exception as exc:  # noqa: BLE001 - unexpected: the deploy may or may not have happened
-            metricas.despliegue(res.resultado, time.monotonic() - comienzo)  # M1
                 res.resultado = RESULTADO_INCIERTO
                 res.error = f"{type(exc).__name__}: {exc}"
                 res.tipo_error = type(exc).__name__
@@ -657,6 +705,8 @@ class Desplegador:
 
     def _fallo(self, res: ResultadoLanzamiento, paso: RegistrarFallo, desc: str) -> ResultadoLanzamiento:
         mensaje = paso.mensaje
+        if res.error_de_caida and self._a360_caido():
+            mensaje, res.por_caida = mensaje_por_caida(mensaje), True  # M2: no wait after it
         res.error = mensaje
         res.tipo_error = paso.tipo_error
         res.configuracion_robot = paso.alerta_robot
@@ -720,7 +770,8 @@ class Desplegador:
 
     # -- alerts (L3.4) ---------------------------------------------------------------------------
     def _alertar(self, resultados: list[ResultadoLanzamiento]) -> int:
-        fallos = [r for r in resultados if r.resultado == RESULTADO_FALLIDO]
+        # M2: a failure an A360 outage explains is in the outage's one alert, not in a per-robot one.
+        fallos = [r for r in resultados if r.resultado == RESULTADO_FALLIDO and not r.por_caida]
         if not fallos:
             return 0
         ventana = self.ajustes.intervalo_alertas_min * 60.0

@@ -26,6 +26,7 @@ from common.clock import Clock
 from common.database.sql_client import DatabaseError
 from common.utils.alertas import AlertaBdSam, RachaDeFallos, es_bd_no_accesible, plural
 from common.utils.config_manager import ajuste
+from lanzador.service.caida_a360 import FallosPorEquipo, VigilanciaA360
 from lanzador.service.desplegador import AjustesLanzamiento, Desplegador
 from lanzador.service.mantenimiento import INTERVALO_SEG as INTERVALO_MANTENIMIENTO_SEG
 from lanzador.service.mantenimiento import TrabajoMantenimiento
@@ -77,6 +78,12 @@ class Lanzador:
         self.nombres = Nombres()
         self.sincronizador = Sincronizador(db, aa, clock=clock, alerts=alerts, bd_sam=self.bd_sam,
                                            nombres=self.nombres)
+        #: M2: one view of A360's availability, fed by every call of the client (sync, deploy, activity).
+        self.caida = VigilanciaA360.from_config(cfg, alerts, clock, logger=self.log)
+        aa.observador = self.caida.observar
+        #: M3: each equipo's run of failed deploys.
+        self.fallos_equipo = FallosPorEquipo(alerts, umbral=int(ajuste(cfg, "LANZADOR_FALLOS_EQUIPO_UMBRAL")),
+                                             nombre=self.nombres.equipo, logger=self.log)
         self.desplegador = Desplegador(
             db,
             aa,
@@ -85,6 +92,8 @@ class Lanzador:
             alerts=alerts,
             stop_event=self.stop_event,
             nombres=self.nombres,
+            caida=self.caida,
+            fallos_equipo=self.fallos_equipo,
         )
         self.pausa = VentanaPausa(cfg.LANZADOR_PAUSA_INICIO_HHMM, cfg.LANZADOR_PAUSA_FIN_HHMM)
         self.conciliador = conciliador
@@ -200,6 +209,7 @@ class Lanzador:
         try:
             self.desplegador.cerrar(wait=True)
         finally:
+            self.caida.cerrar()  # the outage mails already queued go out
             try:
                 self.aa.logout()
             except Exception as exc:  # noqa: BLE001
