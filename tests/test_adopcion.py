@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from lanzador.clients.aa_client import Activity
-from lanzador.service.adopcion import MARGEN_ADOPCION, mejor_despliegue
+from lanzador.service.adopcion import MARGEN_ADOPCION, adopciones_tardias, mejor_despliegue
 
 T0 = datetime(2026, 3, 29, 1, 0, tzinfo=timezone.utc)
 
@@ -53,3 +53,44 @@ def test_L5_5_choice_is_always_an_unrecorded_matching_run_inside_the_margin(rows
     else:
         best = min(abs((a.start_utc - T0).total_seconds()) for a in eligible)
         assert chosen in {a.deployment_id for a in eligible if abs((a.start_utc - T0).total_seconds()) == best}
+
+
+# -- L5.7 late deployments ---------------------------------------------------------------------------
+def _fila(eid, minutos, equipo=80, robot=5100, user=700):
+    return {"EjecucionId": eid, "FechaInicio": T0.replace(tzinfo=None) + timedelta(minutes=minutos),
+            "EquipoId": equipo, "RobotId": robot, "UserId": user}
+
+
+def _tardia(dep, minutos=None, device=80, **kw):
+    a = act(dep, None if minutos is None else T0 + timedelta(minutes=minutos), **kw)
+    return Activity(**{**a.__dict__, "device_id": device})
+
+
+def _utc(naive):
+    return naive.replace(tzinfo=timezone.utc)
+
+
+def test_L5_7_each_late_run_goes_to_the_closest_given_up_intent_of_its_equipo_once():
+    filas = [_fila(1, 0), _fila(2, 30), _fila(3, 0, equipo=81)]
+    acts = [_tardia("a", 31), _tardia("b", 1), _tardia("c", 2, device=82), _tardia("d", 0, device=81)]
+    pares = adopciones_tardias(filas, acts, en_uso=set(), a_utc=_utc)
+    assert sorted((e, a.deployment_id) for e, a in pares) == [(1, "b"), (2, "a"), (3, "d")]
+
+
+def test_L5_7_recorded_runs_other_robots_and_runs_an_intent_in_flight_could_own_are_not_adopted():
+    filas = [_fila(1, 0)]
+    acts = [_tardia("grabada", 1), _tardia("otro-bot", 1, file_id=9), _tardia("en-vuelo", 20)]
+    en_curso = [_fila(9, 19)]
+    assert adopciones_tardias(filas, acts, en_uso={"grabada"}, a_utc=_utc, en_curso=en_curso) == []
+    # without the launch in flight the run is the given-up intent's
+    assert [a.deployment_id for _, a in adopciones_tardias(filas, acts, en_uso={"grabada"}, a_utc=_utc)] == \
+        ["en-vuelo"]
+
+
+def test_L5_7_a_callback_without_file_or_start_matches_by_equipo_and_user():
+    filas = [_fila(1, 0, user=700)]
+    cb = Activity(deployment_id="cb", status="RUN_COMPLETED", start_utc=None, end_utc=None, device_id=80,
+                  user_id=701, file_id=None, message=None)
+    assert adopciones_tardias(filas, [cb], en_uso=set(), a_utc=_utc) == []  # another user
+    cb = Activity(**{**cb.__dict__, "user_id": 700})
+    assert [e for e, _ in adopciones_tardias(filas, [cb], en_uso=set(), a_utc=_utc)] == [1]

@@ -172,6 +172,27 @@ _registrar("callbacks_pendientes_con_ejecucion", (
     f"WHERE {abierta('e.')} AND c.DeploymentId = e.DeploymentId AND c.Aplicado = 0 "
     "ORDER BY c.CallbackId"
 ))
+# L5.7 late deployments: intents the LANZANDO recovery gave up (SAM's guess, FalloSinConfirmar = 1)
+# recently, and pending callbacks whose DeploymentId no execution has (their deployment appeared
+# after its intent was given up, or was never recorded). Both are small sets.
+_registrar("abandonadas_desde", (
+    f"SELECT {_COLS_EJECUCION} FROM {{t}}Ejecuciones "
+    f"WHERE Estado = '{DEPLOY_FAILED}' AND FalloSinConfirmar = 1 AND DeploymentId IS NULL AND FechaFin >= ? "
+    "ORDER BY FechaInicio, EjecucionId"
+))
+registrar(
+    "ejecuciones.callbacks_huerfanos",
+    tsql=(
+        "SELECT TOP (200) c.CallbackId, c.DeploymentId, c.FechaRecepcion, c.Estado, c.Payload "
+        "FROM dbo.CallbacksRecibidos c WHERE c.Aplicado = 0 AND NOT EXISTS "
+        "(SELECT 1 FROM dbo.Ejecuciones e WHERE e.DeploymentId = c.DeploymentId) ORDER BY c.CallbackId"
+    ),
+    sqlite=(
+        "SELECT c.CallbackId, c.DeploymentId, c.FechaRecepcion, c.Estado, c.Payload "
+        "FROM CallbacksRecibidos c WHERE c.Aplicado = 0 AND NOT EXISTS "
+        "(SELECT 1 FROM Ejecuciones e WHERE e.DeploymentId = c.DeploymentId) ORDER BY c.CallbackId LIMIT 200"
+    ),
+)
 _registrar("marcar_callback_aplicado_por_id", "UPDATE {t}CallbacksRecibidos SET Aplicado = 1 WHERE CallbackId = ?")
 
 # L3.2 intent row. ClaveIntento (a client-generated UUID, unique) makes it idempotent: a retry after a
@@ -490,6 +511,17 @@ def deployment_ids_in_use(db: Any, ids: Iterable[str]) -> set[str]:
         return set()
     texto = sql(db, "ejecuciones.deployments_registrados", marcas=len(ids))
     return {r["DeploymentId"] for r in db.query(texto, tuple(ids))}
+
+
+def given_up_since(db: Any, desde: datetime) -> list[dict]:
+    """L5.7: rows the LANZANDO recovery failed as its guess (``FalloSinConfirmar = 1``, no
+    deployment) whose ``FechaFin`` is at or after ``desde``, oldest intent first."""
+    return [_normalize_row(dict(r)) for r in db.query(sql(db, "ejecuciones.abandonadas_desde"), (desde,))]
+
+
+def orphan_callbacks(db: Any) -> list[dict]:
+    """L5.7: pending callbacks whose ``DeploymentId`` no execution has (at most 200, oldest first)."""
+    return [dict(r) for r in db.query(sql(db, "ejecuciones.callbacks_huerfanos"))]
 
 
 def adopt_deployment(

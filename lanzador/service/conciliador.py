@@ -32,6 +32,7 @@ shared with the launcher, the sync and the maintenance job), any other in the Co
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections import defaultdict
@@ -42,11 +43,11 @@ from typing import Any
 from common import metricas
 from common.database import ejecuciones as E
 from common.database.sql_client import DatabaseError, es_error_de_fila
-from common.execution_states import is_known, is_terminal, normalize
+from common.execution_states import LANZANDO, is_known, is_terminal, normalize
 from common.utils.alertas import AlertaBdSam, RachaDeFallos, con_nombre, es_bd_no_accesible, plural
 from common.utils.config_manager import ajuste
-from lanzador.clients.aa_client import A360Error
-from lanzador.service.adopcion import MARGEN_ADOPCION, mejor_despliegue
+from lanzador.clients.aa_client import A360Error, Activity
+from lanzador.service.adopcion import MARGEN_ADOPCION, adopciones_tardias, mejor_despliegue
 from lanzador.service.conciliacion import (
     ActualizarEstado,
     AdoptarDespliegue,
@@ -74,6 +75,11 @@ ALERT_DURACION = "ejecucion_larga"
 ALERT_FILA = "fila_rechazada"  # + ":<EjecucionId>", shared with the launcher (desplegador.ALERTA_FILA)
 #: Rounds in which the database refuses the same row before it is set aside.
 MAX_RONDAS_FILA = 3
+#: L5.7 late deployments: given-up intents are matched with pending callbacks for this long (a
+#: callback comes when the run ends), and with the device's A360 activity for this long after
+#: they were given up (one activity read per such equipo and round).
+VENTANA_CALLBACKS_TARDIOS = timedelta(hours=24)
+VENTANA_ACTIVIDAD_TARDIA = timedelta(minutes=30)
 
 
 def _chunks(items: list, size: int):
@@ -302,6 +308,74 @@ class Conciliador:
                              "corresponda: DEPLOY_FAILED (%s)", r["EjecucionId"], self._robot(r["RobotId"]),
                              self._equipo(device_id), E.MENSAJE_SIN_CONFIRMACION)
 
+    # ------------------------------------------------------------------ L5.7
+
+    def _adoptar_tardias(self, rows: list[dict], now: datetime) -> int:
+        """L5.7: a deployment that appeared after the recovery gave its intent up — a pending
+        callback whose DeploymentId no row has, or an A360 run on the equipo of a recently given-up
+        intent that no row records — reopens the row it belongs to (the one revival of the
+        transition table); reopened, its equipo is busy again. Returns the rows reopened."""
+        abandonadas = E.given_up_since(self.db, self._cutoff(now, VENTANA_CALLBACKS_TARDIOS))
+        if not abandonadas:
+            return 0
+        recientes = self._cutoff(now, VENTANA_ACTIVIDAD_TARDIA)
+        equipos: dict[int, datetime] = {}
+        for f in abandonadas:
+            if f["FechaFin"] is not None and f["FechaFin"] >= recientes:
+                eq = int(f["EquipoId"])
+                equipos[eq] = min(equipos.get(eq, f["FechaInicio"]), f["FechaInicio"])
+        try:
+            actividades = self._actividades_tardias(E.orphan_callbacks(self.db), equipos)
+        except A360Error as exc:
+            self.log.warning("Conciliación: la búsqueda de despliegues tardíos se aplaza, A360 no responde: %s",
+                             exc.message or exc)
+            return 0
+        if not actividades:
+            return 0
+        en_uso = E.deployment_ids_in_use(self.db, [a.deployment_id for a in actividades])
+        en_curso = [r for r in rows if r.get("Estado") == LANZANDO and not r.get("DeploymentId")]
+        pares = adopciones_tardias(abandonadas, actividades, en_uso=en_uso, a_utc=self.clock.local_to_utc,
+                                   en_curso=en_curso)
+        reabiertas = 0
+        por_id = {int(f["EjecucionId"]): f for f in abandonadas}
+        for eid, act in pares:
+            try:
+                reabiertas += self._reabrir(por_id[eid], act, now)
+            except DatabaseError as exc:
+                if not es_error_de_fila(exc):
+                    raise
+                self._rechazo(eid, exc, "reabrir la ejecución con su despliegue tardío")
+        return reabiertas
+
+    def _actividades_tardias(self, huerfanos: list[dict], equipos: dict[int, datetime]) -> list[Any]:
+        """A360's runs that may be late deployments: those of the orphan callbacks (A360's activity
+        row, or what the callback itself says when A360 no longer lists it) and the recent runs of
+        the equipos given in ``equipos`` (equipo -> earliest given-up intent there)."""
+        por_id: dict[str, Any] = {}
+        for equipo, desde in equipos.items():
+            for a in self.aa.activity_by_device(equipo, self.clock.local_to_utc(desde) - MARGEN_ADOPCION):
+                if a.deployment_id:
+                    por_id.setdefault(a.deployment_id, a)
+        ids = [c["DeploymentId"] for c in huerfanos if c.get("DeploymentId") and c["DeploymentId"] not in por_id]
+        if ids:
+            por_id.update(self.aa.activity_by_deployment_ids(ids))
+        for c in huerfanos:
+            dep = c.get("DeploymentId")
+            if dep and dep not in por_id:
+                por_id[dep] = _actividad_de_callback(c)
+        return [a for a in por_id.values() if a is not None]
+
+    def _reabrir(self, fila: dict, act: Any, now: datetime) -> int:
+        respuesta = self._respuesta(act)
+        if E.adopt_deployment(self.db, fila["EjecucionId"], act.deployment_id, respuesta.estado or None, now,
+                              fecha_fin=respuesta.fin, mensaje=respuesta.mensaje) is None:
+            return 0
+        self.log.warning("Despliegue tardío %s: A360 lo creó después de que la ejecución %s (%s, %s) se diera "
+                         "por fallida sin confirmación; se reabre con ese despliegue (%s)", act.deployment_id,
+                         fila["EjecucionId"], self._robot(fila["RobotId"]), self._equipo(fila["EquipoId"]),
+                         respuesta.estado or "DEPLOYED")
+        return 1
+
     def _respuesta(self, act: Any) -> RespuestaA360:
         """A360's activity row as plain data: state normalised, end time in local time."""
         return RespuestaA360(
@@ -327,6 +401,7 @@ class Conciliador:
         self._despliegues = {r["EjecucionId"]: r.get("DeploymentId") for r in rows}
         try:
             result["lanzando"] = self._recuperacion_de_ronda(rows)
+            result["tardias"] = self._adoptar_tardias(rows, now)
             nuevos = self._conciliate(rows, now, result)
             result["cerradas"] = self._sin_parar("cerrar las ejecuciones UNKNOWN", lambda: self._close_unknown(now))
             metricas.cierres("conciliador", result["cerradas"] + sum(map(is_terminal, nuevos.values())))  # M1
@@ -494,3 +569,27 @@ class Conciliador:
                     "base de datos está accesible.",
                     "Revise la fila en Ejecuciones (valor demasiado largo, tipo, restricción o trigger) y el "
                     "despliegue en la Control Room.")
+
+
+def _actividad_de_callback(callback: dict) -> Activity | None:
+    """What a pending callback says about its run (A360_API §3: device and run-as user, no file
+    and no start time), for matching it when A360 no longer lists the run (L5.7)."""
+    try:
+        cuerpo = json.loads(callback.get("Payload") or "{}")
+    except ValueError:
+        return None
+    if not isinstance(cuerpo, dict):
+        return None
+
+    def entero(valor: Any) -> int | None:
+        try:
+            return int(str(valor).strip())
+        except (TypeError, ValueError):
+            return None
+
+    equipo = entero(cuerpo.get("deviceId"))
+    if equipo is None:
+        return None
+    return Activity(deployment_id=str(callback["DeploymentId"]), status=str(callback.get("Estado") or ""),
+                    start_utc=None, end_utc=None, device_id=equipo, user_id=entero(cuerpo.get("userId")),
+                    file_id=None, message=None)
