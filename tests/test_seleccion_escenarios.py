@@ -1,4 +1,4 @@
-"""L2: the scenario table (tests/data/seleccion_escenarios.json) run against the SQLite twin of
+"""L2 and L7: the scenario table (tests/data/seleccion_escenarios.json) run against the SQLite twin of
 ``dbo.ObtenerRobotsEjecutables``. One parametrized test; each test id names the rule it proves."""
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ def _shape(rows) -> list[dict]:
 def test_L2_scenario_ids_name_their_rule():
     ids = [e["id"] for e in ESCENARIOS]
     assert len(ids) == len(set(ids))
-    assert all(i.startswith(("L2.1-", "L2.2-", "L2.3-")) for i in ids)
+    assert all(i.startswith(("L2.1-", "L2.2-", "L2.3-", "L7.1-", "L7.2-", "L7.3-")) for i in ids)
 
 
 @pytest.mark.parametrize("esc", ESCENARIOS, ids=[e["id"] for e in ESCENARIOS])
