@@ -315,6 +315,11 @@ VALUES
     (N'EstadoServicios', N'UltimoLatido', N'DATETIME2(3)', N'fecha', NULL, 0),
     (N'EstadoServicios', N'UltimoCicloOk', N'DATETIME2(3)', N'fecha', NULL, 0),
     (N'EstadoServicios', N'UltimoError', N'NVARCHAR(4000)', N'cualquiera', NULL, 0),
+    (N'ConfiguracionSistema', N'Clave', N'NVARCHAR(100)', N'clave', 38, 0),
+    (N'ConfiguracionSistema', N'Valor', N'NVARCHAR(MAX)', N'cualquiera', NULL, 0),
+    (N'ConfiguracionSistema', N'Descripcion', N'NVARCHAR(500)', N'cualquiera', NULL, 0),
+    (N'ConfiguracionSistema', N'FechaActualizacion', N'DATETIME2(3)', N'fecha', NULL, 0),
+    (N'ConfiguracionSistema', N'ActualizadoPor', N'NVARCHAR(100)', N'cualquiera', NULL, 0),
     (N'Auditoria', N'AuditoriaId', N'INT', N'identidad', NULL, 0),
     (N'Auditoria', N'Fecha', N'DATETIME2(3)', N'fecha', NULL, 0),
     (N'Auditoria', N'Usuario', N'NVARCHAR(128)', N'cualquiera', NULL, 0),
@@ -1035,6 +1040,20 @@ BEGIN
         RenovadoUtc DATETIME2(3) NOT NULL,
         ExpiraUtc DATETIME2(3) NOT NULL,
         CONSTRAINT PK_Liderazgo PRIMARY KEY CLUSTERED (Rol)
+    );
+END;
+GO
+
+-- Ajustes en caliente (C6): una fila por variable de la lista blanca; gana al entorno y al .env.
+IF OBJECT_ID(N'dbo.ConfiguracionSistema', N'U') IS NULL
+BEGIN
+    CREATE TABLE dbo.ConfiguracionSistema (
+        Clave NVARCHAR(100) NOT NULL,
+        Valor NVARCHAR(MAX) NULL,
+        Descripcion NVARCHAR(500) NULL,
+        FechaActualizacion DATETIME2(3) NOT NULL CONSTRAINT DF_ConfiguracionSistema_FechaActualizacion DEFAULT (GETDATE()),
+        ActualizadoPor NVARCHAR(100) NULL,
+        CONSTRAINT PK_ConfiguracionSistema PRIMARY KEY CLUSTERED (Clave)
     );
 END;
 GO

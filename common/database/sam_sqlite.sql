@@ -202,6 +202,15 @@ CREATE TABLE IF NOT EXISTS Liderazgo (
     ExpiraUtc   DATETIME NOT NULL
 );
 
+-- Settings changed without a restart (C6): one row per whitelisted setting.
+CREATE TABLE IF NOT EXISTS ConfiguracionSistema (
+    Clave              TEXT NOT NULL PRIMARY KEY,
+    Valor              TEXT NULL,
+    Descripcion        TEXT NULL,
+    FechaActualizacion DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f', 'now', 'localtime')),
+    ActualizadoPor     TEXT NULL
+);
+
 -- Audit trail (CONSOLE §4): every operations change and every refused attempt, written in the
 -- change's own transaction. Antes/Despues are JSON; Resultado: ok, forzado or rechazado.
 CREATE TABLE IF NOT EXISTS Auditoria (

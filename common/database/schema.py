@@ -36,6 +36,7 @@ TABLES: tuple[str, ...] = (
     "EstadoServicios",
     "Pools",
     "MapeoRobots",
+    "ConfiguracionSistema",
     "Auditoria",
 )
 VIEWS: tuple[str, ...] = ("AsignacionesView", "EjecucionesActivas", "EquiposAsignados", "EjecucionesTodas")
