@@ -152,7 +152,7 @@ class ServicioBalanceador:
         self.clock = clock
         self.alerts = alerts
         self.log = logger or _log
-        self.ajustes = AjustesBalanceo.desde_config(cfg)
+        self.ajustes = self._leer_ajustes()
         self.executor = executor
         self.cooling_reconstruido = False
         #: H3: checked right before applying a plan; main() sets it to the election's puede_trabajar.
@@ -196,8 +196,21 @@ class ServicioBalanceador:
                           cons.protegidos, snapshot, self.ajustes, now)
         return plan, cons, lectura, no_balanceados(plan, cons, lectura, sin_robot)
 
+    def _leer_ajustes(self) -> AjustesBalanceo:
+        cfg = self.cfg
+        return AjustesBalanceo.desde_config(cfg, aislamiento_estricto=ajuste(cfg, "BALANCEADOR_AISLAMIENTO_ESTRICTO"),
+                                            preempcion=ajuste(cfg, "BALANCEADOR_PREEMPCION"))
+
+    def aplicar_ajustes_vivos(self) -> None:
+        """C6: the balancer's settings as the live config has them now (read before each cycle)."""
+        nuevos = self._leer_ajustes()
+        if nuevos != self.ajustes:
+            self.ajustes = nuevos
+            self.cooling.ajustes = nuevos.cooling
+
     # ------------------------------------------------------------------ the cycle
     def ciclo(self) -> Plan | None:
+        self.aplicar_ajustes_vivos()
         now = self.clock.now_local()
         resultados = self.leer_fuentes()
         self.salud.record(resultados)
@@ -421,9 +434,11 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "python balanceador/r
 
     from common.database.schema import ensure_schema
     from common.service_runner import ServiceRunner
+    from common.utils.ajustes_vivos import ConfigViva, RecargaAjustes
     from common.utils.mail_client import EmailAlertClient
     from common.version import __version__
 
+    cfg = ConfigViva(cfg)  # C6: every part reads the live config (ConfiguracionSistema over the environment)
     alerts = EmailAlertClient(cfg, "balanceador")
     db = DatabaseClient.from_config(cfg)
     log.info("SAM Balanceador versión %s iniciando. BD SAM: %s. Fuentes: %s.", __version__, db.describe(),
@@ -432,6 +447,8 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "python balanceador/r
         ensure_schema(db)
     except DatabaseError as exc:  # the cycle retries; do not die because the DB is down at start
         log.error("No se pudo comprobar el esquema de la BD SAM al arrancar: %s", exc)
+    ajustes_vivos = RecargaAjustes(db, cfg, alerts=alerts, logger=log)
+    ajustes_vivos.recargar()  # before the first cycle
     fuentes = build_sources(cfg, db)
     salud = SourceHealth(alerts, int(cfg.BALANCEADOR_FALLOS_PARA_ALERTA), logging.getLogger("sam.balanceador.fuentes"))
     cooling = CoolingManager.desde_config(cfg)
@@ -459,6 +476,7 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "python balanceador/r
     latido.instalar(runner, db, "balanceador", cfg, clock=clock)  # H5 (before the hook that closes the DB)
     metricas.instalar(runner, cfg, "balanceador")  # M1
     runner.add_job("ciclo_balanceo", float(cfg.BALANCEADOR_INTERVALO_CICLO_SEG), servicio.ciclo, solo_lider=True)
+    ajustes_vivos.registrar(runner)
     runner.add_shutdown_hook(lambda: close_sources(fuentes))
     runner.add_shutdown_hook(lambda: executor.shutdown(wait=False, cancel_futures=True))
     runner.add_shutdown_hook(db.close_all)
@@ -477,6 +495,10 @@ def _simular(cfg: Any, clock: Any, log: logging.Logger) -> int:
                   "ni modificado nada.", file=sys.stderr)
             return 1
     db = DatabaseClient.from_config(cfg)
+    from common.utils.ajustes_vivos import ConfigViva, RecargaAjustes
+
+    cfg = ConfigViva(cfg)  # C6: the plan the service would make, with the rows of ConfiguracionSistema
+    RecargaAjustes(db, cfg, logger=log).recargar()
     fuentes = build_sources(cfg, db)
     try:
         servicio = ServicioBalanceador(cfg, db, fuentes, _SinSalud(), CoolingManager.desde_config(cfg), clock,

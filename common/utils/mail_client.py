@@ -27,7 +27,7 @@ from email.utils import formatdate, make_msgid
 
 from common.clock import resolve_zone
 from common.utils.alertas import plural
-from common.utils.config_manager import Config
+from common.utils.config_manager import Config, ajuste
 from common.utils.redaccion import redactar
 
 log = logging.getLogger("sam.common.alertas")
@@ -49,10 +49,7 @@ class EmailAlertClient:
         self._password = cfg.EMAIL_PASSWORD or ""
         self.timeout = float(cfg.EMAIL_TIMEOUT_SEG)
         self.interval_s = float(cfg.EMAIL_INTERVALO_REPETICION_MIN) * 60.0
-        recipients = cfg.EMAIL_RECIPIENTS
-        if isinstance(recipients, str):
-            recipients = recipients.replace(";", ",").split(",")
-        self.recipients = [r.strip() for r in recipients if r and r.strip()]
+        self._cfg = cfg  # EMAIL_RECIPIENTS is read at every send: it may change while the service runs (C6)
         self.sender = cfg.EMAIL_FROM or f"sam@{socket.gethostname()}"
         self.hostname = socket.gethostname()
         self._secrets = cfg.secrets()
@@ -68,6 +65,14 @@ class EmailAlertClient:
         self.sent_count = 0
 
     # ------------------------------------------------------------------ public API
+
+    @property
+    def recipients(self) -> list[str]:
+        """The current ``EMAIL_RECIPIENTS`` (a live config may change them; C6)."""
+        recipients = ajuste(self._cfg, "EMAIL_RECIPIENTS")
+        if isinstance(recipients, str):
+            recipients = recipients.replace(";", ",").split(",")
+        return [r.strip() for r in recipients if r and r.strip()]
 
     @property
     def enabled(self) -> bool:

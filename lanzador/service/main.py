@@ -17,6 +17,7 @@ launch pool (in-flight deploys record their outcome), log out of A360 and close 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from typing import Any
@@ -95,7 +96,8 @@ class Lanzador:
             caida=self.caida,
             fallos_equipo=self.fallos_equipo,
         )
-        self.pausa = VentanaPausa(cfg.LANZADOR_PAUSA_INICIO_HHMM, cfg.LANZADOR_PAUSA_FIN_HHMM)
+        self.pausa = VentanaPausa(ajuste(cfg, "LANZADOR_PAUSA_INICIO_HHMM"), ajuste(cfg, "LANZADOR_PAUSA_FIN_HHMM"),
+                                  hasta=ajuste(cfg, "LANZADOR_PAUSA_MANUAL_HASTA"))
         self.conciliador = conciliador
         if conciliador is not None:
             conciliador.en_vuelo = self.desplegador.en_vuelo
@@ -139,7 +141,8 @@ class Lanzador:
 
     def job_lanzamiento(self) -> None:
         metricas.refrescar_ejecuciones_activas(self.db)  # M1: once per cycle, also in the pause
-        if self.pausa.comprobar(self.clock.now_local().time()):
+        self._aplicar_ajustes_vivos()
+        if self.pausa.comprobar(self.clock.now_local()):
             return
         if not self.recuperacion_inicial():
             return
@@ -152,6 +155,15 @@ class Lanzador:
         finally:
             self.lanzamiento_libre.set()
         self._bd_ok()
+
+    def _aplicar_ajustes_vivos(self) -> None:
+        """C6: the settings of ConfigViva that may have changed since the last cycle."""
+        cfg = self.cfg
+        self.pausa.actualizar(ajuste(cfg, "LANZADOR_PAUSA_INICIO_HHMM"), ajuste(cfg, "LANZADOR_PAUSA_FIN_HHMM"),
+                              ajuste(cfg, "LANZADOR_PAUSA_MANUAL_HASTA"))
+        espera = int(ajuste(cfg, "LANZADOR_ESPERA_TRAS_FALLO_SEG"))
+        if self.desplegador.ajustes.espera_tras_fallo_seg != espera:
+            self.desplegador.ajustes = dataclasses.replace(self.desplegador.ajustes, espera_tras_fallo_seg=espera)
 
     # -- DB unreachable for SAM_FALLOS_CONSECUTIVOS_ALERTA cycles → one alert, then one recovery (§8)
     def _fallo_bd(self, exc: Exception) -> None:
@@ -241,7 +253,12 @@ def main(argv: list[str] | None = None) -> int:
         ensure_schema(db)
     except Exception as exc:  # noqa: BLE001 - the DB may come up later; jobs retry every cycle
         log.error("No se pudo comprobar/crear el esquema de la base de datos SAM: %s", exc)
+    from common.utils.ajustes_vivos import ConfigViva, RecargaAjustes
+
+    cfg = ConfigViva(cfg)  # C6: every part reads the live config (ConfiguracionSistema over the environment)
     alerts = EmailAlertClient(cfg, "lanzador")
+    ajustes_vivos = RecargaAjustes(db, cfg, alerts=alerts, logger=log)
+    ajustes_vivos.recargar()  # before the first cycle: a manual pause holds across a restart
     aa = AutomationAnywhereClient.from_config(cfg)
     conciliador = Conciliador(db, aa, cfg, clock, alerts)
     lanzador = Lanzador(cfg, db=db, aa=aa, clock=clock, alerts=alerts, conciliador=conciliador)
@@ -266,5 +283,6 @@ def main(argv: list[str] | None = None) -> int:
     latido.instalar(runner, db, "lanzador", cfg, clock=clock)  # H5 (before the hooks that close the DB)
     metricas.instalar(runner, cfg, "lanzador")  # M1
     lanzador.registrar(runner)
+    ajustes_vivos.registrar(runner)
     return runner.run()
 

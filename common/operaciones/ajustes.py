@@ -1,0 +1,94 @@
+"""Writing a live setting (BEHAVIOUR §13, C6; CONSOLE ``/configuracion``): one row of
+``dbo.ConfiguracionSistema``.
+
+:func:`escribir_ajuste` refuses, with a Spanish message naming the setting, a ``Clave`` that is not
+on the whitelist and a value the start-up rules refuse (:func:`common.utils.ajustes_vivos.validar_ajuste`);
+given the service's start-up config (``cfg``) it also applies the cross-setting rules with the other
+rows (e.g. one half of the pause window without the other). Then it upserts the row in one
+transaction (``run_in_transaction``: the read that guards the write holds ``UPDLOCK, HOLDLOCK`` on
+SQL Server; SQLite serialises writers). A blank value deletes the row: the setting goes back to the
+environment / ``.env`` / default. The running services pick the change up within
+``SAM_CONFIG_RECARGA_SEG``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from common.database import sentencias
+from common.utils.ajustes_vivos import AjusteNoValido, decidir, validar_ajuste
+
+sentencias.registrar(
+    "ajustes.leer_para_escribir",
+    tsql="SELECT Clave, Valor FROM dbo.ConfiguracionSistema WITH (UPDLOCK, HOLDLOCK)",
+    sqlite="SELECT Clave, Valor FROM ConfiguracionSistema",
+)
+sentencias.registrar(
+    "ajustes.actualizar",
+    tsql=(
+        "UPDATE dbo.ConfiguracionSistema WITH (UPDLOCK, HOLDLOCK) SET Valor = CAST(? AS NVARCHAR(MAX)), "
+        "Descripcion = COALESCE(?, Descripcion), FechaActualizacion = ?, ActualizadoPor = ? WHERE Clave = ?"
+    ),
+    sqlite=(
+        "UPDATE ConfiguracionSistema SET Valor = ?, Descripcion = COALESCE(?, Descripcion), "
+        "FechaActualizacion = ?, ActualizadoPor = ? WHERE Clave = ?"
+    ),
+)
+sentencias.registrar(
+    "ajustes.insertar",
+    tsql=(
+        "INSERT INTO dbo.ConfiguracionSistema (Valor, Descripcion, FechaActualizacion, ActualizadoPor, Clave) "
+        "VALUES (CAST(? AS NVARCHAR(MAX)), ?, ?, ?, ?)"
+    ),
+    sqlite=(
+        "INSERT INTO ConfiguracionSistema (Valor, Descripcion, FechaActualizacion, ActualizadoPor, Clave) "
+        "VALUES (?, ?, ?, ?, ?)"
+    ),
+)
+sentencias.registrar(
+    "ajustes.borrar",
+    tsql="DELETE FROM dbo.ConfiguracionSistema WHERE Clave = ?",
+    sqlite="DELETE FROM ConfiguracionSistema WHERE Clave = ?",
+)
+
+
+def escribir_ajuste(db: Any, clave: str, valor: str | None, usuario: str, *, cfg: Any = None,
+                    descripcion: str | None = None, ahora: datetime | None = None) -> Any:
+    """Validate and write the row of ``clave`` (blank ``valor``: delete it). Returns the typed
+    value the services will use (for a deleted row: None). Raises :class:`AjusteNoValido`."""
+    clave = (clave or "").strip()
+    return escribir_ajustes(db, {clave: valor}, usuario, cfg=cfg, descripcion=descripcion, ahora=ahora)[clave]
+
+
+def escribir_ajustes(db: Any, valores: Mapping[str, str | None], usuario: str, *, cfg: Any = None,
+                     descripcion: str | None = None, ahora: datetime | None = None) -> dict[str, Any]:
+    """Several rows in one transaction (both halves of the pause window together): all are
+    written or none. Returns Clave -> typed value (None for a deleted row)."""
+    textos = {(c or "").strip(): (v or "").strip() for c, v in valores.items()}
+    tipados: dict[str, Any] = {}
+    for clave, texto in textos.items():
+        tipado = validar_ajuste(clave, texto or None)  # a blank value still needs a whitelisted Clave
+        tipados[clave] = tipado if texto else None
+    momento = (ahora or datetime.now()).replace(tzinfo=None)
+
+    def _escribir(tx: Any) -> None:
+        if cfg is not None:
+            filas = {str(f["Clave"]).strip(): f["Valor"]
+                     for f in tx.query(sentencias.sql(tx, "ajustes.leer_para_escribir"))}
+            filas.update({c: (t or None) for c, t in textos.items()})
+            invalidas = decidir(cfg, filas).invalidas
+            problemas = [invalidas[c][1] for c in textos if c in invalidas]
+            if problemas:
+                raise AjusteNoValido("; ".join(problemas))
+        for clave, texto in textos.items():
+            if not texto:
+                sentencias.ejecutar(tx, "ajustes.borrar", (clave,))
+                continue
+            params = (texto, descripcion, momento, usuario, clave)
+            if sentencias.ejecutar(tx, "ajustes.actualizar", params) == 0:
+                sentencias.ejecutar(tx, "ajustes.insertar", params)
+
+    db.run_in_transaction(_escribir)
+    return tipados
