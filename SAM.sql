@@ -1680,7 +1680,216 @@ BEGIN
 END;
 GO
 
--- Common body of the CargarProgramacion* procedures: validates, creates (or reuses an identical
+-- Internal helper (BEHAVIOUR L7.4): the overlaps a schedule write introduces on the equipos in
+-- #EquiposSolicitados (caller's), into #Solapes (caller's). Same rule as common/solapamiento.py and
+-- common/operaciones/programaciones.py: the candidate (key @ProgramacionId, 0 = new) and, when
+-- @Asignar = 1 makes the robot's assignment on an equipo shared (ProgramacionId NULL), the robot's
+-- other active schedules arrive there; each arriving schedule is compared with every other active
+-- schedule on that equipo over the slot days @Desde .. @Desde + @Dias - 1 (windows: one-shot
+-- [inicio, inicio + tolerancia] closed, cyclic [inicio, fin) half-open; invalid rows never count).
+-- The day rule and the validity predicate are the selection's (lanzador/database/seleccion.py).
+CREATE OR ALTER PROCEDURE dbo.SolapesProgramacionSAM
+    @RobotId INT,
+    @ProgramacionId INT,
+    @Asignar BIT,
+    @TipoProgramacion NVARCHAR(20),
+    @HoraInicio TIME(0),
+    @Tolerancia INT,
+    @DiaSemana NVARCHAR(50),
+    @DiaDelMes INT,
+    @FechaEspecifica DATE,
+    @EsCiclico BIT,
+    @HoraFin TIME(0),
+    @IntervaloEntreEjecuciones INT,
+    @FechaInicioVentana DATE,
+    @FechaFinVentana DATE,
+    @DiaInicioMes INT,
+    @DiaFinMes INT,
+    @UltimosDiasMes INT,
+    @Desde DATE,
+    @Dias INT = 62
+AS
+BEGIN
+    SET NOCOUNT ON;
+    DECLARE @Clave INT = ISNULL(@ProgramacionId, 0);
+    CREATE TABLE #Defs (
+        Clave INT NOT NULL PRIMARY KEY,
+        RobotId INT NOT NULL,
+        TipoProgramacion NVARCHAR(20) COLLATE DATABASE_DEFAULT NOT NULL,
+        HoraInicio TIME(0) NULL,
+        HoraFin TIME(0) NULL,
+        Tolerancia INT NULL,
+        DiaSemana NVARCHAR(50) COLLATE DATABASE_DEFAULT NULL,
+        DiasNorm NVARCHAR(60) COLLATE DATABASE_DEFAULT NULL,
+        DiaDelMes INT NULL,
+        FechaEspecifica DATE NULL,
+        EsCiclico BIT NOT NULL,
+        FechaInicioVentana DATE NULL,
+        FechaFinVentana DATE NULL,
+        IntervaloEntreEjecuciones INT NULL,
+        DiaInicioMes INT NULL,
+        DiaFinMes INT NULL,
+        UltimosDiasMes INT NULL
+    );
+    CREATE TABLE #EnEquipo (EquipoId INT NOT NULL, Clave INT NOT NULL, Llega BIT NOT NULL, PRIMARY KEY (EquipoId, Clave));
+    CREATE TABLE #Ventanas (Clave INT NOT NULL, Dia DATE NOT NULL, Cerrada BIT NOT NULL, Inicio DATETIME2(0) NOT NULL, Fin DATETIME2(0) NOT NULL);
+
+    INSERT INTO #Defs (
+        Clave, RobotId, TipoProgramacion, HoraInicio, HoraFin, Tolerancia, DiaSemana, DiaDelMes, FechaEspecifica,
+        EsCiclico, FechaInicioVentana, FechaFinVentana, IntervaloEntreEjecuciones, DiaInicioMes, DiaFinMes, UltimosDiasMes
+    )
+    VALUES (
+        @Clave, @RobotId, @TipoProgramacion, @HoraInicio, @HoraFin, @Tolerancia, @DiaSemana, @DiaDelMes, @FechaEspecifica,
+        ISNULL(@EsCiclico, 0), @FechaInicioVentana, @FechaFinVentana, @IntervaloEntreEjecuciones, @DiaInicioMes, @DiaFinMes,
+        @UltimosDiasMes
+    );
+
+    -- The other active schedules of the robot or of the equipos, locked until the caller commits.
+    INSERT INTO #Defs (
+        Clave, RobotId, TipoProgramacion, HoraInicio, HoraFin, Tolerancia, DiaSemana, DiaDelMes, FechaEspecifica,
+        EsCiclico, FechaInicioVentana, FechaFinVentana, IntervaloEntreEjecuciones, DiaInicioMes, DiaFinMes, UltimosDiasMes
+    )
+    SELECT
+        p.ProgramacionId, p.RobotId, p.TipoProgramacion, p.HoraInicio, p.HoraFin, p.Tolerancia, p.DiaSemana, p.DiaDelMes,
+        p.FechaEspecifica, p.EsCiclico, p.FechaInicioVentana, p.FechaFinVentana, p.IntervaloEntreEjecuciones,
+        p.DiaInicioMes, p.DiaFinMes, p.UltimosDiasMes
+    FROM dbo.Programaciones AS p WITH (UPDLOCK, HOLDLOCK)
+    WHERE
+        p.Activo = 1
+        AND p.ProgramacionId <> @Clave
+        AND (
+            p.RobotId = @RobotId
+            OR EXISTS (
+                SELECT 1
+                FROM dbo.Asignaciones AS a WITH (UPDLOCK, HOLDLOCK)
+                INNER JOIN #EquiposSolicitados AS q ON q.EquipoId = a.EquipoId
+                WHERE
+                    a.EsProgramado = 1
+                    AND (a.ProgramacionId = p.ProgramacionId OR (a.ProgramacionId IS NULL AND a.RobotId = p.RobotId))
+            )
+        );
+
+    UPDATE p
+    SET p.DiasNorm = N' ' + REPLACE(REPLACE(REPLACE(REPLACE(UPPER(COALESCE(p.DiaSemana, N'')),
+                              NCHAR(193), N'A'), N',', N' '), N';', N' '), CHAR(9), N' ') + N' '
+    FROM #Defs AS p;
+
+    -- Before the write: the schedules each equipo serves (its own, or all the robot's when NULL).
+    INSERT INTO #EnEquipo (EquipoId, Clave, Llega)
+    SELECT DISTINCT q.EquipoId, d.Clave, 0
+    FROM #EquiposSolicitados AS q
+    INNER JOIN dbo.Asignaciones AS a WITH (UPDLOCK, HOLDLOCK)
+        ON a.EquipoId = q.EquipoId AND a.EsProgramado = 1
+    INNER JOIN #Defs AS d
+        ON d.Clave <> @Clave
+        AND (d.Clave = a.ProgramacionId OR (a.ProgramacionId IS NULL AND d.RobotId = a.RobotId));
+
+    -- Arriving: the candidate everywhere, and the robot's others where its assignment becomes shared.
+    INSERT INTO #EnEquipo (EquipoId, Clave, Llega)
+    SELECT DISTINCT q.EquipoId, @Clave, 1
+    FROM #EquiposSolicitados AS q;
+
+    INSERT INTO #EnEquipo (EquipoId, Clave, Llega)
+    SELECT DISTINCT q.EquipoId, d.Clave, 1
+    FROM #EquiposSolicitados AS q
+    INNER JOIN dbo.Asignaciones AS a WITH (UPDLOCK, HOLDLOCK)
+        ON a.EquipoId = q.EquipoId AND a.RobotId = @RobotId AND a.EsProgramado = 1
+        AND (a.ProgramacionId IS NULL OR a.ProgramacionId <> @Clave)
+    INNER JOIN #Defs AS d ON d.RobotId = @RobotId AND d.Clave <> @Clave
+    WHERE
+        @Asignar = 1
+        AND NOT EXISTS (SELECT 1 FROM #EnEquipo AS x WHERE x.EquipoId = q.EquipoId AND x.Clave = d.Clave);
+
+    -- Windows of every valid schedule on every due day of the horizon (numbers CTE).
+    WITH Numeros AS (
+        SELECT TOP (@Dias) ROW_NUMBER() OVER (ORDER BY (SELECT NULL)) - 1 AS n
+        FROM sys.all_columns
+    ),
+    Dias AS (
+        SELECT DATEADD(DAY, Numeros.n, @Desde) AS Dia FROM Numeros
+    )
+    INSERT INTO #Ventanas (Clave, Dia, Cerrada, Inicio, Fin)
+    SELECT
+        p.Clave,
+        d.Dia,
+        1 - p.EsCiclico,
+        DATEADD(SECOND, DATEDIFF(SECOND, CAST('00:00:00' AS TIME), p.HoraInicio), CAST(d.Dia AS DATETIME2(0))),
+        CASE
+            WHEN p.EsCiclico = 1 AND p.HoraFin IS NOT NULL
+                THEN DATEADD(
+                    SECOND,
+                    DATEDIFF(SECOND, CAST('00:00:00' AS TIME), p.HoraFin),
+                    CAST(CASE WHEN p.HoraFin < p.HoraInicio THEN DATEADD(DAY, 1, d.Dia) ELSE d.Dia END AS DATETIME2(0))
+                )
+            ELSE DATEADD(
+                MINUTE,
+                ISNULL(p.Tolerancia, 60),
+                DATEADD(SECOND, DATEDIFF(SECOND, CAST('00:00:00' AS TIME), p.HoraInicio), CAST(d.Dia AS DATETIME2(0)))
+            )
+        END
+    FROM #Defs AS p
+    CROSS JOIN Dias AS d
+    WHERE (UPPER(p.TipoProgramacion) IN (N'DIARIA', N'SEMANAL', N'MENSUAL', N'ESPECIFICA', N'RANGOMENSUAL')
+                  AND p.HoraInicio IS NOT NULL
+                  AND (p.Tolerancia IS NULL OR p.Tolerancia BETWEEN 0 AND 1440)
+                  AND (p.EsCiclico = 1 OR (p.HoraFin IS NULL AND p.IntervaloEntreEjecuciones IS NULL))
+                  AND (p.IntervaloEntreEjecuciones IS NULL OR p.IntervaloEntreEjecuciones >= 0)
+                  AND (p.HoraFin IS NULL OR DATEDIFF(SECOND, CAST('00:00:00' AS TIME), p.HoraFin) <> DATEDIFF(SECOND, CAST('00:00:00' AS TIME), p.HoraInicio))
+                  AND (p.FechaInicioVentana IS NULL OR p.FechaFinVentana IS NULL
+                       OR p.FechaFinVentana >= p.FechaInicioVentana)
+                  AND (UPPER(p.TipoProgramacion) <> N'SEMANAL' OR (
+                      p.DiasNorm LIKE N'% LU %' OR p.DiasNorm LIKE N'% MA %' OR p.DiasNorm LIKE N'% MI %' OR p.DiasNorm LIKE N'% JU %' OR p.DiasNorm LIKE N'% VI %' OR p.DiasNorm LIKE N'% SA %' OR p.DiasNorm LIKE N'% DO %'))
+                  AND (UPPER(p.TipoProgramacion) <> N'MENSUAL' OR p.DiaDelMes BETWEEN 1 AND 31)
+                  AND (UPPER(p.TipoProgramacion) <> N'ESPECIFICA' OR p.FechaEspecifica IS NOT NULL)
+                  AND (UPPER(p.TipoProgramacion) <> N'RANGOMENSUAL'
+                       OR (p.UltimosDiasMes IS NULL AND p.DiaInicioMes BETWEEN 1 AND 31
+                           AND p.DiaFinMes BETWEEN 1 AND 31 AND p.DiaInicioMes <= p.DiaFinMes)
+                       OR (p.UltimosDiasMes BETWEEN 1 AND 31 AND p.DiaInicioMes IS NULL AND p.DiaFinMes IS NULL)))
+      AND (p.FechaInicioVentana IS NULL OR d.Dia >= p.FechaInicioVentana)
+              AND (p.FechaFinVentana IS NULL OR d.Dia <= p.FechaFinVentana)
+              AND (
+                  UPPER(p.TipoProgramacion) = N'DIARIA'
+                  OR (UPPER(p.TipoProgramacion) = N'SEMANAL' AND p.DiasNorm LIKE N'% ' + CASE DATEDIFF(DAY, CAST('19000101' AS DATE), d.Dia) % 7
+                              WHEN 0 THEN N'LU' WHEN 1 THEN N'MA' WHEN 2 THEN N'MI'
+                              WHEN 3 THEN N'JU' WHEN 4 THEN N'VI' WHEN 5 THEN N'SA'
+                              ELSE N'DO' END + N' %')
+                  OR (UPPER(p.TipoProgramacion) = N'MENSUAL' AND DAY(d.Dia) = CASE WHEN p.DiaDelMes > DAY(EOMONTH(d.Dia)) THEN DAY(EOMONTH(d.Dia)) ELSE p.DiaDelMes END)
+                  OR (UPPER(p.TipoProgramacion) = N'ESPECIFICA' AND p.FechaEspecifica = d.Dia)
+                  OR (UPPER(p.TipoProgramacion) = N'RANGOMENSUAL' AND (
+                      (p.UltimosDiasMes IS NOT NULL AND DAY(d.Dia) > DAY(EOMONTH(d.Dia)) - p.UltimosDiasMes)
+                      OR (p.UltimosDiasMes IS NULL
+                          AND DAY(d.Dia) >= CASE WHEN p.DiaInicioMes > DAY(EOMONTH(d.Dia)) THEN DAY(EOMONTH(d.Dia)) ELSE p.DiaInicioMes END
+                          AND DAY(d.Dia) <= CASE WHEN p.DiaFinMes > DAY(EOMONTH(d.Dia)) THEN DAY(EOMONTH(d.Dia)) ELSE p.DiaFinMes END)
+                  ))
+              );
+
+    -- Each arriving schedule against every other one on the equipo (a pair of arrivals once).
+    INSERT INTO #Solapes (EquipoId, ProgramacionA, ProgramacionB, Desde, Hasta)
+    SELECT
+        ea.EquipoId,
+        ea.Clave,
+        eb.Clave,
+        CASE WHEN wa.Inicio > wb.Inicio THEN wa.Inicio ELSE wb.Inicio END,
+        CASE WHEN wa.Fin < wb.Fin THEN wa.Fin ELSE wb.Fin END
+    FROM #EnEquipo AS ea
+    INNER JOIN #EnEquipo AS eb
+        ON eb.EquipoId = ea.EquipoId AND eb.Clave <> ea.Clave AND (eb.Llega = 0 OR eb.Clave > ea.Clave)
+    INNER JOIN #Ventanas AS wa ON wa.Clave = ea.Clave
+    INNER JOIN #Ventanas AS wb
+        ON wb.Clave = eb.Clave AND wb.Dia BETWEEN DATEADD(DAY, -1, wa.Dia) AND DATEADD(DAY, 1, wa.Dia)
+    WHERE
+        ea.Llega = 1
+        AND (wa.Cerrada = 1 OR wa.Inicio < wa.Fin)
+        AND (wb.Cerrada = 1 OR wb.Inicio < wb.Fin)
+        AND ((wb.Cerrada = 1 AND wa.Inicio <= wb.Fin) OR (wb.Cerrada = 0 AND wa.Inicio < wb.Fin))
+        AND ((wa.Cerrada = 1 AND wb.Inicio <= wa.Fin) OR (wa.Cerrada = 0 AND wb.Inicio < wa.Fin));
+END;
+GO
+
+-- Common body of the CargarProgramacion* procedures: validates (the rules of common/programacion.py
+-- validar, plus known DiaSemana codes and no FechaEspecifica in the past), refuses an overlap with
+-- the other active schedules of the equipos (dbo.SolapesProgramacionSAM, BEHAVIOUR L7.4) unless
+-- @Forzar = 1 (then an Auditoria row 'forzado' names the conflicts), creates (or reuses an identical
 -- active) schedule and creates the EsProgramado = 1 assignments with ProgramacionId and
 -- AsignadoPor = 'Programacion'. A pair already scheduled by another schedule of the robot keeps
 -- ProgramacionId = NULL (serves all the robot's schedules). Robots.EsOnline is not changed.
@@ -1694,24 +1903,63 @@ CREATE OR ALTER PROCEDURE dbo.CargarProgramacionSAM
     @DiaDelMes INT = NULL,
     @FechaEspecifica DATE = NULL,
     @Ahora DATETIME2(0) = NULL,
-    @ProgramacionId INT = NULL OUTPUT
+    @ProgramacionId INT = NULL OUTPUT,
+    @EsCiclico BIT = 0,
+    @HoraFin TIME(0) = NULL,
+    @IntervaloEntreEjecuciones INT = NULL,
+    @FechaInicioVentana DATE = NULL,
+    @FechaFinVentana DATE = NULL,
+    @DiaInicioMes INT = NULL,
+    @DiaFinMes INT = NULL,
+    @UltimosDiasMes INT = NULL,
+    @Forzar BIT = 0
 AS
 BEGIN
     SET NOCOUNT ON;
     SET XACT_ABORT ON;
     DECLARE @RobotId INT;
+    DECLARE @Lista NVARCHAR(MAX);
+    DECLARE @Despues NVARCHAR(MAX);
+    SET @EsCiclico = ISNULL(@EsCiclico, 0);
     -- SAM clock of the caller (FechaAsignacion, "date in the past"); NULL = GETDATE() to the second.
     IF @Ahora IS NULL SET @Ahora = CONVERT(DATETIME2(0), CONVERT(CHAR(19), GETDATE(), 126));
     DECLARE @Dias NVARCHAR(50) = NULL;
     DECLARE @DiaInvalido NVARCHAR(50);
     DECLARE @Mensaje NVARCHAR(2048);
 
-    IF @TipoProgramacion NOT IN (N'Diaria', N'Semanal', N'Mensual', N'Especifica')
-        THROW 50020, N'@TipoProgramacion debe ser Diaria, Semanal, Mensual o Especifica.', 1;
+    IF @TipoProgramacion NOT IN (N'Diaria', N'Semanal', N'Mensual', N'Especifica', N'RangoMensual')
+        THROW 50020, N'@TipoProgramacion debe ser Diaria, Semanal, Mensual, Especifica o RangoMensual.', 1;
     IF @HoraInicio IS NULL
         THROW 50021, N'El parámetro @HoraInicio es obligatorio (HH:MM).', 1;
-    IF @Tolerancia IS NOT NULL AND (@Tolerancia < 0 OR @Tolerancia > 1439)
-        THROW 50022, N'@Tolerancia debe estar entre 0 y 1439 minutos (NULL = 60).', 1;
+    IF @Tolerancia IS NOT NULL AND (@Tolerancia < 0 OR @Tolerancia > 1440)
+        THROW 50022, N'@Tolerancia debe estar entre 0 y 1440 minutos (NULL = 60).', 1;
+    IF @EsCiclico = 0 AND (@HoraFin IS NOT NULL OR @IntervaloEntreEjecuciones IS NOT NULL)
+        THROW 50030, N'@HoraFin y @IntervaloEntreEjecuciones sólo valen para una programación cíclica (@EsCiclico = 1).', 1;
+    IF @IntervaloEntreEjecuciones < 0
+        THROW 50031, N'@IntervaloEntreEjecuciones no puede ser negativo (minutos).', 1;
+    IF @HoraFin = @HoraInicio
+        THROW 50032, N'@HoraFin no puede ser igual a @HoraInicio.', 1;
+    IF @FechaFinVentana < @FechaInicioVentana
+        THROW 50033, N'@FechaFinVentana no puede ser anterior a @FechaInicioVentana.', 1;
+    IF @TipoProgramacion = N'RangoMensual'
+    BEGIN
+        IF @UltimosDiasMes IS NOT NULL AND (@DiaInicioMes IS NOT NULL OR @DiaFinMes IS NOT NULL)
+            THROW 50034, N'RangoMensual: use @DiaInicioMes y @DiaFinMes o @UltimosDiasMes, no las dos formas.', 1;
+        IF @UltimosDiasMes IS NULL AND @DiaInicioMes IS NULL AND @DiaFinMes IS NULL
+            THROW 50035, N'RangoMensual necesita @DiaInicioMes y @DiaFinMes o @UltimosDiasMes.', 1;
+        IF @UltimosDiasMes IS NOT NULL AND (@UltimosDiasMes < 1 OR @UltimosDiasMes > 31)
+            THROW 50036, N'@UltimosDiasMes debe estar entre 1 y 31.', 1;
+        IF @UltimosDiasMes IS NULL
+            AND (@DiaInicioMes IS NULL OR @DiaFinMes IS NULL OR @DiaInicioMes < 1 OR @DiaFinMes > 31
+                 OR @DiaInicioMes > @DiaFinMes)
+            THROW 50037, N'RangoMensual: @DiaInicioMes y @DiaFinMes entre 1 y 31, el inicio no posterior al fin.', 1;
+    END
+    ELSE
+    BEGIN
+        SET @DiaInicioMes = NULL;
+        SET @DiaFinMes = NULL;
+        SET @UltimosDiasMes = NULL;
+    END;
 
     IF @TipoProgramacion = N'Semanal'
     BEGIN
@@ -1768,12 +2016,73 @@ BEGIN
         AND ISNULL(p.FechaEspecifica, '19000101') = ISNULL(
             CASE WHEN @TipoProgramacion = N'Especifica' THEN @FechaEspecifica END, '19000101'
         )
+        AND p.EsCiclico = @EsCiclico
+        AND ISNULL(p.HoraFin, CAST('00:00:00' AS TIME(0))) = ISNULL(@HoraFin, CAST('00:00:00' AS TIME(0)))
+        AND ISNULL(p.IntervaloEntreEjecuciones, -1) = ISNULL(@IntervaloEntreEjecuciones, -1)
+        AND ISNULL(p.FechaInicioVentana, '19000101') = ISNULL(@FechaInicioVentana, '19000101')
+        AND ISNULL(p.FechaFinVentana, '19000101') = ISNULL(@FechaFinVentana, '19000101')
+        AND ISNULL(p.DiaInicioMes, 0) = ISNULL(@DiaInicioMes, 0)
+        AND ISNULL(p.DiaFinMes, 0) = ISNULL(@DiaFinMes, 0)
+        AND ISNULL(p.UltimosDiasMes, 0) = ISNULL(@UltimosDiasMes, 0)
     ORDER BY p.ProgramacionId;
+
+    -- L7.4: the overlaps this write introduces on the equipos (read under UPDLOCK, HOLDLOCK).
+    CREATE TABLE #Solapes (
+        EquipoId INT NOT NULL, ProgramacionA INT NOT NULL, ProgramacionB INT NOT NULL,
+        Desde DATETIME2(0) NOT NULL, Hasta DATETIME2(0) NOT NULL
+    );
+    EXEC dbo.SolapesProgramacionSAM
+        @RobotId = @RobotId,
+        @ProgramacionId = @ProgramacionId,
+        @Asignar = 1,
+        @TipoProgramacion = @TipoProgramacion,
+        @HoraInicio = @HoraInicio,
+        @Tolerancia = @Tolerancia,
+        @DiaSemana = @Dias,
+        @DiaDelMes = @DiaDelMes,
+        @FechaEspecifica = @FechaEspecifica,
+        @EsCiclico = @EsCiclico,
+        @HoraFin = @HoraFin,
+        @IntervaloEntreEjecuciones = @IntervaloEntreEjecuciones,
+        @FechaInicioVentana = @FechaInicioVentana,
+        @FechaFinVentana = @FechaFinVentana,
+        @DiaInicioMes = @DiaInicioMes,
+        @DiaFinMes = @DiaFinMes,
+        @UltimosDiasMes = @UltimosDiasMes,
+        @Desde = @Ahora;
+
+    IF EXISTS (SELECT 1 FROM #Solapes)
+    BEGIN
+        SET @Lista = (
+            SELECT TOP (20)
+                CONCAT(
+                    NCHAR(10), N'- equipo ', e.Equipo, N' (id ', s.EquipoId, N'): programaci', NCHAR(243), N'n ',
+                    CASE WHEN s.ProgramacionA = 0 THEN N'nueva' ELSE CONVERT(NVARCHAR(12), s.ProgramacionA) END,
+                    N' con la ', s.ProgramacionB, N' del ', CONVERT(NVARCHAR(16), s.Desde, 120),
+                    N' al ', CONVERT(NVARCHAR(16), s.Hasta, 120)
+                )
+            FROM #Solapes AS s
+            INNER JOIN dbo.Equipos AS e ON e.EquipoId = s.EquipoId
+            ORDER BY s.Desde, s.EquipoId
+            FOR XML PATH (''), TYPE
+        ).value('.', 'NVARCHAR(MAX)');
+        IF ISNULL(@Forzar, 0) = 0
+        BEGIN
+            SET @Mensaje = LEFT(CONCAT(
+                N'La programación se solapa con otras programaciones activas de sus equipos:', @Lista,
+                NCHAR(10), N'Use @Forzar = 1 para crearla igualmente (queda en dbo.Auditoria).'
+            ), 2000);
+            THROW 50040, @Mensaje, 1;
+        END;
+    END;
 
     IF @ProgramacionId IS NULL
     BEGIN
-        INSERT INTO dbo.Programaciones
-            (RobotId, TipoProgramacion, HoraInicio, DiaSemana, DiaDelMes, FechaEspecifica, Tolerancia, Activo)
+        INSERT INTO dbo.Programaciones (
+            RobotId, TipoProgramacion, HoraInicio, DiaSemana, DiaDelMes, FechaEspecifica, Tolerancia, Activo,
+            EsCiclico, HoraFin, IntervaloEntreEjecuciones, FechaInicioVentana, FechaFinVentana,
+            DiaInicioMes, DiaFinMes, UltimosDiasMes, FechaActualizacion
+        )
         VALUES (
             @RobotId,
             @TipoProgramacion,
@@ -1782,15 +2091,40 @@ BEGIN
             CASE WHEN @TipoProgramacion = N'Mensual' THEN @DiaDelMes END,
             CASE WHEN @TipoProgramacion = N'Especifica' THEN @FechaEspecifica END,
             ISNULL(@Tolerancia, 60),
-            1
+            1,
+            @EsCiclico,
+            @HoraFin,
+            @IntervaloEntreEjecuciones,
+            @FechaInicioVentana,
+            @FechaFinVentana,
+            @DiaInicioMes,
+            @DiaFinMes,
+            @UltimosDiasMes,
+            @Ahora
         );
         SET @ProgramacionId = CONVERT(INT, SCOPE_IDENTITY());
     END
     ELSE
     BEGIN
         UPDATE dbo.Programaciones
-        SET Tolerancia = ISNULL(@Tolerancia, 60)
+        SET Tolerancia = ISNULL(@Tolerancia, 60), FechaActualizacion = @Ahora
         WHERE ProgramacionId = @ProgramacionId;
+    END;
+
+    IF @Lista IS NOT NULL
+    BEGIN
+        SET @Despues = (
+            SELECT s.EquipoId, s.ProgramacionA, s.ProgramacionB, s.Desde, s.Hasta
+            FROM #Solapes AS s
+            ORDER BY s.Desde
+            FOR JSON PATH
+        );
+        INSERT INTO dbo.Auditoria (Fecha, Usuario, Rol, Ip, Accion, Entidad, EntidadId, Antes, Despues, Resultado)
+        VALUES (
+            @Ahora, SUSER_SNAME(), NULL, CONVERT(NVARCHAR(45), CONNECTIONPROPERTY('client_net_address')),
+            N'crear', N'Programaciones', CONVERT(NVARCHAR(100), @ProgramacionId), NULL,
+            CONCAT(N'{"Solapes":', @Despues, N'}'), N'forzado'
+        );
     END;
 
     UPDATE a
@@ -1825,6 +2159,12 @@ CREATE OR ALTER PROCEDURE dbo.CargarProgramacionDiaria
     @Equipos NVARCHAR(MAX),
     @HoraInicio TIME(0),
     @Tolerancia INT = 60,
+    @EsCiclico BIT = 0,
+    @HoraFin TIME(0) = NULL,
+    @IntervaloEntreEjecuciones INT = NULL,
+    @FechaInicioVentana DATE = NULL,
+    @FechaFinVentana DATE = NULL,
+    @Forzar BIT = 0,
     @Ahora DATETIME2(0) = NULL
 AS
 BEGIN
@@ -1835,6 +2175,10 @@ BEGIN
     DECLARE @Parametros NVARCHAR(MAX) = CONCAT(
         N'@Robot=', @Robot, N'; @Equipos=', @Equipos,
         N'; @HoraInicio=', CONVERT(NVARCHAR(8), @HoraInicio), N'; @Tolerancia=', @Tolerancia,
+        N'; @EsCiclico=', @EsCiclico, N'; @HoraFin=', CONVERT(NVARCHAR(8), @HoraFin),
+        N'; @IntervaloEntreEjecuciones=', @IntervaloEntreEjecuciones,
+        N'; @FechaInicioVentana=', CONVERT(NVARCHAR(10), @FechaInicioVentana, 23),
+        N'; @FechaFinVentana=', CONVERT(NVARCHAR(10), @FechaFinVentana, 23), N'; @Forzar=', @Forzar,
         N'; @Ahora=', CONVERT(NVARCHAR(19), @Ahora, 120)
     );
     BEGIN TRY
@@ -1844,6 +2188,12 @@ BEGIN
             @Equipos = @Equipos,
             @HoraInicio = @HoraInicio,
             @Tolerancia = @Tolerancia,
+            @EsCiclico = @EsCiclico,
+            @HoraFin = @HoraFin,
+            @IntervaloEntreEjecuciones = @IntervaloEntreEjecuciones,
+            @FechaInicioVentana = @FechaInicioVentana,
+            @FechaFinVentana = @FechaFinVentana,
+            @Forzar = @Forzar,
             @Ahora = @Ahora,
             @ProgramacionId = @ProgramacionId OUTPUT;
         SELECT @ProgramacionId AS ProgramacionId;
@@ -1862,6 +2212,12 @@ CREATE OR ALTER PROCEDURE dbo.CargarProgramacionSemanal
     @DiaSemana NVARCHAR(50),
     @HoraInicio TIME(0),
     @Tolerancia INT = 60,
+    @EsCiclico BIT = 0,
+    @HoraFin TIME(0) = NULL,
+    @IntervaloEntreEjecuciones INT = NULL,
+    @FechaInicioVentana DATE = NULL,
+    @FechaFinVentana DATE = NULL,
+    @Forzar BIT = 0,
     @Ahora DATETIME2(0) = NULL
 AS
 BEGIN
@@ -1872,6 +2228,10 @@ BEGIN
     DECLARE @Parametros NVARCHAR(MAX) = CONCAT(
         N'@Robot=', @Robot, N'; @Equipos=', @Equipos, N'; @DiaSemana=', @DiaSemana,
         N'; @HoraInicio=', CONVERT(NVARCHAR(8), @HoraInicio), N'; @Tolerancia=', @Tolerancia,
+        N'; @EsCiclico=', @EsCiclico, N'; @HoraFin=', CONVERT(NVARCHAR(8), @HoraFin),
+        N'; @IntervaloEntreEjecuciones=', @IntervaloEntreEjecuciones,
+        N'; @FechaInicioVentana=', CONVERT(NVARCHAR(10), @FechaInicioVentana, 23),
+        N'; @FechaFinVentana=', CONVERT(NVARCHAR(10), @FechaFinVentana, 23), N'; @Forzar=', @Forzar,
         N'; @Ahora=', CONVERT(NVARCHAR(19), @Ahora, 120)
     );
     BEGIN TRY
@@ -1882,6 +2242,12 @@ BEGIN
             @HoraInicio = @HoraInicio,
             @Tolerancia = @Tolerancia,
             @DiaSemana = @DiaSemana,
+            @EsCiclico = @EsCiclico,
+            @HoraFin = @HoraFin,
+            @IntervaloEntreEjecuciones = @IntervaloEntreEjecuciones,
+            @FechaInicioVentana = @FechaInicioVentana,
+            @FechaFinVentana = @FechaFinVentana,
+            @Forzar = @Forzar,
             @Ahora = @Ahora,
             @ProgramacionId = @ProgramacionId OUTPUT;
         SELECT @ProgramacionId AS ProgramacionId;
@@ -1900,6 +2266,12 @@ CREATE OR ALTER PROCEDURE dbo.CargarProgramacionMensual
     @DiaDelMes INT,
     @HoraInicio TIME(0),
     @Tolerancia INT = 60,
+    @EsCiclico BIT = 0,
+    @HoraFin TIME(0) = NULL,
+    @IntervaloEntreEjecuciones INT = NULL,
+    @FechaInicioVentana DATE = NULL,
+    @FechaFinVentana DATE = NULL,
+    @Forzar BIT = 0,
     @Ahora DATETIME2(0) = NULL
 AS
 BEGIN
@@ -1910,6 +2282,10 @@ BEGIN
     DECLARE @Parametros NVARCHAR(MAX) = CONCAT(
         N'@Robot=', @Robot, N'; @Equipos=', @Equipos, N'; @DiaDelMes=', @DiaDelMes,
         N'; @HoraInicio=', CONVERT(NVARCHAR(8), @HoraInicio), N'; @Tolerancia=', @Tolerancia,
+        N'; @EsCiclico=', @EsCiclico, N'; @HoraFin=', CONVERT(NVARCHAR(8), @HoraFin),
+        N'; @IntervaloEntreEjecuciones=', @IntervaloEntreEjecuciones,
+        N'; @FechaInicioVentana=', CONVERT(NVARCHAR(10), @FechaInicioVentana, 23),
+        N'; @FechaFinVentana=', CONVERT(NVARCHAR(10), @FechaFinVentana, 23), N'; @Forzar=', @Forzar,
         N'; @Ahora=', CONVERT(NVARCHAR(19), @Ahora, 120)
     );
     BEGIN TRY
@@ -1920,6 +2296,12 @@ BEGIN
             @HoraInicio = @HoraInicio,
             @Tolerancia = @Tolerancia,
             @DiaDelMes = @DiaDelMes,
+            @EsCiclico = @EsCiclico,
+            @HoraFin = @HoraFin,
+            @IntervaloEntreEjecuciones = @IntervaloEntreEjecuciones,
+            @FechaInicioVentana = @FechaInicioVentana,
+            @FechaFinVentana = @FechaFinVentana,
+            @Forzar = @Forzar,
             @Ahora = @Ahora,
             @ProgramacionId = @ProgramacionId OUTPUT;
         SELECT @ProgramacionId AS ProgramacionId;
@@ -1938,6 +2320,12 @@ CREATE OR ALTER PROCEDURE dbo.CargarProgramacionEspecifica
     @FechaEspecifica DATE,
     @HoraInicio TIME(0),
     @Tolerancia INT = 60,
+    @EsCiclico BIT = 0,
+    @HoraFin TIME(0) = NULL,
+    @IntervaloEntreEjecuciones INT = NULL,
+    @FechaInicioVentana DATE = NULL,
+    @FechaFinVentana DATE = NULL,
+    @Forzar BIT = 0,
     @Ahora DATETIME2(0) = NULL
 AS
 BEGIN
@@ -1949,6 +2337,10 @@ BEGIN
         N'@Robot=', @Robot, N'; @Equipos=', @Equipos,
         N'; @FechaEspecifica=', CONVERT(NVARCHAR(10), @FechaEspecifica, 23),
         N'; @HoraInicio=', CONVERT(NVARCHAR(8), @HoraInicio), N'; @Tolerancia=', @Tolerancia,
+        N'; @EsCiclico=', @EsCiclico, N'; @HoraFin=', CONVERT(NVARCHAR(8), @HoraFin),
+        N'; @IntervaloEntreEjecuciones=', @IntervaloEntreEjecuciones,
+        N'; @FechaInicioVentana=', CONVERT(NVARCHAR(10), @FechaInicioVentana, 23),
+        N'; @FechaFinVentana=', CONVERT(NVARCHAR(10), @FechaFinVentana, 23), N'; @Forzar=', @Forzar,
         N'; @Ahora=', CONVERT(NVARCHAR(19), @Ahora, 120)
     );
     BEGIN TRY
@@ -1959,6 +2351,12 @@ BEGIN
             @HoraInicio = @HoraInicio,
             @Tolerancia = @Tolerancia,
             @FechaEspecifica = @FechaEspecifica,
+            @EsCiclico = @EsCiclico,
+            @HoraFin = @HoraFin,
+            @IntervaloEntreEjecuciones = @IntervaloEntreEjecuciones,
+            @FechaInicioVentana = @FechaInicioVentana,
+            @FechaFinVentana = @FechaFinVentana,
+            @Forzar = @Forzar,
             @Ahora = @Ahora,
             @ProgramacionId = @ProgramacionId OUTPUT;
         SELECT @ProgramacionId AS ProgramacionId;
@@ -1966,6 +2364,67 @@ BEGIN
     BEGIN CATCH
         IF @@TRANCOUNT > 0 ROLLBACK TRANSACTION;
         EXEC dbo.RegistrarErrorSAM @SPNombre = N'dbo.CargarProgramacionEspecifica', @Parametros = @Parametros;
+        THROW;
+    END CATCH;
+END;
+GO
+
+-- RangoMensual (L7.1): every day @DiaInicioMes..@DiaFinMes (clamped to the month's end) or the last
+-- @UltimosDiasMes days of each month; exactly one of the two forms.
+CREATE OR ALTER PROCEDURE dbo.CargarProgramacionRangoMensual
+    @Robot NVARCHAR(100),
+    @Equipos NVARCHAR(MAX),
+    @HoraInicio TIME(0),
+    @DiaInicioMes INT = NULL,
+    @DiaFinMes INT = NULL,
+    @UltimosDiasMes INT = NULL,
+    @Tolerancia INT = 60,
+    @EsCiclico BIT = 0,
+    @HoraFin TIME(0) = NULL,
+    @IntervaloEntreEjecuciones INT = NULL,
+    @FechaInicioVentana DATE = NULL,
+    @FechaFinVentana DATE = NULL,
+    @Forzar BIT = 0,
+    @Ahora DATETIME2(0) = NULL
+AS
+BEGIN
+    SET NOCOUNT ON;
+    SET XACT_ABORT ON;
+    DECLARE @ProgramacionId INT;
+    IF @Ahora IS NULL SET @Ahora = CONVERT(DATETIME2(0), CONVERT(CHAR(19), GETDATE(), 126));
+    DECLARE @Parametros NVARCHAR(MAX) = CONCAT(
+        N'@Robot=', @Robot, N'; @Equipos=', @Equipos,
+        N'; @DiaInicioMes=', @DiaInicioMes, N'; @DiaFinMes=', @DiaFinMes, N'; @UltimosDiasMes=', @UltimosDiasMes,
+        N'; @HoraInicio=', CONVERT(NVARCHAR(8), @HoraInicio), N'; @Tolerancia=', @Tolerancia,
+        N'; @EsCiclico=', @EsCiclico, N'; @HoraFin=', CONVERT(NVARCHAR(8), @HoraFin),
+        N'; @IntervaloEntreEjecuciones=', @IntervaloEntreEjecuciones,
+        N'; @FechaInicioVentana=', CONVERT(NVARCHAR(10), @FechaInicioVentana, 23),
+        N'; @FechaFinVentana=', CONVERT(NVARCHAR(10), @FechaFinVentana, 23), N'; @Forzar=', @Forzar,
+        N'; @Ahora=', CONVERT(NVARCHAR(19), @Ahora, 120)
+    );
+    BEGIN TRY
+        EXEC dbo.CargarProgramacionSAM
+            @TipoProgramacion = N'RangoMensual',
+            @Robot = @Robot,
+            @Equipos = @Equipos,
+            @HoraInicio = @HoraInicio,
+            @Tolerancia = @Tolerancia,
+            @DiaInicioMes = @DiaInicioMes,
+            @DiaFinMes = @DiaFinMes,
+            @UltimosDiasMes = @UltimosDiasMes,
+            @EsCiclico = @EsCiclico,
+            @HoraFin = @HoraFin,
+            @IntervaloEntreEjecuciones = @IntervaloEntreEjecuciones,
+            @FechaInicioVentana = @FechaInicioVentana,
+            @FechaFinVentana = @FechaFinVentana,
+            @Forzar = @Forzar,
+            @Ahora = @Ahora,
+            @ProgramacionId = @ProgramacionId OUTPUT;
+        SELECT @ProgramacionId AS ProgramacionId;
+    END TRY
+    BEGIN CATCH
+        IF @@TRANCOUNT > 0 ROLLBACK TRANSACTION;
+        EXEC dbo.RegistrarErrorSAM @SPNombre = N'dbo.CargarProgramacionRangoMensual', @Parametros = @Parametros;
         THROW;
     END CATCH;
 END;
