@@ -544,6 +544,25 @@ sentencias.registrar(
 )
 
 
+# L7.1: the active schedules, for the Lanzador's check of invalid rows (common.programacion.validar).
+_PROGRAMACIONES_ACTIVAS = (
+    "SELECT " + ", ".join(f"p.{c}" for c in _COLUMNAS_PROGRAMACION) + ", r.Robot "
+    "FROM {programaciones} AS p LEFT JOIN {robots} AS r ON r.RobotId = p.RobotId "
+    "WHERE p.Activo = 1 ORDER BY p.ProgramacionId"
+)
+sentencias.registrar(
+    "seleccion.programaciones_activas",
+    tsql=_PROGRAMACIONES_ACTIVAS.format(programaciones="dbo.Programaciones", robots="dbo.Robots"),
+    sqlite=_PROGRAMACIONES_ACTIVAS.format(programaciones="Programaciones", robots="Robots"),
+    filas="select",
+)
+
+
+def programaciones_activas(db: Any) -> list[dict]:
+    """Every ``Activo = 1`` row of ``Programaciones`` with its robot's name (``Robot``, NULL if unknown)."""
+    return [dict(r) for r in db.query(sentencias.sql(db, "seleccion.programaciones_activas"))]
+
+
 def _as_time(value: Any) -> time | None:
     if value is None or value == "":
         return None

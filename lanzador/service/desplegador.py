@@ -63,6 +63,7 @@ from lanzador.database.seleccion import RobotEjecutable, obtener_robots_ejecutab
 from lanzador.service.adopcion import MARGEN_ADOPCION, mejor_despliegue
 from lanzador.service.bot_input import build_bot_input
 from lanzador.service.caida_a360 import es_fallo_por_caida, mensaje_por_caida
+from lanzador.service.programaciones_invalidas import VigilanteProgramaciones
 from lanzador.service.reintentos import (
     ADOPTADO_INTENTO_ANTERIOR,
     ADOPTADO_TRAS_ERROR,
@@ -273,6 +274,8 @@ class Desplegador:
         self._rechazos: dict[int, int] = {}
         self._rechazos_intencion: dict[tuple[int, int], int] = {}
         self._pares_apartados: set[tuple[int, int]] = set()
+        #: L7.1: one alert per invalid active schedule (the selection skips those rows).
+        self.programaciones = VigilanteProgramaciones(db, alerts, logger=self.log)
         self._sin_registrar_lock = threading.Lock()
         self._alert_lock = threading.Lock()
         self._cerrado = False
@@ -309,6 +312,13 @@ class Desplegador:
     def _interruptible_sleep(self, seconds: float) -> None:
         self.stop_event.wait(max(0.0, seconds))
 
+    def _revisar_programaciones(self) -> None:
+        """L7.1: alert about active schedules the selection skips as invalid; never stops the cycle."""
+        try:
+            self.programaciones.revisar()
+        except Exception:  # noqa: BLE001
+            self.log.warning("No se pudieron revisar las programaciones activas.", exc_info=True)
+
     # -- one cycle -------------------------------------------------------------------------------
     def ciclo(self) -> ResumenCiclo:
         """Select what to launch now and launch it all concurrently; one alert e-mail at most."""
@@ -324,6 +334,7 @@ class Desplegador:
             espera_tras_fallo_seg=self.ajustes.espera_tras_fallo_seg,
             tolerancia_unknown_min=self.ajustes.tolerancia_unknown_min,
         )
+        self._revisar_programaciones()
         filas = [f for f in filas if (f.robot_id, f.equipo_id) not in self._pares_apartados]
         resumen.seleccionados = len(filas)
         if not filas:
