@@ -25,7 +25,7 @@ def test_M3_twenty_failures_in_a_row_one_alert_naming_equipo_and_last_error(capl
         f.fallo(81, f"error {i}")
     assert alertas.claves() == ["lanzador:equipo:81:fallos"]
     aviso = alertas.enviadas[0]
-    assert "equipo VMRPA02 (81)" in aviso.asunto and "20 despliegues fallidos seguidos" in aviso.asunto
+    assert aviso.asunto == "El equipo VMRPA02 (81) falla al desplegar: 20 fallos seguidos"
     assert "Último error: error 19" in aviso.cuerpo and aviso.que_revisar
     assert f.fallos(81) == 45
     with caplog.at_level(logging.INFO):

@@ -332,7 +332,7 @@ class FallosPorEquipo:
                     f"Último error: {error}")
 
         n = self._racha(equipo_id).fallo(
-            lambda n: f"{plural(n, 'despliegue fallido', 'despliegues fallidos seguidos')} en el {nombre}",
+            lambda n: f"El {nombre} falla al desplegar: {plural(n, 'fallo', 'fallos seguidos')}",
             cuerpo,
             que_revisar="El equipo en la Control Room (conectado, Bot Agent y su versión, sesión del usuario de "
             "ejecución, licencia) y si otros equipos lanzan con normalidad.",
