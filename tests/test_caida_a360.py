@@ -224,3 +224,53 @@ def test_M2_the_client_reports_every_http_call_to_its_observer(monkeypatch):
     assert vistos[0] == ("/v2/authentication", None)
     assert ("/v2/devices/list", None) in vistos
     assert vistos.count(("/v2/repository/workspaces/public/files/list", 503)) == 3  # the call and its 2 retries
+
+
+def test_M2_sync_and_conciliation_failures_during_an_outage_are_not_alerted_again(tmp_path):
+    """One alert per root cause: while the outage is declared, a table sync or a conciliation round
+    that fails for the same reason adds no mail of its own; after it, they alert as before."""
+    from datetime import timezone
+
+    from common.clock import FixedClock
+    from common.database.schema import ensure_schema
+    from common.database.sql_client import DatabaseClient
+    from lanzador.service.conciliador import Conciliador
+    from lanzador.service.main import Lanzador
+    from tests.test_alertas_causa_raiz import _cfg
+
+    caido = _http(503, "SERVICE_UNAVAILABLE")
+
+    class AA:
+        observador = None
+
+        def list_devices(self):
+            raise caido
+
+        def list_taskbots(self):
+            raise caido
+
+        def logout(self):
+            pass
+
+    cfg = _cfg()
+    clock = FixedClock(datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc), "UTC")
+    db = DatabaseClient(engine="sqlite", sqlite_path=tmp_path / "sam.db")
+    ensure_schema(db)
+    alertas = AlertasFalsas()
+    aa = AA()
+    conc = Conciliador(db, aa, cfg, clock, alertas)
+    lz = Lanzador(cfg, db=db, aa=aa, clock=clock, alerts=alertas, conciliador=conc)
+    assert aa.observador == lz.caida.observar  # the client reports to the process' watch
+    for _ in range(3):
+        aa.observador("/v2/devices/list", caido)
+    lz.caida.esperar_avisos()
+    lz.job_sincronizacion()
+    for _ in range(5):
+        conc._a360_failed(caido)
+    assert alertas.claves() == [CLAVE_CAIDA]
+    aa.observador("/v2/devices/list", None)  # A360 answers: the outage ends
+    lz.caida.esperar_avisos()
+    assert alertas.claves_recuperadas() == [CLAVE_CAIDA]
+    lz.job_sincronizacion()  # now a failed sync is alerted as usual
+    assert alertas.claves() == [CLAVE_CAIDA, "lanzador:sync:equipos", "lanzador:sync:robots"]
+    lz.cerrar()

@@ -48,6 +48,7 @@ from common.utils.alertas import AlertaBdSam, RachaDeFallos, con_nombre, es_bd_n
 from common.utils.config_manager import ajuste
 from lanzador.clients.aa_client import A360Error, Activity
 from lanzador.service.adopcion import MARGEN_ADOPCION, adopciones_tardias, mejor_despliegue
+from lanzador.service.caida_a360 import es_fallo_por_caida
 from lanzador.service.conciliacion import (
     ActualizarEstado,
     AdoptarDespliegue,
@@ -121,6 +122,9 @@ class Conciliador:
         self.en_vuelo: Callable[[], Collection[int]] = frozenset
         #: Names of robots and equipos for alerts and logs (the Lanzador gives its sync's ``Nombres``).
         self.nombres: Any = None
+        #: The process' A360 outage watch (M2, given by the Lanzador): an outage it alerted is not
+        #: alerted again by the conciliation.
+        self.caida: Any = None
 
     # ------------------------------------------------------------------ settings
 
@@ -165,6 +169,10 @@ class Conciliador:
 
     def _a360_failed(self, exc: A360Error) -> None:
         error = exc.message or exc
+        if self.caida is not None and self.caida.activa and es_fallo_por_caida(exc):
+            self.log.error("Conciliación: A360 no disponible (caída ya avisada): %s; no se cambia nada en esta ronda",
+                           error)
+            return
         fallos = self._racha_a360.fallo(
             "A360 no accesible para la conciliación",
             lambda n: f"La conciliación no ha podido consultar A360 en {n} rondas seguidas. Último error: {error}",

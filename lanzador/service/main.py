@@ -82,6 +82,7 @@ class Lanzador:
         #: M2: one view of A360's availability, fed by every call of the client (sync, deploy, activity).
         self.caida = VigilanciaA360.from_config(cfg, alerts, clock, logger=self.log)
         aa.observador = self.caida.observar
+        self.sincronizador.caida = self.caida
         #: M3: each equipo's run of failed deploys.
         self.fallos_equipo = FallosPorEquipo(alerts, umbral=int(ajuste(cfg, "LANZADOR_FALLOS_EQUIPO_UMBRAL")),
                                              nombre=self.nombres.equipo, logger=self.log)
@@ -102,6 +103,7 @@ class Lanzador:
         if conciliador is not None:
             conciliador.en_vuelo = self.desplegador.en_vuelo
             conciliador.nombres = self.nombres
+            conciliador.caida = self.caida
         self._recuperacion_hecha = conciliador is None
         self._recuperacion_lock = threading.Lock()
         self._racha_bd = RachaDeFallos(alerts, ALERTA_BD, umbral=umbral, logger=self.log)

@@ -21,6 +21,7 @@ from typing import Any
 from common.utils.alertas import AlertaBdSam, RachaDeFallos, con_nombre, es_bd_no_accesible, plural
 from lanzador.database import inventario
 from lanzador.database.inventario import FilaEquipo, FilaRobot
+from lanzador.service.caida_a360 import es_fallo_por_caida
 
 _log = logging.getLogger("sam.lanzador.sincronizador")
 
@@ -173,6 +174,8 @@ class Sincronizador:
         self._rachas: dict[str, RachaDeFallos] = {}
         self.bd_sam = bd_sam or AlertaBdSam(alerts, db, logger=self.log)
         self.nombres = nombres or Nombres()
+        #: The process' A360 outage watch (M2, given by the Lanzador).
+        self.caida: Any = None
 
     def _racha(self, clave: str) -> RachaDeFallos:
         """One failed sync of a table is alerted (C8), once, and its recovery announced once."""
@@ -200,6 +203,8 @@ class Sincronizador:
             if es_bd_no_accesible(exc):  # the SAM DB's own alert, not an A360 sync failure
                 self.bd_sam.fallo(f"la sincronización de {tabla}", exc)
                 return None
+            if self.caida is not None and self.caida.activa and es_fallo_por_caida(exc):
+                return None  # M2: the process' one "A360 no disponible" alert covers it
             self._racha(clave).fallo(
                 f"Sincronización de {tabla} con A360 fallida",
                 f"La sincronización de la tabla {tabla} con A360 se abandonó: {type(exc).__name__}: "
