@@ -133,6 +133,12 @@ def _dias_semana_normalizados(dialecto: str) -> str:
             "                      char(193), 'A'), char(225), 'A')), ',', ' '), ';', ' '), char(9), ' ') || ' ')")
 
 
+def dias_semana_normalizados(dialecto: str) -> str:
+    """The ``DiaSemana`` normalisation for other renderings of the day rule (the L7.4 overlap query
+    of lanzador/database/solapes_sql.py)."""
+    return _dias_semana_normalizados(dialecto)
+
+
 _COLUMNAS_PROGRAMACION = (
     "ProgramacionId", "RobotId", "TipoProgramacion", "HoraInicio", "HoraFin", "Tolerancia", "DiaSemana",
     "DiaDelMes", "FechaEspecifica", "EsCiclico", "FechaInicioVentana", "FechaFinVentana",
