@@ -1,7 +1,10 @@
-"""Property tests of the pure planner (B4-B9) over thousands of random fleets (hypothesis)."""
+"""Property tests of the pure planner (B4-B9, and B11-B13 with pools) over thousands of random
+fleets (hypothesis). ``flotas(pools=True)`` adds pools (some inactive) and random isolation and
+preemption settings; tests/test_pools_properties.py holds the pool-only properties."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from hypothesis import HealthCheck, given, settings
@@ -9,6 +12,7 @@ from hypothesis import strategies as st
 
 from balanceador.modelo import (
     LIBERACIONES_ESTRUCTURALES,
+    RECLAMO_DESBORDE,
     AjustesBalanceo,
     AjustesCooling,
     Asignacion,
@@ -26,9 +30,11 @@ LICENCIAS = ("ATTENDEDRUNTIME",)
 
 
 @st.composite
-def flotas(draw, max_robots: int = 12, max_equipos: int = 30):
+def flotas(draw, max_robots: int = 12, max_equipos: int = 30, pools: bool = False):
     """A random fleet. Sizes come from hypothesis (they shrink); the rest from a seeded Random
-    drawn from hypothesis (fast enough to run thousands of fleets)."""
+    drawn from hypothesis (fast enough to run thousands of fleets). ``pools``: robots and equipos
+    spread over up to 3 pools and the general one (a pool may be inactive), with random
+    BALANCEADOR_AISLAMIENTO_ESTRICTO and BALANCEADOR_PREEMPCION."""
     n_robots = draw(st.integers(0, max_robots))
     n_equipos = draw(st.integers(0, max_equipos))
     rnd = draw(st.randoms(use_true_random=False))
@@ -89,6 +95,14 @@ def flotas(draw, max_robots: int = 12, max_equipos: int = 30):
     }
     periodo = ch([0, 300])
     ajustes = AjustesBalanceo(10, LICENCIAS, AjustesCooling(periodo, 30, 40))
+    if pools:
+        n_pools = draw(st.integers(1, 3))
+        activos = {p: rnd.random() < 0.85 for p in range(1, n_pools + 1)}
+        activos[None] = True
+        opciones = [None, None, *range(1, n_pools + 1)]
+        robots = [replace(r, pool_id=(p := ch(opciones)), pool_activo=activos[p]) for r in robots]
+        pool = [replace(e, pool_id=(p := ch(opciones)), pool_activo=activos[p]) for e in pool]
+        ajustes = replace(ajustes, aislamiento_estricto=rnd.random() < 0.4, preempcion=rnd.random() < 0.7)
     return robots, pool, list(asignaciones.values()), ocupados, tickets, protegidos, cooling, ajustes
 
 
@@ -135,11 +149,18 @@ def test_B4_B5_B6_B9_invariants_hold_for_random_fleets(f):
     plan = _plan(f)
     by_id = {r.robot_id: r for r in robots}
     elegibles = _elegibles(f)
+    pool_de = {e.equipo_id: e.pool_id for e in pool}
+    estricto, preempcion = ajustes.aislamiento_estricto, ajustes.preempcion
 
-    # Only pool VMs, each to at most one robot.
+    def usable(e: int, rid: int) -> bool:
+        """B11/B12: the robot's own pool, or the general pool's when isolation is not strict."""
+        return pool_de[e] == by_id[rid].pool_id or (pool_de[e] is None and not estricto)
+
+    # Only pool VMs, each to at most one robot, of the robot's pool (B11).
     vistos: set[int] = set()
     for rid, equipos in plan.final.items():
         assert equipos <= elegibles, "B4: a VM outside the pool is held"
+        assert all(usable(e, rid) for e in equipos), "B11: a VM of another pool is held"
         assert not (equipos & vistos), "a VM is held by two robots"
         vistos |= equipos
         # No robot above Max (B5).
@@ -170,30 +191,42 @@ def test_B4_B5_B6_B9_invariants_hold_for_random_fleets(f):
     assert aplicadas == {rid: set(eq) for rid, eq in plan.final.items() if eq}
 
     libres = elegibles - vistos
+    prestados = {e for lid, equipos in plan.final.items() for e in equipos if pool_de[e] != by_id[lid].pool_id}
+
+    def libres_para(rid: int) -> set[int]:
+        return {e for e in libres if usable(e, rid)}
 
     def robables_para(rid: int) -> set[int]:
-        """Idle VMs held above their floor by unprotected robots of lower priority."""
-        prio = by_id[rid].prioridad
+        """Idle VMs held above their floor by unprotected robots of lower priority of the same pool
+        (B13: none when preemption is off): their own pool's VMs, or loans among borrowers."""
+        if not preempcion:
+            return set()
+        prio, pool_r = by_id[rid].prioridad, by_id[rid].pool_id
         out: set[int] = set()
         for lid, equipos in plan.final.items():
             lr = by_id[lid]
             floor = min(limites(lr)[0], plan.deseados[lid])
             if lr.prioridad > prio and lid not in protegidos and len(equipos) > floor:
-                out |= {e for e in equipos if e not in ocupados}
+                if lr.pool_id == pool_r:
+                    out |= {e for e in equipos if e not in ocupados and pool_de[e] == pool_r}
+                if pool_r is not None and lr.pool_id is not None:
+                    out |= {e for e in equipos if e not in ocupados and e in prestados}
         return out
 
     for rid, equipos in plan.final.items():
         r = by_id[rid]
         d = plan.deseados[rid]
         floor = min(limites(r)[0], d)
-        # B6: floors met whenever the pool allows.
+        # B6: floors met whenever the pool allows; B12: the general pool's robots take loans back.
         if len(equipos) < floor:
-            assert not libres, "B6: a robot is below its floor while free VMs exist"
+            assert not libres_para(rid), "B6: a robot is below its floor while free VMs exist"
             assert not robables_para(rid), "B6: a robot below its floor could take an idle VM"
+            if r.pool_id is None:
+                assert not prestados, "B12: a general-pool robot below its floor while loans remain"
         # No idle VM while a robot below its desired count could use it (except cooling), and
         # no priority inversion.
         if len(equipos) < _objetivo_permitido(plan, rid):
-            assert not libres, "a free VM is left while a robot is below its desired count"
+            assert not libres_para(rid), "a free VM is left while a robot is below its desired count"
             assert not robables_para(rid), "B6: priority inversion"
         # B5: d formula is respected; never above d except what is held back.
         if len(equipos) > d:
@@ -206,10 +239,13 @@ def test_B4_B5_B6_B9_invariants_hold_for_random_fleets(f):
             assert ac.codigo_motivo in LIBERACIONES_ESTRUCTURALES, ac
     for rid in protegidos:
         if rid in plan.final:
-            antes = {e for (rr, e) in propias if rr == rid and e in elegibles}
+            antes = {e for (rr, e) in propias if rr == rid and e in elegibles and usable(e, rid)}
             _, maximo = limites(by_id[rid])
+            # Loans the general pool took back (B12) are not a scale-down either.
+            devueltos = sum(len(ac.equipo_ids) for ac in plan.acciones
+                            if ac.robot_id == rid and ac.codigo_motivo == RECLAMO_DESBORDE)
             assert len(plan.final[rid]) >= min(len(antes), maximo if maximo is not None else len(antes)) - \
-                sum(1 for (rr2, e2) in propias if e2 in antes and rr2 < rid)  # duplicates resolved first
+                sum(1 for (rr2, e2) in propias if e2 in antes and rr2 < rid) - devueltos  # duplicates first
 
     # History rows: one per robot and direction, counts consistent.
     claves = [(a.robot_id, a.accion) for a in plan.acciones]
@@ -251,3 +287,24 @@ def test_B8_failing_source_causes_no_scale_down_for_fed_robots(f):
 def test_B4_to_B9_invariants_and_idempotence_on_larger_fleets(f):
     test_B4_B5_B6_B9_invariants_hold_for_random_fleets.hypothesis.inner_test(f)
     test_B7_B9_idempotence_apply_then_plan_again_changes_nothing.hypothesis.inner_test(f)
+
+
+@PROPS
+@given(flotas(pools=True))
+def test_B11_B12_B13_every_invariant_and_idempotence_hold_with_pools(f):
+    """B4-B9 with pools, overflow and preemption on or off: the same invariants (pool-aware) and
+    apply-then-plan-again changes nothing."""
+    test_B4_B5_B6_B9_invariants_hold_for_random_fleets.hypothesis.inner_test(f)
+    test_B7_B9_idempotence_apply_then_plan_again_changes_nothing.hypothesis.inner_test(f)
+
+
+@settings(max_examples=400, deadline=None)
+@given(flotas(pools=True))
+def test_B8_B12_failing_source_causes_no_scale_down_with_pools(f):
+    test_B8_failing_source_causes_no_scale_down_for_fed_robots.hypothesis.inner_test(f)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(flotas(max_robots=80, max_equipos=300, pools=True))
+def test_B11_B12_B13_invariants_and_idempotence_on_larger_fleets_with_pools(f):
+    test_B11_B12_B13_every_invariant_and_idempotence_hold_with_pools.hypothesis.inner_test(f)
