@@ -1,0 +1,257 @@
+-- SAM database schema, SQLite twin of SAM.sql (the canonical SQL Server schema).
+-- Same tables, columns and view names. Applied by common/database/schema.py:ensure_schema on
+-- every start; idempotent (IF NOT EXISTS; views are dropped and re-created so they stay current).
+-- Type mapping: INT/BIT -> INTEGER, NVARCHAR -> TEXT, DATETIME2 -> DATETIME, TIME, DATE
+-- (declared types drive the datetime converters of common/database/sql_client.py).
+-- Datetimes are naive local time stored as text 'YYYY-MM-DD HH:MM:SS.ffffff'.
+-- A test (tests/test_schema.py) proves this file and SAM.sql define the same tables and columns.
+
+CREATE TABLE IF NOT EXISTS Robots (
+    RobotId                   INTEGER NOT NULL PRIMARY KEY,
+    Robot                     TEXT NOT NULL,
+    Descripcion               TEXT NULL,
+    Parametros                TEXT NULL,
+    EsOnline                  INTEGER NOT NULL DEFAULT 0,
+    Activo                    INTEGER NOT NULL DEFAULT 1,
+    MinEquipos                INTEGER NOT NULL DEFAULT 1,
+    MaxEquipos                INTEGER NOT NULL DEFAULT -1,
+    PrioridadBalanceo         INTEGER NOT NULL DEFAULT 100,
+    TicketsPorEquipoAdicional INTEGER NULL,
+    ExisteEnA360              INTEGER NOT NULL DEFAULT 1,
+    FechaSincronizacion       DATETIME NULL
+);
+
+CREATE TABLE IF NOT EXISTS Equipos (
+    EquipoId                INTEGER NOT NULL PRIMARY KEY,
+    Equipo                  TEXT NOT NULL,
+    UserId                  INTEGER NULL,
+    UserName                TEXT NULL,
+    Licencia                TEXT NULL,
+    Activo_SAM              INTEGER NOT NULL DEFAULT 1,
+    EstadoBalanceador       TEXT NULL,
+    PermiteBalanceoDinamico INTEGER NOT NULL DEFAULT 1,
+    EstadoA360              TEXT NULL,
+    UsuarioActivoA360       INTEGER NOT NULL DEFAULT 1,
+    FechaSincronizacion     DATETIME NULL
+);
+
+CREATE TABLE IF NOT EXISTS Programaciones (
+    ProgramacionId   INTEGER PRIMARY KEY AUTOINCREMENT,
+    RobotId          INTEGER NOT NULL REFERENCES Robots (RobotId),
+    TipoProgramacion TEXT NOT NULL,
+    HoraInicio       TIME NOT NULL,
+    DiaSemana        TEXT NULL,
+    DiaDelMes        INTEGER NULL,
+    FechaEspecifica  DATE NULL,
+    Tolerancia       INTEGER NULL DEFAULT 60,
+    Activo           INTEGER NOT NULL DEFAULT 1,
+    -- As SQL Server compares: case-insensitive, trailing spaces ignored (the selection does the same).
+    CONSTRAINT CK_Programaciones_Tipo
+        CHECK (UPPER(RTRIM(TipoProgramacion)) IN ('DIARIA', 'SEMANAL', 'MENSUAL', 'ESPECIFICA'))
+);
+
+CREATE TABLE IF NOT EXISTS Asignaciones (
+    RobotId         INTEGER NOT NULL REFERENCES Robots (RobotId),
+    EquipoId        INTEGER NOT NULL REFERENCES Equipos (EquipoId),
+    EsProgramado    INTEGER NOT NULL DEFAULT 0,
+    Reservado       INTEGER NOT NULL DEFAULT 0,
+    FechaAsignacion DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f', 'now', 'localtime')),
+    AsignadoPor     TEXT NOT NULL DEFAULT 'Manual',
+    ProgramacionId  INTEGER NULL REFERENCES Programaciones (ProgramacionId),
+    PRIMARY KEY (RobotId, EquipoId)
+);
+
+CREATE TABLE IF NOT EXISTS Ejecuciones (
+    EjecucionId           INTEGER PRIMARY KEY AUTOINCREMENT,
+    -- A360 deployment ids (UUIDs) match case-insensitively, as on SQL Server's default collations.
+    DeploymentId          TEXT NULL COLLATE NOCASE,
+    RobotId               INTEGER NOT NULL,
+    EquipoId              INTEGER NOT NULL,
+    UserId                INTEGER NULL,
+    Hora                  TIME NULL,
+    FechaInicio           DATETIME NULL,
+    FechaFin              DATETIME NULL,
+    Estado                TEXT NOT NULL,
+    FechaActualizacion    DATETIME NULL,
+    CallbackInfo          TEXT NULL,
+    MensajeError          TEXT NULL,
+    FechaSlot             DATE NULL,
+    RondasNoEncontrado    INTEGER NOT NULL DEFAULT 0,
+    AlertaDuracionEnviada INTEGER NOT NULL DEFAULT 0,
+    ClaveIntento          TEXT NULL,
+    FalloSinConfirmar     INTEGER NOT NULL DEFAULT 0
+);
+
+CREATE TABLE IF NOT EXISTS HistoricoBalanceo (
+    HistoricoId             INTEGER PRIMARY KEY AUTOINCREMENT,
+    FechaBalanceo           DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f', 'now', 'localtime')),
+    RobotId                 INTEGER NOT NULL,
+    TicketsPendientes       INTEGER NULL,
+    EquiposAsignadosAntes   INTEGER NULL,
+    EquiposAsignadosDespues INTEGER NULL,
+    AccionTomada            TEXT NULL,
+    Justificacion           TEXT NULL,
+    CodigoMotivo            TEXT NULL,
+    EquipoIds               TEXT NULL
+);
+
+CREATE TABLE IF NOT EXISTS ErrorLog (
+    ErrorLogId   INTEGER PRIMARY KEY AUTOINCREMENT,
+    FechaError   DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f', 'now', 'localtime')),
+    Usuario      TEXT NULL,
+    SPNombre     TEXT NULL,
+    ErrorMensaje TEXT NULL,
+    Parametros   TEXT NULL
+);
+
+CREATE TABLE IF NOT EXISTS CallbacksRecibidos (
+    CallbackId     INTEGER PRIMARY KEY AUTOINCREMENT,
+    DeploymentId   TEXT NOT NULL COLLATE NOCASE,
+    FechaRecepcion DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f', 'now', 'localtime')),
+    Estado         TEXT NULL,
+    Payload        TEXT NULL,
+    Aplicado       INTEGER NOT NULL DEFAULT 0
+);
+
+-- Retention (BEHAVIOUR §14 R2): closed executions move here in batches (common/database/mantenimiento.py).
+-- Same columns and types as Ejecuciones (EjecucionId kept, not generated) plus FechaMovimiento.
+CREATE TABLE IF NOT EXISTS Ejecuciones_Historico (
+    EjecucionId           INTEGER NOT NULL PRIMARY KEY,
+    DeploymentId          TEXT NULL COLLATE NOCASE,
+    RobotId               INTEGER NOT NULL,
+    EquipoId              INTEGER NOT NULL,
+    UserId                INTEGER NULL,
+    Hora                  TIME NULL,
+    FechaInicio           DATETIME NULL,
+    FechaFin              DATETIME NULL,
+    Estado                TEXT NOT NULL,
+    FechaActualizacion    DATETIME NULL,
+    CallbackInfo          TEXT NULL,
+    MensajeError          TEXT NULL,
+    FechaSlot             DATE NULL,
+    RondasNoEncontrado    INTEGER NOT NULL DEFAULT 0,
+    AlertaDuracionEnviada INTEGER NOT NULL DEFAULT 0,
+    ClaveIntento          TEXT NULL,
+    FalloSinConfirmar     INTEGER NOT NULL DEFAULT 0,
+    FechaMovimiento       DATETIME NOT NULL
+);
+CREATE INDEX IF NOT EXISTS IX_Ejecuciones_Historico_FechaFin ON Ejecuciones_Historico (FechaFin);
+CREATE INDEX IF NOT EXISTS IX_Ejecuciones_Historico_DeploymentId ON Ejecuciones_Historico (DeploymentId);
+
+-- State of the maintenance jobs: the date of the last completed run of each one.
+CREATE TABLE IF NOT EXISTS Mantenimiento (
+    Tarea                   TEXT NOT NULL PRIMARY KEY,
+    UltimaEjecucionCompleta DATE NULL,
+    FechaActualizacion      DATETIME NULL
+);
+
+-- Indexes for the hot queries.
+CREATE UNIQUE INDEX IF NOT EXISTS UX_Ejecuciones_DeploymentId
+    ON Ejecuciones (DeploymentId) WHERE DeploymentId IS NOT NULL;
+CREATE UNIQUE INDEX IF NOT EXISTS UX_Ejecuciones_ClaveIntento
+    ON Ejecuciones (ClaveIntento) WHERE ClaveIntento IS NOT NULL;
+CREATE INDEX IF NOT EXISTS IX_Ejecuciones_Estado ON Ejecuciones (Estado);
+CREATE INDEX IF NOT EXISTS IX_Ejecuciones_EquipoId_Estado ON Ejecuciones (EquipoId, Estado);
+CREATE INDEX IF NOT EXISTS IX_Ejecuciones_Robot_Equipo_Fecha ON Ejecuciones (RobotId, EquipoId, FechaInicio);
+-- R1: the per-cycle reads touch only open executions (partial indexes WHERE FechaFin IS NULL: the
+-- first conjunct of common/database/ocupacion.abierta) and seek a pair's history by key, never
+-- scanning it: the slot check and the recent DEPLOY_FAILED / idle-longest reads use expression
+-- indexes on the very expressions the selection compares (date(), time(), datetime()).
+CREATE INDEX IF NOT EXISTS IX_Ejecuciones_Abiertas
+    ON Ejecuciones (EquipoId, RobotId, Estado, FechaActualizacion, FechaInicio, FechaFin, DeploymentId)
+    WHERE FechaFin IS NULL;
+CREATE INDEX IF NOT EXISTS IX_Ejecuciones_Abiertas_Inicio
+    ON Ejecuciones (FechaInicio, EjecucionId) WHERE FechaFin IS NULL;
+CREATE INDEX IF NOT EXISTS IX_Ejecuciones_Abiertas_Estado
+    ON Ejecuciones (Estado, FechaActualizacion) WHERE FechaFin IS NULL;
+CREATE INDEX IF NOT EXISTS IX_Ejecuciones_Slot
+    ON Ejecuciones (RobotId, EquipoId, date(FechaSlot), time(Hora));
+CREATE INDEX IF NOT EXISTS IX_Ejecuciones_Robot_Equipo_Fin
+    ON Ejecuciones (RobotId, EquipoId, datetime(FechaFin), Estado);
+CREATE INDEX IF NOT EXISTS IX_Asignaciones_EquipoId ON Asignaciones (EquipoId);
+CREATE INDEX IF NOT EXISTS IX_Asignaciones_ProgramacionId ON Asignaciones (ProgramacionId);
+CREATE INDEX IF NOT EXISTS IX_Programaciones_RobotId ON Programaciones (RobotId);
+CREATE INDEX IF NOT EXISTS IX_HistoricoBalanceo_Robot_Fecha ON HistoricoBalanceo (RobotId, FechaBalanceo);
+CREATE INDEX IF NOT EXISTS IX_CallbacksRecibidos_DeploymentId ON CallbacksRecibidos (DeploymentId, Aplicado);
+
+-- Views (same names and columns as SAM.sql).
+DROP VIEW IF EXISTS AsignacionesView;
+CREATE VIEW AsignacionesView AS
+SELECT
+    a.RobotId,
+    r.Robot,
+    a.EquipoId,
+    e.Equipo,
+    e.UserId,
+    e.UserName,
+    e.Licencia,
+    a.EsProgramado,
+    a.Reservado,
+    a.AsignadoPor,
+    a.FechaAsignacion,
+    a.ProgramacionId,
+    r.EsOnline,
+    r.Activo AS RobotActivo,
+    e.Activo_SAM AS EquipoActivo
+FROM Asignaciones AS a
+INNER JOIN Robots AS r ON r.RobotId = a.RobotId
+INNER JOIN Equipos AS e ON e.EquipoId = a.EquipoId;
+
+-- Open executions: the predicate is common/database/ocupacion.abierta('x.') (tested).
+DROP VIEW IF EXISTS EjecucionesActivas;
+CREATE VIEW EjecucionesActivas AS
+SELECT
+    x.EjecucionId,
+    x.DeploymentId,
+    x.RobotId,
+    r.Robot,
+    x.EquipoId,
+    e.Equipo,
+    x.UserId,
+    x.Hora,
+    x.FechaSlot,
+    x.FechaInicio,
+    x.Estado,
+    x.FechaActualizacion,
+    x.RondasNoEncontrado
+FROM Ejecuciones AS x
+LEFT JOIN Robots AS r ON r.RobotId = x.RobotId
+LEFT JOIN Equipos AS e ON e.EquipoId = x.EquipoId
+WHERE x.FechaFin IS NULL AND x.Estado NOT IN ('COMPLETED','DEPLOY_FAILED','RUN_ABORTED','RUN_COMPLETED','RUN_FAILED','RUN_TIMED_OUT');
+
+DROP VIEW IF EXISTS EquiposAsignados;
+CREATE VIEW EquiposAsignados AS
+SELECT
+    e.EquipoId,
+    e.Equipo,
+    e.UserName,
+    e.Licencia,
+    e.Activo_SAM,
+    e.PermiteBalanceoDinamico,
+    e.EstadoA360,
+    COUNT(a.RobotId) AS RobotsAsignados,
+    SUM(CASE WHEN a.EsProgramado = 1 THEN 1 ELSE 0 END) AS RobotsProgramados,
+    SUM(CASE WHEN a.Reservado = 1 THEN 1 ELSE 0 END) AS RobotsReservados,
+    SUM(CASE WHEN a.AsignadoPor = 'Balanceador' THEN 1 ELSE 0 END) AS RobotsBalanceador
+FROM Equipos AS e
+INNER JOIN Asignaciones AS a ON a.EquipoId = e.EquipoId
+GROUP BY e.EquipoId, e.Equipo, e.UserName, e.Licencia, e.Activo_SAM, e.PermiteBalanceoDinamico, e.EstadoA360;
+
+-- Every execution, live and moved to history (R4: what shows past executions reads this view).
+-- Origen: 'Ejecuciones' (live table) or 'Ejecuciones_Historico'. The history branch comes first so
+-- that FechaMovimiento keeps its declared type (the datetime converters of sql_client need it).
+DROP VIEW IF EXISTS EjecucionesTodas;
+CREATE VIEW EjecucionesTodas AS
+SELECT
+    EjecucionId, DeploymentId, RobotId, EquipoId, UserId, Hora, FechaInicio, FechaFin, Estado,
+    FechaActualizacion, CallbackInfo, MensajeError, FechaSlot, RondasNoEncontrado,
+    AlertaDuracionEnviada, ClaveIntento, FalloSinConfirmar,
+    FechaMovimiento, 'Ejecuciones_Historico' AS Origen
+FROM Ejecuciones_Historico
+UNION ALL
+SELECT
+    EjecucionId, DeploymentId, RobotId, EquipoId, UserId, Hora, FechaInicio, FechaFin, Estado,
+    FechaActualizacion, CallbackInfo, MensajeError, FechaSlot, RondasNoEncontrado,
+    AlertaDuracionEnviada, ClaveIntento, FalloSinConfirmar,
+    NULL AS FechaMovimiento, 'Ejecuciones' AS Origen
+FROM Ejecuciones;
