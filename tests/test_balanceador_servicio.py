@@ -12,12 +12,13 @@ from pathlib import Path
 import pytest
 
 from balanceador.clients.base import SourceResult
-from balanceador.clients.clouders_client import MapaRobots, ticket_rows
+from balanceador.clients.clouders_client import ticket_rows
 from balanceador.clients.fuentes import SourceHealth
 from balanceador.modelo import RobotBalanceo
 from balanceador.service.consolidacion import AvisosDiarios, consolidar
 from balanceador.service.cooling_manager import CoolingManager
 from balanceador.service.main import ServicioBalanceador
+from balanceador.service.mapeo import MapeoNombres
 from common.clock import FixedClock
 from common.database.schema import ensure_schema
 from common.database.sql_client import DatabaseClient
@@ -93,17 +94,17 @@ def held(db):
 
 def test_B3_consolidation_mapa_robots_ids_names_and_daily_unknown_log(caplog):
     robots = [RobotBalanceo(1, "Facturas"), RobotBalanceo(2, "Pedidos"), RobotBalanceo(3, "Viejo", activo=False)]
-    mapa = MapaRobots({"fact-clouders": "Facturas"})  # applied by the clouders adapter
-    clouders = ticket_rows([("fact-clouders", 10), ("Pedidos", 1), ("Nadie", 4)], mapa)
+    mapeo = MapeoNombres((), {"fact-clouders": "Facturas"})  # B14: applied by the consolidation
+    clouders = ticket_rows([("fact-clouders", 10), ("Pedidos", 1), ("Nadie", 4)])
     res = [
         SourceResult("rpa360", True, (("otro nombre", 2, 5), ("  facturas ", None, 3), ("Viejo", None, 9)), None),
         SourceResult("clouders", True, tuple(clouders), None),
     ]
     avisos = AvisosDiarios()
     with caplog.at_level(logging.WARNING, logger="sam.balanceador.consolidacion"):
-        out = consolidar(res, robots, {})
+        out = consolidar(res, robots, {}, mapeo)
         avisos.avisar(out.desconocidos, T0)
-        avisos.avisar(consolidar(res, robots, out.alimentados).desconocidos, T0 + timedelta(hours=1))
+        avisos.avisar(consolidar(res, robots, out.alimentados, mapeo).desconocidos, T0 + timedelta(hours=1))
     assert out.tickets == {2: 6, 1: 13}
     assert set(out.desconocidos) == {("rpa360", "Viejo"), ("clouders", "Nadie")}
     avisados = [r for r in caplog.records if "no corresponde" in r.getMessage()]
@@ -115,18 +116,18 @@ def test_B3_consolidation_mapa_robots_ids_names_and_daily_unknown_log(caplog):
 
 def test_B8_failing_source_protects_robots_it_fed_or_all_if_never_read():
     robots = [RobotBalanceo(1, "Facturas"), RobotBalanceo(2, "Pedidos"), RobotBalanceo(3, "Nominas")]
-    fijos = MapaRobots({"x": "Nominas"}).destinos()  # what CloudersSource.mapped_names() reports
-    caida = [SourceResult("rpa360", False, (), "caída"), SourceResult("clouders", True, (), None, fijos)]
-    primera = consolidar(caida, robots, {})
+    mapeo = MapeoNombres((), {"x": "Nominas"})  # B8: clouders feeds the MAPA_ROBOTS targets
+    caida = [SourceResult("rpa360", False, (), "caída"), SourceResult("clouders", True, (), None)]
+    primera = consolidar(caida, robots, {}, mapeo)
     assert primera.protegidos == {1, 2, 3}  # never succeeded
     ok = [SourceResult("rpa360", True, (("Facturas", None, 5),), None),
-          SourceResult("clouders", True, (("Pedidos", None, 5),), None, fijos)]
-    alimentados = consolidar(ok, robots, primera.alimentados).alimentados
-    otra = consolidar(caida, robots, alimentados)
+          SourceResult("clouders", True, (("Pedidos", None, 5),), None)]
+    alimentados = consolidar(ok, robots, primera.alimentados, mapeo).alimentados
+    otra = consolidar(caida, robots, alimentados, mapeo)
     assert otra.protegidos == {1}
-    alimentados = consolidar(ok, robots, otra.alimentados).alimentados
-    caida_clouders = [SourceResult("rpa360", True, (), None), SourceResult("clouders", False, (), "x", fijos)]
-    assert consolidar(caida_clouders, robots, alimentados).protegidos == {2, 3}  # + MAPA_ROBOTS targets
+    alimentados = consolidar(ok, robots, otra.alimentados, mapeo).alimentados
+    caida_clouders = [SourceResult("rpa360", True, (), None), SourceResult("clouders", False, (), "x")]
+    assert consolidar(caida_clouders, robots, alimentados, mapeo).protegidos == {2, 3}  # + MAPA_ROBOTS targets
 
 
 def test_B3_B10_dry_run_keeps_no_consolidation_memory(entorno, caplog):
@@ -275,7 +276,7 @@ def test_B10_simular_table_shows_the_vms_held_before_for_held_back_changes(entor
     texto = servicio.simular()
     (fila,) = [ln for ln in texto.splitlines() if "COOLING_SIN_TICKETS" in ln]
     celdas = [c.strip() for c in fila.split(" | ")]
-    assert celdas[:8] == ["Nominas", "3", "100", "0", "2", "0", "RETENIDO (DESASIGNAR)", "2 equipos"]
+    assert celdas[:9] == ["Nominas", "3", "general", "100", "0", "2", "0", "RETENIDO (DESASIGNAR)", "2 equipos"]
     assert "PREEMPCION_PRIORIDAD" in texto
     assert held(db) == {1: 6, 3: 2}
 

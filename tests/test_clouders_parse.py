@@ -15,7 +15,6 @@ from balanceador.clients.clouders_client import (
     COMMAND_QUERY,
     CloudersSettings,
     CloudersSource,
-    MapaRobots,
     load_known_hosts,
     parse_batch_output,
     ticket_rows,
@@ -102,21 +101,19 @@ def test_B2_invalid_mode_rejected():
      ("fact  clouders", "fact  clouders")],
 )
 def test_B3_mapa_robots_translates_clouders_names(nombre, sam):
+    from balanceador.service.mapeo import MapaRobots  # B14: the mapping lives in one place
+
     assert MapaRobots({"fact-clouders": "Facturas"}).nombre_sam(nombre) == sam
 
 
-def test_B3_clouders_rows_are_summed_per_clouders_name_then_mapped():
-    mapa = MapaRobots({"fact-a": "Facturas", "fact-b": "Facturas"})
-    filas = ticket_rows([("fact-a", 2), ("fact-a", 3), ("fact-b", 1), ("Otro", 4)], mapa)
-    assert filas == [("Facturas", None, 5), ("Facturas", None, 1), ("Otro", None, 4)]
-    assert ticket_rows([("x", 1)], MapaRobots()) == [("x", None, 1)]
+def test_B3_B14_clouders_rows_are_summed_per_clouders_name_and_reported_unmapped():
+    filas = ticket_rows([("fact-a", 2), ("fact-a", 3), ("fact-b", 1), ("Otro", 4)])
+    assert filas == [("fact-a", None, 5), ("fact-b", None, 1), ("Otro", None, 4)]
 
 
-def test_B8_clouders_source_reports_its_mapa_robots_targets():
+def test_B14_the_clouders_source_maps_nothing_itself():
     ajustes = CloudersSettings(ssh_host="h", ssh_user="u", mysql_db="d", mysql_user="m")
-    assert CloudersSource(ajustes).mapped_names() == ()
-    fuente = CloudersSource(ajustes, MapaRobots({"a": "Facturas", "b": "Nominas"}))
-    assert fuente.mapped_names() == ("Facturas", "Nominas")
+    assert not hasattr(CloudersSource(ajustes), "mapped_names")
 
 
 def test_B2_known_hosts_loader_skips_unusable_lines(tmp_path):

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from balanceador.clients.base import SourceError
-from balanceador.clients.clouders_client import CloudersSettings, CloudersSource, MapaRobots
+from balanceador.clients.clouders_client import CloudersSettings, CloudersSource
 from balanceador.clients.fuentes import SourceHealth, build_sources, read_all
 from balanceador.clients.rpa360_client import Rpa360Source
 from tests.alertas_falsas import AlertasFalsas
@@ -110,13 +110,13 @@ def test_B2_clouders_key_auth_counts_pending_per_robot(sshd, clouders_db, mode):
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_B3_clouders_reports_sam_names_through_mapa_robots(sshd, clouders_db, mode):
-    source = CloudersSource(settings(sshd, clouders_db.name, mode), MapaRobots({"robota": "Facturas"}))
+def test_B14_clouders_reports_its_own_names_for_the_consolidation_to_map(sshd, clouders_db, mode):
+    source = CloudersSource(settings(sshd, clouders_db.name, mode))
     try:
         result = read_one(source)
         assert result.ok, result.error
-        assert as_dict(result.rows) == {"Facturas": 3, "RobotB": 1}
-        assert result.mapped_names == ("Facturas",)
+        assert as_dict(result.rows) == {"robota": 3, "RobotB": 1}
+        assert result.mapped_names == ()
     finally:
         source.close()
 

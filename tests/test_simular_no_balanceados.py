@@ -142,7 +142,8 @@ def test_simular_lists_each_reason_with_robot_id_tickets_and_source(servicio):
     assert "Robots con tickets que el Balanceador no balancea (6):" in texto
     # "Antes" of the plan: the balancer's equipos plus the scheduled one as context (never moved).
     fila = _fila_plan(texto, "Facturas")
-    assert fila[4] == "0 (+1 programado)" and fila[7] == "100,101"
+    assert fila[2] == "general"  # B11: the robot's pool
+    assert fila[5] == "0 (+1 programado)" and fila[8] == "100,101"
     assert servicio.db.query("SELECT COUNT(*) AS n FROM Asignaciones")[0]["n"] == 3  # nothing written
 
 
@@ -212,4 +213,4 @@ def test_simular_process_lists_unbalanced_robots(tmp_path):
     assert filas["Nominas"][:6] == ["Nominas", "3", "12", "rpa360", "0 (+1 manual, 1 reservado)",
                                     "ROBOT_NO_ONLINE"]
     assert set(filas) == {"Pedidos", "Nominas", "Altas", "Bajas", "Cero", "Fantasma"}
-    assert _fila_plan(proc.stdout, "Facturas")[4] == "0 (+1 programado)"
+    assert _fila_plan(proc.stdout, "Facturas")[5] == "0 (+1 programado)"

@@ -1,8 +1,9 @@
 """The ``clouders`` ticket source: MySQL reached over SSH (BEHAVIOUR §7 B2).
 
 Pending tickets are the ``task_task`` rows with ``state = 'PENDING'`` per ``task_robot.name``
-(``task_task.robot_id = task_robot.id``) in ``CLOUDERS_MYSQL_DB_NAME``; each name is reported as
-the SAM robot ``MAPA_ROBOTS`` maps it to (:class:`MapaRobots`). Two modes:
+(``task_task.robot_id = task_robot.id``) in ``CLOUDERS_MYSQL_DB_NAME``, reported with clouders'
+own names (B14: the consolidation maps them, ``MapeoRobots`` then ``MAPA_ROBOTS``, in
+:mod:`balanceador.service.mapeo`). Two modes:
 
 * ``CLOUDERS_MODO=tunel`` (default): a paramiko ``direct-tcpip`` channel to
   ``CLOUDERS_MYSQL_DB_HOST:CLOUDERS_MYSQL_DB_PORT`` as seen from the SSH host; pymysql talks the
@@ -26,7 +27,6 @@ import shlex
 import socket
 import threading
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,6 @@ from typing import Any
 import paramiko
 
 from balanceador.clients.base import SourceError, TicketRow, redact
-from balanceador.modelo import clave_nombre
 
 logger = logging.getLogger("sam.balanceador.fuentes.clouders")
 
@@ -223,46 +222,24 @@ def _exc_text(exc: BaseException) -> str:
     return text or type(exc).__name__
 
 
-class MapaRobots:
-    """``MAPA_ROBOTS``: clouders robot name -> SAM ``Robots.Robot``.
-
-    A name is looked up exactly, then by :func:`~balanceador.modelo.clave_nombre` (case and blanks
-    ignored); a name the map does not list is taken as the SAM name itself."""
-
-    def __init__(self, mapa: Mapping[str, str] | None = None) -> None:
-        self.mapa = {str(k): str(v) for k, v in (mapa or {}).items()}
-        self._por_clave = {clave_nombre(k): v for k, v in self.mapa.items()}
-
-    def nombre_sam(self, nombre: str) -> str:
-        if nombre in self.mapa:
-            return self.mapa[nombre]
-        return self._por_clave.get(clave_nombre(nombre), nombre)
-
-    def destinos(self) -> tuple[str, ...]:
-        """Every SAM name the map points at (B8: clouders feeds them even when it cannot be read)."""
-        return tuple(self.mapa.values())
-
-
-def ticket_rows(rows: list[tuple[str, int]], mapa: MapaRobots) -> list[TicketRow]:
-    """The source's rows: pending tickets summed per clouders name (exact equality), each name then
-    translated through ``MAPA_ROBOTS``. Two clouders names mapped to one SAM robot stay two rows."""
+def ticket_rows(rows: list[tuple[str, int]]) -> list[TicketRow]:
+    """The source's rows: pending tickets summed per clouders name (exact equality), with the
+    clouders name as it is (the consolidation maps it, B14)."""
     totals: dict[str, int] = {}
     for name, count in rows:
         totals[name] = totals.get(name, 0) + int(count)
-    return [(mapa.nombre_sam(name), None, count) for name, count in totals.items()]
+    return [(name, None, count) for name, count in totals.items()]
 
 
 class CloudersSource:
-    """Pending tickets per robot (SAM names, through ``MAPA_ROBOTS``), read over one reusable SSH
-    connection."""
+    """Pending tickets per clouders robot name, read over one reusable SSH connection."""
 
     name = "clouders"
 
-    def __init__(self, settings: CloudersSettings, mapa: MapaRobots | None = None) -> None:
+    def __init__(self, settings: CloudersSettings) -> None:
         if settings.mode not in MODES:
             raise ValueError(f"CLOUDERS_MODO: valor no válido {settings.mode!r} (tunel|comando)")
         self.settings = settings
-        self.mapa = mapa or MapaRobots()
         self._client: paramiko.SSHClient | None = None
         self._lock = threading.Lock()
         self._state_lock = threading.Lock()
@@ -283,13 +260,10 @@ class CloudersSource:
 
     @classmethod
     def from_config(cls, cfg: Any) -> CloudersSource:
-        return cls(CloudersSettings.from_config(cfg), MapaRobots(cfg.MAPA_ROBOTS))
+        return cls(CloudersSettings.from_config(cfg))
 
     def secrets(self) -> list[str]:
         return self.settings.secrets()
-
-    def mapped_names(self) -> tuple[str, ...]:
-        return self.mapa.destinos()
 
     # -- public ---------------------------------------------------------------------------------
     def read(self) -> list[TicketRow]:
@@ -472,8 +446,8 @@ class CloudersSource:
     # -- queries ----------------------------------------------------------------------------------
     def _query(self) -> list[TicketRow]:
         if self.settings.mode == "tunel":
-            return ticket_rows(self._query_tunnel(), self.mapa)
-        return ticket_rows(self._query_command(), self.mapa)
+            return ticket_rows(self._query_tunnel())
+        return ticket_rows(self._query_command())
 
     def _query_tunnel(self) -> list[tuple[str, int]]:
         import pymysql

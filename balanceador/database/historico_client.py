@@ -26,8 +26,8 @@ INNER JOIN (
 # EquipoIds may exceed 2,000 characters: pyodbc would send it as ntext, so T-SQL casts it ({ids}).
 _INSERTAR = """INSERT INTO {p}HistoricoBalanceo
     (FechaBalanceo, RobotId, TicketsPendientes, EquiposAsignadosAntes, EquiposAsignadosDespues,
-     AccionTomada, Justificacion, CodigoMotivo, EquipoIds)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, {ids})"""
+     AccionTomada, Justificacion, CodigoMotivo, EquipoIds, PoolId)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, {ids}, ?)"""
 
 for _nombre, _plantilla in (("ultimos_cambios", _ULTIMOS), ("insertar", _INSERTAR)):
     sentencias.registrar(
@@ -50,7 +50,7 @@ def ultimos_cambios(db: Any, now: datetime, periodo_seg: float) -> list[dict]:
 def filas_historico(acciones: Iterable[Accion], now: datetime) -> list[tuple]:
     return [
         (now, a.robot_id, a.tickets, a.antes, a.despues, a.accion, a.justificacion[:1000], a.codigo_motivo,
-         ",".join(str(e) for e in a.equipo_ids)[:4000])
+         ",".join(str(e) for e in a.equipo_ids)[:4000], a.pool_id)
         for a in acciones
     ]
 

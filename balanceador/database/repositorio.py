@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -44,17 +44,23 @@ def es_del_balanceador(alias: str, dialecto: str) -> str:
     return f"{alias}AsignadoPor = '{ASIGNADO_POR_BALANCEADOR}'"
 
 
+# B11: each robot's pool and whether that pool is active (NULL PoolId = the general pool, active).
 _ROBOTS = """SELECT r.RobotId, r.Robot, r.Activo, r.EsOnline, r.ExisteEnA360, r.MinEquipos, r.MaxEquipos,
-       r.PrioridadBalanceo, r.TicketsPorEquipoAdicional
+       r.PrioridadBalanceo, r.TicketsPorEquipoAdicional, r.PoolId,
+       CASE WHEN r.PoolId IS NULL OR p.Activo = 1 THEN 1 ELSE 0 END AS PoolActivo
 FROM {t}Robots r
+LEFT JOIN {t}Pools p ON p.PoolId = r.PoolId
 WHERE r.Activo = 1
    OR EXISTS (SELECT 1 FROM {t}Asignaciones a
               WHERE a.RobotId = r.RobotId AND {propia})"""
 
 # B4: the pool. The parentheses matter: the original's AND/OR precedence let every equipo in.
+# B11: the equipo's pool; an inactive pool's equipos are read (PoolActivo = 0) so that the planner
+# releases their rows with the reason POOL_INACTIVO, and never balances them.
 _POOL = """SELECT e.EquipoId, e.Equipo, e.Licencia, e.Activo_SAM, e.PermiteBalanceoDinamico, e.EstadoA360,
-       e.UsuarioActivoA360
+       e.UsuarioActivoA360, e.PoolId, CASE WHEN e.PoolId IS NULL OR p.Activo = 1 THEN 1 ELSE 0 END AS PoolActivo
 FROM {t}Equipos e
+LEFT JOIN {t}Pools p ON p.PoolId = e.PoolId
 WHERE UPPER({trim}) IN ({{marcas}})
   AND e.Activo_SAM = 1
   AND e.PermiteBalanceoDinamico = 1
@@ -63,6 +69,14 @@ WHERE UPPER({trim}) IN ({{marcas}})
   AND NOT EXISTS (SELECT 1 FROM {t}Asignaciones a
                   WHERE a.EquipoId = e.EquipoId
                     AND (a.Reservado = 1 OR a.EsProgramado = 1 OR NOT {propia}))"""
+
+# B14: read every cycle (a new row takes effect on the next cycle without a restart).
+_MAPEO = """SELECT m.Proveedor, m.NombreExterno, m.RobotId
+FROM {t}MapeoRobots m"""
+
+# Pool names, for the dry run's "Pool" column.
+_POOLS = """SELECT p.PoolId, p.Nombre, p.Activo
+FROM {t}Pools p"""
 
 _ASIGNACIONES = """SELECT a.RobotId, a.EquipoId, a.AsignadoPor, a.Reservado, a.EsProgramado
 FROM {t}Asignaciones a"""
@@ -109,6 +123,8 @@ _registrar("robots", _ROBOTS)
 _registrar("robots_inactivos", "SELECT RobotId, Robot FROM {t}Robots WHERE Activo = 0")
 _registrar("pool", _POOL)
 _registrar("asignaciones", _ASIGNACIONES)
+_registrar("mapeo_robots", _MAPEO)
+_registrar("pools", _POOLS)
 _registrar("equipos_ocupados", _OCUPADOS)
 _registrar("borrar_asignacion", _BORRAR)
 _registrar("insertar_asignacion", _INSERTAR)
@@ -128,6 +144,8 @@ class Lectura:
     pool: list[EquipoPool]
     asignaciones: list[Asignacion]
     ocupados: frozenset[int]
+    mapeo: list[tuple[str, str, int]] = field(default_factory=list)  # MapeoRobots (B14)
+    pools: dict[int, str] = field(default_factory=dict)  # PoolId -> Nombre (the dry run's "Pool" column)
 
 
 def leer_robots(db: Any) -> list[RobotBalanceo]:
@@ -144,6 +162,8 @@ def leer_robots(db: Any) -> list[RobotBalanceo]:
             prioridad=int(f["PrioridadBalanceo"]) if f["PrioridadBalanceo"] is not None else 100,
             tickets_por_equipo=int(f["TicketsPorEquipoAdicional"])
             if f["TicketsPorEquipoAdicional"] is not None else None,
+            pool_id=int(f["PoolId"]) if f["PoolId"] is not None else None,
+            pool_activo=_b(f["PoolActivo"]),
         ))
     return out
 
@@ -164,6 +184,8 @@ def leer_pool(db: Any, licencias: Sequence[str]) -> list[EquipoPool]:
             permite_balanceo=_b(f["PermiteBalanceoDinamico"]),
             estado_a360=f["EstadoA360"],
             usuario_activo=_b(f["UsuarioActivoA360"]),
+            pool_id=int(f["PoolId"]) if f["PoolId"] is not None else None,
+            pool_activo=_b(f["PoolActivo"]),
         )
         for f in db.query(_sql(db, "pool", marcas=len(lic)), lic)
     ]
@@ -176,6 +198,16 @@ def leer_asignaciones(db: Any) -> list[Asignacion]:
     ]
 
 
+def leer_mapeo(db: Any) -> list[tuple[str, str, int]]:
+    """MapeoRobots: (Proveedor, NombreExterno, RobotId) rows (B14)."""
+    return [(str(f["Proveedor"] or ""), str(f["NombreExterno"] or ""), int(f["RobotId"]))
+            for f in db.query(_sql(db, "mapeo_robots"))]
+
+
+def leer_pools(db: Any) -> dict[int, str]:
+    return {int(f["PoolId"]): str(f["Nombre"] or "") for f in db.query(_sql(db, "pools"))}
+
+
 def leer_ocupados(db: Any, limite_unknown: datetime | None = None) -> frozenset[int]:
     """Equipos busy by the launcher's rule; ``limite_unknown``: an UNKNOWN row older than this no
     longer counts (now − ``CONCILIADOR_TOLERANCIA_UNKNOWN_MIN``; None: UNKNOWN rows always count)."""
@@ -184,9 +216,9 @@ def leer_ocupados(db: Any, limite_unknown: datetime | None = None) -> frozenset[
 
 
 def leer_todo(db: Any, licencias: Sequence[str], limite_unknown: datetime | None = None) -> Lectura:
-    """The planner's DB inputs (four statements)."""
+    """The planner's DB inputs, the name mapping and the pool names (six statements)."""
     return Lectura(leer_robots(db), leer_pool(db, licencias), leer_asignaciones(db),
-                   leer_ocupados(db, limite_unknown))
+                   leer_ocupados(db, limite_unknown), leer_mapeo(db), leer_pools(db))
 
 
 def aplicar(db: Any, plan: Plan, now: datetime) -> int:

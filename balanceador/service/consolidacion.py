@@ -1,14 +1,16 @@
 """Consolidation of the ticket sources (B3) and the robots each failing source feeds (B8).
 
-- rows arrive with SAM robot names: a source translates its own names (clouders applies
-  ``MAPA_ROBOTS`` in its adapter, :class:`balanceador.clients.clouders_client.MapaRobots`);
-- rpa360 rows resolve by ``RobotId`` when it names an active robot, else by ``Robot`` name;
+- rows arrive with the names each source uses; B14's one mapping rule
+  (:class:`balanceador.service.mapeo.MapeoNombres`: ``MapeoRobots`` of that source, then
+  ``MAPA_ROBOTS`` for clouders, then the name itself) is applied here to every source;
+- a row mapped by ``MapeoRobots`` names that RobotId; else rpa360 rows resolve by ``RobotId``
+  when it names an active robot, else by ``Robot`` name;
 - names match ``Robots.Robot`` exactly, or else by :func:`~balanceador.modelo.clave_nombre`
   (ignoring case and blanks);
 - totals are summed per RobotId;
 - a source that fails feeds every robot it reported in any successful read since start-up plus
-  the SAM names it is configured to feed (``SourceResult.mapped_names``: clouders' ``MAPA_ROBOTS``
-  targets); if it never succeeded since start-up, every balanced robot counts as fed by it. Those
+  the robots it is configured to feed (its ``MapeoRobots`` rows, clouders' ``MAPA_ROBOTS`` targets,
+  and any ``SourceResult.mapped_names``); if it never succeeded since start-up, every balanced robot counts as fed by it. Those
   robots are protected from scale-down this cycle (B8). Not only the last read: a robot whose
   queue had just drained (absent from the last good read, its zero-tickets streak running) would
   otherwise be released once the streak reached the cooling period although its tickets are
@@ -34,6 +36,7 @@ from datetime import date, datetime
 
 from balanceador.clients.base import SourceResult
 from balanceador.modelo import RobotBalanceo, clave_nombre
+from balanceador.service.mapeo import MapeoNombres
 
 _log = logging.getLogger("sam.balanceador.consolidacion")
 
@@ -87,18 +90,21 @@ class _Indice:
 
 
 def _protegidos_por(res: SourceResult, alimentados: frozenset[int] | None, indice: _Indice,
-                    balanceados: frozenset[int]) -> set[int]:
+                    balanceados: frozenset[int], mapeo: MapeoNombres) -> set[int]:
     """B8: the robots a failed source feeds."""
     if alimentados is None:  # never read since start-up: it may feed anyone
         return set(balanceados)
-    fijos = (indice.por_nombre(nombre) for nombre in res.mapped_names)
-    return set(alimentados) | {rid for rid in fijos if rid is not None}
+    ids, nombres = mapeo.destinos(res.name)
+    fijos = (indice.por_nombre(nombre) for nombre in (*res.mapped_names, *nombres))
+    return set(alimentados) | (ids & indice.ids) | {rid for rid in fijos if rid is not None}
 
 
 def consolidar(resultados: Sequence[SourceResult], robots: Sequence[RobotBalanceo],
-               alimentados: Mapping[str, frozenset[int]]) -> Consolidado:
+               alimentados: Mapping[str, frozenset[int]], mapeo: MapeoNombres | None = None) -> Consolidado:
     """Tickets per RobotId from this cycle's reads; ``alimentados``: the previous cycle's
-    :attr:`Consolidado.alimentados` (``{}`` at start-up). Pure."""
+    :attr:`Consolidado.alimentados` (``{}`` at start-up); ``mapeo``: this cycle's B14 mapping
+    (default: none). Pure."""
+    mapeo = mapeo or MapeoNombres()
     indice = _Indice(robots)
     balanceados = frozenset(r.robot_id for r in robots if r.balanceado)
     tickets: dict[int, int] = {}
@@ -110,11 +116,17 @@ def consolidar(resultados: Sequence[SourceResult], robots: Sequence[RobotBalance
     for res in resultados:
         if not res.ok:
             caidas.append(res.name)
-            protegidos |= _protegidos_por(res, nuevos.get(res.name), indice, balanceados)
+            protegidos |= _protegidos_por(res, nuevos.get(res.name), indice, balanceados, mapeo)
             continue
         vistos: set[int] = set()
-        for nombre, robot_id, cantidad in res.rows:
-            rid = indice.resolver(nombre, robot_id)
+        for nombre_fuente, robot_id, cantidad in res.rows:
+            destino = mapeo.resolver(res.name, nombre_fuente)
+            nombre = destino.nombre
+            if destino.robot_id is not None:
+                robot_id = destino.robot_id
+                rid = robot_id if robot_id in indice.ids else None
+            else:
+                rid = indice.resolver(nombre, robot_id)
             if rid is None:
                 filas_desconocidas.append((res.name, nombre, robot_id, max(0, int(cantidad))))
                 continue

@@ -29,6 +29,7 @@ from balanceador.modelo import (
     COOLING_SIN_TICKETS,
     MAX_EQUIPOS_CERO,
     NOMBRE_DESCONOCIDO,
+    POOL_INACTIVO,
     ROBOT_INACTIVO,
     ROBOT_NO_EN_A360,
     ROBOT_NO_ONLINE,
@@ -48,6 +49,7 @@ from balanceador.service.consolidacion import (
     sin_robot_activo,
 )
 from balanceador.service.cooling_manager import CoolingManager
+from balanceador.service.mapeo import MapeoNombres
 from common import latido, metricas
 from common.database.sql_client import DatabaseClient, DatabaseError
 from common.utils.alertas import AlertaBdSam, RachaDeFallos, con_nombre, es_bd_no_accesible, plural
@@ -65,9 +67,17 @@ TEXTOS_NO_BALANCEADO = {
     ROBOT_INACTIVO: "está inactivo en SAM (Activo = 0)",
     ROBOT_NO_ONLINE: "no está online (EsOnline = 0)",
     ROBOT_NO_EN_A360: "no existe en A360 (ExisteEnA360 = 0)",
-    NOMBRE_DESCONOCIDO: "ningún robot de SAM tiene ese nombre (revise MAPA_ROBOTS o dbo.Robots)",
+    NOMBRE_DESCONOCIDO: "ningún robot de SAM tiene ese nombre (revise dbo.MapeoRobots, MAPA_ROBOTS o dbo.Robots)",
     MAX_EQUIPOS_CERO: "su MaxEquipos es 0",
+    POOL_INACTIVO: "su pool está inactivo (Pools.Activo = 0)",
 }
+
+
+def nombre_pool(pool_id: int | None, pools: Mapping[int, str]) -> str:
+    """How the dry run names a pool: its name and id, or "general"."""
+    if pool_id is None:
+        return "general"
+    return f"{pools.get(pool_id, '?')} ({pool_id})"
 
 
 @dataclass(frozen=True)
@@ -98,6 +108,8 @@ def _motivo_no_balanceado(r: RobotBalanceo, plan: Plan) -> str | None:
         return ROBOT_NO_ONLINE
     if not r.existe_en_a360:
         return ROBOT_NO_EN_A360
+    if not r.pool_activo:
+        return POOL_INACTIVO
     if plan.final.get(r.robot_id):
         return None
     if plan.deseados.get(r.robot_id, 0) == 0:
@@ -179,7 +191,8 @@ class ServicioBalanceador:
         (``simulacion=True``) keeps nothing and logs no name."""
         limite_unknown = now - timedelta(minutes=self.ajustes.tolerancia_unknown_min)
         lectura = repositorio.leer_todo(self.db, self.ajustes.licencias, limite_unknown)
-        cons = consolidar(resultados, lectura.robots, self.alimentados)
+        mapeo = MapeoNombres(lectura.mapeo, ajuste(self.cfg, "MAPA_ROBOTS"))  # B14, every cycle
+        cons = consolidar(resultados, lectura.robots, self.alimentados, mapeo)
         sin_robot = sin_robot_activo(cons, repositorio.leer_robots_inactivos(self.db)) if cons.filas_desconocidas else ()
         balanceados = [r.robot_id for r in lectura.robots if r.balanceado]
         if not simulacion:
@@ -297,7 +310,7 @@ class ServicioBalanceador:
         resultados = self.leer_fuentes()
         self.reconstruir_cooling(now)
         plan, cons, lectura, sin_balancear = self.preparar(now, resultados, simulacion=True)
-        return tabla_plan(plan, cons, lectura, resultados, now, sin_balancear)
+        return tabla_plan(plan, cons, lectura, resultados, now, sin_balancear, self.ajustes)
 
 
 def _otras_asignaciones(asignaciones: Iterable[Asignacion]) -> dict[int, str]:
@@ -338,12 +351,14 @@ def _filas_plan(plan: Plan, cons: Consolidado, lectura: repositorio.Lectura) -> 
     filas: list[tuple[str, ...]] = []
     for a in plan.acciones:
         r = robots.get(a.robot_id)
-        filas.append((r.robot if r else "?", str(a.robot_id), str(r.prioridad if r else ""), str(a.tickets),
+        filas.append((r.robot if r else "?", str(a.robot_id), nombre_pool(a.pool_id, lectura.pools),
+                      str(r.prioridad if r else ""), str(a.tickets),
                       col_antes(a.robot_id, a.antes), str(plan.deseados.get(a.robot_id, 0)), a.accion,
                       ",".join(map(str, a.equipo_ids)), a.codigo_motivo, a.justificacion))
     for x in plan.retenidos:
         r = robots.get(x.robot_id)
-        filas.append((r.robot if r else "?", str(x.robot_id), str(r.prioridad if r else ""),
+        filas.append((r.robot if r else "?", str(x.robot_id), nombre_pool(x.pool_id, lectura.pools),
+                      str(r.prioridad if r else ""),
                       str(cons.tickets.get(x.robot_id, 0)), col_antes(x.robot_id, antes.get(x.robot_id, 0)),
                       str(plan.deseados.get(x.robot_id, 0)), f"RETENIDO ({x.direccion})",
                       plural(x.cantidad, "equipo", "equipos"), x.codigo, x.justificacion))
@@ -371,11 +386,13 @@ def _seccion_no_balanceados(sin_balancear: Sequence[NoBalanceado], lectura: repo
 
 
 def tabla_plan(plan: Plan, cons: Consolidado, lectura: repositorio.Lectura, resultados: Sequence[Any],
-               now: datetime, sin_balancear: Sequence[NoBalanceado] = ()) -> str:
+               now: datetime, sin_balancear: Sequence[NoBalanceado] = (),
+               ajustes: AjustesBalanceo | None = None) -> str:
     """The plan as a Spanish text table (``--simular``), then the robots with tickets left unbalanced.
 
     "Antes": the balancer's equipos of the robot before the plan, plus (as context, never counted
     nor moved) its manual, reserved and scheduled ones: ``1 (+2 manuales, 1 reservado)``."""
+    ajustes = ajustes or AjustesBalanceo()
     lineas = [f"Simulación del Balanceador ({now:%Y-%m-%d %H:%M:%S}); no se ha modificado nada.", ""]
     for res in resultados:
         estado = "OK" if res.ok else f"ERROR: {res.error}"
@@ -384,16 +401,21 @@ def tabla_plan(plan: Plan, cons: Consolidado, lectura: repositorio.Lectura, resu
         lineas.append("Ninguna fuente de tickets habilitada.")
     if cons.desconocidos:
         nombres = ", ".join(f"{fuente}: {nombre!r}" for fuente, nombre in sorted(set(cons.desconocidos)))
-        lineas.append(f"Nombres sin robot activo en SAM (se ignoran; revise MAPA_ROBOTS o Robots): {nombres}")
+        lineas.append(f"Nombres sin robot activo en SAM (se ignoran; revise MapeoRobots, MAPA_ROBOTS o Robots): "
+                      f"{nombres}")
     if cons.protegidos:
         lineas.append(f"Robots protegidos por fuente caída: {', '.join(map(str, sorted(cons.protegidos)))}")
     lineas.append(f"Equipos en el pool: {len(lectura.pool)}; robots balanceados: {len(plan.deseados)}")
+    if lectura.pools:
+        aislamiento = "estricto" if ajustes.aislamiento_estricto else "con préstamos del pool general"
+        lineas.append(f"Pools: {len(lectura.pools)}; aislamiento {aislamiento}; preempción "
+                      f"{'activada' if ajustes.preempcion else 'desactivada'}.")
     lineas.append("")
     filas = _filas_plan(plan, cons, lectura)
     if not filas:
         lineas.append("El próximo ciclo no cambiaría ninguna asignación.")
     else:
-        cab = ("Robot", "RobotId", "Prio", "Tickets", "Antes", "Deseados", "Acción", "Equipos", "Motivo",
+        cab = ("Robot", "RobotId", "Pool", "Prio", "Tickets", "Antes", "Deseados", "Acción", "Equipos", "Motivo",
                "Justificación")
         lineas.extend(_tabla(cab, filas))
         lineas.append("")
