@@ -139,6 +139,60 @@ registrar(
 
 
 # ---------------------------------------------------------------------------------------------
+# Fencing (H3): the work itself is conditional, in the DB, on this process still holding the role
+# ---------------------------------------------------------------------------------------------
+
+#: The holder test a fenced write embeds (two parameters: Rol, Titular). On SQL Server the read
+#: keeps its lock until the write's transaction ends, so a takeover (the new holder's MERGE of the
+#: row) waits for it and every write is ordered wholly before or wholly after the takeover; on
+#: SQLite the write transaction (BEGIN IMMEDIATE) holds the database.
+CONDICION_CERCO = {
+    "tsql": "EXISTS (SELECT 1 FROM dbo.Liderazgo AS l WITH (UPDLOCK, HOLDLOCK) WHERE l.Rol = ? AND "
+            "l.Titular = ? AND l.ExpiraUtc > SYSUTCDATETIME())",
+    "sqlite": "EXISTS (SELECT 1 FROM Liderazgo AS l WHERE l.Rol = ? AND l.Titular = ? AND "
+              "l.ExpiraUtc > strftime('%Y-%m-%d %H:%M:%f', 'now'))",
+}
+registrar(
+    "liderazgo.cerco",
+    tsql=f"SELECT CASE WHEN {CONDICION_CERCO['tsql']} THEN 1 ELSE 0 END AS Titular",
+    sqlite=f"SELECT CASE WHEN {CONDICION_CERCO['sqlite']} THEN 1 ELSE 0 END AS Titular",
+)
+
+
+@dataclass(frozen=True)
+class Cerco:
+    """Fencing token of one role: the ``Titular`` this process writes in the ``Liderazgo`` row.
+    A fenced write succeeds only while that row still names it (and, on both engines, has not
+    expired); a process that lost the role without knowing it writes nothing."""
+
+    servicio: str
+    titular: str
+
+    def parametros(self) -> tuple[str, str]:
+        return (self.servicio, self.titular)
+
+
+class LiderazgoPerdido(Exception):
+    """A fenced write found another holder in ``Liderazgo``: this process is no longer the leader."""
+
+    def __init__(self, servicio: str, que: str) -> None:
+        self.servicio = servicio
+        super().__init__(f"la base de datos SAM no reconoce a este {_NOMBRES.get(servicio, servicio)} como líder: "
+                         f"no se ha hecho {que}")
+
+
+def comprobar_cerco(tx: Any, cerco: Cerco | None, que: str) -> None:
+    """Inside a write transaction, before its writes: raise :class:`LiderazgoPerdido` (the caller's
+    transaction then rolls back) unless ``cerco`` still holds the role. ``None`` (no election, or
+    HA off) checks nothing."""
+    if cerco is None:
+        return
+    fila = tx.query_one(sql(tx, "liderazgo.cerco"), cerco.parametros())
+    if not fila or not int(fila.get("Titular") or 0):
+        raise LiderazgoPerdido(cerco.servicio, que)
+
+
+# ---------------------------------------------------------------------------------------------
 # The holder of a role, and the refusal of a second instance
 # ---------------------------------------------------------------------------------------------
 
@@ -362,6 +416,11 @@ class Liderazgo:
                    alerts=alerts, logger=logger)
 
     # -- state ------------------------------------------------------------------------------
+    def cerco(self) -> Cerco | None:
+        """The fencing token of this process' work (H3), or None with HA off: a single instance
+        keeps working through DB outages and lease gaps as in Part 1, so nothing is fenced."""
+        return Cerco(self.servicio, self.titular) if self.ha else None
+
     def puede_trabajar(self) -> bool:
         with self._lock:
             return puede_trabajar(self.estado, self._monotonic(), self.lease_s, self.ha)

@@ -243,3 +243,86 @@ def test_H1_the_registered_app_lock_is_a_session_lock_on_sql_server():
     tsql = sentencias.sentencia("liderazgo.bloqueo_tomar").tsql
     assert "@LockOwner = 'Session'" in tsql and "@LockTimeout = 0" in tsql
     assert lint_tsql(tsql) == []
+
+
+# --- H3 fencing: the DB refuses the work of a process that lost the role ---------------------------
+
+
+def _tomado_por_otro(ruta, segundos=60):
+    """Another process took the role (its Titular in the row, a live lease on the DB's clock)."""
+    import sqlite3
+
+    con = sqlite3.connect(ruta)
+    con.execute("UPDATE Liderazgo SET Titular = 'srv-otro:1:abc', Host = 'srv-otro', Pid = 1, "
+                "ExpiraUtc = strftime('%Y-%m-%d %H:%M:%f', julianday('now') + ? / 86400.0)", (segundos,))
+    con.commit()
+    con.close()
+
+
+def _intencion(db, cerco, robot=5100):
+    from datetime import datetime
+
+    from common.database import ejecuciones
+
+    return ejecuciones.insert_intent(db, robot_id=robot, equipo_id=80, user_id=700, hora=None, fecha_slot=None,
+                                     now=datetime(2026, 3, 2, 10, 0), cerco=cerco)
+
+
+def test_H3_the_intent_insert_is_refused_once_another_process_holds_the_lease(ruta):
+    a = _elector(ruta, "srv-a")
+    assert a._intentar() is True
+    cerco = a.cerco()
+    assert cerco is not None and cerco.titular == a.titular
+    assert _intencion(a.db, cerco) > 0  # the holder writes its intent
+    _tomado_por_otro(ruta)
+    assert a.puede_trabajar()  # the local check cannot know yet: only the DB can
+    with pytest.raises(liderazgo.LiderazgoPerdido, match="no reconoce a este Lanzador como líder"):
+        _intencion(a.db, cerco, robot=5101)
+    assert [r["RobotId"] for r in a.db.query("SELECT RobotId FROM Ejecuciones")] == [5100]
+
+
+def test_H3_an_expired_lease_of_our_own_is_refused_too(ruta):
+    a = _elector(ruta, "srv-a")
+    assert a._intentar() is True
+    _expirar(ruta)  # still our Titular, but the lease ran out on the DB's clock: anyone may take it
+    with pytest.raises(liderazgo.LiderazgoPerdido):
+        _intencion(a.db, a.cerco())
+    assert a.db.query("SELECT EjecucionId FROM Ejecuciones") == []
+
+
+def test_H3_ha_off_work_is_not_fenced_and_goes_on_whatever_the_row_says(ruta):
+    a = _elector(ruta, "srv-a", ha=False)
+    assert a._intentar() is True
+    assert a.cerco() is None
+    _expirar(ruta)
+    assert _intencion(a.db, a.cerco()) > 0
+
+
+def test_H3_the_fence_check_rolls_back_the_whole_transaction(ruta):
+    a = _elector(ruta, "srv-a")
+    assert a._intentar() is True
+    cerco = a.cerco()
+
+    def trabajo(tx):
+        tx.execute("INSERT INTO Robots (RobotId, Robot) VALUES (1, 'R1')")
+        liderazgo.comprobar_cerco(tx, cerco, "el plan")
+        tx.execute("INSERT INTO Robots (RobotId, Robot) VALUES (2, 'R2')")
+
+    a.db.run_in_transaction(trabajo)
+    _tomado_por_otro(ruta)
+    a.db.execute("DELETE FROM Robots")
+    with pytest.raises(liderazgo.LiderazgoPerdido, match="no se ha hecho el plan"):
+        a.db.run_in_transaction(trabajo)
+    assert a.db.query("SELECT RobotId FROM Robots") == []
+    liderazgo.comprobar_cerco(a.db, None, "nada")  # no election: nothing checked
+
+
+def test_H3_the_fenced_statements_lock_the_holder_row_on_sql_server():
+    from common.database import sentencias
+
+    for nombre in ("ejecuciones.insertar_intento_cercado", "liderazgo.cerco"):
+        tsql = sentencias.sentencia(nombre).tsql
+        assert "dbo.Liderazgo AS l WITH (UPDLOCK, HOLDLOCK)" in tsql and "l.Titular = ?" in tsql
+        assert "l.ExpiraUtc > SYSUTCDATETIME()" in tsql
+        assert lint_tsql(tsql) == []
+    assert "INSERT INTO dbo.Ejecuciones" in sentencias.sentencia("ejecuciones.insertar_intento_cercado").tsql

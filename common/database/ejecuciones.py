@@ -42,6 +42,7 @@ from common.execution_states import (
     normalize,
     revivible_sql,
 )
+from common.liderazgo import CONDICION_CERCO, Cerco, LiderazgoPerdido
 
 if TYPE_CHECKING:
     from common.database.sql_client import DatabaseClient
@@ -213,6 +214,19 @@ registrar(
     ),
 )
 _registrar("intento_por_clave", "SELECT EjecucionId FROM {t}Ejecuciones WHERE ClaveIntento = ?")
+# H3 with HA on: the same insert, written only while the Liderazgo row still names this process
+# (two more parameters: Rol, Titular). No row back = the role was lost; nothing is written.
+registrar(
+    "ejecuciones.insertar_intento_cercado",
+    tsql=(
+        f"INSERT INTO dbo.Ejecuciones {_INSERT_INTENT_COLS} OUTPUT INSERTED.EjecucionId "
+        f"SELECT ?, ?, ?, ?, ?, '{LANZANDO}', ?, ?, 0, 0, ? WHERE {CONDICION_CERCO['tsql']}"
+    ),
+    sqlite=(
+        f"INSERT INTO Ejecuciones {_INSERT_INTENT_COLS} "
+        f"SELECT ?, ?, ?, ?, ?, '{LANZANDO}', ?, ?, 0, 0, ? WHERE {CONDICION_CERCO['sqlite']} RETURNING EjecucionId"
+    ),
+)
 
 
 def db_length(text: str) -> int:
@@ -244,6 +258,7 @@ def insert_intent(
     fecha_slot: date | None,
     now: datetime,
     clave: str | None = None,
+    cerco: Cerco | None = None,
 ) -> int:
     """L3.2: record the intent (``Estado = LANZANDO``, ``FechaInicio = now``), committed. Returns the id.
 
@@ -251,9 +266,16 @@ def insert_intent(
     the unit of work is retried (a lost connection or a commit whose acknowledgement never came),
     the retry first looks for the row the first attempt may have committed and returns it, so a
     retry never writes a second LANZANDO row. One statement on the usual path.
+
+    With ``cerco`` (HA on, H3) the insert is conditional, in the same statement, on the
+    ``Liderazgo`` row still naming this process: :class:`~common.liderazgo.LiderazgoPerdido` when
+    it does not (no row written).
     """
     clave = clave or str(uuid.uuid4())
     params = (robot_id, equipo_id, user_id, hora, now, now, fecha_slot, clave)
+    sentencia = "ejecuciones.insertar_intento"
+    if cerco is not None:
+        sentencia, params = "ejecuciones.insertar_intento_cercado", params + cerco.parametros()
     intentos = 0
 
     def work(tx: Any) -> int:
@@ -264,7 +286,9 @@ def insert_intent(
             if previa is not None:
                 logger.info("Intento de lanzamiento %s ya registrado (reintento tras un error de conexión)", clave)
                 return int(previa["EjecucionId"])
-        row = tx.query_one(sql(tx, "ejecuciones.insertar_intento"), params)
+        row = tx.query_one(sql(tx, sentencia), params)
+        if row is None and cerco is not None:
+            raise LiderazgoPerdido(cerco.servicio, "el registro de la intención")
         if row is None:
             raise RuntimeError("INSERT sin identidad devuelta")
         return int(next(iter(row.values())))

@@ -50,6 +50,7 @@ from typing import Any
 from common import metricas
 from common.database import ejecuciones
 from common.database.sql_client import es_error_de_fila
+from common.liderazgo import LiderazgoPerdido
 from common.utils.alertas import con_nombre, plural
 from common.utils.config_manager import (
     BACKOFF_DEPLOY_BASE_SEG,
@@ -282,6 +283,9 @@ class Desplegador:
         self._ciclos = 0
         #: H3: checked before each new launch; the Lanzador sets it to its election's puede_trabajar.
         self.puede_lanzar: Callable[[], bool] = lambda: True
+        #: H3 fencing token (common.liderazgo.Cerco, HA on): the intent insert is refused by the DB
+        #: once another process holds the role. None (HA off, no election): not fenced.
+        self.cerco: Any = None
 
     # -- lifecycle -------------------------------------------------------------------------------
     def cerrar(self, wait: bool = True) -> None:
@@ -559,7 +563,12 @@ class Desplegador:
                 hora=fila.hora,
                 fecha_slot=fila.fecha_slot,
                 now=inicio,
+                cerco=self.cerco,
             )
+        except LiderazgoPerdido as exc:  # H3: the DB says another process took the role
+            res.error = "este proceso ya no es el líder"
+            self.log.warning("No se lanza el %s: %s.", desc, exc)
+            return res
         except Exception as exc:  # noqa: BLE001
             res.error = f"no se pudo registrar la intención: {exc}"
             res.tipo_error = "db"

@@ -216,6 +216,7 @@ class Lanzador:
         if getattr(runner, "liderazgo", None) is not None:
             # H3: a launch cycle that outlives the leadership starts no new deploy.
             self.desplegador.puede_lanzar = runner.liderazgo.puede_trabajar
+            self.desplegador.cerco = runner.liderazgo.cerco()  # and the DB refuses its intents
         runner.add_shutdown_hook(self.cerrar)
 
     def cerrar(self) -> None:
