@@ -52,6 +52,7 @@ from balanceador.service.cooling_manager import CoolingManager
 from balanceador.service.mapeo import MapeoNombres
 from common import latido, metricas
 from common.database.sql_client import DatabaseClient, DatabaseError
+from common.liderazgo import LiderazgoPerdido, comprobar_cerco
 from common.utils.alertas import AlertaBdSam, RachaDeFallos, con_nombre, es_bd_no_accesible, plural
 from common.utils.config_manager import ajuste
 
@@ -169,6 +170,9 @@ class ServicioBalanceador:
         self.cooling_reconstruido = False
         #: H3: checked right before applying a plan; main() sets it to the election's puede_trabajar.
         self.puede_aplicar: Callable[[], bool] = lambda: True
+        #: H3 fencing token (common.liderazgo.Cerco, HA on): the DB refuses the plan of a process that
+        #: lost the role. None (HA off): not fenced.
+        self.cerco: Any = None
         umbral = int(ajuste(cfg, "SAM_FALLOS_CONSECUTIVOS_ALERTA"))
         self._racha_bd = RachaDeFallos(alerts, CLAVE_ALERTA_BD, umbral=umbral, logger=self.log)
         #: The process' one alert for "SAM DB unreachable" (common.utils.alertas.AlertaBdSam).
@@ -234,7 +238,10 @@ class ServicioBalanceador:
             if not self.puede_aplicar():  # H3: leadership lost during the cycle: apply nothing
                 self.log.warning("Ciclo de balanceo descartado: este Balanceador ya no es el líder.")
                 return None
-            repositorio.aplicar(self.db, plan, now)
+            self._aplicar(plan, now)
+        except LiderazgoPerdido as exc:  # H3: the DB says another process took the role
+            self.log.warning("Ciclo de balanceo descartado: %s.", exc)
+            return None
         except DatabaseError as exc:
             self._fallo_bd(exc)
             return None
@@ -244,6 +251,19 @@ class ServicioBalanceador:
         self._registrar_log(plan, cons, lectura, len(sin_balancear))
         self._registrar_no_balanceados(sin_balancear, now)
         return plan
+
+    def _aplicar(self, plan: Plan, now: datetime) -> int:
+        """Apply the plan; with HA on (H3) in one transaction that first checks, holding the
+        ``Liderazgo`` row until it ends, that this process still holds the role
+        (:class:`~common.liderazgo.LiderazgoPerdido` and nothing written when another one took it)."""
+        if self.cerco is None or plan.vacio:
+            return repositorio.aplicar(self.db, plan, now)
+
+        def _tx(tx: Any) -> int:
+            comprobar_cerco(tx, self.cerco, "ningún cambio del plan de balanceo")
+            return repositorio.aplicar(tx, plan, now)  # joins this transaction
+
+        return self.db.run_in_transaction(_tx)
 
     def _registrar_no_balanceados(self, sin_balancear: Sequence[NoBalanceado], now: datetime) -> None:
         """One INFO line per robot and reason, once a day; a name no SAM robot has is B3's warning."""
@@ -490,6 +510,7 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "python balanceador/r
         db.close_all()
         return eleccion
     servicio.puede_aplicar = eleccion.puede_trabajar
+    servicio.cerco = eleccion.cerco()
     # A standby that takes over reads the cooling state the old leader left in HistoricoBalanceo.
     eleccion.al_tomar.append(lambda: setattr(servicio, "cooling_reconstruido", False))
     runner = ServiceRunner("balanceador", logger=logger.getChild("runner"), alerts=alerts,
