@@ -330,8 +330,18 @@ VALUES
     (N'Auditoria', N'EntidadId', N'NVARCHAR(100)', N'clave', 10, 0),
     (N'Auditoria', N'Antes', N'NVARCHAR(MAX)', N'cualquiera', NULL, 0),
     (N'Auditoria', N'Despues', N'NVARCHAR(MAX)', N'cualquiera', NULL, 0),
-    (N'Auditoria', N'Resultado', N'NVARCHAR(20)', N'cualquiera', NULL, 0);
-
+    (N'Auditoria', N'Resultado', N'NVARCHAR(20)', N'cualquiera', NULL, 0),
+    (N'UsuariosConsola', N'UsuarioId', N'INT', N'identidad', NULL, 0),
+    (N'UsuariosConsola', N'Usuario', N'NVARCHAR(128)', N'cualquiera', NULL, 0),
+    (N'UsuariosConsola', N'Nombre', N'NVARCHAR(200)', N'cualquiera', NULL, 0),
+    (N'UsuariosConsola', N'HashClave', N'NVARCHAR(400)', N'cualquiera', NULL, 0),
+    (N'UsuariosConsola', N'Rol', N'NVARCHAR(20)', N'cualquiera', NULL, 0),
+    (N'UsuariosConsola', N'Activo', N'BIT', N'bit', NULL, 0),
+    (N'UsuariosConsola', N'FechaAlta', N'DATETIME2(3)', N'fecha', NULL, 0),
+    (N'UsuariosConsola', N'UltimoAcceso', N'DATETIME2(3)', N'fecha', NULL, 0),
+    (N'UsuariosConsola', N'IntentosFallidos', N'INT', N'entero', NULL, 0),
+    (N'UsuariosConsola', N'BloqueadoHasta', N'DATETIME2(3)', N'fecha', NULL, 0),
+    (N'UsuariosConsola', N'FechaActualizacion', N'DATETIME2(3)', N'fecha', NULL, 0);
 
 -- Required columns missing from an existing table.
 INSERT INTO @Fallos (Tabla, Columna, Actual, Motivo, TipoSAM, LongitudMinima, AdmiteNulos)
@@ -1005,6 +1015,24 @@ BEGIN
 END;
 GO
 
+-- Elección de líder (BEHAVIOUR H1, common/liderazgo.py): una fila por rol (lanzador, balanceador).
+-- En SQL Server decide el bloqueo de aplicación de sesión 'SAM-<rol>' (sp_getapplock); la fila sólo
+-- dice quién lo tiene (servidor, proceso, desde cuándo). Fechas en UTC.
+IF OBJECT_ID(N'dbo.Liderazgo', N'U') IS NULL
+BEGIN
+    CREATE TABLE dbo.Liderazgo (
+        Rol NVARCHAR(20) NOT NULL,
+        Titular NVARCHAR(200) NOT NULL,
+        Host NVARCHAR(255) NOT NULL,
+        Pid INT NOT NULL,
+        DesdeUtc DATETIME2(3) NOT NULL,
+        RenovadoUtc DATETIME2(3) NOT NULL,
+        ExpiraUtc DATETIME2(3) NOT NULL,
+        CONSTRAINT PK_Liderazgo PRIMARY KEY CLUSTERED (Rol)
+    );
+END;
+GO
+
 -- Latidos (BEHAVIOUR H5): una fila por proceso de SAM (Lanzador, Callback, Balanceador, consola),
 -- escrita cada SAM_LATIDO_SEG; una fila cuyo UltimoLatido no avanza es un proceso que murió sin
 -- detenerse (al detenerse limpiamente, cada proceso borra la suya).
@@ -1092,6 +1120,30 @@ IF NOT EXISTS (
 )
 CREATE NONCLUSTERED INDEX IX_Auditoria_Entidad
 ON dbo.Auditoria (Entidad, EntidadId);
+GO
+
+-- Usuarios locales de la consola (CONSOLE §2): Usuario único (se guarda en minúsculas), HashClave
+-- scrypt con su sal y parámetros, Rol lector/operador/administrador. IntentosFallidos y
+-- BloqueadoHasta aplican el bloqueo tras varios inicios de sesión fallidos.
+IF OBJECT_ID(N'dbo.UsuariosConsola', N'U') IS NULL
+BEGIN
+    CREATE TABLE dbo.UsuariosConsola (
+        UsuarioId INT IDENTITY (1, 1) NOT NULL,
+        Usuario NVARCHAR(128) NOT NULL,
+        Nombre NVARCHAR(200) NULL,
+        HashClave NVARCHAR(400) NOT NULL,
+        Rol NVARCHAR(20) NOT NULL,
+        Activo BIT NOT NULL CONSTRAINT DF_UsuariosConsola_Activo DEFAULT (1),
+        FechaAlta DATETIME2(3) NOT NULL CONSTRAINT DF_UsuariosConsola_FechaAlta DEFAULT (GETDATE()),
+        UltimoAcceso DATETIME2(3) NULL,
+        IntentosFallidos INT NOT NULL CONSTRAINT DF_UsuariosConsola_IntentosFallidos DEFAULT (0),
+        BloqueadoHasta DATETIME2(3) NULL,
+        FechaActualizacion DATETIME2(3) NOT NULL CONSTRAINT DF_UsuariosConsola_FechaActualizacion DEFAULT (GETDATE()),
+        CONSTRAINT PK_UsuariosConsola PRIMARY KEY CLUSTERED (UsuarioId),
+        CONSTRAINT UQ_UsuariosConsola_Usuario UNIQUE (Usuario),
+        CONSTRAINT CK_UsuariosConsola_Rol CHECK (Rol IN (N'lector', N'operador', N'administrador'))
+    );
+END;
 GO
 
 -- ---------------------------------------------------------------------------------------------

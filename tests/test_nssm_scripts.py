@@ -242,11 +242,13 @@ def test_a_rerun_stops_in_reverse_order_reconfigures_and_merges_the_environment(
         "SAM-Callback": ["HTTPS_PROXY=http://proxy:3128", "PYTHONIOENCODING=latin-1"],
         "SAM-Lanzador": [],
         "SAM-Balanceador": ["pythonunbuffered=0", "TZ=Europe/Madrid"],
+        "SAM-Consola": [],
     }
     lines = nssm_commands(existing=existing, start=True)
     stops = [line for line in lines if line.startswith("nssm stop ")]
-    assert stops == ["nssm stop SAM-Balanceador", "nssm stop SAM-Lanzador", "nssm stop SAM-Callback"]
-    assert lines[:3] == stops   # everything is stopped before anything is changed
+    assert stops == ["nssm stop SAM-Consola", "nssm stop SAM-Balanceador", "nssm stop SAM-Lanzador",
+                     "nssm stop SAM-Callback"]
+    assert lines[:4] == stops   # everything is stopped before anything is changed
     assert not any(line.startswith("nssm install ") for line in lines)
     assert r"nssm set SAM-Lanzador Application C:\SAM\.venv\Scripts\python.exe" in lines
     env = {line.split()[2]: line.split()[4:] for line in lines if " AppEnvironmentExtra " in line}
@@ -254,6 +256,7 @@ def test_a_rerun_stops_in_reverse_order_reconfigures_and_merges_the_environment(
         "SAM-Callback": ["HTTPS_PROXY=http://proxy:3128", "PYTHONIOENCODING=utf-8", "PYTHONUNBUFFERED=1"],
         "SAM-Lanzador": ["PYTHONUNBUFFERED=1", "PYTHONIOENCODING=utf-8"],
         "SAM-Balanceador": ["PYTHONUNBUFFERED=1", "TZ=Europe/Madrid", "PYTHONIOENCODING=utf-8"],
+        "SAM-Consola": ["PYTHONUNBUFFERED=1", "PYTHONIOENCODING=utf-8"],
     }
     # a second re-run over the merged values changes nothing (idempotent)
     again = nssm_commands(existing=env, start=True)

@@ -229,6 +229,22 @@ CREATE TABLE IF NOT EXISTS Auditoria (
 CREATE INDEX IF NOT EXISTS IX_Auditoria_Fecha ON Auditoria (Fecha);
 CREATE INDEX IF NOT EXISTS IX_Auditoria_Entidad ON Auditoria (Entidad, EntidadId);
 
+-- Console users (CONSOLE §2). Usuario is stored lower-case; NOCASE keeps SQL Server's
+-- case-insensitive uniqueness anyway.
+CREATE TABLE IF NOT EXISTS UsuariosConsola (
+    UsuarioId          INTEGER PRIMARY KEY AUTOINCREMENT,
+    Usuario            TEXT NOT NULL COLLATE NOCASE UNIQUE,
+    Nombre             TEXT NULL,
+    HashClave          TEXT NOT NULL,
+    Rol                TEXT NOT NULL CHECK (Rol IN ('lector', 'operador', 'administrador')),
+    Activo             INTEGER NOT NULL DEFAULT 1,
+    FechaAlta          DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f', 'now', 'localtime')),
+    UltimoAcceso       DATETIME NULL,
+    IntentosFallidos   INTEGER NOT NULL DEFAULT 0,
+    BloqueadoHasta     DATETIME NULL,
+    FechaActualizacion DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f', 'now', 'localtime'))
+);
+
 -- Indexes for the hot queries.
 CREATE UNIQUE INDEX IF NOT EXISTS UX_Ejecuciones_DeploymentId
     ON Ejecuciones (DeploymentId) WHERE DeploymentId IS NOT NULL;

@@ -38,9 +38,10 @@ from dotenv import dotenv_values
 from common.clock import resolve_zone
 from common.paths import PROJECT_ROOT
 
-SERVICES = ("lanzador", "callback", "balanceador", "demo")
+SERVICES = ("lanzador", "callback", "balanceador", "consola", "demo")
 # Directory whose .env a service reads (the callback server shares the Lanzador's).
-SERVICE_DIRS = {"lanzador": "lanzador", "callback": "lanzador", "balanceador": "balanceador", "demo": "demo"}
+SERVICE_DIRS = {"lanzador": "lanzador", "callback": "lanzador", "balanceador": "balanceador", "consola": "consola",
+                "demo": "demo"}
 MASK = "********"
 
 _ALL = frozenset(SERVICES)
@@ -61,6 +62,8 @@ GROUP_SERVICES: dict[str, frozenset[str]] = {
     "ocupacion": frozenset({"lanzador", "balanceador", "demo"}),
     "rpa360_db": frozenset({"balanceador", "demo"}),
     "clouders": frozenset({"balanceador", "demo"}),
+    # The operations console (CONSOLE.md): its own port, session key and optional LDAP.
+    "consola": frozenset({"consola", "demo"}),
 }
 
 
@@ -268,6 +271,7 @@ SETTINGS: tuple[Setting, ...] = (
       help="Archivo de log del Balanceador"),
     S("CALLBACK_LOG_FILENAME", "str", "sam_callback_server.log", "logging",
       help="Archivo de log del servidor de callbacks"),
+    S("APP_LOG_FILENAME_CONSOLA", "str", "sam_consola.log", "logging", help="Archivo de log de la consola web"),
     # --- General
     S("SAM_ZONA_HORARIA", "str", "", "general",
       help="Zona horaria IANA de las fechas de la BD SAM (p. ej. America/Argentina/Buenos_Aires; vacío = la del equipo)"),
@@ -321,6 +325,33 @@ SETTINGS: tuple[Setting, ...] = (
       help="Puerto de /metrics (Prometheus) del servidor de callbacks, distinto de CALLBACK_SERVER_PORT (vacío = sin métricas por HTTP)"),
     S("BALANCEADOR_METRICAS_PUERTO", "port", "", "balanceador",
       help="Puerto de /metrics (Prometheus) del Balanceador (vacío = sin métricas por HTTP)"),
+    # --- Consola web de operación (CONSOLE.md)
+    S("CONSOLA_HOST", "str", "127.0.0.1", "consola",
+      help="Interfaz donde escucha la consola web (127.0.0.1 = solo este equipo, p. ej. detrás de IIS)"),
+    S("CONSOLA_PUERTO", "port", "8010", "consola", help="Puerto HTTP de la consola web"),
+    S("CONSOLA_SECRETO", "str", "", "consola", secret=True,
+      help="Clave que firma las sesiones de la consola (obligatoria, al menos 32 caracteres aleatorios)"),
+    S("CONSOLA_COOKIE_SEGURA", "bool", "false", "consola",
+      help="true = la cookie de sesión solo viaja por HTTPS (póngalo en true detrás de IIS con HTTPS)"),
+    S("CONSOLA_SESION_INACTIVIDAD_MIN", "int", "30", "consola", min=1, max=1440,
+      help="Minutos sin actividad tras los que la sesión caduca y hay que volver a entrar"),
+    S("CONSOLA_HILOS", "int", "8", "consola", min=1, max=64, help="Hilos de waitress de la consola web"),
+    S("CONSOLA_INTENTOS_BLOQUEO", "int", "5", "consola", min=1, max=100,
+      help="Inicios de sesión fallidos seguidos que bloquean la cuenta"),
+    S("CONSOLA_BLOQUEO_MIN", "int", "15", "consola", min=1, max=1440,
+      help="Minutos que una cuenta queda bloqueada tras los fallos seguidos"),
+    S("CONSOLA_LDAP_URL", "str", "", "consola",
+      help="Servidor LDAP/Active Directory, ldaps://dc.empresa.local o ldap://dc.empresa.local (con StartTLS); vacío = solo usuarios locales"),
+    S("CONSOLA_LDAP_BASE_DN", "str", "", "consola",
+      help="DN base donde se busca al usuario y sus grupos, p. ej. DC=empresa,DC=local"),
+    S("CONSOLA_LDAP_USUARIO_PLANTILLA", "str", "", "consola",
+      help="Cómo se forma el usuario del bind: {usuario}@empresa.local o un DN como uid={usuario},ou=gente,dc=empresa,dc=local"),
+    S("CONSOLA_LDAP_GRUPOS", "json_object", "{}", "consola",
+      help='Grupo (DN) -> rol de la consola, JSON, p. ej. {"CN=SAM-Operadores,OU=Grupos,DC=empresa,DC=local": "operador"}; gana el rol más alto; sin grupo = sin acceso'),
+    S("CONSOLA_LDAP_CA", "path", "", "consola",
+      help="Certificado (PEM) de la CA del servidor LDAP; vacío = almacén de certificados del sistema"),
+    S("CONSOLA_LDAP_TIMEOUT_SEG", "int", "10", "consola", min=1, max=120,
+      help="Tiempo máximo (s) de conexión y de cada operación con el servidor LDAP"),
     # --- E-mail
     S("EMAIL_SMTP_SERVER", "str", "", "email", help="Servidor SMTP (vacío = las alertas solo se registran en el log)"),
     S("EMAIL_SMTP_PORT", "port", "25", "email", help="Puerto SMTP"),
@@ -744,6 +775,32 @@ class _Cruces:
                             f"(las métricas nunca se sirven en el puerto que llama A360), se recibió "
                             f"{v['CALLBACK_METRICAS_PUERTO']}")
 
+    def consola(self) -> None:
+        v = self.v
+        secreto = v["CONSOLA_SECRETO"]
+        if secreto and len(secreto) < 32:
+            self.out.append(f"CONSOLA_SECRETO: se esperaba una clave de al menos 32 caracteres, se recibió una "
+                            f"de {len(secreto)}")
+        elif self.real and not secreto:
+            self.out.append("CONSOLA_SECRETO: se esperaba una clave de al menos 32 caracteres (firma las "
+                            "sesiones de la consola), no está definida")
+        url = v["CONSOLA_LDAP_URL"]
+        if url and not re.match(r"^ldaps?://[^/\s]+", url, re.IGNORECASE):
+            self.out.append(f"CONSOLA_LDAP_URL: se esperaba una URL ldaps:// o ldap://, se recibió '{url}'")
+        if url and "{usuario}" not in v["CONSOLA_LDAP_USUARIO_PLANTILLA"]:
+            self.out.append("CONSOLA_LDAP_USUARIO_PLANTILLA: se esperaba una plantilla con {usuario} "
+                            "(obligatoria con CONSOLA_LDAP_URL), se recibió '"
+                            f"{v['CONSOLA_LDAP_USUARIO_PLANTILLA']}'")
+        if url and not v["CONSOLA_LDAP_BASE_DN"]:
+            self.need("CONSOLA_LDAP_BASE_DN", "obligatorio con CONSOLA_LDAP_URL")
+        roles = ("lector", "operador", "administrador")
+        for grupo, rol in (v["CONSOLA_LDAP_GRUPOS"] or {}).items():
+            if rol not in roles:
+                self.out.append(f"CONSOLA_LDAP_GRUPOS: se esperaba un rol ({', '.join(roles)}) para el grupo "
+                                f"'{grupo}', se recibió '{rol}'")
+        if url and not v["CONSOLA_LDAP_GRUPOS"]:
+            self.need("CONSOLA_LDAP_GRUPOS", "obligatorio con CONSOLA_LDAP_URL: sin grupos nadie entraría")
+
     def lanzando_timeout(self) -> None:
         """L3.5: the LANZANDO recovery never judges an intent whose deploy A360 may still be accepting."""
         v = self.v
@@ -793,7 +850,7 @@ def _cross_checks(service: str, v: Mapping[str, Any], strict: set[str],
     if "general" in strict:
         cruces.general()
     cruces.bases(strict)
-    for group in ("email", "a360", "callback", "lanzador", "clouders"):
+    for group in ("email", "a360", "callback", "lanzador", "clouders", "consola"):
         if group in strict:
             getattr(cruces, group)()
     if not refused:

@@ -26,6 +26,7 @@ _FILENAME_SETTING = {
     "lanzador": "APP_LOG_FILENAME_LANZADOR",
     "callback": "CALLBACK_LOG_FILENAME",
     "balanceador": "APP_LOG_FILENAME_BALANCEADOR",
+    "consola": "APP_LOG_FILENAME_CONSOLA",
 }
 class RedactionFilter(logging.Filter):
     """Masks secrets and token-like values in the message, args, traceback and stack of a record."""
