@@ -343,6 +343,7 @@ VALUES
     (N'UsuariosConsola', N'BloqueadoHasta', N'DATETIME2(3)', N'fecha', NULL, 0),
     (N'UsuariosConsola', N'FechaActualizacion', N'DATETIME2(3)', N'fecha', NULL, 0);
 
+
 -- Required columns missing from an existing table.
 INSERT INTO @Fallos (Tabla, Columna, Actual, Motivo, TipoSAM, LongitudMinima, AdmiteNulos)
 SELECT x.Tabla, x.Columna, N'no existe', N'falta', x.TipoSAM, x.LongitudMinima, 1
@@ -1011,24 +1012,6 @@ BEGIN
         UltimaEjecucionCompleta DATE NULL,
         FechaActualizacion DATETIME2(3) NULL,
         CONSTRAINT PK_Mantenimiento PRIMARY KEY CLUSTERED (Tarea)
-    );
-END;
-GO
-
--- Elección de líder (BEHAVIOUR H1, common/liderazgo.py): una fila por rol (lanzador, balanceador).
--- En SQL Server decide el bloqueo de aplicación de sesión 'SAM-<rol>' (sp_getapplock); la fila sólo
--- dice quién lo tiene (servidor, proceso, desde cuándo). Fechas en UTC.
-IF OBJECT_ID(N'dbo.Liderazgo', N'U') IS NULL
-BEGIN
-    CREATE TABLE dbo.Liderazgo (
-        Rol NVARCHAR(20) NOT NULL,
-        Titular NVARCHAR(200) NOT NULL,
-        Host NVARCHAR(255) NOT NULL,
-        Pid INT NOT NULL,
-        DesdeUtc DATETIME2(3) NOT NULL,
-        RenovadoUtc DATETIME2(3) NOT NULL,
-        ExpiraUtc DATETIME2(3) NOT NULL,
-        CONSTRAINT PK_Liderazgo PRIMARY KEY CLUSTERED (Rol)
     );
 END;
 GO

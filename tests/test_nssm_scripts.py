@@ -272,13 +272,13 @@ def test_the_environment_the_script_owns_is_what_it_set_before():
 def test_service_account_password_is_masked_in_the_command_list():
     lines = nssm_commands(account=r"DOMINIO\svc_sam")
     accounts = [line for line in lines if " ObjectName " in line]
-    assert accounts == [rf"nssm set {s} ObjectName DOMINIO\svc_sam {MASK}" for s in START_ORDER[:3]]
+    assert accounts == [rf"nssm set {s} ObjectName DOMINIO\svc_sam {MASK}" for s in START_ORDER]
     for account, shown in (("LocalSystem", "LocalSystem"), ("localsystem", "localsystem"),
                            (r"NT AUTHORITY\NetworkService", r'"NT AUTHORITY\NetworkService"'),
                            (r"NT AUTHORITY\LocalService", r'"NT AUTHORITY\LocalService"'),
                            (r"DOMINIO\gmsa_sam$", r"DOMINIO\gmsa_sam$")):
         accounts = [line for line in nssm_commands(account=account) if " ObjectName " in line]
-        assert accounts == [f"nssm set {s} ObjectName {shown}" for s in START_ORDER[:3]], account
+        assert accounts == [f"nssm set {s} ObjectName {shown}" for s in START_ORDER], account
 
 
 def test_parameters_reach_the_commands():
