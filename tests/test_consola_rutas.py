@@ -1,0 +1,147 @@
+"""The console's route table (CONSOLE §2, §3): every route of the app is in CONTRATO with its role,
+and for every route the authentication, role and CSRF rules hold. A route added to the app without
+an entry here, or an entry whose route disappeared, fails this test.
+
+New views: add each (path, method) with its role to CONTRATO (and, for a route with converters
+other than int, a sample value to MUESTRAS).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask import Blueprint
+
+from consola import rutas
+from consola.rutas import ADMINISTRADOR, LECTOR, OPERADOR, PUBLICA, ROLES
+from tests.consola_apoyo import app_de_prueba, entrar, token
+
+CONTRATO: dict[tuple[str, str], str] = {
+    ("/login", "GET"): PUBLICA,
+    ("/login", "POST"): PUBLICA,
+    ("/logout", "POST"): PUBLICA,
+    ("/health", "GET"): PUBLICA,
+    ("/static/<path:filename>", "GET"): PUBLICA,
+    ("/", "GET"): LECTOR,
+}
+#: Values for URL converters when a route is requested.
+MUESTRAS = {"int": "1", "path": "consola.css", "string": "x", "default": "x"}
+CABECERAS = ("Content-Security-Policy", "X-Frame-Options", "X-Content-Type-Options", "Referrer-Policy")
+
+
+@pytest.fixture
+def entorno(tmp_path):
+    app, db, clock = app_de_prueba(tmp_path)
+    yield app, db, clock
+    db.close_all()
+
+
+def _url(regla: str) -> str:
+    return re.sub(r"<(?:(\w+)(?:\([^)]*\))?:)?\w+>", lambda m: MUESTRAS.get(m.group(1) or "default", "x"), regla)
+
+
+def _cliente(app, rol: str | None):
+    cliente = app.test_client()
+    if rol is not None:
+        assert entrar(cliente, rol).status_code == 303
+    return cliente
+
+
+def _pedir(cliente, metodo: str, url: str, **kw):
+    return cliente.open(url, method=metodo, **kw)
+
+
+def _seguridad(r) -> None:
+    for cabecera in CABECERAS:
+        assert cabecera in r.headers, cabecera
+    assert "'unsafe-inline'" not in r.headers["Content-Security-Policy"]
+    assert r.headers["X-Frame-Options"] == "DENY" and r.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_the_app_has_exactly_the_routes_of_the_contract(entorno):
+    app, _, _ = entorno
+    tabla = {(regla, metodo): rol for regla, metodo, rol in rutas.tabla(app)}
+    assert set(tabla) - set(CONTRATO) == set(), "routes without an entry in CONTRATO"
+    assert set(CONTRATO) - set(tabla) == set(), "routes of CONTRATO missing from the app"
+    assert tabla == CONTRATO, "a route's declared role differs from the contract"
+
+
+def test_a_route_registered_without_a_role_stops_the_factory(tmp_path, monkeypatch):
+    from consola import app as modulo_app
+
+    bp = Blueprint("colada", __name__)
+    bp.add_url_rule("/colada", view_func=lambda: "x")
+    original = modulo_app._modulos_de_vistas
+    monkeypatch.setattr(modulo_app, "_modulos_de_vistas", lambda: [*original(), type("M", (), {"bp": bp})])
+    with pytest.raises(RuntimeError, match="colada"):
+        app_de_prueba(tmp_path)
+
+
+@pytest.mark.parametrize("ruta,metodo", sorted(k for k, v in CONTRATO.items() if v != PUBLICA))
+def test_unauthenticated_requests_are_sent_to_login_or_refused(entorno, ruta, metodo):
+    app, _, _ = entorno
+    cliente, url = app.test_client(), _url(ruta)
+    r = _pedir(cliente, metodo, url, data={"csrf_token": "x"})
+    _seguridad(r)
+    if metodo == "GET":
+        assert r.status_code == 302 and r.headers["Location"].startswith("/login?siguiente=")
+    else:
+        assert r.status_code in (401, 403)
+    r = _pedir(cliente, metodo, url, headers={"Accept": "application/json"})
+    assert r.status_code == 401 and r.is_json and r.get_json()["estado"] == "no_autenticado"
+
+
+@pytest.mark.parametrize("ruta,metodo", sorted(CONTRATO))
+def test_each_role_gets_exactly_what_the_contract_allows(entorno, ruta, metodo):
+    app, _, _ = entorno
+    requerido = CONTRATO[(ruta, metodo)]
+    for rol in ROLES:
+        cliente = _cliente(app, rol)
+        datos = {"csrf_token": token(cliente, "/")} if metodo == "POST" else None
+        r = _pedir(cliente, metodo, _url(ruta), data=datos)
+        _seguridad(r)
+        assert r.status_code < 500, (rol, r.status_code)
+        if rutas.puede(rol, requerido):
+            assert r.status_code != 403, (rol, ruta, metodo)
+        else:
+            assert r.status_code == 403, (rol, ruta, metodo)
+            assert "Acceso denegado" in r.get_data(as_text=True)
+            rj = _pedir(cliente, metodo, _url(ruta), data=datos, headers={"Accept": "application/json"})
+            assert rj.status_code == 403 and rj.get_json()["codigo"] == 403
+
+
+@pytest.mark.parametrize("ruta", sorted(r for (r, m) in CONTRATO if m == "POST"))
+def test_a_post_without_or_with_a_wrong_csrf_token_is_refused_with_400(entorno, ruta):
+    app, _, _ = entorno
+    cliente = _cliente(app, ADMINISTRADOR)
+    for datos in ({}, {"csrf_token": "falso"}):
+        r = cliente.post(_url(ruta), data=datos)
+        _seguridad(r)
+        assert r.status_code == 400, (ruta, datos)
+    assert cliente.get("/").status_code == 200  # still signed in: nothing was done
+
+
+def test_authenticated_pages_are_not_cached_and_static_files_are_served(entorno):
+    app, _, _ = entorno
+    cliente = _cliente(app, LECTOR)
+    r = cliente.get("/")
+    assert r.status_code == 200 and r.headers["Cache-Control"] == "no-store"
+    css = cliente.get("/static/consola.css")
+    assert css.status_code == 200 and "text/css" in css.headers["Content-Type"]
+    _seguridad(css)
+
+
+def test_unknown_paths_and_methods_answer_spanish_pages(entorno):
+    app, _, _ = entorno
+    cliente = _cliente(app, LECTOR)
+    r = cliente.get("/no-existe")
+    assert r.status_code == 404 and "no existe" in r.get_data(as_text=True)
+    _seguridad(r)
+    r = cliente.get("/logout")
+    assert r.status_code == 405 and "POST" in r.headers["Allow"]
+
+
+def test_roles_are_cumulative():
+    assert rutas.puede(ADMINISTRADOR, OPERADOR) and rutas.puede(OPERADOR, LECTOR)
+    assert not rutas.puede(LECTOR, OPERADOR) and not rutas.puede(None, LECTOR) and rutas.puede(None, PUBLICA)
