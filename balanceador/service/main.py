@@ -25,6 +25,7 @@ from typing import Any
 from balanceador.clients.base import SourceResult
 from balanceador.clients.fuentes import SourceHealth, build_sources, close_sources, read_all
 from balanceador.database import historico_client, repositorio
+from balanceador.database import pronostico as pronostico_sql
 from balanceador.modelo import (
     COOLING_SIN_TICKETS,
     MAX_EQUIPOS_CERO,
@@ -40,6 +41,10 @@ from balanceador.modelo import (
     Plan,
     RobotBalanceo,
 )
+from balanceador.pronostico import CABECERA as CABECERA_PRONOSTICO
+from balanceador.pronostico import NOTA as NOTA_PRONOSTICO
+from balanceador.pronostico import TITULO as TITULO_PRONOSTICO
+from balanceador.pronostico import filas_tabla as filas_pronostico
 from balanceador.service.balanceo import planificar
 from balanceador.service.consolidacion import (
     AvisosDiarios,
@@ -330,7 +335,18 @@ class ServicioBalanceador:
         resultados = self.leer_fuentes()
         self.reconstruir_cooling(now)
         plan, cons, lectura, sin_balancear = self.preparar(now, resultados, simulacion=True)
-        return tabla_plan(plan, cons, lectura, resultados, now, sin_balancear, self.ajustes)
+        texto = tabla_plan(plan, cons, lectura, resultados, now, sin_balancear, self.ajustes)
+        return texto + self.seccion_pronostico(plan, cons, lectura, now)
+
+    def seccion_pronostico(self, plan: Plan, cons: Consolidado, lectura: repositorio.Lectura, now: datetime) -> str:
+        """B15: per balanced robot, the time to drain its queue at the last hour's throughput, now and
+        with one more equipo; an estimate, with the data it rests on."""
+        robots = [r for r in lectura.robots if r.robot_id in plan.deseados]
+        if not robots:
+            return ""
+        pronosticos = pronostico_sql.pronosticos(self.db, robots, cons.tickets, lectura.asignaciones, now)
+        filas = filas_pronostico(pronosticos, {r.robot_id: r.robot for r in robots})
+        return "\n".join(["", TITULO_PRONOSTICO, *_tabla(CABECERA_PRONOSTICO, filas), NOTA_PRONOSTICO]) + "\n"
 
 
 def _otras_asignaciones(asignaciones: Iterable[Asignacion]) -> dict[int, str]:
