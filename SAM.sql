@@ -1923,46 +1923,35 @@ END;
 GO
 -- @@SOLAPES_PROGRAMACION@@
 
--- Common body of the CargarProgramacion* procedures: validates (the rules of common/programacion.py
--- validar, plus known DiaSemana codes and no FechaEspecifica in the past), refuses an overlap with
--- the other active schedules of the equipos (dbo.SolapesProgramacionSAM, BEHAVIOUR L7.4) unless
--- @Forzar = 1 (then an Auditoria row 'forzado' names the conflicts), creates (or reuses an identical
--- active) schedule and creates the EsProgramado = 1 assignments with ProgramacionId and
--- AsignadoPor = 'Programacion'. A pair already scheduled by another schedule of the robot keeps
--- ProgramacionId = NULL (serves all the robot's schedules). Robots.EsOnline is not changed.
-CREATE OR ALTER PROCEDURE dbo.CargarProgramacionSAM
+-- Internal helper of the schedule-writing procedures: the checks of common/programacion.py validar,
+-- plus known DiaSemana codes and (when @ComprobarFechaPasada = 1) no FechaEspecifica in the past.
+-- THROWs the first problem in Spanish; returns DiaSemana upper-cased and trimmed, and clears the
+-- RangoMensual columns of any other type.
+CREATE OR ALTER PROCEDURE dbo.ValidarProgramacionSAM
     @TipoProgramacion NVARCHAR(20),
-    @Robot NVARCHAR(100),
-    @Equipos NVARCHAR(MAX),
     @HoraInicio TIME(0),
     @Tolerancia INT,
-    @DiaSemana NVARCHAR(50) = NULL,
-    @DiaDelMes INT = NULL,
-    @FechaEspecifica DATE = NULL,
-    @Ahora DATETIME2(0) = NULL,
-    @ProgramacionId INT = NULL OUTPUT,
-    @EsCiclico BIT = 0,
-    @HoraFin TIME(0) = NULL,
-    @IntervaloEntreEjecuciones INT = NULL,
-    @FechaInicioVentana DATE = NULL,
-    @FechaFinVentana DATE = NULL,
-    @DiaInicioMes INT = NULL,
-    @DiaFinMes INT = NULL,
-    @UltimosDiasMes INT = NULL,
-    @Forzar BIT = 0
+    @DiaSemana NVARCHAR(50),
+    @DiaDelMes INT,
+    @FechaEspecifica DATE,
+    @EsCiclico BIT,
+    @HoraFin TIME(0),
+    @IntervaloEntreEjecuciones INT,
+    @FechaInicioVentana DATE,
+    @FechaFinVentana DATE,
+    @DiaInicioMes INT OUTPUT,
+    @DiaFinMes INT OUTPUT,
+    @UltimosDiasMes INT OUTPUT,
+    @Ahora DATETIME2(0),
+    @ComprobarFechaPasada BIT,
+    @DiaSemanaNormalizado NVARCHAR(50) OUTPUT
 AS
 BEGIN
     SET NOCOUNT ON;
-    SET XACT_ABORT ON;
-    DECLARE @RobotId INT;
-    DECLARE @Lista NVARCHAR(MAX);
-    DECLARE @Despues NVARCHAR(MAX);
-    SET @EsCiclico = ISNULL(@EsCiclico, 0);
-    -- SAM clock of the caller (FechaAsignacion, "date in the past"); NULL = GETDATE() to the second.
-    IF @Ahora IS NULL SET @Ahora = CONVERT(DATETIME2(0), CONVERT(CHAR(19), GETDATE(), 126));
-    DECLARE @Dias NVARCHAR(50) = NULL;
     DECLARE @DiaInvalido NVARCHAR(50);
     DECLARE @Mensaje NVARCHAR(2048);
+    SET @EsCiclico = ISNULL(@EsCiclico, 0);
+    SET @DiaSemanaNormalizado = NULL;
 
     IF @TipoProgramacion NOT IN (N'Diaria', N'Semanal', N'Mensual', N'Especifica', N'RangoMensual')
         THROW 50020, N'@TipoProgramacion debe ser Diaria, Semanal, Mensual, Especifica o RangoMensual.', 1;
@@ -2022,7 +2011,7 @@ BEGIN
             THROW 50024, @Mensaje, 1;
         END;
 
-        SET @Dias = UPPER(LTRIM(RTRIM(@DiaSemana)));
+        SET @DiaSemanaNormalizado = UPPER(LTRIM(RTRIM(@DiaSemana)));
     END;
 
     IF @TipoProgramacion = N'Mensual' AND (@DiaDelMes IS NULL OR @DiaDelMes < 1 OR @DiaDelMes > 31)
@@ -2030,8 +2019,92 @@ BEGIN
 
     IF @TipoProgramacion = N'Especifica' AND @FechaEspecifica IS NULL
         THROW 50026, N'@FechaEspecifica es obligatoria para una programación específica.', 1;
-    IF @TipoProgramacion = N'Especifica' AND @FechaEspecifica < CONVERT(DATE, @Ahora)
+    IF @ComprobarFechaPasada = 1 AND @TipoProgramacion = N'Especifica'
+        AND @FechaEspecifica < CONVERT(DATE, @Ahora)
         THROW 50027, N'@FechaEspecifica no puede estar en el pasado.', 1;
+END;
+GO
+
+-- Internal helper: the conflicts in #Solapes (caller's), one Spanish line each (the first 20).
+CREATE OR ALTER PROCEDURE dbo.DescribirSolapesSAM
+    @Lista NVARCHAR(MAX) OUTPUT
+AS
+BEGIN
+    SET NOCOUNT ON;
+    SET @Lista = (
+        SELECT TOP (20)
+            CONCAT(
+                NCHAR(10), N'- equipo ', e.Equipo, N' (id ', s.EquipoId, N'): programaci', NCHAR(243), N'n ',
+                CASE WHEN s.ProgramacionA = 0 THEN N'nueva' ELSE CONVERT(NVARCHAR(12), s.ProgramacionA) END,
+                N' con la ', s.ProgramacionB, N' del ', CONVERT(NVARCHAR(16), s.Desde, 120),
+                N' al ', CONVERT(NVARCHAR(16), s.Hasta, 120)
+            )
+        FROM #Solapes AS s
+        INNER JOIN dbo.Equipos AS e ON e.EquipoId = s.EquipoId
+        ORDER BY s.Desde, s.EquipoId
+        FOR XML PATH (''), TYPE
+    ).value('.', 'NVARCHAR(MAX)');
+END;
+GO
+
+-- Common body of the CargarProgramacion* procedures: validates (the rules of common/programacion.py
+-- validar, plus known DiaSemana codes and no FechaEspecifica in the past), refuses an overlap with
+-- the other active schedules of the equipos (dbo.SolapesProgramacionSAM, BEHAVIOUR L7.4) unless
+-- @Forzar = 1 (then an Auditoria row 'forzado' names the conflicts), creates (or reuses an identical
+-- active) schedule and creates the EsProgramado = 1 assignments with ProgramacionId and
+-- AsignadoPor = 'Programacion'. A pair already scheduled by another schedule of the robot keeps
+-- ProgramacionId = NULL (serves all the robot's schedules). Robots.EsOnline is not changed.
+CREATE OR ALTER PROCEDURE dbo.CargarProgramacionSAM
+    @TipoProgramacion NVARCHAR(20),
+    @Robot NVARCHAR(100),
+    @Equipos NVARCHAR(MAX),
+    @HoraInicio TIME(0),
+    @Tolerancia INT,
+    @DiaSemana NVARCHAR(50) = NULL,
+    @DiaDelMes INT = NULL,
+    @FechaEspecifica DATE = NULL,
+    @Ahora DATETIME2(0) = NULL,
+    @ProgramacionId INT = NULL OUTPUT,
+    @EsCiclico BIT = 0,
+    @HoraFin TIME(0) = NULL,
+    @IntervaloEntreEjecuciones INT = NULL,
+    @FechaInicioVentana DATE = NULL,
+    @FechaFinVentana DATE = NULL,
+    @DiaInicioMes INT = NULL,
+    @DiaFinMes INT = NULL,
+    @UltimosDiasMes INT = NULL,
+    @Forzar BIT = 0
+AS
+BEGIN
+    SET NOCOUNT ON;
+    SET XACT_ABORT ON;
+    DECLARE @RobotId INT;
+    DECLARE @Lista NVARCHAR(MAX);
+    DECLARE @Despues NVARCHAR(MAX);
+    SET @EsCiclico = ISNULL(@EsCiclico, 0);
+    -- SAM clock of the caller (FechaAsignacion, "date in the past"); NULL = GETDATE() to the second.
+    IF @Ahora IS NULL SET @Ahora = CONVERT(DATETIME2(0), CONVERT(CHAR(19), GETDATE(), 126));
+    DECLARE @Dias NVARCHAR(50) = NULL;
+    DECLARE @Mensaje NVARCHAR(2048);
+
+    EXEC dbo.ValidarProgramacionSAM
+        @TipoProgramacion = @TipoProgramacion,
+        @HoraInicio = @HoraInicio,
+        @Tolerancia = @Tolerancia,
+        @DiaSemana = @DiaSemana,
+        @DiaDelMes = @DiaDelMes,
+        @FechaEspecifica = @FechaEspecifica,
+        @EsCiclico = @EsCiclico,
+        @HoraFin = @HoraFin,
+        @IntervaloEntreEjecuciones = @IntervaloEntreEjecuciones,
+        @FechaInicioVentana = @FechaInicioVentana,
+        @FechaFinVentana = @FechaFinVentana,
+        @DiaInicioMes = @DiaInicioMes OUTPUT,
+        @DiaFinMes = @DiaFinMes OUTPUT,
+        @UltimosDiasMes = @UltimosDiasMes OUTPUT,
+        @Ahora = @Ahora,
+        @ComprobarFechaPasada = 1,
+        @DiaSemanaNormalizado = @Dias OUTPUT;
 
     CREATE TABLE #EquiposSolicitados (Nombre NVARCHAR(100) COLLATE DATABASE_DEFAULT NOT NULL, EquipoId INT NULL);
     EXEC dbo.ResolverRobotYEquiposSAM @Robot = @Robot, @Equipos = @Equipos, @RobotId = @RobotId OUTPUT;
@@ -2090,19 +2163,7 @@ BEGIN
 
     IF EXISTS (SELECT 1 FROM #Solapes)
     BEGIN
-        SET @Lista = (
-            SELECT TOP (20)
-                CONCAT(
-                    NCHAR(10), N'- equipo ', e.Equipo, N' (id ', s.EquipoId, N'): programaci', NCHAR(243), N'n ',
-                    CASE WHEN s.ProgramacionA = 0 THEN N'nueva' ELSE CONVERT(NVARCHAR(12), s.ProgramacionA) END,
-                    N' con la ', s.ProgramacionB, N' del ', CONVERT(NVARCHAR(16), s.Desde, 120),
-                    N' al ', CONVERT(NVARCHAR(16), s.Hasta, 120)
-                )
-            FROM #Solapes AS s
-            INNER JOIN dbo.Equipos AS e ON e.EquipoId = s.EquipoId
-            ORDER BY s.Desde, s.EquipoId
-            FOR XML PATH (''), TYPE
-        ).value('.', 'NVARCHAR(MAX)');
+        EXEC dbo.DescribirSolapesSAM @Lista = @Lista OUTPUT;
         IF ISNULL(@Forzar, 0) = 0
         BEGIN
             SET @Mensaje = LEFT(CONCAT(
@@ -2462,6 +2523,354 @@ BEGIN
     BEGIN CATCH
         IF @@TRANCOUNT > 0 ROLLBACK TRANSACTION;
         EXEC dbo.RegistrarErrorSAM @SPNombre = N'dbo.CargarProgramacionRangoMensual', @Parametros = @Parametros;
+        THROW;
+    END CATCH;
+END;
+GO
+
+-- Changes the definition of schedule @ProgramacionId; its robot and equipos stay. The new definition
+-- replaces the old one whole (a parameter left out takes its default), checked as
+-- dbo.CargarProgramacionSAM does (a FechaEspecifica in the past only refused when it changes) and,
+-- when the schedule is active, for overlaps on its equipos (BEHAVIOUR L7.4): refused naming each
+-- conflict, or saved anyway with @Forzar = 1. @FechaActualizacionEsperada is the FechaActualizacion
+-- the caller read: when the row changed since, nothing is saved. Every change leaves an Auditoria row.
+CREATE OR ALTER PROCEDURE dbo.ActualizarProgramacion
+    @ProgramacionId INT,
+    @TipoProgramacion NVARCHAR(20),
+    @HoraInicio TIME(0),
+    @Tolerancia INT = 60,
+    @DiaSemana NVARCHAR(50) = NULL,
+    @DiaDelMes INT = NULL,
+    @FechaEspecifica DATE = NULL,
+    @EsCiclico BIT = 0,
+    @HoraFin TIME(0) = NULL,
+    @IntervaloEntreEjecuciones INT = NULL,
+    @FechaInicioVentana DATE = NULL,
+    @FechaFinVentana DATE = NULL,
+    @DiaInicioMes INT = NULL,
+    @DiaFinMes INT = NULL,
+    @UltimosDiasMes INT = NULL,
+    @Forzar BIT = 0,
+    @FechaActualizacionEsperada DATETIME2(3) = NULL,
+    @Ahora DATETIME2(0) = NULL
+AS
+BEGIN
+    SET NOCOUNT ON;
+    SET XACT_ABORT ON;
+    IF @Ahora IS NULL SET @Ahora = CONVERT(DATETIME2(0), CONVERT(CHAR(19), GETDATE(), 126));
+    DECLARE @Parametros NVARCHAR(MAX) = CONCAT(
+        N'@ProgramacionId=', @ProgramacionId, N'; @TipoProgramacion=', @TipoProgramacion,
+        N'; @HoraInicio=', CONVERT(NVARCHAR(8), @HoraInicio), N'; @Tolerancia=', @Tolerancia,
+        N'; @DiaSemana=', @DiaSemana, N'; @DiaDelMes=', @DiaDelMes,
+        N'; @FechaEspecifica=', CONVERT(NVARCHAR(10), @FechaEspecifica, 23),
+        N'; @EsCiclico=', @EsCiclico, N'; @HoraFin=', CONVERT(NVARCHAR(8), @HoraFin),
+        N'; @IntervaloEntreEjecuciones=', @IntervaloEntreEjecuciones,
+        N'; @FechaInicioVentana=', CONVERT(NVARCHAR(10), @FechaInicioVentana, 23),
+        N'; @FechaFinVentana=', CONVERT(NVARCHAR(10), @FechaFinVentana, 23),
+        N'; @DiaInicioMes=', @DiaInicioMes, N'; @DiaFinMes=', @DiaFinMes, N'; @UltimosDiasMes=', @UltimosDiasMes,
+        N'; @Forzar=', @Forzar,
+        N'; @FechaActualizacionEsperada=', CONVERT(NVARCHAR(23), @FechaActualizacionEsperada, 121),
+        N'; @Ahora=', CONVERT(NVARCHAR(19), @Ahora, 120)
+    );
+    -- Optimistic concurrency: both sides DATETIME2(3), the column's own type.
+    DECLARE @Esperada DATETIME2(3) = @FechaActualizacionEsperada;
+    DECLARE @Marca DATETIME2(3) = @Ahora;
+    DECLARE @RobotId INT;
+    DECLARE @Activo BIT;
+    DECLARE @FechaActual DATETIME2(3);
+    DECLARE @FechaAnterior DATE;
+    DECLARE @ComprobarFechaPasada BIT;
+    DECLARE @Dias NVARCHAR(50);
+    DECLARE @Lista NVARCHAR(MAX);
+    DECLARE @Solapes NVARCHAR(MAX);
+    DECLARE @Antes NVARCHAR(MAX);
+    DECLARE @Despues NVARCHAR(MAX);
+    DECLARE @Mensaje NVARCHAR(2048);
+    SET @EsCiclico = ISNULL(@EsCiclico, 0);
+    BEGIN TRY
+        BEGIN TRANSACTION;
+        SELECT
+            @RobotId = p.RobotId,
+            @Activo = p.Activo,
+            @FechaActual = p.FechaActualizacion,
+            @FechaAnterior = p.FechaEspecifica
+        FROM dbo.Programaciones AS p WITH (UPDLOCK, HOLDLOCK)
+        WHERE p.ProgramacionId = @ProgramacionId;
+        IF @RobotId IS NULL
+        BEGIN
+            SET @Mensaje = CONCAT(N'La programación ', @ProgramacionId, N' no existe.');
+            THROW 50041, @Mensaje, 1;
+        END;
+        IF @Esperada IS NOT NULL AND @FechaActual <> @Esperada
+        BEGIN
+            SET @Mensaje = CONCAT(
+                N'La programación ', @ProgramacionId, N' cambió el ', CONVERT(NVARCHAR(19), @FechaActual, 120),
+                N' después de que usted la leyera; vuelva a leerla: no se ha guardado nada.'
+            );
+            THROW 50042, @Mensaje, 1;
+        END;
+
+        SET @ComprobarFechaPasada = CASE
+            WHEN @FechaAnterior IS NULL OR @FechaEspecifica IS NULL OR @FechaAnterior <> @FechaEspecifica THEN 1
+            ELSE 0
+        END;
+        EXEC dbo.ValidarProgramacionSAM
+            @TipoProgramacion = @TipoProgramacion,
+            @HoraInicio = @HoraInicio,
+            @Tolerancia = @Tolerancia,
+            @DiaSemana = @DiaSemana,
+            @DiaDelMes = @DiaDelMes,
+            @FechaEspecifica = @FechaEspecifica,
+            @EsCiclico = @EsCiclico,
+            @HoraFin = @HoraFin,
+            @IntervaloEntreEjecuciones = @IntervaloEntreEjecuciones,
+            @FechaInicioVentana = @FechaInicioVentana,
+            @FechaFinVentana = @FechaFinVentana,
+            @DiaInicioMes = @DiaInicioMes OUTPUT,
+            @DiaFinMes = @DiaFinMes OUTPUT,
+            @UltimosDiasMes = @UltimosDiasMes OUTPUT,
+            @Ahora = @Ahora,
+            @ComprobarFechaPasada = @ComprobarFechaPasada,
+            @DiaSemanaNormalizado = @Dias OUTPUT;
+        -- The type's canonical spelling, as the CargarProgramacion* wrappers store it.
+        SET @TipoProgramacion = CASE UPPER(@TipoProgramacion)
+            WHEN N'DIARIA' THEN N'Diaria' WHEN N'SEMANAL' THEN N'Semanal' WHEN N'MENSUAL' THEN N'Mensual'
+            WHEN N'ESPECIFICA' THEN N'Especifica' ELSE N'RangoMensual'
+        END;
+
+        SET @Antes = (
+            SELECT
+                p.ProgramacionId, p.RobotId, p.TipoProgramacion, p.HoraInicio, p.HoraFin, p.Tolerancia, p.DiaSemana,
+                p.DiaDelMes, p.FechaEspecifica, p.EsCiclico, p.FechaInicioVentana, p.FechaFinVentana,
+                p.IntervaloEntreEjecuciones, p.DiaInicioMes, p.DiaFinMes, p.UltimosDiasMes, p.Activo,
+                p.FechaActualizacion
+            FROM dbo.Programaciones AS p
+            WHERE p.ProgramacionId = @ProgramacionId
+            FOR JSON PATH, WITHOUT_ARRAY_WRAPPER, INCLUDE_NULL_VALUES
+        );
+
+        -- L7.4: an active schedule is checked on the equipos it serves (its own assignments and the
+        -- robot's shared ones); an inactive one is never due, so it cannot overlap.
+        CREATE TABLE #EquiposSolicitados (Nombre NVARCHAR(100) COLLATE DATABASE_DEFAULT NOT NULL, EquipoId INT NULL);
+        CREATE TABLE #Solapes (
+            EquipoId INT NOT NULL, ProgramacionA INT NOT NULL, ProgramacionB INT NOT NULL,
+            Desde DATETIME2(0) NOT NULL, Hasta DATETIME2(0) NOT NULL
+        );
+        IF @Activo = 1
+        BEGIN
+            INSERT INTO #EquiposSolicitados (Nombre, EquipoId)
+            SELECT DISTINCT e.Equipo, e.EquipoId
+            FROM dbo.Asignaciones AS a WITH (UPDLOCK, HOLDLOCK)
+            INNER JOIN dbo.Equipos AS e ON e.EquipoId = a.EquipoId
+            WHERE
+                a.EsProgramado = 1
+                AND (a.ProgramacionId = @ProgramacionId OR (a.ProgramacionId IS NULL AND a.RobotId = @RobotId));
+
+            EXEC dbo.SolapesProgramacionSAM
+                @RobotId = @RobotId,
+                @ProgramacionId = @ProgramacionId,
+                @Asignar = 0,
+                @TipoProgramacion = @TipoProgramacion,
+                @HoraInicio = @HoraInicio,
+                @Tolerancia = @Tolerancia,
+                @DiaSemana = @Dias,
+                @DiaDelMes = @DiaDelMes,
+                @FechaEspecifica = @FechaEspecifica,
+                @EsCiclico = @EsCiclico,
+                @HoraFin = @HoraFin,
+                @IntervaloEntreEjecuciones = @IntervaloEntreEjecuciones,
+                @FechaInicioVentana = @FechaInicioVentana,
+                @FechaFinVentana = @FechaFinVentana,
+                @DiaInicioMes = @DiaInicioMes,
+                @DiaFinMes = @DiaFinMes,
+                @UltimosDiasMes = @UltimosDiasMes,
+                @Desde = @Ahora;
+        END;
+
+        IF EXISTS (SELECT 1 FROM #Solapes)
+        BEGIN
+            EXEC dbo.DescribirSolapesSAM @Lista = @Lista OUTPUT;
+            IF ISNULL(@Forzar, 0) = 0
+            BEGIN
+                SET @Mensaje = LEFT(CONCAT(
+                    N'La programación se solapa con otras programaciones activas de sus equipos:', @Lista,
+                    NCHAR(10), N'Use @Forzar = 1 para guardarla igualmente (queda en dbo.Auditoria).'
+                ), 2000);
+                THROW 50040, @Mensaje, 1;
+            END;
+            SET @Solapes = (
+                SELECT s.EquipoId, s.ProgramacionA, s.ProgramacionB, s.Desde, s.Hasta
+                FROM #Solapes AS s
+                ORDER BY s.Desde
+                FOR JSON PATH
+            );
+        END;
+
+        UPDATE dbo.Programaciones
+        SET
+            TipoProgramacion = @TipoProgramacion,
+            HoraInicio = @HoraInicio,
+            DiaSemana = @Dias,
+            DiaDelMes = CASE WHEN @TipoProgramacion = N'Mensual' THEN @DiaDelMes END,
+            FechaEspecifica = CASE WHEN @TipoProgramacion = N'Especifica' THEN @FechaEspecifica END,
+            Tolerancia = ISNULL(@Tolerancia, 60),
+            EsCiclico = @EsCiclico,
+            HoraFin = @HoraFin,
+            IntervaloEntreEjecuciones = @IntervaloEntreEjecuciones,
+            FechaInicioVentana = @FechaInicioVentana,
+            FechaFinVentana = @FechaFinVentana,
+            DiaInicioMes = @DiaInicioMes,
+            DiaFinMes = @DiaFinMes,
+            UltimosDiasMes = @UltimosDiasMes,
+            FechaActualizacion = @Marca
+        WHERE ProgramacionId = @ProgramacionId;
+
+        SET @Despues = (
+            SELECT
+                p.ProgramacionId, p.RobotId, p.TipoProgramacion, p.HoraInicio, p.HoraFin, p.Tolerancia, p.DiaSemana,
+                p.DiaDelMes, p.FechaEspecifica, p.EsCiclico, p.FechaInicioVentana, p.FechaFinVentana,
+                p.IntervaloEntreEjecuciones, p.DiaInicioMes, p.DiaFinMes, p.UltimosDiasMes, p.Activo,
+                p.FechaActualizacion
+            FROM dbo.Programaciones AS p
+            WHERE p.ProgramacionId = @ProgramacionId
+            FOR JSON PATH, WITHOUT_ARRAY_WRAPPER, INCLUDE_NULL_VALUES
+        );
+        IF @Solapes IS NOT NULL
+            SET @Despues = CONCAT(N'{"Programacion":', @Despues, N',"Solapes":', @Solapes, N'}');
+        INSERT INTO dbo.Auditoria (Fecha, Usuario, Rol, Ip, Accion, Entidad, EntidadId, Antes, Despues, Resultado)
+        VALUES (
+            @Ahora, SUSER_SNAME(), NULL, CONVERT(NVARCHAR(45), CONNECTIONPROPERTY('client_net_address')),
+            N'modificar', N'Programaciones', CONVERT(NVARCHAR(100), @ProgramacionId), @Antes, @Despues,
+            CASE WHEN @Solapes IS NULL THEN N'ok' ELSE N'forzado' END
+        );
+
+        COMMIT TRANSACTION;
+        SELECT @ProgramacionId AS ProgramacionId, @Marca AS FechaActualizacion;
+    END TRY
+    BEGIN CATCH
+        IF @@TRANCOUNT > 0 ROLLBACK TRANSACTION;
+        EXEC dbo.RegistrarErrorSAM @SPNombre = N'dbo.ActualizarProgramacion', @Parametros = @Parametros;
+        THROW;
+    END CATCH;
+END;
+GO
+
+-- Deactivates schedule @ProgramacionId: the Lanzador stops launching it; the row and its equipos
+-- stay (dbo.ActualizarProgramacion or the console can change it; reactivating checks overlaps).
+CREATE OR ALTER PROCEDURE dbo.DesactivarProgramacion
+    @ProgramacionId INT,
+    @Ahora DATETIME2(0) = NULL
+AS
+BEGIN
+    SET NOCOUNT ON;
+    SET XACT_ABORT ON;
+    IF @Ahora IS NULL SET @Ahora = CONVERT(DATETIME2(0), CONVERT(CHAR(19), GETDATE(), 126));
+    DECLARE @Parametros NVARCHAR(MAX) = CONCAT(
+        N'@ProgramacionId=', @ProgramacionId, N'; @Ahora=', CONVERT(NVARCHAR(19), @Ahora, 120)
+    );
+    DECLARE @Marca DATETIME2(3) = @Ahora;
+    DECLARE @Activo BIT;
+    DECLARE @Mensaje NVARCHAR(2048);
+    BEGIN TRY
+        BEGIN TRANSACTION;
+        SELECT @Activo = p.Activo
+        FROM dbo.Programaciones AS p WITH (UPDLOCK, HOLDLOCK)
+        WHERE p.ProgramacionId = @ProgramacionId;
+        IF @Activo IS NULL
+        BEGIN
+            SET @Mensaje = CONCAT(N'La programación ', @ProgramacionId, N' no existe.');
+            THROW 50041, @Mensaje, 1;
+        END;
+
+        UPDATE dbo.Programaciones
+        SET Activo = 0, FechaActualizacion = @Marca
+        WHERE ProgramacionId = @ProgramacionId;
+
+        INSERT INTO dbo.Auditoria (Fecha, Usuario, Rol, Ip, Accion, Entidad, EntidadId, Antes, Despues, Resultado)
+        VALUES (
+            @Ahora, SUSER_SNAME(), NULL, CONVERT(NVARCHAR(45), CONNECTIONPROPERTY('client_net_address')),
+            N'desactivar', N'Programaciones', CONVERT(NVARCHAR(100), @ProgramacionId),
+            CONCAT(N'{"Activo":', CASE WHEN @Activo = 1 THEN N'true' ELSE N'false' END, N'}'),
+            N'{"Activo":false}', N'ok'
+        );
+
+        COMMIT TRANSACTION;
+        SELECT @ProgramacionId AS ProgramacionId, @Marca AS FechaActualizacion;
+    END TRY
+    BEGIN CATCH
+        IF @@TRANCOUNT > 0 ROLLBACK TRANSACTION;
+        EXEC dbo.RegistrarErrorSAM @SPNombre = N'dbo.DesactivarProgramacion', @Parametros = @Parametros;
+        THROW;
+    END CATCH;
+END;
+GO
+
+-- Deletes schedule @ProgramacionId and the assignments that serve only it (ProgramacionId = its
+-- id); shared assignments (ProgramacionId NULL) stay for the robot's other schedules.
+CREATE OR ALTER PROCEDURE dbo.EliminarProgramacion
+    @ProgramacionId INT,
+    @Ahora DATETIME2(0) = NULL
+AS
+BEGIN
+    SET NOCOUNT ON;
+    SET XACT_ABORT ON;
+    IF @Ahora IS NULL SET @Ahora = CONVERT(DATETIME2(0), CONVERT(CHAR(19), GETDATE(), 126));
+    DECLARE @Parametros NVARCHAR(MAX) = CONCAT(
+        N'@ProgramacionId=', @ProgramacionId, N'; @Ahora=', CONVERT(NVARCHAR(19), @Ahora, 120)
+    );
+    DECLARE @RobotId INT;
+    DECLARE @Fila NVARCHAR(MAX);
+    DECLARE @Equipos NVARCHAR(MAX);
+    DECLARE @Quitadas INT;
+    DECLARE @Mensaje NVARCHAR(2048);
+    BEGIN TRY
+        BEGIN TRANSACTION;
+        SELECT @RobotId = p.RobotId
+        FROM dbo.Programaciones AS p WITH (UPDLOCK, HOLDLOCK)
+        WHERE p.ProgramacionId = @ProgramacionId;
+        IF @RobotId IS NULL
+        BEGIN
+            SET @Mensaje = CONCAT(N'La programación ', @ProgramacionId, N' no existe.');
+            THROW 50041, @Mensaje, 1;
+        END;
+
+        SET @Fila = (
+            SELECT
+                p.ProgramacionId, p.RobotId, p.TipoProgramacion, p.HoraInicio, p.HoraFin, p.Tolerancia, p.DiaSemana,
+                p.DiaDelMes, p.FechaEspecifica, p.EsCiclico, p.FechaInicioVentana, p.FechaFinVentana,
+                p.IntervaloEntreEjecuciones, p.DiaInicioMes, p.DiaFinMes, p.UltimosDiasMes, p.Activo,
+                p.FechaActualizacion
+            FROM dbo.Programaciones AS p
+            WHERE p.ProgramacionId = @ProgramacionId
+            FOR JSON PATH, WITHOUT_ARRAY_WRAPPER, INCLUDE_NULL_VALUES
+        );
+        SET @Equipos = (
+            SELECT a.EquipoId, a.ProgramacionId
+            FROM dbo.Asignaciones AS a WITH (UPDLOCK, HOLDLOCK)
+            WHERE
+                a.EsProgramado = 1
+                AND (a.ProgramacionId = @ProgramacionId OR (a.ProgramacionId IS NULL AND a.RobotId = @RobotId))
+            ORDER BY a.EquipoId
+            FOR JSON PATH, INCLUDE_NULL_VALUES
+        );
+
+        DELETE FROM dbo.Asignaciones WHERE ProgramacionId = @ProgramacionId;
+        SET @Quitadas = @@ROWCOUNT;
+        DELETE FROM dbo.Programaciones WHERE ProgramacionId = @ProgramacionId;
+
+        INSERT INTO dbo.Auditoria (Fecha, Usuario, Rol, Ip, Accion, Entidad, EntidadId, Antes, Despues, Resultado)
+        VALUES (
+            @Ahora, SUSER_SNAME(), NULL, CONVERT(NVARCHAR(45), CONNECTIONPROPERTY('client_net_address')),
+            N'eliminar', N'Programaciones', CONVERT(NVARCHAR(100), @ProgramacionId),
+            CONCAT(N'{"Programacion":', @Fila, N',"Equipos":', ISNULL(@Equipos, N'[]'), N'}'), NULL, N'ok'
+        );
+
+        COMMIT TRANSACTION;
+        SELECT @ProgramacionId AS ProgramacionId, @Quitadas AS AsignacionesQuitadas;
+    END TRY
+    BEGIN CATCH
+        IF @@TRANCOUNT > 0 ROLLBACK TRANSACTION;
+        EXEC dbo.RegistrarErrorSAM @SPNombre = N'dbo.EliminarProgramacion', @Parametros = @Parametros;
         THROW;
     END CATCH;
 END;

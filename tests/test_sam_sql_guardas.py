@@ -49,8 +49,13 @@ OPERATOR_PROCEDURES = (
     "CargarProgramacionSemanal",
     "CargarProgramacionMensual",
     "CargarProgramacionEspecifica",
+    "CargarProgramacionRangoMensual",
+    "ActualizarProgramacion",
+    "DesactivarProgramacion",
+    "EliminarProgramacion",
 )
-WRAPPERS = OPERATOR_PROCEDURES[2:]
+#: The CargarProgramacion* wrappers around dbo.CargarProgramacionSAM.
+WRAPPERS = tuple(n for n in OPERATOR_PROCEDURES if n.startswith("CargarProgramacion") and n != "CargarProgramacionSAM")
 
 
 def _words(batch: str) -> list[str]:
@@ -409,7 +414,7 @@ def _local_table_bodies() -> list[tuple[str, str]]:
 def test_temp_tables_and_table_variables_collate_string_columns_database_default():
     bodies = _local_table_bodies()
     names = [" ".join(n.split()) for n, _ in bodies]
-    assert names.count("CREATE TABLE #EquiposSolicitados") == 2
+    assert names.count("CREATE TABLE #EquiposSolicitados") == 3  # AsignarRobotOnline, Cargar/ActualizarProgramacion
     assert "DECLARE @Tokens TABLE" in names
     checked = 0
     for name, body in bodies:
@@ -503,7 +508,7 @@ def test_scanner_flags_non_ascii_data_literals_and_accepts_messages():
 
 def test_sam_sql_has_no_non_ascii_literal_outside_messages():
     assert non_ascii_literals_outside_messages(SAM_TEXT) == []
-    semanal = _procedure("CargarProgramacionSAM")
+    semanal = _procedure("ValidarProgramacionSAM")
     assert "N'S' + NCHAR(193)" in semanal
     assert "NCHAR(237)" in _procedure("RegistrarErrorSAM")
 
@@ -534,7 +539,8 @@ def test_wrappers_pass_ahora_through(name):
 
 def test_ahora_drives_fecha_asignacion_and_the_past_date_check():
     body = _procedure("CargarProgramacionSAM")
-    assert "@FechaEspecifica < CONVERT(DATE, @Ahora)" in body
+    assert "@FechaEspecifica < CONVERT(DATE, @Ahora)" in _procedure("ValidarProgramacionSAM")
+    assert "@Ahora = @Ahora," in body[body.index("EXEC dbo.ValidarProgramacionSAM"):]
     assert "a.FechaAsignacion = @Ahora" in body
     assert "a.FechaAsignacion = @Ahora" in _procedure("AsignarRobotOnline")
 

@@ -250,6 +250,10 @@ def _procedure(name: str) -> str:
         "CargarProgramacionSemanal",
         "CargarProgramacionMensual",
         "CargarProgramacionEspecifica",
+        "CargarProgramacionRangoMensual",
+        "ActualizarProgramacion",
+        "DesactivarProgramacion",
+        "EliminarProgramacion",
     ],
 )
 def test_operator_procedures_log_to_errorlog_and_rethrow(name):
@@ -268,9 +272,11 @@ def test_scheduling_procedures_create_programado_assignments_with_programacion_i
     assert re.search(
         r"SELECT DISTINCT @RobotId, q\.EquipoId, 1, 0, @Ahora, N'Programacion', @ProgramacionId", body
     )
-    assert "THROW 50024" in body  # invalid weekday token
-    assert "THROW 50025" in body  # invalid day of month
-    assert "THROW 50026" in body  # missing specific date
+    validar = _procedure("ValidarProgramacionSAM")  # shared with dbo.ActualizarProgramacion
+    assert "EXEC dbo.ValidarProgramacionSAM" in body
+    assert "THROW 50024" in validar  # invalid weekday token
+    assert "THROW 50025" in validar  # invalid day of month
+    assert "THROW 50026" in validar  # missing specific date
     resolver = _procedure("ResolverRobotYEquiposSAM")
     assert "no existe en dbo.Robots" in resolver and "no existe en dbo.Equipos" in resolver
 

@@ -208,3 +208,58 @@ def test_L7_4_twin_examples_midnight_and_half_open_end(db):
         (datetime(2026, 1, 22, 0, 30), datetime(2026, 1, 22, 0, 40)),
     ]
     assert _gemelo(db, {1: noche, 2: justo_al_final}, [(10, 1, 1), (10, 2, 0)], dias=5) == []
+
+
+# --- 3. the schedule-management procedures (static: SQL Server does not run here) ----------------
+
+
+def _proc(name: str) -> str:
+    import re
+
+    text = SAM_SQL.read_text(encoding="utf-8")
+    m = re.search(rf"CREATE OR ALTER PROCEDURE dbo\.{name}\b(.*?)(?=^GO$)", text, re.DOTALL | re.MULTILINE)
+    assert m, name
+    return m.group(1)
+
+
+def test_L7_4_actualizar_validates_like_cargar_and_checks_overlaps_without_assigning():
+    cargar, actualizar = _proc("CargarProgramacionSAM"), _proc("ActualizarProgramacion")
+    for body in (cargar, actualizar):
+        assert "EXEC dbo.ValidarProgramacionSAM" in body and "EXEC dbo.SolapesProgramacionSAM" in body
+        assert "EXEC dbo.DescribirSolapesSAM @Lista = @Lista OUTPUT;" in body
+        assert "IF ISNULL(@Forzar, 0) = 0" in body and "THROW 50040, @Mensaje, 1;" in body
+    call = actualizar[actualizar.index("EXEC dbo.SolapesProgramacionSAM"):]
+    assert "@Asignar = 0," in call and "@ProgramacionId = @ProgramacionId," in call
+    # only an active schedule is checked, on the equipos it serves now
+    assert actualizar.index("IF @Activo = 1") < actualizar.index("EXEC dbo.SolapesProgramacionSAM")
+    assert "a.ProgramacionId = @ProgramacionId OR (a.ProgramacionId IS NULL AND a.RobotId = @RobotId)" in actualizar
+    # a past FechaEspecifica is refused only when it changes (as common.operaciones.programaciones.modificar)
+    assert "@ComprobarFechaPasada = 1" in cargar and "@ComprobarFechaPasada = @ComprobarFechaPasada" in actualizar
+    assert "IF @ComprobarFechaPasada = 1 AND @TipoProgramacion = N'Especifica'" in _proc("ValidarProgramacionSAM")
+
+
+def test_L7_4_actualizar_refuses_a_row_changed_since_it_was_read():
+    body = _proc("ActualizarProgramacion")
+    assert "@FechaActualizacionEsperada DATETIME2(3) = NULL," in body
+    assert "DECLARE @Esperada DATETIME2(3) = @FechaActualizacionEsperada;" in body
+    assert "DECLARE @FechaActual DATETIME2(3);" in body
+    guard = body.index("FROM dbo.Programaciones AS p WITH (UPDLOCK, HOLDLOCK)")
+    check = body.index("IF @Esperada IS NOT NULL AND @FechaActual <> @Esperada")
+    update = body.index("UPDATE dbo.Programaciones")
+    assert body.index("BEGIN TRANSACTION;") < guard < check < body.index("THROW 50042") < update
+    assert "FechaActualizacion = @Marca" in body[update:]
+    assert "N'modificar'" in body and "CASE WHEN @Solapes IS NULL THEN N'ok' ELSE N'forzado' END" in body
+
+
+def test_L7_4_desactivar_and_eliminar_lock_the_row_and_eliminar_keeps_shared_assignments():
+    desactivar, eliminar = _proc("DesactivarProgramacion"), _proc("EliminarProgramacion")
+    for body, accion in ((desactivar, "desactivar"), (eliminar, "eliminar")):
+        guard = body.index("FROM dbo.Programaciones AS p WITH (UPDLOCK, HOLDLOCK)")
+        assert body.index("BEGIN TRANSACTION;") < guard < body.index("THROW 50041")
+        assert f"N'{accion}', N'Programaciones'" in body
+    assert "SET Activo = 0, FechaActualizacion = @Marca" in desactivar
+    assert "DELETE FROM dbo.Asignaciones" not in desactivar
+    # only the schedule's own assignments go (common.operaciones.programaciones.eliminar)
+    assert "DELETE FROM dbo.Asignaciones WHERE ProgramacionId = @ProgramacionId;" in eliminar
+    assert eliminar.index("DELETE FROM dbo.Asignaciones") < eliminar.index("DELETE FROM dbo.Programaciones")
+    assert "RobotId = @RobotId;" not in eliminar[eliminar.index("DELETE FROM dbo.Asignaciones"):]
