@@ -1,8 +1,11 @@
 """The embedded demo's sample: a small Control Room and the operators' robot settings.
 
-Twelve devices (nine form the balancer's pool; one is reserved for a scheduled robot, one has a
-disabled user and one is disconnected), eight taskbots, and robot settings whose combined demand
-exceeds the pool, so the balancer has to apply priorities.
+Fourteen devices and ten taskbots. Two pools (B11): "Finanzas" (three robots, VMRPA01-03) and
+"Operaciones" (two robots, VMRPA04-06); the general pool keeps one robot and VMRPA07-10 (VMRPA10's
+user is disabled, VMRPA12 is disconnected). Finanzas asks for more VMs than it has, so with
+``BALANCEADOR_AISLAMIENTO_ESTRICTO=false`` the balancer lends it the general pool's free VMs (B12).
+Three scheduled robots sit on RUNTIME devices outside the balancer: a daily one (VMRPA11), a cyclic
+one relaunched all through its window (VMRPA13) and a ``RangoMensual`` one (VMRPA14).
 """
 
 from __future__ import annotations
@@ -47,12 +50,51 @@ ROBOTS: tuple[RobotDemo, ...] = (
     RobotDemo(5107, "P1010_ReporteDiario", "Reporte diario (programado)", online=False,
               min_equipos=0, max_equipos=0),
     RobotDemo(5108, "P1120_Inventario", "Inventario (inactivo en SAM)", active=False),
+    RobotDemo(5109, "P1230_MonitorCorreo", "Monitor de buzón (cíclico)", online=False,
+              min_equipos=0, max_equipos=0),
+    RobotDemo(5110, "P1340_CierreMensual", "Cierre mensual (RangoMensual)", online=False,
+              min_equipos=0, max_equipos=0),
 )
 
 SCHEDULED_ROBOT = 5107
 SCHEDULED_DEVICE = 211  # VMRPA11, RUNTIME licence, outside the pool
 DISCONNECTED_DEVICE = 212
 DISABLED_USER = 710
+CYCLIC_ROBOT = 5109
+CYCLIC_DEVICE = 213  # VMRPA13, RUNTIME, reserved for the cyclic schedule
+CYCLIC_WINDOW_MIN = 120  # the cyclic window opens a minute before the demo starts and lasts this long
+MONTHLY_ROBOT = 5110
+MONTHLY_DEVICE = 214  # VMRPA14, RUNTIME, reserved for the RangoMensual schedule
+DEVICES = 14
+RUNTIME_DEVICES = (SCHEDULED_DEVICE, CYCLIC_DEVICE, MONTHLY_DEVICE)
+
+
+@dataclass(frozen=True)
+class PoolDemo:
+    pool_id: int
+    nombre: str
+    descripcion: str
+    robots: tuple[int, ...]
+    equipos: tuple[int, ...]
+
+
+#: Robots and devices not listed here are in the general pool (PoolId NULL).
+POOLS: tuple[PoolDemo, ...] = (
+    PoolDemo(1, "Finanzas", "Conciliación, facturación y cobranza", (5101, 5103, 5104), (201, 202, 203)),
+    PoolDemo(2, "Operaciones", "Altas de clientes y reclamos", (5102, 5105), (204, 205, 206)),
+)
+
+
+def pool_de_robot(robot_id: int) -> PoolDemo | None:
+    return next((p for p in POOLS if robot_id in p.robots), None)
+
+
+def pool_de_equipo(equipo_id: int) -> PoolDemo | None:
+    return next((p for p in POOLS if equipo_id in p.equipos), None)
+
+
+def nombre_equipo(equipo_id: int) -> str:
+    return f"VMRPA{equipo_id - 200:02d}"
 
 
 def control_room_state() -> dict:
@@ -65,9 +107,9 @@ def control_room_state() -> dict:
         }
     ]
     devices = []
-    for n in range(1, 13):
+    for n in range(1, DEVICES + 1):
         user_id = 700 + n
-        licence = "RUNTIME" if n == 11 else "ATTENDEDRUNTIME"
+        licence = "RUNTIME" if 200 + n in RUNTIME_DEVICES else "ATTENDEDRUNTIME"
         users.append(
             {
                 "id": user_id, "username": f"svc_rpa{n:02d}", "password": f"pw-{n:02d}",

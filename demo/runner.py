@@ -21,7 +21,8 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from datetime import time as dtime
 from pathlib import Path
 
 import requests
@@ -37,12 +38,16 @@ from common.execution_states import (
     TERMINAL_STATES,
     sql_list,
 )
+from common.operaciones import programaciones as operaciones
+from common.operaciones.auditoria import Actor
 from common.paths import PROJECT_ROOT
+from common.programacion import Programacion, toca_el_dia
 from demo import muestra
 
 IS_WINDOWS = os.name == "nt"
 CALLBACK_PATH = "/api/callback"
 TICKETS_POR_EJECUCION = 5  # tickets a completed demo run clears
+AISLAMIENTO_ESTRICTO = "false"  # B12 in the demo: the general pool lends its free VMs (see the summary)
 # Only constant state lists from common.execution_states are interpolated here.
 STATS_SQL = (
     "SELECT RobotId, "  # noqa: S608
@@ -66,6 +71,19 @@ class Servicio:
 class Estado:
     ultima_ejecucion_vista: int = 0
     tickets: dict[int, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ProgramacionDemo:
+    """A schedule the demo created through the operations module, and for what it is there."""
+
+    que: str  # "diaria", "ciclica", "rango"
+    programacion_id: int
+    programacion: Programacion
+    equipo_id: int
+
+
+DEMO_ACTOR = Actor("demo", "administrador")  # who the Auditoria rows of the demo's schedules name
 
 
 def _args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -102,38 +120,66 @@ def _prepare_folder(carpeta: Path) -> None:
                 f.unlink()
 
 
-def _seed_sam_db(db: DatabaseClient, clock: Clock) -> None:
-    """Operator-owned settings the demo starts with (the Lanzador's sync fills the A360 columns)."""
+def _seed_sam_db(db: DatabaseClient, clock: Clock) -> list[ProgramacionDemo]:
+    """Operator-owned settings the demo starts with (the Lanzador's sync fills the A360 columns):
+    the pools, the robots and the pool equipos, the RUNTIME equipos of the scheduled robots, and
+    their schedules (created through the operations module, as an operator would)."""
     now = clock.now_local()
     with db.transaction() as tx:
         tx.executemany(
+            "INSERT INTO Pools (PoolId, Nombre, Descripcion, Activo) VALUES (?, ?, ?, 1)",
+            [(p.pool_id, p.nombre, p.descripcion) for p in muestra.POOLS],
+        )
+        tx.executemany(
             "INSERT INTO Robots (RobotId, Robot, Descripcion, Parametros, EsOnline, Activo, MinEquipos, "
-            "MaxEquipos, PrioridadBalanceo, TicketsPorEquipoAdicional, ExisteEnA360) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
+            "MaxEquipos, PrioridadBalanceo, TicketsPorEquipoAdicional, ExisteEnA360, PoolId) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)",
             [
                 (r.file_id, r.name, r.description, r.parametros, int(r.online), int(r.active),
-                 r.min_equipos, r.max_equipos, r.prioridad, r.tickets_por_equipo)
+                 r.min_equipos, r.max_equipos, r.prioridad, r.tickets_por_equipo, _pool_id(r.file_id))
                 for r in muestra.ROBOTS
             ],
         )
-        # The scheduled robot's fixed VM (RUNTIME licence: outside the balancer's pool).
-        tx.execute(
+        # Pool equipos (the sync keeps their PoolId) and the scheduled robots' fixed VMs
+        # (RUNTIME licence: outside the balancer's pool).
+        tx.executemany(
+            "INSERT INTO Equipos (EquipoId, Equipo, Activo_SAM, PermiteBalanceoDinamico, PoolId) VALUES (?, ?, 1, 1, ?)",
+            [(e, muestra.nombre_equipo(e), p.pool_id) for p in muestra.POOLS for e in p.equipos],
+        )
+        tx.executemany(
             "INSERT INTO Equipos (EquipoId, Equipo, Licencia, Activo_SAM, PermiteBalanceoDinamico) "
             "VALUES (?, ?, 'RUNTIME', 1, 0)",
-            (muestra.SCHEDULED_DEVICE, "VMRPA11"),
+            [(e, muestra.nombre_equipo(e)) for e in muestra.RUNTIME_DEVICES],
         )
-        start = (now - timedelta(minutes=1)).replace(second=0, microsecond=0)
-        tx.execute(
-            "INSERT INTO Programaciones (RobotId, TipoProgramacion, HoraInicio, Tolerancia, Activo) "
-            "VALUES (?, 'Diaria', ?, 60, 1)",
-            (muestra.SCHEDULED_ROBOT, start.time()),
-        )
-        prog = tx.query_one("SELECT MAX(ProgramacionId) AS id FROM Programaciones")["id"]
-        tx.execute(
-            "INSERT INTO Asignaciones (RobotId, EquipoId, EsProgramado, Reservado, FechaAsignacion, "
-            "AsignadoPor, ProgramacionId) VALUES (?, ?, 1, 0, ?, 'Programacion', ?)",
-            (muestra.SCHEDULED_ROBOT, muestra.SCHEDULED_DEVICE, now, prog),
-        )
+    return [_crear_programacion(db, que, p, equipo, now) for que, p, equipo in _programaciones_demo(now)]
+
+
+def _pool_id(robot_id: int) -> int | None:
+    pool = muestra.pool_de_robot(robot_id)
+    return None if pool is None else pool.pool_id
+
+
+def _programaciones_demo(now: datetime) -> list[tuple[str, Programacion, int]]:
+    """A daily one-shot, a cyclic window and a RangoMensual range, all due while the demo runs."""
+    start = (now - timedelta(minutes=1)).replace(second=0, microsecond=0)
+    fin = (start + timedelta(minutes=muestra.CYCLIC_WINDOW_MIN)).time()
+    hoy = now.day
+    return [
+        ("diaria", Programacion(RobotId=muestra.SCHEDULED_ROBOT, TipoProgramacion="Diaria",
+                                HoraInicio=start.time(), Tolerancia=60), muestra.SCHEDULED_DEVICE),
+        ("ciclica", Programacion(RobotId=muestra.CYCLIC_ROBOT, TipoProgramacion="Diaria", EsCiclico=True,
+                                 HoraInicio=start.time(), HoraFin=fin, IntervaloEntreEjecuciones=0),
+         muestra.CYCLIC_DEVICE),
+        # Days around today: the user sees it due (the summary says why).
+        ("rango", Programacion(RobotId=muestra.MONTHLY_ROBOT, TipoProgramacion="RangoMensual",
+                               HoraInicio=start.time(), Tolerancia=60, DiaInicioMes=max(1, hoy - 1),
+                               DiaFinMes=min(31, hoy + 1)), muestra.MONTHLY_DEVICE),
+    ]
+
+
+def _crear_programacion(db: DatabaseClient, que: str, p: Programacion, equipo_id: int, now: datetime) -> ProgramacionDemo:
+    pid = operaciones.crear(db, DEMO_ACTOR, p, [equipo_id], ahora=now)
+    return ProgramacionDemo(que, pid, p, equipo_id)
 
 
 def _open_rpa360(path: Path) -> sqlite3.Connection:
@@ -186,6 +232,8 @@ def _service_env(carpeta: Path, sim_url: str, port: int, token: str) -> dict[str
         "BALANCEADOR_COOLING_PERIOD_SEG": "15",
         "BALANCEADOR_PROVEEDORES_CARGA": "rpa360",
         "BALANCEADOR_SHUTDOWN_TIMEOUT_SEG": "10",
+        # B12: the general pool's free VMs may be lent to Finanzas, which asks for more than it has.
+        "BALANCEADOR_AISLAMIENTO_ESTRICTO": AISLAMIENTO_ESTRICTO,
         "PYTHONIOENCODING": "utf-8",
         "PYTHONUNBUFFERED": "1",
     }
@@ -266,27 +314,102 @@ def _new_tickets(rnd: random.Random, estado: Estado, elapsed: float) -> None:
             estado.tickets[robot.file_id] += rnd.randint(1, 3)
 
 
-def _vista(db: DatabaseClient, estado: Estado, servicios: list[Servicio], port: int, inicio: float) -> str:
-    robots = {r.file_id: r.name for r in muestra.ROBOTS}
-    asign = {row["RobotId"]: row["n"] for row in db.query(
-        "SELECT RobotId, COUNT(*) AS n FROM Asignaciones GROUP BY RobotId")}
-    stats = {row["RobotId"]: row for row in db.query(STATS_SQL)}
-    lines = [f"--- SAM demo · {time.monotonic() - inicio:5.0f} s " + "-" * 52,
-             f"{'Robot':<22}{'Tickets':>8}{'VMs':>6}{'En curso':>10}{'Completadas':>13}{'Fallidas':>10}"]
-    for rid, name in robots.items():
-        s = stats.get(rid, {})
-        lines.append(f"{name:<22}{estado.tickets.get(rid, 0):>8}{asign.get(rid, 0):>6}"
-                     f"{s.get('en_curso') or 0:>10}{s.get('ok') or 0:>13}{s.get('ko') or 0:>10}")
+def _nombre_pool(pool_id: int | None) -> str:
+    pool = next((p for p in muestra.POOLS if p.pool_id == pool_id), None)
+    return "general" if pool is None else pool.nombre
+
+
+def _pool_de_robot(robot_id: int) -> str:
+    pool = muestra.pool_de_robot(robot_id)
+    return "general" if pool is None else pool.nombre
+
+
+def _uso_de_pools(db: DatabaseClient) -> dict[str, tuple[int, int]]:
+    """Per pool: balancer VMs its robots hold on its own equipos, and on equipos lent by the
+    general pool (B12, only with BALANCEADOR_AISLAMIENTO_ESTRICTO=false)."""
+    uso = {p.nombre: [0, 0] for p in muestra.POOLS}
+    uso["general"] = [0, 0]
+    for row in db.query(
+        "SELECT r.PoolId AS PoolRobot, e.PoolId AS PoolEquipo FROM Asignaciones a "
+        "JOIN Robots r ON r.RobotId = a.RobotId JOIN Equipos e ON e.EquipoId = a.EquipoId "
+        "WHERE a.AsignadoPor = 'Balanceador'"
+    ):
+        prestada = row["PoolRobot"] is not None and row["PoolEquipo"] is None
+        uso[_nombre_pool(row["PoolRobot"])][1 if prestada else 0] += 1
+    return {k: (v[0], v[1]) for k, v in uso.items()}
+
+
+def _linea_pools(db: DatabaseClient) -> str:
+    partes = []
+    for nombre, (propias, prestadas) in _uso_de_pools(db).items():
+        robots = sum(1 for r in muestra.ROBOTS if r.online and r.active and _pool_de_robot(r.file_id) == nombre)
+        extra = f" + {prestadas} prestadas del general" if prestadas else ""
+        partes.append(f"{nombre}: {_plural(robots, 'robot')}, {propias} VMs propias{extra}")
+    return "Pools: " + " · ".join(partes)
+
+
+def _ejecuciones_de(db: DatabaseClient, robot_id: int) -> tuple[int, int]:
+    """Launches (deployed) of a robot so far, and how many are still open."""
+    row = db.query_one(
+        "SELECT COUNT(*) AS n, "  # noqa: S608 - constant state list
+        f"SUM(CASE WHEN FechaFin IS NULL AND Estado NOT IN ({TERMINAL_SQL_LIST}) THEN 1 ELSE 0 END) AS abiertas "
+        "FROM EjecucionesTodas WHERE RobotId = ? AND DeploymentId IS NOT NULL",
+        (robot_id,),
+    )
+    return int(row["n"] or 0), int(row["abiertas"] or 0)
+
+
+def _plural(n: int, palabra: str) -> str:
+    return f"{n} {palabra}" + ("" if n == 1 else "s")
+
+
+def _hhmm(t: dtime | None) -> str:
+    return "--:--" if t is None else t.strftime("%H:%M")
+
+
+def _linea_ciclico(db: DatabaseClient, programas: list[ProgramacionDemo]) -> str:
+    c = next((x for x in programas if x.que == "ciclica"), None)
+    if c is None:
+        return "Robot cíclico: (sin programación)"
+    n, abiertas = _ejecuciones_de(db, c.programacion.RobotId)
+    return (f"Cíclico {_nombre_robot(c.programacion.RobotId)} en {muestra.nombre_equipo(c.equipo_id)} "
+            f"(ventana {_hhmm(c.programacion.HoraInicio)}–{_hhmm(c.programacion.HoraFin)}): "
+            f"{_plural(n, 'lanzamiento')}, {_plural(max(0, n - 1), 'relanzamiento')}, {abiertas} en curso")
+
+
+def _nombre_robot(robot_id: int) -> str:
+    return next((r.name for r in muestra.ROBOTS if r.file_id == robot_id), str(robot_id))
+
+
+def _lineas_decisiones(db: DatabaseClient) -> list[str]:
     decisiones = db.query(
-        "SELECT FechaBalanceo, RobotId, AccionTomada, EquiposAsignadosAntes, EquiposAsignadosDespues, Justificacion "
-        "FROM HistoricoBalanceo ORDER BY HistoricoId DESC LIMIT 4")
-    lines.append("Últimas decisiones del balanceador:")
+        "SELECT FechaBalanceo, RobotId, AccionTomada, EquiposAsignadosAntes, EquiposAsignadosDespues, "
+        "Justificacion, PoolId FROM HistoricoBalanceo ORDER BY HistoricoId DESC LIMIT 4")
+    lines = ["Últimas decisiones del balanceador:"]
     for d in decisiones or []:
         hora = d["FechaBalanceo"].strftime("%H:%M:%S") if isinstance(d["FechaBalanceo"], datetime) else d["FechaBalanceo"]
-        lines.append(f"  {hora} {robots.get(d['RobotId'], d['RobotId'])}: {d['AccionTomada']} "
+        lines.append(f"  {hora} [{_nombre_pool(d['PoolId'])}] {_nombre_robot(d['RobotId'])}: {d['AccionTomada']} "
                      f"{d['EquiposAsignadosAntes']}→{d['EquiposAsignadosDespues']} · {d['Justificacion']}")
     if not decisiones:
         lines.append("  (todavía ninguna)")
+    return lines
+
+
+def _vista(db: DatabaseClient, estado: Estado, servicios: list[Servicio], port: int, inicio: float,
+           programas: list[ProgramacionDemo]) -> str:
+    asign = {row["RobotId"]: row["n"] for row in db.query(
+        "SELECT RobotId, COUNT(*) AS n FROM Asignaciones GROUP BY RobotId")}
+    stats = {row["RobotId"]: row for row in db.query(STATS_SQL)}
+    lines = [f"--- SAM demo · {time.monotonic() - inicio:5.0f} s " + "-" * 64,
+             f"{'Robot':<22}{'Pool':<13}{'Tickets':>8}{'VMs':>6}{'En curso':>10}{'Completadas':>13}{'Fallidas':>10}"]
+    for r in muestra.ROBOTS:
+        st = stats.get(r.file_id, {})
+        lines.append(f"{r.name:<22}{_pool_de_robot(r.file_id):<13}{estado.tickets.get(r.file_id, 0):>8}"
+                     f"{asign.get(r.file_id, 0):>6}{st.get('en_curso') or 0:>10}{st.get('ok') or 0:>13}"
+                     f"{st.get('ko') or 0:>10}")
+    lines.append(_linea_pools(db))
+    lines.append(_linea_ciclico(db, programas))
+    lines += _lineas_decisiones(db)
     salud = []
     for s in servicios:
         vivo = s.proc is not None and s.proc.poll() is None
@@ -325,7 +448,65 @@ def _linea_en_curso(db: DatabaseClient, sim) -> str:
             "terminó antes de que acabaran (quedan abiertas en sam.db; nada las cierra con los servicios parados)")
 
 
-def _resumen(db: DatabaseClient, sim, servicios: list[Servicio], carpeta: Path) -> str:
+def _lineas_pools_resumen(db: DatabaseClient) -> list[str]:
+    """Who is in each pool, the balancer's decisions per pool and the general pool's loans (B11, B12)."""
+    lines = [f"Pools (BALANCEADOR_AISLAMIENTO_ESTRICTO={AISLAMIENTO_ESTRICTO}; robots balanceados y sus equipos):"]
+    for nombre in [p.nombre for p in muestra.POOLS] + ["general"]:
+        robots = [r.name for r in muestra.ROBOTS if r.online and r.active and _pool_de_robot(r.file_id) == nombre]
+        equipos = [muestra.nombre_equipo(e) for e in range(201, 201 + muestra.DEVICES)
+                   if e not in muestra.RUNTIME_DEVICES and _pool_de_equipo(e) == nombre]
+        lines.append(f"  {nombre}: robots {', '.join(robots)}; equipos {', '.join(equipos)}")
+    por_pool = {_nombre_pool(r["PoolId"]): r["n"] for r in db.query(
+        "SELECT PoolId, COUNT(*) AS n FROM HistoricoBalanceo GROUP BY PoolId")}
+    motivos = {r["CodigoMotivo"]: r["n"] for r in db.query(
+        "SELECT CodigoMotivo, COUNT(*) AS n FROM HistoricoBalanceo "
+        "WHERE CodigoMotivo IN ('DESBORDE', 'RECLAMO_DESBORDE') GROUP BY CodigoMotivo")}
+    lines.append("  Decisiones del balanceador por pool: " + ", ".join(
+        f"{n} {por_pool.get(n, 0)}" for n in [p.nombre for p in muestra.POOLS] + ["general"]))
+    lines.append(
+        f"  Préstamos del pool general a otros pools (DESBORDE): {motivos.get('DESBORDE', 0)}; "
+        f"devoluciones (RECLAMO_DESBORDE): {motivos.get('RECLAMO_DESBORDE', 0)}. Los robots de Finanzas "
+        "y Operaciones piden más VMs de las 3 que tiene cada pool; con el aislamiento desactivado, cuando "
+        "cada pool ha servido a sus robots, los equipos libres del pool general se prestan por prioridad "
+        "(con true cada pool usaría sólo los suyos) y vuelven al general en cuanto sus robots los necesitan."
+    )
+    return lines
+
+
+def _pool_de_equipo(equipo_id: int) -> str:
+    pool = muestra.pool_de_equipo(equipo_id)
+    return "general" if pool is None else pool.nombre
+
+
+def _lineas_programaciones(db: DatabaseClient, programas: list[ProgramacionDemo], hoy: date) -> list[str]:
+    auditadas = db.query_one("SELECT COUNT(*) AS n FROM Auditoria")["n"]
+    lines = [f"Programaciones creadas con common/operaciones/programaciones.py (validación y solapes): "
+             f"{len(programas)} (filas de Auditoria: {auditadas})"]
+    for x in programas:
+        p, equipo = x.programacion, muestra.nombre_equipo(x.equipo_id)
+        n, abiertas = _ejecuciones_de(db, p.RobotId)
+        robot = _nombre_robot(p.RobotId)
+        if x.que == "ciclica":
+            lines.append(
+                f"  Cíclica {robot} en {equipo}, ventana {_hhmm(p.HoraInicio)}–{_hhmm(p.HoraFin)} cada "
+                f"{p.IntervaloEntreEjecuciones or 0} min: {_plural(n, 'lanzamiento')} "
+                f"({_plural(max(0, n - 1), 'relanzamiento')}: "
+                "se vuelve a lanzar cada vez que el equipo queda libre dentro de la ventana)")
+        elif x.que == "rango":
+            toca = "toca" if toca_el_dia(p, hoy) else "no toca"
+            lines.append(
+                f"  RangoMensual {robot} en {equipo}, días {p.DiaInicioMes} a {p.DiaFinMes} a las "
+                f"{_hhmm(p.HoraInicio)}: hoy es día {hoy.day}, {toca}; {_plural(n, 'lanzamiento')} "
+                "(una vez por día del rango)")
+        else:
+            lines.append(f"  Diaria {robot} en {equipo} a las {_hhmm(p.HoraInicio)}: {_plural(n, 'lanzamiento')}")
+        if abiertas:
+            lines[-1] += f", {abiertas} en curso al parar"
+    return lines
+
+
+def _resumen(db: DatabaseClient, sim, servicios: list[Servicio], carpeta: Path,
+             programas: list[ProgramacionDemo] | None = None, hoy: date | None = None) -> str:
     deploys = len(sim.deploys())
     intentos = sim.callbacks()
     enviados = sum(1 for c in intentos if c.get("delivery") == "sent")
@@ -351,6 +532,8 @@ def _resumen(db: DatabaseClient, sim, servicios: list[Servicio], carpeta: Path) 
         f"Ejecuciones cerradas por callback: {por_callback}; cerradas por el conciliador: {conciliadas}",
         _linea_en_curso(db, sim),
         f"Cambios de asignación del balanceador (HistoricoBalanceo): {cambios}",
+        *_lineas_pools_resumen(db),
+        *_lineas_programaciones(db, programas or [], hoy or date.today()),
         "Servicios: " + ", ".join(f"{s.nombre} terminó con código {s.codigo_salida}" for s in servicios),
         f"Base de datos SAM: {carpeta / 'sam.db'}",
         f"Fuente de tickets rpa360: {carpeta / 'rpa360.db'}",
@@ -369,7 +552,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     clock = Clock()
     db = DatabaseClient(engine="sqlite", sqlite_path=carpeta / "sam.db")
     ensure_schema(db)
-    _seed_sam_db(db, clock)
+    programas = _seed_sam_db(db, clock)
     rpa360 = _open_rpa360(carpeta / "rpa360.db")
     estado = Estado(tickets={r.file_id: r.tickets_iniciales for r in muestra.ROBOTS if r.online and r.active})
     _write_tickets(rpa360, estado.tickets)
@@ -408,7 +591,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             _new_tickets(rnd, estado, time.monotonic() - inicio)
             _write_tickets(rpa360, estado.tickets)
             if time.monotonic() >= proxima_vista:
-                print(_vista(db, estado, servicios, port, inicio), flush=True)
+                print(_vista(db, estado, servicios, port, inicio, programas), flush=True)
                 proxima_vista = time.monotonic() + 5
     except KeyboardInterrupt:
         print("\nCtrl+C recibido: deteniendo la demo…", flush=True)
@@ -418,7 +601,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             _stop(s, timeout=30)
         sim.close()
         rpa360.close()
-    print(_resumen(db, sim, servicios, carpeta), flush=True)
+    print(_resumen(db, sim, servicios, carpeta, programas, clock.now_local().date()), flush=True)
     db.close_all()
     ok = all(s.codigo_salida == 0 for s in servicios)
     if not ok:
