@@ -43,6 +43,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from common.database.sentencias import dialecto, registrar, sql
@@ -350,6 +351,20 @@ def leer_titular(db: Any, servicio: str) -> Titular | None:
 # The process' election (a thread of its own)
 # ---------------------------------------------------------------------------------------------
 
+#: Fault injection for the tests only (tests/test_ha_perdida_bd.py): while the file this variable
+#: names exists, this process' election cannot reach the SAM DB (each attempt fails as a lost
+#: connection) while its other connections keep working - one process losing the DB on a SQLite
+#: file that every process shares. Unset in production.
+ENV_CORTE_PRUEBA = "SAM_TEST_LIDERAZGO_CORTE"
+
+
+def _corte_de_prueba() -> None:
+    ruta = os.environ.get(ENV_CORTE_PRUEBA)
+    if ruta and Path(ruta).exists():
+        raise DatabaseError(f"Error de base de datos SAM: sin conexión (corte de prueba {ENV_CORTE_PRUEBA})",
+                            retryable=True, connection_lost=True)
+
+
 _ACTUALES: dict[str, Liderazgo] = {}
 _ACTUALES_LOCK = threading.Lock()
 
@@ -474,6 +489,7 @@ class Liderazgo:
         inicio = self._monotonic()
         self.intentos += 1
         try:
+            _corte_de_prueba()
             tomado: bool | None = self.motor.intentar()
         except DatabaseError as exc:
             tomado = None
