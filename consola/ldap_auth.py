@@ -95,7 +95,7 @@ class AutenticadorLdap:
         from ldap3.core.exceptions import LDAPBindError
 
         conn = Connection(self._servidor(), user=self.usuario_bind(usuario), password=clave,
-                          receive_timeout=self.timeout, raise_exceptions=False, auto_bind="NONE")
+                          receive_timeout=int(self.timeout), raise_exceptions=False, auto_bind="NONE")
         try:
             if not self.url.lower().startswith("ldaps://") and not conn.start_tls():
                 raise RuntimeError(f"StartTLS rechazado: {conn.result}")
