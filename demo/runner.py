@@ -1,10 +1,11 @@
 """``python -m demo``: the whole suite on one machine, with nothing to install but requirements.txt.
 
-It creates a working folder with a SQLite SAM DB and a SQLite rpa360 ticket source, starts a
-simulated A360 Control Room in this process, writes the services' settings, starts the three real
-service processes (Lanzador, callback server, Balanceador), feeds tickets over time (completed
-runs consume them), and prints a compact view every few seconds. Ctrl+C or the end of
-``--duracion`` stops everything cleanly and prints a summary.
+It creates a working folder with a SQLite SAM DB (two pools, the robots and their equipos, and
+a daily, a cyclic and a RangoMensual schedule created through the operations module) and a SQLite
+rpa360 ticket source, starts a simulated A360 Control Room in this process, writes the services'
+settings, starts the three real service processes (Lanzador, callback server, Balanceador), feeds
+tickets over time (completed runs consume them), and prints a compact view every few seconds.
+Ctrl+C or the end of ``--duracion`` stops everything cleanly and prints a summary.
 """
 
 from __future__ import annotations
