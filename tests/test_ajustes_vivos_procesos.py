@@ -150,7 +150,8 @@ def test_C6_running_lanzador_max_duration_recipients_and_invalid_row(entorno):
 
 
 class Balanceador:
-    def __init__(self, tmp: Path, smtp: SmtpSink):
+    def __init__(self, tmp: Path, smtp: SmtpSink, preparar=None):
+        """``preparar(db)`` shapes the fleet (pools, ...) before the process starts."""
         self.tmp = tmp
         self.sam, self.rpa = tmp / "sam.db", tmp / "rpa360.db"
         self.log_path = tmp / "logs" / "sam_balanceador_app.log"
@@ -166,6 +167,8 @@ class Balanceador:
         c.execute("CREATE TABLE TicketsPendientesPorRobot (Robot TEXT, RobotId INTEGER NULL, CantidadTickets INTEGER)")
         c.commit()
         c.close()
+        if preparar is not None:
+            preparar(self.db)
         env = {k: v for k, v in os.environ.items()
                if not k.startswith(("SQL_", "BALANCEADOR_", "CLOUDERS_", "EMAIL_", "LOG_", "MAPA_", "SAM_"))}
         env.update({
@@ -258,6 +261,56 @@ def test_C6_running_balanceador_takes_tickets_cooling_preemption_and_recipients(
             assert _destinatarios(smtp, "Ajuste no válido") == [["equipo@example.test"]] * 2
             assert b.log().count("CLAVE_INVENTADA no se puede cambiar en caliente") == 1
             assert "Se mantiene 1" in b.log()
+            assert b.p.poll() is None
+        finally:
+            assert b.cerrar() == 0
+
+
+def _dos_pools(db):
+    """Pool Finanzas: robot 1 and equipos 101-102; pool Logística: robot 2 and equipo 103; the general
+    pool (PoolId NULL): equipos 104-106."""
+    db.executemany("INSERT INTO Pools (PoolId, Nombre, Activo) VALUES (?, ?, 1)", [(1, "Finanzas"), (2, "Logistica")])
+    db.execute("UPDATE Robots SET PoolId = RobotId")
+    db.execute("UPDATE Equipos SET PoolId = 1 WHERE EquipoId IN (101, 102)")
+    db.execute("UPDATE Equipos SET PoolId = 2 WHERE EquipoId = 103")
+
+
+def _motivos(db, motivo):
+    return db.query("SELECT RobotId, PoolId, EquipoIds FROM HistoricoBalanceo WHERE CodigoMotivo = ? "
+                    "ORDER BY HistoricoId", (motivo,))
+
+
+def _asignados(db, robot_id):
+    return {f["EquipoId"] for f in db.query("SELECT EquipoId FROM Asignaciones WHERE RobotId = ? "
+                                            "AND AsignadoPor = 'Balanceador'", (robot_id,))}
+
+
+def test_C6_B12_running_balanceador_takes_strict_isolation_without_restart(tmp_path):
+    """BALANCEADOR_AISLAMIENTO_ESTRICTO changed in ConfiguracionSistema while the Balanceador runs:
+    strict (default) lends nothing; false lends the free general-pool equipos (DESBORDE, with the
+    robot's PoolId), never one of another named pool; true again takes the loans back (EQUIPO_OTRO_POOL)."""
+    with SmtpSink() as smtp:
+        b = Balanceador(tmp_path, smtp, preparar=_dos_pools)
+        try:
+            b.esperar_ciclos(1)
+            b.tickets(Facturas=50)                                          # wants 5; its pool has 2
+            esperar(lambda: _asignados(b.db, 1) == {101, 102}, 90, que="Facturas con los equipos de su pool")
+            # Deliberate: several 1 s cycles go by under strict isolation; no loan may happen.
+            b.esperar_ciclos(3)
+            assert _asignados(b.db, 1) == {101, 102}
+            assert _motivos(b.db, "DESBORDE") == []
+
+            _fila(b.db, "BALANCEADOR_AISLAMIENTO_ESTRICTO", "false")
+            esperar(lambda: _asignados(b.db, 1) == {101, 102, 104, 105, 106}, 90, que="préstamo del pool general")
+            prestamos = _motivos(b.db, "DESBORDE")
+            assert prestamos and {(f["RobotId"], f["PoolId"]) for f in prestamos} == {(1, 1)}
+            assert "BALANCEADOR_AISLAMIENTO_ESTRICTO = False" in b.log()
+            assert 103 not in _asignados(b.db, 1)                          # never from another named pool
+
+            _fila(b.db, "BALANCEADOR_AISLAMIENTO_ESTRICTO", "true")
+            esperar(lambda: _asignados(b.db, 1) == {101, 102}, 90, que="devolución de los préstamos")
+            devueltos = _motivos(b.db, "EQUIPO_OTRO_POOL")
+            assert devueltos and {(f["RobotId"], f["PoolId"]) for f in devueltos} == {(1, 1)}
             assert b.p.poll() is None
         finally:
             assert b.cerrar() == 0
