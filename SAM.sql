@@ -192,6 +192,7 @@ VALUES
     (N'Robots', N'ExisteEnA360', N'BIT', N'cualquiera', NULL, 1),
     (N'Robots', N'FechaSincronizacion', N'DATETIME2(3)', N'datetime2', NULL, 1),
     (N'Robots', N'PoolId', N'INT', N'entero', NULL, 1),
+    (N'Robots', N'FechaActualizacion', N'DATETIME2(3)', N'datetime2', NULL, 1),
     (N'Equipos', N'EquipoId', N'INT', N'entero', NULL, 0),
     (N'Equipos', N'Equipo', N'NVARCHAR(100)', N'texto', NULL, 0),
     (N'Equipos', N'UserId', N'INT', N'cualquiera', NULL, 0),
@@ -204,6 +205,7 @@ VALUES
     (N'Equipos', N'UsuarioActivoA360', N'BIT', N'cualquiera', NULL, 1),
     (N'Equipos', N'FechaSincronizacion', N'DATETIME2(3)', N'datetime2', NULL, 1),
     (N'Equipos', N'PoolId', N'INT', N'entero', NULL, 1),
+    (N'Equipos', N'FechaActualizacion', N'DATETIME2(3)', N'datetime2', NULL, 1),
     (N'Programaciones', N'ProgramacionId', N'INT', N'identidad', NULL, 0),
     (N'Programaciones', N'RobotId', N'INT', N'entero', NULL, 0),
     (N'Programaciones', N'TipoProgramacion', N'NVARCHAR(20)', N'texto', 10, 0),
@@ -795,6 +797,7 @@ BEGIN
         ExisteEnA360 BIT NOT NULL CONSTRAINT DF_Robots_ExisteEnA360 DEFAULT (1),
         FechaSincronizacion DATETIME2(3) NULL,
         PoolId INT NULL,
+        FechaActualizacion DATETIME2(3) NOT NULL CONSTRAINT DF_Robots_FechaActualizacion DEFAULT (GETDATE()),
         CONSTRAINT PK_Robots PRIMARY KEY CLUSTERED (RobotId),
         CONSTRAINT FK_Robots_Pools FOREIGN KEY (PoolId) REFERENCES dbo.Pools (PoolId)
     );
@@ -816,6 +819,7 @@ BEGIN
         UsuarioActivoA360 BIT NOT NULL CONSTRAINT DF_Equipos_UsuarioActivoA360 DEFAULT (1),
         FechaSincronizacion DATETIME2(3) NULL,
         PoolId INT NULL,
+        FechaActualizacion DATETIME2(3) NOT NULL CONSTRAINT DF_Equipos_FechaActualizacion DEFAULT (GETDATE()),
         CONSTRAINT PK_Equipos PRIMARY KEY CLUSTERED (EquipoId),
         CONSTRAINT FK_Equipos_Pools FOREIGN KEY (PoolId) REFERENCES dbo.Pools (PoolId)
     );
@@ -1242,6 +1246,16 @@ ALTER TABLE dbo.Equipos ADD PoolId INT NULL CONSTRAINT FK_Equipos_Pools REFERENC
 GO
 IF COL_LENGTH(N'dbo.HistoricoBalanceo', N'PoolId') IS NULL
 ALTER TABLE dbo.HistoricoBalanceo ADD PoolId INT NULL;
+GO
+-- Version of the operator-owned columns (CONSOLE §4, common/operaciones): set by every operations write,
+-- never by the A360 sync (a sync run does not invalidate an operator's open form).
+IF COL_LENGTH(N'dbo.Robots', N'FechaActualizacion') IS NULL
+ALTER TABLE dbo.Robots ADD FechaActualizacion DATETIME2(3) NOT NULL
+    CONSTRAINT DF_Robots_FechaActualizacion DEFAULT (GETDATE());
+GO
+IF COL_LENGTH(N'dbo.Equipos', N'FechaActualizacion') IS NULL
+ALTER TABLE dbo.Equipos ADD FechaActualizacion DATETIME2(3) NOT NULL
+    CONSTRAINT DF_Equipos_FechaActualizacion DEFAULT (GETDATE());
 GO
 
 -- Claves nuevas sobre tablas heredadas (sólo si faltan; las comprobaciones previas 2, 3, 4 y 6

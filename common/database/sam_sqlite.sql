@@ -28,7 +28,9 @@ CREATE TABLE IF NOT EXISTS Robots (
     TicketsPorEquipoAdicional INTEGER NULL,
     ExisteEnA360              INTEGER NOT NULL DEFAULT 1,
     FechaSincronizacion       DATETIME NULL,
-    PoolId                    INTEGER NULL REFERENCES Pools (PoolId)
+    PoolId                    INTEGER NULL REFERENCES Pools (PoolId),
+    -- Version of the operator-owned columns (CONSOLE §4): set by every operations write, never by the sync.
+    FechaActualizacion        DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f', 'now', 'localtime'))
 );
 
 CREATE TABLE IF NOT EXISTS Equipos (
@@ -43,7 +45,9 @@ CREATE TABLE IF NOT EXISTS Equipos (
     EstadoA360              TEXT NULL,
     UsuarioActivoA360       INTEGER NOT NULL DEFAULT 1,
     FechaSincronizacion     DATETIME NULL,
-    PoolId                  INTEGER NULL REFERENCES Pools (PoolId)
+    PoolId                  INTEGER NULL REFERENCES Pools (PoolId),
+    -- Version of the operator-owned columns (CONSOLE §4): set by every operations write, never by the sync.
+    FechaActualizacion      DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f', 'now', 'localtime'))
 );
 
 CREATE TABLE IF NOT EXISTS Programaciones (
@@ -212,7 +216,7 @@ CREATE TABLE IF NOT EXISTS ConfiguracionSistema (
 );
 
 -- Audit trail (CONSOLE §4): every operations change and every refused attempt, written in the
--- change's own transaction. Antes/Despues are JSON; Resultado: ok, forzado or rechazado.
+-- change's own transaction. Antes/Despues are JSON; Resultado: ok, forzado, rechazado or conflicto.
 CREATE TABLE IF NOT EXISTS Auditoria (
     AuditoriaId INTEGER PRIMARY KEY AUTOINCREMENT,
     Fecha       DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f', 'now', 'localtime')),

@@ -15,8 +15,9 @@ from typing import Any
 from common.database import sentencias
 
 ROLES = ("lector", "operador", "administrador")
-OK, FORZADO, RECHAZADO = "ok", "forzado", "rechazado"
-RESULTADOS = (OK, FORZADO, RECHAZADO)
+#: ``conflicto``: refused because the row changed after the caller read it (optimistic concurrency).
+OK, FORZADO, RECHAZADO, CONFLICTO = "ok", "forzado", "rechazado", "conflicto"
+RESULTADOS = (OK, FORZADO, RECHAZADO, CONFLICTO)
 
 # ruff: noqa: S608 - the statements below are built from constants only (no input is ever formatted in)
 _COLUMNAS = "(Fecha, Usuario, Rol, Ip, Accion, Entidad, EntidadId, Antes, Despues, Resultado)"

@@ -1,78 +1,19 @@
-"""Robot configuration → A360 ``botInput`` (A360_API §2.6): ``Robots.Parametros`` typed for deploy.
-
-A robot's ``Parametros`` is a JSON object (name → value): strings become STRING, booleans
-BOOLEAN, integers and floats NUMBER (as decimal text), an object with a ``type`` key passes
-unchanged; null, arrays and untyped objects are a robot configuration error
-(``A360Error(kind="input")``, recorded like a refused deploy and alerted as such). Empty →
-``{"in_NumRepeticion": NUMBER LANZADOR_BOT_INPUT_VUELTAS}``. The HTTP client takes the ready
-``botInput``.
+"""Robot configuration → A360 ``botInput`` (A360_API §2.6) for the deploy: ``Robots.Parametros`` typed
+by :mod:`common.parametros_bot` (the one home of the rule, shared with the operations module that
+validates an operator's edit). A value that cannot be typed is a robot configuration error
+(``A360Error(kind="input")``, recorded like a refused deploy and alerted as such). The HTTP client
+takes the ready ``botInput``.
 """
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Mapping
-from decimal import Decimal
 from typing import Any
 
+from common.parametros_bot import ParametrosNoValidos, tipar
 from lanzador.clients.aa_client import KIND_INPUT, A360Error
 
 __all__ = ["build_bot_input"]
-
-
-def _number_text(value: int | float) -> str:
-    if isinstance(value, int):
-        return str(value)
-    if math.isnan(value) or math.isinf(value):
-        raise ValueError("no finito")
-    text = repr(value)
-    if "e" in text or "E" in text:
-        text = format(Decimal(text), "f")
-    return text
-
-
-def _parse(parametros: str | bytes | Mapping[str, Any] | None) -> Any:
-    """The ``Parametros`` value as Python data (``None`` when empty)."""
-    data: Any = parametros
-    if isinstance(parametros, (bytes, bytearray)):
-        data = parametros.decode("utf-8", errors="replace")
-    if not isinstance(data, str):
-        return data
-    if not data.strip():
-        return None
-    try:
-        return json.loads(data)
-    except ValueError as exc:
-        raise A360Error(KIND_INPUT, f"Parametros del robot no es JSON válido: {exc.msg} "
-                        f"(línea {exc.lineno}, columna {exc.colno})") from None
-
-
-def _typed(name: str, value: Any) -> dict[str, Any]:
-    """One A360 typed variable."""
-    if isinstance(value, bool):                      # bool before int: bool is an int subclass
-        return {"type": "BOOLEAN", "boolean": "true" if value else "false"}
-    if isinstance(value, (int, float)):
-        try:
-            return {"type": "NUMBER", "number": _number_text(value)}
-        except ValueError:
-            raise A360Error(KIND_INPUT, f"Parametros del robot: la variable {name!r} no es un "
-                            "número finito") from None
-    if isinstance(value, str):
-        return {"type": "STRING", "string": value}
-    if isinstance(value, Mapping) and "type" in value:
-        return dict(value)
-    if value is None:
-        raise A360Error(KIND_INPUT, f"Parametros del robot: la variable {name!r} es null; "
-                        "no se puede tipar")
-    if isinstance(value, (list, tuple)):
-        raise A360Error(KIND_INPUT, f"Parametros del robot: la variable {name!r} es una lista; "
-                        "use un objeto tipado {\"type\": \"LIST\", ...}")
-    if isinstance(value, Mapping):
-        raise A360Error(KIND_INPUT, f"Parametros del robot: la variable {name!r} es un objeto "
-                        "sin clave \"type\"")
-    raise A360Error(KIND_INPUT, f"Parametros del robot: la variable {name!r} tiene un tipo "
-                    f"no admitido ({type(value).__name__})")
 
 
 def build_bot_input(parametros: str | Mapping[str, Any] | None, default_vueltas: int) -> dict:
@@ -82,15 +23,7 @@ def build_bot_input(parametros: str | Mapping[str, Any] | None, default_vueltas:
     ``type`` key passes unchanged; null, arrays and untyped objects raise ``A360Error(kind="input")``.
     Empty -> ``{"in_NumRepeticion": NUMBER default_vueltas}``.
     """
-    data = _parse(parametros)
-    if data is None or (isinstance(data, Mapping) and not data):
-        return {"in_NumRepeticion": {"type": "NUMBER", "number": str(int(default_vueltas))}}
-    if not isinstance(data, Mapping):
-        raise A360Error(KIND_INPUT, "Parametros del robot debe ser un objeto JSON "
-                        f"(nombre -> valor), no {type(data).__name__}")
-    out: dict[str, Any] = {}
-    for name, value in data.items():
-        if not isinstance(name, str) or not name:
-            raise A360Error(KIND_INPUT, "Parametros del robot: nombre de variable vacío o no texto")
-        out[name] = _typed(name, value)
-    return out
+    try:
+        return tipar(parametros, default_vueltas)
+    except ParametrosNoValidos as exc:
+        raise A360Error(KIND_INPUT, str(exc)) from None
