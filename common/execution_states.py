@@ -107,6 +107,10 @@ TRANSICIONES: dict[tuple[str, str], str] = {
 #: The one change out of a terminal state, allowed only with the marker above (L5.5).
 REVIVIR = (DEPLOY_FAILED, DEPLOYED)
 
+#: L8.1, origin "operador": the close of a stuck execution by an operator (``destrabar``), any open
+#: state (INTENCION or ACTIVO) -> TERMINAL as this state. It is not REVIVIR's origin, so nothing reopens it.
+DESTRABAR = RUN_ABORTED
+
 
 def may_replace(current: str | None, new: str, *, fallo_sin_confirmar: bool = False) -> bool:
     """Whether ``new`` may overwrite ``current`` according to :data:`TRANSICIONES`.
