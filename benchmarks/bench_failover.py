@@ -43,14 +43,38 @@ def coste(lease: float, renovaciones: int = 200) -> None:
         for _ in range(10000):
             e.puede_trabajar()
         comprobacion_us = (time.perf_counter() - t0) / 10000 * 1e6
+        sin_cerco, con_cerco, sentencias_cerco = _intenciones(db, e.cerco())
         db.close_all()
     por_minuto = 60.0 / (FRACCION_RENOVACION * lease)
     print(f"Coste de HA con HA_LEASE_SEG={lease:g}: {por_minuto:.1f} renovaciones por minuto y proceso; "
           f"SQLite {por_renovacion:.0f} sentencia por renovación (mediana {statistics.median(t) * 1000:.2f} ms, "
           f"máx {max(t) * 1000:.2f} ms); SQL Server 2 sentencias (APPLOCK_MODE y la fila de dbo.Liderazgo) "
-          f"= {2 * por_minuto:.0f} sentencias por minuto. Un ciclo de lanzamiento no añade sentencias: la "
-          f"comprobación de liderazgo es local ({comprobacion_us:.2f} µs por tarea y por despliegue). Un "
+          f"= {2 * por_minuto:.0f} sentencias por minuto. La comprobación local de liderazgo cuesta "
+          f"{comprobacion_us:.2f} µs por tarea y por despliegue. Cerco (H3): la intención lleva la condición en la "
+          f"misma sentencia ({sentencias_cerco:g} sentencia por intención; mediana {sin_cerco * 1000:.2f} ms sin "
+          f"cerco, {con_cerco * 1000:.2f} ms con cerco); el Balanceador añade 1 sentencia por plan no vacío. Un "
           "proceso en espera hace 1 intento por tercio de lease (o al expirar el lease que vio).")
+
+
+def _intenciones(db, cerco, n: int = 300) -> tuple[float, float, float]:
+    """Median time of an intent insert without and with the fence, and statements per fenced one."""
+    from datetime import datetime
+
+    from common.database import ejecuciones
+
+    def medir(c) -> float:
+        t = []
+        for i in range(n):
+            t0 = time.perf_counter()
+            ejecuciones.insert_intent(db, robot_id=1, equipo_id=i, user_id=1, hora=None, fecha_slot=None,
+                                      now=datetime(2026, 5, 4, 10, 0), cerco=c)
+            t.append(time.perf_counter() - t0)
+        return statistics.median(t)
+
+    sin = medir(None)
+    db.reset_statement_count()
+    con = medir(cerco)
+    return sin, con, db.statement_count / n
 
 
 def main(argv: list[str] | None = None) -> int:
