@@ -24,6 +24,9 @@ CONTRATO: dict[tuple[str, str], str] = {
     ("/health", "GET"): PUBLICA,
     ("/static/<path:filename>", "GET"): PUBLICA,
     ("/", "GET"): LECTOR,
+    # Operator changes (consola/vistas/cambios_*.py)
+    ("/programaciones", "POST"): OPERADOR,
+    ("/programaciones/<int:programacion_id>", "POST"): OPERADOR,
 }
 #: Values for URL converters when a route is requested.
 MUESTRAS = {"int": "1", "path": "consola.css", "string": "x", "default": "x"}

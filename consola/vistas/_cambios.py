@@ -1,0 +1,164 @@
+"""What every console POST handler shares (CONSOLE §3, §4): the :class:`Actor` of the request,
+strict parsing of form fields (a malformed value is a 400 with a Spanish message, never a 500),
+redirect-after-POST with a flash message, and the form re-shown with the operation's refusal.
+
+Not a views module (leading underscore): it has no blueprint.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Any
+
+from flask import flash, jsonify, redirect, request
+from werkzeug.exceptions import BadRequest
+
+from common.operaciones.auditoria import Actor
+from consola import web
+
+#: Longest text a form field may carry (bigger bodies are cut by MAX_CONTENT_LENGTH anyway).
+MAX_TEXTO = 4000
+
+
+class EntradaNoValida(BadRequest):
+    """A malformed form field: 400 with the Spanish ``mensaje`` (shown by the error page)."""
+
+    def __init__(self, mensaje: str) -> None:
+        super().__init__(mensaje)
+        self.mensaje = mensaje
+
+
+def actor() -> Actor:
+    u = web.usuario()
+    if u is None:  # the security layer answers 401 before any handler runs; defensive only
+        raise EntradaNoValida("Sesión no válida.")
+    return Actor(u.usuario, u.rol, request.remote_addr)
+
+
+def ahora() -> datetime:
+    """SAM's clock, naive local time (as the DB stores it)."""
+    return web.contexto().clock.now_local().replace(tzinfo=None)
+
+
+def texto(nombre: str, *, obligatorio: bool = False, maximo: int = MAX_TEXTO) -> str | None:
+    valor = request.form.get(nombre)
+    valor = None if valor is None else valor.strip()
+    if not valor:
+        if obligatorio:
+            raise EntradaNoValida(f"Falta el campo {nombre}.")
+        return None
+    if len(valor) > maximo:
+        raise EntradaNoValida(f"El campo {nombre} admite como máximo {maximo} caracteres.")
+    return valor
+
+
+def entero(nombre: str, *, obligatorio: bool = False, minimo: int | None = None,
+           maximo: int | None = None) -> int | None:
+    valor = texto(nombre, obligatorio=obligatorio, maximo=20)
+    if valor is None:
+        return None
+    try:
+        numero = int(valor)
+    except ValueError:
+        raise EntradaNoValida(f"El campo {nombre} debe ser un número entero (se recibió '{valor[:20]}').") from None
+    if (minimo is not None and numero < minimo) or (maximo is not None and numero > maximo):
+        raise EntradaNoValida(f"El campo {nombre} debe estar entre {minimo} y {maximo} (se recibió {numero}).")
+    return numero
+
+
+def enteros(nombre: str) -> list[int]:
+    """Every value of a repeated field (e.g. the equipos of a schedule), as integers."""
+    out = []
+    for valor in request.form.getlist(nombre):
+        valor = valor.strip()
+        if not valor:
+            continue
+        if not valor.isdigit() or len(valor) > 12:
+            raise EntradaNoValida(f"El campo {nombre} debe llevar identificadores numéricos (se recibió '{valor[:20]}').")
+        out.append(int(valor))
+    return out
+
+
+def casilla(nombre: str) -> bool:
+    """A checkbox: present with 1/true/on/si → True; absent → False; anything else → 400."""
+    valor = (request.form.get(nombre) or "").strip().lower()
+    if valor in ("", "0", "false", "no"):
+        return False
+    if valor in ("1", "true", "on", "si", "sí"):
+        return True
+    raise EntradaNoValida(f"El campo {nombre} debe ser 0 o 1 (se recibió '{valor[:20]}').")
+
+
+def bit(nombre: str) -> bool | None:
+    """A 0/1 select: absent or blank → None (not changed)."""
+    if not (request.form.get(nombre) or "").strip():
+        return None
+    return casilla(nombre)
+
+
+def hora(nombre: str) -> time | None:
+    valor = texto(nombre, maximo=8)
+    if valor is None:
+        return None
+    for formato in ("%H:%M", "%H:%M:%S"):
+        try:
+            return datetime.strptime(valor, formato).time()
+        except ValueError:
+            pass
+    raise EntradaNoValida(f"El campo {nombre} debe ser una hora HH:MM (se recibió '{valor}').")
+
+
+def fecha(nombre: str) -> date | None:
+    valor = texto(nombre, maximo=10)
+    if valor is None:
+        return None
+    try:
+        return date.fromisoformat(valor)
+    except ValueError:
+        raise EntradaNoValida(f"El campo {nombre} debe ser una fecha AAAA-MM-DD (se recibió '{valor}').") from None
+
+
+def fecha_hora(nombre: str) -> datetime | None:
+    """A ``datetime-local`` field (``AAAA-MM-DDTHH:MM``) or ``AAAA-MM-DD HH:MM``."""
+    valor = texto(nombre, maximo=26)
+    if valor is None:
+        return None
+    try:
+        return datetime.fromisoformat(valor.replace(" ", "T"))
+    except ValueError:
+        raise EntradaNoValida(f"El campo {nombre} debe ser una fecha y hora AAAA-MM-DD HH:MM "
+                              f"(se recibió '{valor}').") from None
+
+
+def version(nombre: str = "version") -> datetime | None:
+    """The row version the form carried (``FechaActualizacion`` as ISO text)."""
+    valor = texto(nombre, maximo=40)
+    if valor is None:
+        return None
+    try:
+        return datetime.fromisoformat(valor)
+    except ValueError:
+        raise EntradaNoValida("El campo version no es válido; vuelva a abrir el formulario.") from None
+
+
+def version_texto(valor: Any) -> str:
+    """The hidden ``version`` field's value for a row's ``FechaActualizacion``."""
+    if valor is None:
+        return ""
+    if isinstance(valor, str):
+        valor = datetime.fromisoformat(valor)
+    return valor.isoformat(timespec="milliseconds")
+
+
+def hecho(mensaje: str, destino: str, **datos: Any):
+    """Success: 303 to ``destino`` with a flash message (JSON clients: 200 with the data)."""
+    if web.quiere_json():
+        return jsonify(estado="ok", mensaje=mensaje, **datos), 200
+    flash(mensaje, "ok")
+    return redirect(destino, 303)
+
+
+def rechazado(plantilla: str, datos: dict[str, Any], mensaje: str, estado: int = 409, **solo_html: Any):
+    """A refusal: the form re-shown with the Spanish ``mensaje`` (nothing was written)."""
+    return web.responder(plantilla, {"estado": "rechazado", "mensaje": mensaje, **datos}, estado,
+                         error=mensaje, **solo_html)
