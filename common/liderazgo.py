@@ -18,6 +18,11 @@ lease can expire (``L`` after that renewal reached the database). On SQL Server 
 leader waits ``2L/3`` before working, so a leader whose session was killed without it noticing
 has given up by then. A standby retries at the lease's expiry (SQLite) or every ``L/3``.
 
+Fencing (H3): with HA on, the work itself is conditional in the DB on this process still being
+the holder recorded in ``Liderazgo`` (:class:`Cerco`, :data:`CONDICION_CERCO`,
+:func:`comprobar_cerco`): the Lanzador's intent insert embeds the condition, the Balanceador's plan
+transaction checks it first; a refusal is :class:`LiderazgoPerdido`.
+
 With ``HA_HABILITADO=false`` the same lock/lease makes a second instance refuse to start
 (:class:`RolOcupado`, naming host and pid of the holder); the running one keeps working through
 DB outages as in Part 1 (role ``activo``), but stops if it ever finds another holder.
