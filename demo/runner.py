@@ -3,7 +3,8 @@
 It creates a working folder with a SQLite SAM DB (two pools, the robots and their equipos, and
 a daily, a cyclic and a RangoMensual schedule created through the operations module) and a SQLite
 rpa360 ticket source, starts a simulated A360 Control Room in this process, writes the services'
-settings, starts the three real service processes (Lanzador, callback server, Balanceador), feeds
+settings, starts the three real service processes (Lanzador, callback server, Balanceador) and the
+web console (``SAM-Consola``, with a demo administrator whose random password it prints), feeds
 tickets over time (completed runs consume them), and prints a compact view every few seconds.
 Ctrl+C or the end of ``--duracion`` stops everything cleanly and prints a summary.
 """
@@ -46,6 +47,7 @@ from common.programacion import Programacion, toca_el_dia
 from demo import muestra
 
 IS_WINDOWS = os.name == "nt"
+ADMIN_DEMO = "admin"  # the console's demo administrator (random password, printed at start)
 CALLBACK_PATH = "/api/callback"
 TICKETS_POR_EJECUCION = 5  # tickets a completed demo run clears
 AISLAMIENTO_ESTRICTO = "false"  # B12 in the demo: the general pool lends its free VMs (see the summary)
@@ -66,6 +68,7 @@ class Servicio:
     log: Path
     proc: subprocess.Popen | None = None
     codigo_salida: int | None = None
+    puerto_health: int | None = None  # HTTP services: the port whose /health the view shows
 
 
 @dataclass
@@ -240,6 +243,23 @@ def _service_env(carpeta: Path, sim_url: str, port: int, token: str) -> dict[str
     }
 
 
+def _consola_env(puerto: int) -> dict[str, str]:
+    """Settings of the console: loopback only, a fresh session key per demo."""
+    return {"CONSOLA_HOST": "127.0.0.1", "CONSOLA_PUERTO": str(puerto), "CONSOLA_SECRETO": secrets.token_urlsafe(48)}
+
+
+def _crear_admin_demo(db: DatabaseClient) -> str:
+    """Create the console's demo administrator through the users' operations (audited as ``demo``,
+    as ``python -m consola usuarios crear`` does); returns its random password."""
+    from common.operaciones import usuarios
+    from consola import claves
+
+    clave = secrets.token_urlsafe(12)
+    usuarios.crear(db, DEMO_ACTOR, ADMIN_DEMO, "administrador", claves.hashear(clave),
+                   nombre="Administrador de la demo")
+    return clave
+
+
 def _write_env_file(carpeta: Path, env: dict[str, str]) -> Path:
     path = carpeta / ".env"
     lines = ["# Configuración generada por la demo de SAM (sólo para consulta: la demo la pasa por entorno)."]
@@ -279,6 +299,18 @@ def _stop(servicio: Servicio, timeout: float) -> None:
             proc.kill()
             proc.wait(10)
     servicio.codigo_salida = proc.returncode
+
+
+def _esperar_consola(consola: Servicio, url: str, clave: str) -> None:
+    """Wait (up to 30 s) for the console's /health and print where to sign in."""
+    deadline = time.monotonic() + 30
+    while _health(consola.puerto_health) != "OK" and time.monotonic() < deadline and consola.proc.poll() is None:
+        time.sleep(0.2)
+    if _health(consola.puerto_health) != "OK":
+        print(f"La consola web no respondió a /health: revise {consola.log}", flush=True)
+        return
+    print(f"Consola web en {url} — usuario «{ADMIN_DEMO}», clave «{clave}» (administrador; la clave es "
+          "aleatoria y sólo vale para esta demo)", flush=True)
 
 
 def _health(port: int) -> str:
@@ -414,7 +446,7 @@ def _vista(db: DatabaseClient, estado: Estado, servicios: list[Servicio], port: 
     salud = []
     for s in servicios:
         vivo = s.proc is not None and s.proc.poll() is None
-        extra = f" (/health {_health(port)})" if vivo and s.nombre == "Callback" else ""
+        extra = f" (/health {_health(s.puerto_health)})" if vivo and s.puerto_health else ""
         salud.append(f"{s.nombre}: {'en marcha' if vivo else 'detenido'}{extra}")
     lines.append("Servicios: " + " · ".join(salud))
     return "\n".join(lines)
@@ -566,14 +598,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         duration_s={"dist": "uniform", "min": 8, "max": 30},
         callback_drop_rate=0.15,
     )
-    port = _free_port()
-    env = _service_env(carpeta, sim.url, port, secrets.token_urlsafe(24))
+    port, puerto_consola = _free_port(), _free_port()
+    env = {**_service_env(carpeta, sim.url, port, secrets.token_urlsafe(24)), **_consola_env(puerto_consola)}
     _write_env_file(carpeta, env)
+    clave_admin = _crear_admin_demo(db)
     servicios = [
-        Servicio("Callback", PROJECT_ROOT / "callback" / "run_callback.py", carpeta / "logs" / "callback.salida.log"),
+        Servicio("Callback", PROJECT_ROOT / "callback" / "run_callback.py", carpeta / "logs" / "callback.salida.log",
+                 puerto_health=port),
         Servicio("Lanzador", PROJECT_ROOT / "lanzador" / "run_lanzador.py", carpeta / "logs" / "lanzador.salida.log"),
         Servicio("Balanceador", PROJECT_ROOT / "balanceador" / "run_balanceador.py", carpeta / "logs" / "balanceador.salida.log"),
+        Servicio("Consola", PROJECT_ROOT / "consola" / "run_consola.py", carpeta / "logs" / "consola.salida.log",
+                 puerto_health=puerto_consola),
     ]
+    url_consola = f"http://127.0.0.1:{puerto_consola}/"
     print(f"Control Room simulado en {sim.url}; callbacks en http://127.0.0.1:{port}{CALLBACK_PATH}", flush=True)
     inicio = time.monotonic()
     try:
@@ -583,6 +620,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             time.sleep(0.2)
         for s in servicios[1:]:
             _start(s, env, carpeta)
+        _esperar_consola(servicios[3], url_consola, clave_admin)
         print("Servicios iniciados. Ctrl+C para terminar." if args.duracion is None
               else f"Servicios iniciados; la demo dura {args.duracion:g} s (Ctrl+C para terminar antes).", flush=True)
         proxima_vista = time.monotonic() + 5
@@ -598,11 +636,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("\nCtrl+C recibido: deteniendo la demo…", flush=True)
     finally:
         print("Deteniendo los servicios…", flush=True)
-        for s in (servicios[1], servicios[2], servicios[0]):  # the callback server last
+        for s in (servicios[3], servicios[1], servicios[2], servicios[0]):  # the callback server last
             _stop(s, timeout=30)
         sim.close()
         rpa360.close()
     print(_resumen(db, sim, servicios, carpeta, programas, clock.now_local().date()), flush=True)
+    print(f"Consola web (detenida con la demo): {url_consola} — usuario «{ADMIN_DEMO}», clave «{clave_admin}». "
+          f"Su log: {carpeta / 'logs' / 'sam_consola.log'}", flush=True)
     db.close_all()
     ok = all(s.codigo_salida == 0 for s in servicios)
     if not ok:

@@ -6,8 +6,10 @@ import re
 import sqlite3
 import subprocess
 import sys
+import threading
 
 import pytest
+import requests
 
 from common.execution_states import TERMINAL_STATES
 from common.paths import PROJECT_ROOT
@@ -16,13 +18,57 @@ from demo import muestra
 pytestmark = [pytest.mark.system, pytest.mark.slow]
 
 
+#: The line the demo prints once its console answers (URL, user and the random password).
+LINEA_CONSOLA = re.compile(r"^Consola web en (http://127\.0\.0\.1:\d+)/ — usuario «(\w+)», clave «([^»]+)»", re.M)
+
+
+def _leer(flujo, destino: list[str], linea_vista: threading.Event) -> None:
+    for linea in flujo:
+        destino.append(linea)
+        if LINEA_CONSOLA.match(linea):
+            linea_vista.set()
+
+
+def _probar_consola(salida: list[str]) -> dict:
+    """While the demo runs: the console's /health and a sign-in with the printed password."""
+    url, usuario, clave = LINEA_CONSOLA.search("".join(salida)).groups()
+    with requests.Session() as s:
+        salud = s.get(url + "/health", timeout=30)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', s.get(url + "/login", timeout=30).text).group(1)
+        mala = s.post(url + "/login", data={"Usuario": usuario, "Clave": clave + "x", "csrf_token": token},
+                      allow_redirects=False, timeout=30)
+        entrada = s.post(url + "/login", data={"Usuario": usuario, "Clave": clave, "csrf_token": token},
+                         allow_redirects=False, timeout=30)
+        estado = s.get(url + "/", allow_redirects=False, timeout=30)
+    return {"url": url, "usuario": usuario, "clave": clave, "health": (salud.status_code, salud.json()),
+            "mala": mala.status_code, "entrada": (entrada.status_code, entrada.headers.get("Location")),
+            "estado": (estado.status_code, "Estado" in estado.text)}
+
+
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):
     carpeta = tmp_path_factory.mktemp("demo")
-    proc = subprocess.run(
-        [sys.executable, "-m", "demo", "--duracion", "45", "--semilla", "1", "--carpeta", str(carpeta)],
-        cwd=PROJECT_ROOT, capture_output=True, text=True, encoding="utf-8", timeout=240,
-    )
+    args = [sys.executable, "-m", "demo", "--duracion", "45", "--semilla", "1", "--carpeta", str(carpeta)]
+    popen = subprocess.Popen(args, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             encoding="utf-8")
+    salida: list[str] = []
+    errores: list[str] = []
+    vista = threading.Event()
+    lectores = [threading.Thread(target=_leer, args=(popen.stdout, salida, vista), daemon=True),
+                threading.Thread(target=_leer, args=(popen.stderr, errores, threading.Event()), daemon=True)]
+    for h in lectores:
+        h.start()
+    try:
+        consola = _probar_consola(salida) if vista.wait(120) else None
+        popen.wait(timeout=240)
+    finally:
+        if popen.poll() is None:
+            popen.kill()
+            popen.wait()
+    for h in lectores:
+        h.join(timeout=30)
+    proc = subprocess.CompletedProcess(args, popen.returncode, "".join(salida), "".join(errores))
+    proc.consola = consola  # type: ignore[attr-defined]
     db = sqlite3.connect(carpeta / "sam.db")
     db.row_factory = sqlite3.Row
     yield proc, db, carpeta
@@ -32,8 +78,8 @@ def demo_run(tmp_path_factory):
 def test_demo_exits_0_and_every_service_exited_0(demo_run):
     proc, _, _ = demo_run
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    codes = re.findall(r"(Callback|Lanzador|Balanceador) terminó con código (-?\d+|None)", proc.stdout)
-    assert sorted(name for name, _ in codes) == ["Balanceador", "Callback", "Lanzador"]
+    codes = re.findall(r"(Callback|Lanzador|Balanceador|Consola) terminó con código (-?\d+|None)", proc.stdout)
+    assert sorted(name for name, _ in codes) == ["Balanceador", "Callback", "Consola", "Lanzador"]
     assert all(code == "0" for _, code in codes), codes
 
 
@@ -201,3 +247,29 @@ def test_L7_4_demo_schedules_were_created_through_the_operations_module(demo_run
     assert {int(r[0]) for r in auditadas} == ids and len(ids) == 3
     assert db.execute("SELECT COUNT(*) FROM Programaciones WHERE FechaActualizacion IS NULL").fetchone()[0] == 0
     assert "Programaciones creadas con common/operaciones/programaciones.py (validación y solapes): 3 " in proc.stdout
+
+
+# --- the console (CONSOLE §5) ----------------------------------------------------------------
+
+
+def test_demo_starts_the_console_and_its_printed_password_signs_in(demo_run):
+    proc, db, carpeta = demo_run
+    consola = proc.consola
+    assert consola is not None, "the demo did not print the console's URL and password: " + proc.stdout[-3000:]
+    assert consola["health"] == (200, {"estado": "ok"})
+    assert consola["mala"] == 401  # a wrong password is refused...
+    assert consola["entrada"] == (303, "/")  # ...the printed one signs in
+    assert consola["estado"] == (200, True)
+    fila = db.execute("SELECT Rol, Activo, UltimoAcceso, HashClave FROM UsuariosConsola WHERE Usuario = ?",
+                      (consola["usuario"],)).fetchone()
+    assert (fila["Rol"], fila["Activo"]) == ("administrador", 1) and fila["UltimoAcceso"] is not None
+    assert db.execute("SELECT COUNT(*) FROM Auditoria WHERE Usuario = 'demo' AND Entidad = 'UsuariosConsola' "
+                      "AND Resultado = 'ok'").fetchone()[0] == 1
+    # the password is neither stored in clear nor written to the .env or any log
+    assert consola["clave"] not in fila["HashClave"]
+    assert consola["clave"] not in (carpeta / ".env").read_text(encoding="utf-8")
+    for log in (carpeta / "logs").iterdir():
+        assert consola["clave"] not in log.read_text(encoding="utf-8", errors="replace"), log.name
+    # the summary says where the console was and how to sign in; the view showed it running
+    assert f"Consola web (detenida con la demo): {consola['url']}/ — usuario «{consola['usuario']}»" in proc.stdout
+    assert re.search(r"Servicios: .*Consola: en marcha \(/health OK\)", proc.stdout)
