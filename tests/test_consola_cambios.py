@@ -166,3 +166,127 @@ def test_json_clients_get_the_result_and_the_refusal(entorno):
     assert r.status_code == 200 and r.get_json()["estado"] == "ok" and r.get_json()["ProgramacionId"]
     r = enviar(c, "/programaciones", ciclica(RobotId="2"), headers={"Accept": "application/json"})
     assert r.status_code == 409 and r.get_json()["estado"] == "rechazado" and r.get_json()["conflictos"]
+
+
+# --- destrabar ------------------------------------------------------------------------------
+def _ejecucion(db, estado: str = "RUNNING", fin=None) -> int:
+    db.execute("INSERT INTO Ejecuciones (DeploymentId, RobotId, EquipoId, Estado, FechaInicio, FechaFin) "
+               "VALUES (?, 1, 10, ?, '2026-03-02 07:00:00', ?)", (f"dep-{estado}", estado, fin))
+    return db.query_one("SELECT MAX(EjecucionId) AS Id FROM Ejecuciones")["Id"]
+
+
+def test_O2_1_unlocking_closes_the_execution_with_the_reason_once(entorno):
+    app, db, _ = entorno
+    eid = _ejecucion(db)
+    c = cliente(app, "operador")
+    r = enviar(c, f"/ejecuciones/{eid}/destrabar", {"motivo": "VM reiniciada a mano"})
+    assert r.status_code == 303 and r.headers["Location"] == f"/ejecuciones/{eid}"
+    fila = db.query_one("SELECT Estado, FechaFin, MensajeError FROM Ejecuciones WHERE EjecucionId = ?", (eid,))
+    assert fila["Estado"] == "RUN_ABORTED" and fila["FechaFin"] is not None
+    assert "VM reiniciada a mano" in fila["MensajeError"] and "operador" in fila["MensajeError"]
+    r = enviar(c, f"/ejecuciones/{eid}/destrabar", {"motivo": "otra vez"})  # double submission
+    assert r.status_code == 409 and "no hay nada que destrabar" in texto(r)
+    assert "otra vez" not in db.query_one("SELECT MensajeError FROM Ejecuciones WHERE EjecucionId = ?", (eid,))[
+        "MensajeError"]
+
+
+def test_O2_1_unlocking_needs_a_reason_and_an_open_row(entorno):
+    app, db, _ = entorno
+    c = cliente(app, "operador")
+    eid = _ejecucion(db)
+    r = enviar(c, f"/ejecuciones/{eid}/destrabar", {"motivo": "  "})
+    assert r.status_code == 409 and "Indique el motivo" in texto(r)
+    assert enviar(c, "/ejecuciones/9999/destrabar", {"motivo": "x"}).status_code == 404
+    terminada = _ejecucion(db, "COMPLETED", "2026-03-02 08:00:00")
+    assert enviar(c, f"/ejecuciones/{terminada}/destrabar", {"motivo": "x"}).status_code == 409
+    assert db.query_one("SELECT Estado FROM Ejecuciones WHERE EjecucionId = ?", (eid,))["Estado"] == "RUNNING"
+
+
+# --- pausa and configuracion ----------------------------------------------------------------
+def _fila_ajuste(db, clave):
+    return db.query_one("SELECT Valor, ActualizadoPor FROM ConfiguracionSistema WHERE Clave = ?", (clave,))
+
+
+def test_C6_pause_until_a_time_and_resume(entorno):
+    app, db, _ = entorno
+    c = cliente(app, "operador")
+    r = enviar(c, "/pausa", {"accion": "pausar", "LANZADOR_PAUSA_MANUAL_HASTA": "2026-03-02T18:30"})
+    assert r.status_code == 303 and r.headers["Location"] == "/"
+    assert _fila_ajuste(db, "LANZADOR_PAUSA_MANUAL_HASTA") == {"Valor": "2026-03-02 18:30:00",
+                                                                "ActualizadoPor": "operador"}
+    assert enviar(c, "/pausa", {"accion": "reanudar"}).status_code == 303
+    assert _fila_ajuste(db, "LANZADOR_PAUSA_MANUAL_HASTA") is None
+
+
+@pytest.mark.parametrize("datos,estado", [
+    ({"accion": "pausar", "LANZADOR_PAUSA_MANUAL_HASTA": "2026-03-01T10:00"}, 422),  # in the past
+    ({"accion": "pausar"}, 422),
+    ({"accion": "pausar", "LANZADOR_PAUSA_MANUAL_HASTA": "mañana"}, 400),
+    ({"accion": "apagar"}, 400),
+])
+def test_C6_a_bad_pause_is_refused_and_nothing_written(entorno, datos, estado):
+    app, db, _ = entorno
+    assert enviar(cliente(app, "operador"), "/pausa", datos).status_code == estado
+    assert _fila_ajuste(db, "LANZADOR_PAUSA_MANUAL_HASTA") is None
+
+
+def test_C6_the_configuration_page_shows_each_live_setting_and_where_it_comes_from(entorno):
+    app, db, _ = entorno
+    c = cliente(app, "administrador")
+    r = enviar(c, "/configuracion", {"Clave": "BALANCEADOR_COOLING_PERIOD_SEG", "Valor": "120"})
+    assert r.status_code == 303
+    assert _fila_ajuste(db, "BALANCEADOR_COOLING_PERIOD_SEG")["Valor"] == "120"
+    datos = c.get("/configuracion", headers={"Accept": "application/json"}).get_json()["ajustes"]
+    por_clave = {a["Clave"]: a for a in datos}
+    assert por_clave["BALANCEADOR_COOLING_PERIOD_SEG"]["Valor"] == "120"
+    assert por_clave["BALANCEADOR_COOLING_PERIOD_SEG"]["Origen"] == "ConfiguracionSistema"
+    assert por_clave["LANZADOR_ESPERA_TRAS_FALLO_SEG"]["Origen"] == "por defecto"
+    assert "Valor en uso" in texto(c.get("/configuracion"))
+    assert enviar(c, "/configuracion", {"Clave": "BALANCEADOR_COOLING_PERIOD_SEG", "Valor": ""}).status_code == 303
+    assert _fila_ajuste(db, "BALANCEADOR_COOLING_PERIOD_SEG") is None
+
+
+@pytest.mark.parametrize("clave,valor", [
+    ("BALANCEADOR_COOLING_PERIOD_SEG", "-5"), ("BALANCEADOR_COOLING_PERIOD_SEG", "rápido"),
+    ("SQL_SAM_ENGINE", "sqlserver"), ("CONSOLA_SECRETO", "x" * 40),
+])
+def test_C6_a_setting_off_the_whitelist_or_out_of_bounds_is_refused(entorno, clave, valor):
+    app, db, _ = entorno
+    r = enviar(cliente(app, "administrador"), "/configuracion", {"Clave": clave, "Valor": valor})
+    assert r.status_code == 422 and clave in texto(r)
+    assert _fila_ajuste(db, clave) is None
+
+
+# --- usuarios -------------------------------------------------------------------------------
+def test_users_are_created_changed_deactivated_and_their_password_reset(entorno):
+    app, db, _ = entorno
+    c = cliente(app, "administrador")
+    r = enviar(c, "/usuarios", {"accion": "crear", "Usuario": "Marta", "Nombre": "Marta R.", "Rol": "lector",
+                                "Clave": "una-clave-larga-1"})
+    assert r.status_code == 303
+    nueva = app.test_client()
+    assert entrar(nueva, "marta", "una-clave-larga-1").status_code == 303
+    assert enviar(c, "/usuarios", {"accion": "rol", "Usuario": "marta", "Rol": "operador"}).status_code == 303
+    assert enviar(c, "/usuarios", {"accion": "clave", "Usuario": "marta", "Clave": "otra-clave-larga-2"}
+                  ).status_code == 303
+    assert entrar(app.test_client(), "marta", "otra-clave-larga-2").status_code == 303
+    assert enviar(c, "/usuarios", {"accion": "desactivar", "Usuario": "marta"}).status_code == 303
+    assert entrar(app.test_client(), "marta", "otra-clave-larga-2").status_code == 401
+    listado = c.get("/usuarios", headers={"Accept": "application/json"}).get_json()["usuarios"]
+    marta = next(u for u in listado if u["Usuario"] == "marta")
+    assert marta["Rol"] == "operador" and not marta["Activo"] and "HashClave" not in marta
+    acciones = [a["Accion"] for a in auditoria.de_entidad(db, "UsuariosConsola") if a["EntidadId"] == "marta"]
+    assert acciones == ["crear_usuario", "cambiar_rol", "cambiar_clave", "desactivar_usuario"]
+
+
+def test_user_refusals_are_shown_and_the_password_never_echoed(entorno):
+    app, db, _ = entorno
+    c = cliente(app, "administrador")
+    r = enviar(c, "/usuarios", {"accion": "crear", "Usuario": "corto", "Rol": "lector", "Clave": "abc"})
+    assert r.status_code == 409 and "Clave no válida" in texto(r) and "abc" not in texto(r).split("<main>")[1]
+    r = enviar(c, "/usuarios", {"accion": "crear", "Usuario": "operador", "Rol": "lector",
+                                "Clave": "una-clave-larga-1"})
+    assert r.status_code == 409 and "Ya existe" in texto(r)
+    assert enviar(c, "/usuarios", {"accion": "crear", "Usuario": "x", "Rol": "dios", "Clave": "a" * 12}
+                  ).status_code == 400
+    assert enviar(c, "/usuarios", {"accion": "rol", "Usuario": "nadie", "Rol": "lector"}).status_code == 409

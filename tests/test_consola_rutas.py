@@ -27,6 +27,12 @@ CONTRATO: dict[tuple[str, str], str] = {
     # Operator changes (consola/vistas/cambios_*.py)
     ("/programaciones", "POST"): OPERADOR,
     ("/programaciones/<int:programacion_id>", "POST"): OPERADOR,
+    ("/ejecuciones/<int:ejecucion_id>/destrabar", "POST"): OPERADOR,
+    ("/pausa", "POST"): OPERADOR,
+    ("/configuracion", "GET"): ADMINISTRADOR,
+    ("/configuracion", "POST"): ADMINISTRADOR,
+    ("/usuarios", "GET"): ADMINISTRADOR,
+    ("/usuarios", "POST"): ADMINISTRADOR,
 }
 #: Values for URL converters when a route is requested.
 MUESTRAS = {"int": "1", "path": "consola.css", "string": "x", "default": "x"}
