@@ -124,7 +124,7 @@ def _error_http(exc: HTTPException):
     if codigo == 400 and exc.description == "csrf":
         return pagina_error(400, "El formulario caducó o no es válido (token CSRF). Vuelva a cargar la página "
                                  "e inténtelo de nuevo.")
-    respuesta = pagina_error(codigo)
+    respuesta = pagina_error(codigo, getattr(exc, "mensaje", None))  # a view's own Spanish message, if any
     if codigo == 405 and getattr(exc, "valid_methods", None):
         cuerpo, estado = respuesta
         return cuerpo, estado, {"Allow": ", ".join(exc.valid_methods)}

@@ -24,6 +24,13 @@ CONTRATO: dict[tuple[str, str], str] = {
     ("/health", "GET"): PUBLICA,
     ("/static/<path:filename>", "GET"): PUBLICA,
     ("/", "GET"): LECTOR,
+    # Read views (consola/vistas/<page>.py)
+    ("/robots", "GET"): LECTOR,
+    ("/robots/<robot_id>", "GET"): LECTOR,
+    ("/equipos", "GET"): LECTOR,
+    ("/programaciones", "GET"): LECTOR,
+    ("/ejecuciones", "GET"): LECTOR,
+    ("/ejecuciones/<ejecucion_id>", "GET"): LECTOR,
     # Operator changes (consola/vistas/cambios_*.py)
     ("/programaciones", "POST"): OPERADOR,
     ("/programaciones/<int:programacion_id>", "POST"): OPERADOR,
