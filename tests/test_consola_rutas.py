@@ -31,15 +31,18 @@ CONTRATO: dict[tuple[str, str], str] = {
     ("/programaciones", "GET"): LECTOR,
     ("/ejecuciones", "GET"): LECTOR,
     ("/ejecuciones/<ejecucion_id>", "GET"): LECTOR,
+    ("/balanceador", "GET"): LECTOR,
     # Operator changes (consola/vistas/cambios_*.py)
     ("/programaciones", "POST"): OPERADOR,
-    ("/programaciones/<int:programacion_id>", "POST"): OPERADOR,
-    ("/ejecuciones/<int:ejecucion_id>/destrabar", "POST"): OPERADOR,
+    ("/programaciones/<programacion_id>", "POST"): OPERADOR,
+    ("/ejecuciones/<ejecucion_id>/destrabar", "POST"): OPERADOR,
     ("/pausa", "POST"): OPERADOR,
     ("/configuracion", "GET"): ADMINISTRADOR,
     ("/configuracion", "POST"): ADMINISTRADOR,
     ("/usuarios", "GET"): ADMINISTRADOR,
     ("/usuarios", "POST"): ADMINISTRADOR,
+    ("/robots/<robot_id>", "POST"): OPERADOR,
+    ("/equipos/<equipo_id>", "POST"): OPERADOR,
 }
 #: Values for URL converters when a route is requested.
 MUESTRAS = {"int": "1", "path": "consola.css", "string": "x", "default": "x"}

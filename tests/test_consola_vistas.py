@@ -213,3 +213,19 @@ def test_bad_input_is_a_spanish_400_never_a_500(lector, url):
 def test_non_numeric_ids_are_a_spanish_400(lector, url):
     r = lector.get(url)
     assert r.status_code == 400 and "identificador" in r.get_data(as_text=True)
+
+
+def test_balanceador_shows_decisions_chart_plan_and_forecast(entorno, lector):
+    j = lector.get("/balanceador?robot=1", headers=JSON).get_json()
+    assert [d["TicketsPendientes"] for d in j["decisiones"]] == [50, 40, 30, 20, 10, 0]
+    assert len(j["serie"]) == 6 and j["serie"][-1]["EquiposAsignadosDespues"] == 6
+    assert "HistoricoBalanceo" in j["plan"]["fuente_tickets"]
+    assert set(j["plan"]) >= {"acciones", "retenidos", "deseados", "pronostico"}
+    html = _html(lector.get("/balanceador?robot=1&horas=24"))
+    assert "<svg" in html and "<polyline" in html and "simulación, no se escribe nada" in html
+    antes = entorno[1].query_one("SELECT COUNT(*) AS n FROM HistoricoBalanceo")["n"]
+    _html(lector.get("/balanceador"))
+    assert entorno[1].query_one("SELECT COUNT(*) AS n FROM HistoricoBalanceo")["n"] == antes  # dry run
+    assert lector.get("/balanceador?horas=5").status_code == 400
+    j = lector.get("/balanceador?tamano=25&antes=3", headers=JSON).get_json()
+    assert [d["HistoricoId"] for d in j["decisiones"]] == [2, 1]

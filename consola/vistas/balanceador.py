@@ -1,0 +1,91 @@
+"""``GET /balanceador`` (CONSOLE §3): the Balanceador's decisions (HistoricoBalanceo, keyset paging,
+filter robot), a per-robot SVG chart of tickets and equipos over time, the plan the next cycle would
+apply and the forecast per robot (B15).
+
+The plan is a dry run that writes nothing: the Balanceador's own planner (``balanceo.planificar``)
+over the SAM DB as it is now, with the cooling state rebuilt from HistoricoBalanceo. The console
+does not read the ticket sources (it holds no source credentials): the plan uses each robot's tickets
+of its last recorded decision, and the page says so."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import Blueprint
+from markupsafe import Markup
+
+from balanceador.database import historico_client, repositorio
+from balanceador.database import pronostico as pronostico_sql
+from balanceador.modelo import AjustesBalanceo
+from balanceador.pronostico import CABECERA as CABECERA_PRONOSTICO
+from balanceador.pronostico import NOTA as NOTA_PRONOSTICO
+from balanceador.pronostico import filas_tabla
+from balanceador.service.balanceo import planificar
+from balanceador.service.cooling_manager import CoolingManager
+from common.utils import ajustes_vivos
+from common.utils.config_manager import ajuste
+from consola import consultas, graficos, web
+from consola.rutas import LECTOR, ruta
+from consola.vistas import _entrada
+
+bp = Blueprint("balanceador", __name__)
+
+HORAS_GRAFICO = (6, 24, 72, 168)
+
+
+def _config_viva(db: Any, cfg: Any) -> ajustes_vivos.ConfigViva:
+    viva = ajustes_vivos.ConfigViva(cfg)
+    viva.aplicar(ajustes_vivos.decidir(cfg, ajustes_vivos.leer_filas(db)).valores)
+    return viva
+
+
+def plan_siguiente(db: Any, cfg: Any, ahora: datetime) -> dict[str, Any]:
+    """What the next cycle would do with the last recorded tickets (writes nothing)."""
+    viva = _config_viva(db, cfg)
+    ajustes = AjustesBalanceo.desde_config(viva, aislamiento_estricto=ajuste(viva, "BALANCEADOR_AISLAMIENTO_ESTRICTO"),
+                                           preempcion=ajuste(viva, "BALANCEADOR_PREEMPCION"))
+    lectura = repositorio.leer_todo(db, ajustes.licencias, ahora - timedelta(minutes=ajustes.tolerancia_unknown_min))
+    tickets = {int(f["RobotId"]): int(f["TicketsPendientes"] or 0) for f in consultas.filas(db, "consola.ultimos_tickets")}
+    cooling = CoolingManager.desde_config(viva)
+    cooling.reconstruir(historico_client.ultimos_cambios(db, ahora, ajustes.cooling.periodo_seg))
+    plan = planificar(lectura.robots, lectura.pool, lectura.asignaciones, lectura.ocupados, tickets, (),
+                      cooling.snapshot(), ajustes, ahora)
+    nombres = {r.robot_id: r.robot for r in lectura.robots}
+    acciones = [{"RobotId": a.robot_id, "Robot": nombres.get(a.robot_id, str(a.robot_id)), "Accion": a.accion,
+                 "Equipos": list(a.equipo_ids), "Antes": a.antes, "Despues": a.despues, "Tickets": a.tickets,
+                 "CodigoMotivo": a.codigo_motivo, "Justificacion": a.justificacion} for a in plan.acciones]
+    retenidos = [{"RobotId": r.robot_id, "Robot": nombres.get(r.robot_id, str(r.robot_id)), "Codigo": r.codigo,
+                  "Texto": r.justificacion} for r in plan.retenidos]
+    pronosticos = pronostico_sql.pronosticos(db, [r for r in lectura.robots if r.robot_id in plan.deseados], tickets,
+                                             lectura.asignaciones, ahora)
+    return {"acciones": acciones, "retenidos": retenidos, "deseados": {str(k): v for k, v in plan.deseados.items()},
+            "fuente_tickets": "últimos tickets registrados en HistoricoBalanceo (la consola no lee las fuentes)",
+            "pronostico": {"cabecera": list(CABECERA_PRONOSTICO), "filas": [list(f) for f in filas_tabla(
+                pronosticos, nombres)], "nota": NOTA_PRONOSTICO}}
+
+
+@ruta(bp, "/balanceador", rol=LECTOR)
+def vista():
+    ctx = web.contexto()
+    db, ahora = ctx.db, ctx.clock.now_local()
+    robot = _entrada.entero("robot", 1)
+    antes = _entrada.entero("antes", 1, 2**62)
+    horas = _entrada.entero("horas", 1, max(HORAS_GRAFICO)) or 24
+    if horas not in HORAS_GRAFICO:
+        _entrada.rechazar(f"El filtro «horas» admite {', '.join(map(str, HORAS_GRAFICO))}; se recibió {horas}.")
+    tam = _entrada.tamano()
+    decisiones = consultas.filas(db, "consola.historico_balanceo", (antes or 2**62, robot, tam))
+    siguiente = decisiones[-1]["HistoricoId"] if len(decisiones) >= tam else None
+    serie = []
+    if robot is not None:
+        serie = [(consultas.fecha(f["FechaBalanceo"]), f["TicketsPendientes"], f["EquiposAsignadosDespues"])
+                 for f in consultas.filas(db, "consola.serie_balanceo", (robot, ahora - timedelta(hours=horas)))]
+    datos = {"filtros": {"robot": robot, "horas": horas}, "decisiones": decisiones, "siguiente": siguiente,
+             "antes": antes, "serie": [{"FechaBalanceo": m, "TicketsPendientes": t, "EquiposAsignadosDespues": e}
+                                       for m, t, e in serie],
+             "plan": plan_siguiente(db, ctx.cfg, ahora)}
+    grafico = Markup(graficos.serie_svg(f"Tickets y equipos del robot {robot} en las últimas {horas} h", serie)) \
+        if robot is not None else None
+    robots = consultas.filas(db, "consola.robots_con_balanceo")
+    return web.responder("balanceador.html", datos, grafico=grafico, robots=robots, horas_grafico=HORAS_GRAFICO)
