@@ -3,7 +3,9 @@
 One row per process, keyed by (``Servicio``, ``Host``, ``Pid``), written every ``SAM_LATIDO_SEG``
 whether HA is on or off: version, role (``lider``/``espera``/``activo``), start time, last beat,
 the end of the last job run without an exception (``UltimoCicloOk``) and the last job exception
-(``UltimoError``: time, job and message, redacted, at most 4000 characters).
+(``UltimoError``: time, job and message, redacted, at most 4000 characters). A job that handled an
+error itself and returned :class:`common.service_runner.CicloFallido` counts as failed: the runner
+hands its error to the observer like an exception.
 
 - :func:`instalar` wires it into a :class:`common.service_runner.ServiceRunner`: a ``latido`` job
   (also at start), the runner's job observer feeding ``UltimoCicloOk``/``UltimoError`` and a

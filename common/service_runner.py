@@ -5,7 +5,8 @@ delays another (the launch cycle). A job never overlaps itself: when it is due w
 run is still going, that tick is skipped. Intervals are measured on the monotonic clock, so a wall
 clock that goes back (DST fall-back on the host, an NTP correction) never stalls the jobs. An exception in a job is logged,
 alerted (throttled by the mail client) and the loop goes on; the next successful run announces
-the recovery.
+the recovery. A job that handles its own errors (the SAM DB down) returns a :class:`CicloFallido`
+so the observers (heartbeat, metrics) do not count that run as OK.
 
 SIGINT, SIGTERM and, on Windows, SIGBREAK (NSSM sends Ctrl+C / Ctrl+Break to console apps) stop
 the loop: no new runs start, in-flight runs get up to ``shutdown_timeout`` seconds to finish,
@@ -27,6 +28,22 @@ from common.utils.alertas import RachaDeFallos
 _STOP_SIGNALS = tuple(
     getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGBREAK") if hasattr(signal, name)
 )
+
+
+class CicloFallido(Exception):  # noqa: N818 - a verdict the job returns, not an error it raises
+    """Returned (never raised) by a job whose run hit an error it handled itself (logged, alerted,
+    retried next time): the runner logs and alerts nothing more, but its observers see the run as
+    failed (``UltimoCicloOk`` does not move, ``UltimoError`` and ``sam_tarea_fallos_total`` do).
+    ``causa``: the handled exception, or a text when there is none."""
+
+    def __init__(self, causa: BaseException | str) -> None:
+        super().__init__(str(causa))
+        self.causa = causa
+
+    @property
+    def error(self) -> BaseException:
+        """What the observers receive: the handled exception itself when there is one."""
+        return self.causa if isinstance(self.causa, BaseException) else self
 
 
 @dataclass
@@ -164,7 +181,7 @@ class ServiceRunner:
         started = time.monotonic()
         error: BaseException | None = None
         try:
-            job.fn()
+            resultado = job.fn()
         except Exception as exc:  # noqa: BLE001 - a job's failure must never stop the service
             error = exc
             job.failing = True
@@ -176,7 +193,9 @@ class ServiceRunner:
                 que_revisar="Revise el log del servicio para ver la traza completa.",
             )
         else:
-            if job.failing:
+            if isinstance(resultado, CicloFallido):  # handled by the job: only the observers learn it
+                error = resultado.error
+            elif job.failing:
                 job.failing = False
                 self.log.info("La tarea %s vuelve a funcionar.", job.name)
                 self._racha(job).exito(

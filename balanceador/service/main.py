@@ -58,6 +58,7 @@ from balanceador.service.mapeo import MapeoNombres
 from common import latido, metricas
 from common.database.sql_client import DatabaseClient, DatabaseError
 from common.liderazgo import LiderazgoPerdido, comprobar_cerco
+from common.service_runner import CicloFallido
 from common.utils.alertas import AlertaBdSam, RachaDeFallos, con_nombre, es_bd_no_accesible, plural
 from common.utils.config_manager import ajuste
 
@@ -173,6 +174,8 @@ class ServicioBalanceador:
         self.ajustes = self._leer_ajustes()
         self.executor = executor
         self.cooling_reconstruido = False
+        #: The SAM DB error of the last cycle, None when it could use the DB (reported by job_ciclo).
+        self.error_bd: DatabaseError | None = None
         #: H3: checked right before applying a plan; main() sets it to the election's puede_trabajar.
         self.puede_aplicar: Callable[[], bool] = lambda: True
         #: H3 fencing token (common.liderazgo.Cerco, HA on): the DB refuses the plan of a process that
@@ -231,7 +234,14 @@ class ServicioBalanceador:
             self.cooling.ajustes = nuevos.cooling
 
     # ------------------------------------------------------------------ the cycle
+    def job_ciclo(self) -> CicloFallido | None:
+        """The runner's job: one cycle; one that could not use the SAM DB (handled by :meth:`ciclo`:
+        logged, alerted) is reported as failed, so the heartbeat does not call it OK (H5)."""
+        self.ciclo()
+        return CicloFallido(self.error_bd) if self.error_bd is not None else None
+
     def ciclo(self) -> Plan | None:
+        self.error_bd = None
         self.aplicar_ajustes_vivos()
         now = self.clock.now_local()
         resultados = self.leer_fuentes()
@@ -248,6 +258,7 @@ class ServicioBalanceador:
             self.log.warning("Ciclo de balanceo descartado: %s.", exc)
             return None
         except DatabaseError as exc:
+            self.error_bd = exc
             self._fallo_bd(exc)
             return None
         self._bd_ok()
@@ -534,7 +545,7 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "python balanceador/r
     runner.usar_liderazgo(eleccion)
     latido.instalar(runner, db, "balanceador", cfg, clock=clock)  # H5 (before the hook that closes the DB)
     metricas.instalar(runner, cfg, "balanceador")  # M1
-    runner.add_job("ciclo_balanceo", float(cfg.BALANCEADOR_INTERVALO_CICLO_SEG), servicio.ciclo, solo_lider=True)
+    runner.add_job("ciclo_balanceo", float(cfg.BALANCEADOR_INTERVALO_CICLO_SEG), servicio.job_ciclo, solo_lider=True)
     ajustes_vivos.registrar(runner)
     runner.add_shutdown_hook(lambda: close_sources(fuentes))
     runner.add_shutdown_hook(lambda: executor.shutdown(wait=False, cancel_futures=True))

@@ -110,6 +110,8 @@ class Conciliador:
         self._racha_a360 = RachaDeFallos(alerts, ALERT_A360, umbral=umbral, logger=self.log)
         self._racha_bd = RachaDeFallos(alerts, ALERT_BD, umbral=umbral, logger=self.log)
         self.bd_sam = AlertaBdSam(alerts, db, umbral=umbral, logger=self.log)
+        #: The error (SAM DB or A360) of the last round that had to give up its work (the job reports it, H5).
+        self.ultimo_error_ronda: BaseException | None = None
         self._unknown_seen: set[str] = set()
         self._rechazos: dict[int, int] = {}  # EjecucionId -> rounds in which the DB refused the row
         self._apartadas: set[int] = set()  # EjecucionIds set aside (MAX_RONDAS_FILA refusals)
@@ -168,6 +170,7 @@ class Conciliador:
         return self.nombres.equipo(equipo_id) if self.nombres is not None else con_nombre("equipo", equipo_id)
 
     def _a360_failed(self, exc: A360Error) -> None:
+        self.ultimo_error_ronda = exc
         error = exc.message or exc
         if self.caida is not None and self.caida.activa and es_fallo_por_caida(exc):
             self.log.error("Conciliación: A360 no disponible (caída ya avisada): %s; no se cambia nada en esta ronda",
@@ -189,6 +192,7 @@ class Conciliador:
                                "La conciliación vuelve a consultar A360 con normalidad.")
 
     def _db_failed(self, exc: BaseException) -> None:
+        self.ultimo_error_ronda = exc
         if es_bd_no_accesible(exc):  # the process' one alert for this root cause
             fallos = self.bd_sam.fallo("la conciliación", exc)
         else:

@@ -25,6 +25,7 @@ from typing import Any
 from common import latido, metricas
 from common.clock import Clock
 from common.database.sql_client import DatabaseError
+from common.service_runner import CicloFallido
 from common.utils.alertas import AlertaBdSam, RachaDeFallos, es_bd_no_accesible, plural
 from common.utils.config_manager import ajuste
 from lanzador.service.caida_a360 import FallosPorEquipo, VigilanciaA360
@@ -105,6 +106,7 @@ class Lanzador:
             conciliador.nombres = self.nombres
             conciliador.caida = self.caida
         self._recuperacion_hecha = conciliador is None
+        self._error_recuperacion: Exception | None = None
         self._recuperacion_lock = threading.Lock()
         self._racha_bd = RachaDeFallos(alerts, ALERTA_BD, umbral=umbral, logger=self.log)
         #: Set while no launch cycle runs: the maintenance job waits for it before each batch, so a
@@ -117,8 +119,11 @@ class Lanzador:
         )
 
     # -- jobs ------------------------------------------------------------------------------------
-    def job_sincronizacion(self) -> None:
-        self.sincronizador.sincronizar()
+    def job_sincronizacion(self) -> CicloFallido | None:
+        resultado = self.sincronizador.sincronizar()
+        if resultado.errores:  # handled (logged, alerted) by the Sincronizador; not an OK run (H5)
+            return CicloFallido("; ".join(f"{tabla}: {msg}" for tabla, msg in resultado.errores.items()))
+        return None
 
     def recuperacion_inicial(self) -> bool:
         """L5.5 at start-up: recover LANZANDO rows before the first launch. True when done."""
@@ -130,6 +135,7 @@ class Lanzador:
                 if resumen and any(resumen.values()):
                     self.log.info("Revisión inicial de ejecuciones LANZANDO: %s", describir_recuperacion(resumen))
             except Exception as exc:  # noqa: BLE001 - retried before the next launch cycle
+                self._error_recuperacion = exc
                 self.log.error(
                     "No se pudo revisar las ejecuciones LANZANDO pendientes (%s); no se lanza nada "
                     "hasta conseguirlo.",
@@ -141,22 +147,25 @@ class Lanzador:
             self._recuperacion_hecha = True
             return True
 
-    def job_lanzamiento(self) -> None:
+    def job_lanzamiento(self) -> CicloFallido | None:
+        """One launch cycle; one that could not use the SAM DB is handled here (logged, alerted)
+        and reported to the runner as failed, so the heartbeat does not call it OK (H5)."""
         metricas.refrescar_ejecuciones_activas(self.db)  # M1: once per cycle, also in the pause
         self._aplicar_ajustes_vivos()
         if self.pausa.comprobar(self.clock.now_local()):
-            return
+            return None
         if not self.recuperacion_inicial():
-            return
+            return CicloFallido(self._error_recuperacion or "revisión inicial de ejecuciones LANZANDO pendiente")
         self.lanzamiento_libre.clear()
         try:
             self.desplegador.ciclo()
         except DatabaseError as exc:
             self._fallo_bd(exc)
-            return
+            return CicloFallido(exc)
         finally:
             self.lanzamiento_libre.set()
         self._bd_ok()
+        return None
 
     def _aplicar_ajustes_vivos(self) -> None:
         """C6: the settings of ConfigViva that may have changed since the last cycle."""
@@ -194,10 +203,13 @@ class Lanzador:
     def job_mantenimiento(self) -> None:
         self.mantenimiento.tick()
 
-    def job_conciliacion(self) -> None:
+    def job_conciliacion(self) -> CicloFallido | None:
         if self.conciliador is None:
-            return
-        self.conciliador.run_round()
+            return None
+        resultado = self.conciliador.run_round()
+        if resultado.get("error"):  # SAM DB or A360, handled by the Conciliador; not an OK run (H5)
+            return CicloFallido(self.conciliador.ultimo_error_ronda or f"ronda de conciliación sin {resultado['error']}")
+        return None
 
     # -- runner wiring ---------------------------------------------------------------------------
     def registrar(self, runner: Any) -> None:
