@@ -290,3 +290,106 @@ def test_user_refusals_are_shown_and_the_password_never_echoed(entorno):
     assert enviar(c, "/usuarios", {"accion": "crear", "Usuario": "x", "Rol": "dios", "Clave": "a" * 12}
                   ).status_code == 400
     assert enviar(c, "/usuarios", {"accion": "rol", "Usuario": "nadie", "Rol": "lector"}).status_code == 409
+
+
+# --- robots and equipos ---------------------------------------------------------------------
+def _robot(db, rid=1):
+    return db.query_one("SELECT * FROM Robots WHERE RobotId = ?", (rid,))
+
+
+def _version_de(fila) -> str:
+    return str(fila["FechaActualizacion"] or "")
+
+
+def test_a_robot_is_edited_and_a_double_submission_applies_once(entorno):
+    app, db, _ = entorno
+    c = cliente(app, "operador")
+    datos = {"MinEquipos": "1", "MaxEquipos": "3", "PrioridadBalanceo": "2", "EsOnline": "1",
+             "Parametros": '{"vueltas": 2}', "version": _version_de(_robot(db))}
+    r = enviar(c, "/robots/1", datos)
+    assert r.status_code == 303 and r.headers["Location"] == "/robots/1"
+    fila = _robot(db)
+    assert (fila["MinEquipos"], fila["MaxEquipos"], fila["PrioridadBalanceo"], fila["EsOnline"]) == (1, 3, 2, 1)
+    r = enviar(c, "/robots/1", datos)  # the same form again, with the old version
+    assert r.status_code == 303
+    assert len([a for a in auditoria.de_entidad(db, "Robots") if a["Resultado"] == "ok"]) == 1
+
+
+def test_two_sessions_editing_one_robot_the_second_is_refused_showing_what_changed(entorno):
+    app, db, clock = entorno
+    a, b = cliente(app, "operador"), cliente(app, "administrador")
+    vista = _version_de(_robot(db))
+    assert enviar(a, "/robots/1", {"MaxEquipos": "5", "version": vista}).status_code == 303
+    clock.advance(seconds=2)
+    r = enviar(b, "/robots/1", {"MaxEquipos": "8", "version": vista})
+    assert r.status_code == 409
+    cuerpo = texto(r)
+    assert "cambió después de que usted lo leyera" in cuerpo and "MaxEquipos" in cuerpo
+    assert "<td>5</td>" in cuerpo and "<td>8</td>" in cuerpo
+    assert _robot(db)["MaxEquipos"] == 5
+
+
+@pytest.mark.parametrize("datos,estado", [
+    ({"MinEquipos": "muchos"}, 409), ({"MaxEquipos": "0"}, 409), ({"Parametros": "{no es json"}, 409),
+    ({"PoolId": "77"}, 409), ({"Robot": "renombrado"}, 400), ({"MinEquipos": "1", "version": "ayer"}, 400),
+])
+def test_bad_robot_values_are_refused_and_nothing_written(entorno, datos, estado):
+    app, db, _ = entorno
+    antes = _robot(db)
+    r = enviar(cliente(app, "operador"), "/robots/1", datos)
+    assert r.status_code == estado, texto(r)
+    assert _robot(db) == antes
+
+
+def test_robot_and_equipo_ids_must_exist_and_be_numeric(entorno):
+    app, _, _ = entorno
+    c = cliente(app, "operador")
+    assert enviar(c, "/robots/999", {"MinEquipos": "1"}).status_code == 404
+    assert enviar(c, "/robots/abc", {"MinEquipos": "1"}).status_code == 400
+    assert enviar(c, "/equipos/abc", {"Activo_SAM": "1"}).status_code == 400
+
+
+def test_an_equipo_is_edited(entorno):
+    app, db, _ = entorno
+    c = cliente(app, "operador")
+    fila = db.query_one("SELECT FechaActualizacion FROM Equipos WHERE EquipoId = 10")
+    r = enviar(c, "/equipos/10", {"Activo_SAM": "0", "PermiteBalanceoDinamico": "0", "version": _version_de(fila)})
+    assert r.status_code == 303
+    fila = db.query_one("SELECT Activo_SAM, PermiteBalanceoDinamico FROM Equipos WHERE EquipoId = 10")
+    assert fila == {"Activo_SAM": 0, "PermiteBalanceoDinamico": 0}
+
+
+# --- payloads: escaped wherever shown, stored as typed, never a 500 -------------------------
+CARGAS = ["<script>alert(1)</script>", "\"><img src=x onerror=alert(1)>", "'; DROP TABLE Robots; --",
+          "' OR '1'='1", "{{7*7}}"]
+FORMULARIOS = [
+    ("/programaciones", "operador", lambda x: ciclica(DiaSemana=x, TipoProgramacion="Semanal")),
+    ("/programaciones", "operador", lambda x: ciclica(HoraInicio=x)),
+    ("/programaciones/1", "operador", lambda x: {"accion": x}),
+    ("/ejecuciones/1/destrabar", "operador", lambda x: {"motivo": x}),
+    ("/pausa", "operador", lambda x: {"accion": "pausar", "LANZADOR_PAUSA_MANUAL_HASTA": x}),
+    ("/configuracion", "administrador", lambda x: {"Clave": "EMAIL_RECIPIENTS", "Valor": x}),
+    ("/configuracion", "administrador", lambda x: {"Clave": x, "Valor": "1"}),
+    ("/usuarios", "administrador", lambda x: {"accion": "crear", "Usuario": x, "Nombre": x, "Rol": "lector",
+                                             "Clave": "una-clave-larga-1"}),
+    ("/usuarios", "administrador", lambda x: {"accion": "crear", "Usuario": "valido", "Nombre": x,
+                                             "Rol": "lector", "Clave": "una-clave-larga-1"}),
+    ("/robots/1", "operador", lambda x: {"Parametros": x}),
+    ("/robots/1", "operador", lambda x: {"MinEquipos": x}),
+    ("/equipos/10", "operador", lambda x: {"PoolId": x}),
+]
+
+
+@pytest.mark.parametrize("carga", CARGAS)
+@pytest.mark.parametrize("ruta,rol,datos", FORMULARIOS)
+def test_payloads_in_every_form_field_are_escaped_and_never_a_500(entorno, ruta, rol, datos, carga):
+    app, db, _ = entorno
+    _ejecucion(db)
+    c = cliente(app, rol)
+    r = enviar(c, ruta, datos(carga))
+    assert r.status_code < 500, texto(r)
+    for pagina in (r, c.get("/usuarios") if rol == "administrador" else r):
+        cuerpo = texto(pagina)
+        assert "<script>alert(1)</script>" not in cuerpo and "<img src=x" not in cuerpo
+        assert "49" not in cuerpo.split("<main>")[-1] or "{{7*7}}" not in carga
+    assert db.query_one("SELECT COUNT(*) AS n FROM Robots")["n"] == 2  # no injection reached the SQL

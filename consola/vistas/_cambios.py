@@ -162,3 +162,10 @@ def rechazado(plantilla: str, datos: dict[str, Any], mensaje: str, estado: int =
     """A refusal: the form re-shown with the Spanish ``mensaje`` (nothing was written)."""
     return web.responder(plantilla, {"estado": "rechazado", "mensaje": mensaje, **datos}, estado,
                          error=mensaje, **solo_html)
+
+
+def identificador(valor: str) -> int:
+    """A row id from the URL (``/robots/<id>``): a positive integer, else 400."""
+    if not valor.isdigit() or len(valor) > 12 or int(valor) < 1:
+        raise EntradaNoValida(f"Identificador no válido: '{valor[:20]}' (se esperaba un número).")
+    return int(valor)

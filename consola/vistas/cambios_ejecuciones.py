@@ -16,8 +16,9 @@ from consola.vistas import _cambios as c
 bp = Blueprint("cambios_ejecuciones", __name__)
 
 
-@ruta(bp, "/ejecuciones/<int:ejecucion_id>/destrabar", rol=OPERADOR, metodos=("POST",))
-def destrabar(ejecucion_id: int):
+@ruta(bp, "/ejecuciones/<ejecucion_id>/destrabar", rol=OPERADOR, metodos=("POST",))
+def destrabar(ejecucion_id: str | int):
+    ejecucion_id = c.identificador(str(ejecucion_id))
     motivo = (request.form.get("motivo") or "").strip()
     if len(motivo) > c.MAX_TEXTO:
         raise c.EntradaNoValida(f"El motivo admite como máximo {ops.MAX_MOTIVO} caracteres.")

@@ -94,8 +94,9 @@ def _normal(valor: Any) -> Any:
     return "" if valor is None else str(valor).strip().upper()
 
 
-@ruta(bp, "/programaciones/<int:programacion_id>", rol=OPERADOR, metodos=("POST",))
-def cambiar(programacion_id: int):
+@ruta(bp, "/programaciones/<programacion_id>", rol=OPERADOR, metodos=("POST",))
+def cambiar(programacion_id: str | int):
+    programacion_id = c.identificador(str(programacion_id))
     accion = (request.form.get("accion") or "modificar").strip()
     if accion not in ACCIONES:
         raise c.EntradaNoValida(f"Acción desconocida (válidas: {', '.join(ACCIONES)}).")
