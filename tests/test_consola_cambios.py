@@ -393,3 +393,19 @@ def test_payloads_in_every_form_field_are_escaped_and_never_a_500(entorno, ruta,
         assert "<script>alert(1)</script>" not in cuerpo and "<img src=x" not in cuerpo
         assert "49" not in cuerpo.split("<main>")[-1] or "{{7*7}}" not in carga
     assert db.query_one("SELECT COUNT(*) AS n FROM Robots")["n"] == 2  # no injection reached the SQL
+
+
+# --- the forms on the read views' pages -----------------------------------------------------
+def test_the_read_pages_carry_the_forms_for_an_operador_and_not_for_a_lector(entorno):
+    app, db, _ = entorno
+    eid = _ejecucion(db)
+    op, lector = cliente(app, "operador"), cliente(app, "lector")
+    robot = texto(op.get("/robots/1"))
+    version = re.search(r'id="form-robot".*?name="version" value="([^"]*)"', robot, re.S).group(1)
+    assert version and enviar(op, "/robots/1", {"MaxEquipos": "4", "version": version}).status_code == 303
+    assert 'id="form-destrabar"' in texto(op.get(f"/ejecuciones/{eid}"))
+    assert 'id="form-programacion"' in texto(op.get("/programaciones"))
+    assert 'id="pausa-pausar"' in texto(op.get("/"))
+    for ruta in ("/robots/1", f"/ejecuciones/{eid}", "/programaciones", "/"):
+        assert 'method="post" action="/robots' not in texto(lector.get(ruta))
+        assert "form-programacion" not in texto(lector.get(ruta)) and "form-destrabar" not in texto(lector.get(ruta))

@@ -74,3 +74,19 @@ def _equipo(equipo_id: int) -> dict[str, Any] | None:
 def guardar_equipo(equipo_id: str | int):
     equipo_id = c.identificador(str(equipo_id))
     return _guardar(equipos, equipo_id, "cambios_equipo.html", "/equipos", _equipo)
+
+
+@bp.app_context_processor
+def _para_formularios() -> dict[str, Any]:
+    """``version_de(entidad, id)`` for the edit forms included in the read views' pages (the row's
+    current ``FechaActualizacion`` as the hidden ``version`` field carries it)."""
+    def version_de(entidad: str, entidad_id: Any) -> str:
+        if entidad == "Robots":
+            fila = robots.mostrar(web.db(), int(entidad_id))
+        else:
+            fila = _equipo(int(entidad_id))
+        return edicion.texto_version(fila and fila.get("FechaActualizacion")) or ""
+
+    from common.programacion import TIPOS
+
+    return {"version_de": version_de, "tipos_programacion": TIPOS}
