@@ -32,6 +32,9 @@ CONTRATO: dict[tuple[str, str], str] = {
     ("/ejecuciones", "GET"): LECTOR,
     ("/ejecuciones/<ejecucion_id>", "GET"): LECTOR,
     ("/balanceador", "GET"): LECTOR,
+    ("/pools", "GET"): ADMINISTRADOR,
+    ("/mapeos", "GET"): ADMINISTRADOR,
+    ("/auditoria", "GET"): ADMINISTRADOR,
     # Operator changes (consola/vistas/cambios_*.py)
     ("/programaciones", "POST"): OPERADOR,
     ("/programaciones/<programacion_id>", "POST"): OPERADOR,

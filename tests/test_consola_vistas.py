@@ -229,3 +229,23 @@ def test_balanceador_shows_decisions_chart_plan_and_forecast(entorno, lector):
     assert lector.get("/balanceador?horas=5").status_code == 400
     j = lector.get("/balanceador?tamano=25&antes=3", headers=JSON).get_json()
     assert [d["HistoricoId"] for d in j["decisiones"]] == [2, 1]
+
+
+def test_admin_pages_pools_mapeos_and_audit_with_filters(entorno):
+    app, db = entorno
+    db.execute("INSERT INTO MapeoRobots (Proveedor, NombreExterno, RobotId) VALUES ('rpa360', 'FACT', 1)")
+    for i, (usuario, resultado) in enumerate((("ana", "ok"), ("luis", "rechazado"), ("ana", "ok")), 1):
+        db.execute("INSERT INTO Auditoria (Fecha, Usuario, Accion, Entidad, EntidadId, Resultado, Despues) "
+                   "VALUES (?, ?, 'editar', 'Robots', '1', ?, '{\"Activo\": 0}')",
+                   (AHORA - timedelta(days=3 - i), usuario, resultado))
+    cliente = app.test_client()
+    assert entrar(cliente, "administrador").status_code == 303
+    pools = cliente.get("/pools", headers=JSON).get_json()["pools"]
+    assert [(p["Nombre"], p["NumRobots"], p["NumEquipos"]) for p in pools] == [("Finanzas", 1, 0)]
+    assert cliente.get("/mapeos", headers=JSON).get_json()["mapeos"][0]["Robot"] == "Facturas"
+    usuarios = lambda q: [a["Usuario"] for a in cliente.get("/auditoria?" + q, headers=JSON).get_json()["auditoria"]]  # noqa: E731
+    assert usuarios("usuario=ana") == ["ana", "ana"] and usuarios("resultado=rechazado") == ["luis"]
+    assert len(usuarios("")) >= 3 and usuarios("desde=2099-01-01") == []
+    for url in ("/pools", "/mapeos", "/auditoria"):
+        assert "<h1>" in _html(cliente.get(url))
+    assert cliente.get("/auditoria?resultado=todo").status_code == 400
