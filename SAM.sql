@@ -343,7 +343,16 @@ VALUES
     (N'UsuariosConsola', N'UltimoAcceso', N'DATETIME2(3)', N'fecha', NULL, 0),
     (N'UsuariosConsola', N'IntentosFallidos', N'INT', N'entero', NULL, 0),
     (N'UsuariosConsola', N'BloqueadoHasta', N'DATETIME2(3)', N'fecha', NULL, 0),
-    (N'UsuariosConsola', N'FechaActualizacion', N'DATETIME2(3)', N'fecha', NULL, 0);
+    (N'UsuariosConsola', N'FechaActualizacion', N'DATETIME2(3)', N'fecha', NULL, 0),
+    (N'SolicitudesServicio', N'SolicitudId', N'INT', N'identidad', NULL, 0),
+    (N'SolicitudesServicio', N'Servicio', N'NVARCHAR(20)', N'clave', 11, 0),
+    (N'SolicitudesServicio', N'Tipo', N'NVARCHAR(20)', N'cualquiera', NULL, 0),
+    (N'SolicitudesServicio', N'SolicitadoPor', N'NVARCHAR(128)', N'cualquiera', NULL, 0),
+    (N'SolicitudesServicio', N'Fecha', N'DATETIME2(3)', N'fecha', NULL, 0),
+    (N'SolicitudesServicio', N'AtendidaEn', N'DATETIME2(3)', N'fecha', NULL, 0),
+    (N'SolicitudesServicio', N'AtendidaPor', N'NVARCHAR(300)', N'cualquiera', NULL, 0),
+    (N'SolicitudesServicio', N'Resultado', N'NVARCHAR(4000)', N'cualquiera', NULL, 0),
+    (N'SolicitudesServicio', N'Estado', N'NVARCHAR(20)', N'clave', 9, 0);
 
 
 -- Required columns missing from an existing table.
@@ -1131,6 +1140,36 @@ BEGIN
         CONSTRAINT CK_UsuariosConsola_Rol CHECK (Rol IN (N'lector', N'operador', N'administrador'))
     );
 END;
+GO
+
+-- Solicitudes a los servicios en marcha (CONSOLE §3 POST /solicitudes, regla L8.2): «sincronizar
+-- ahora» para el Lanzador, «balancear ahora» para el Balanceador. El líder de ese servicio reclama
+-- la fila pendiente (AtendidaPor, AtendidaEn), la ejecuta y escribe Estado y Resultado.
+IF OBJECT_ID(N'dbo.SolicitudesServicio', N'U') IS NULL
+BEGIN
+    CREATE TABLE dbo.SolicitudesServicio (
+        SolicitudId INT IDENTITY (1, 1) NOT NULL,
+        Servicio NVARCHAR(20) NOT NULL,
+        Tipo NVARCHAR(20) NOT NULL,
+        SolicitadoPor NVARCHAR(128) NOT NULL,
+        Fecha DATETIME2(3) NOT NULL CONSTRAINT DF_SolicitudesServicio_Fecha DEFAULT (GETDATE()),
+        AtendidaEn DATETIME2(3) NULL,
+        AtendidaPor NVARCHAR(300) NULL,
+        Resultado NVARCHAR(4000) NULL,
+        Estado NVARCHAR(20) NOT NULL CONSTRAINT DF_SolicitudesServicio_Estado DEFAULT (N'pendiente'),
+        CONSTRAINT PK_SolicitudesServicio PRIMARY KEY CLUSTERED (SolicitudId),
+        CONSTRAINT CK_SolicitudesServicio_Servicio CHECK (Servicio IN (N'lanzador', N'balanceador')),
+        CONSTRAINT CK_SolicitudesServicio_Tipo CHECK (Tipo IN (N'sincronizar', N'balancear')),
+        CONSTRAINT CK_SolicitudesServicio_Estado CHECK (Estado IN (N'pendiente', N'atendida', N'fallida'))
+    );
+END;
+GO
+IF NOT EXISTS (
+    SELECT 1 FROM sys.indexes
+    WHERE name = N'IX_SolicitudesServicio_Servicio_Estado' AND object_id = OBJECT_ID(N'dbo.SolicitudesServicio')
+)
+CREATE NONCLUSTERED INDEX IX_SolicitudesServicio_Servicio_Estado
+ON dbo.SolicitudesServicio (Servicio, Estado);
 GO
 
 -- ---------------------------------------------------------------------------------------------

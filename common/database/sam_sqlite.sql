@@ -249,6 +249,22 @@ CREATE TABLE IF NOT EXISTS UsuariosConsola (
     FechaActualizacion DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f', 'now', 'localtime'))
 );
 
+-- Requests to the running services (CONSOLE §3 POST /solicitudes, rule L8.2): "sincronizar ahora"
+-- for the Lanzador, "balancear ahora" for the Balanceador. The leader of that service claims a
+-- pending row (AtendidaPor, AtendidaEn), runs it and writes Estado and Resultado.
+CREATE TABLE IF NOT EXISTS SolicitudesServicio (
+    SolicitudId   INTEGER PRIMARY KEY AUTOINCREMENT,
+    Servicio      TEXT NOT NULL CHECK (Servicio IN ('lanzador', 'balanceador')),
+    Tipo          TEXT NOT NULL CHECK (Tipo IN ('sincronizar', 'balancear')),
+    SolicitadoPor TEXT NOT NULL,
+    Fecha         DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f', 'now', 'localtime')),
+    AtendidaEn    DATETIME NULL,
+    AtendidaPor   TEXT NULL,
+    Resultado     TEXT NULL,
+    Estado        TEXT NOT NULL DEFAULT 'pendiente' CHECK (Estado IN ('pendiente', 'atendida', 'fallida'))
+);
+CREATE INDEX IF NOT EXISTS IX_SolicitudesServicio_Servicio_Estado ON SolicitudesServicio (Servicio, Estado);
+
 -- Indexes for the hot queries.
 CREATE UNIQUE INDEX IF NOT EXISTS UX_Ejecuciones_DeploymentId
     ON Ejecuciones (DeploymentId) WHERE DeploymentId IS NOT NULL;

@@ -43,6 +43,7 @@ TABLES: tuple[str, ...] = (
     "ConfiguracionSistema",
     "Auditoria",
     "UsuariosConsola",
+    "SolicitudesServicio",
 )
 VIEWS: tuple[str, ...] = ("AsignacionesView", "EjecucionesActivas", "EquiposAsignados", "EjecucionesTodas")
 
