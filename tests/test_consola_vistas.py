@@ -249,3 +249,14 @@ def test_admin_pages_pools_mapeos_and_audit_with_filters(entorno):
     for url in ("/pools", "/mapeos", "/auditoria"):
         assert "<h1>" in _html(cliente.get(url))
     assert cliente.get("/auditoria?resultado=todo").status_code == 400
+
+
+def test_the_executions_window_reads_both_halves_of_the_view_by_primary_key_range(entorno):
+    from common.database import sentencias
+
+    db = entorno[1]
+    texto = sentencias.sql(db, "consola.ejecuciones_ventana")
+    plan = [str(f["detail"]) for f in db.query("EXPLAIN QUERY PLAN " + texto, (10**6, 0, 1, None, None, None, None, 50))]
+    assert any("Ejecuciones_Historico USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)" in p for p in plan), plan
+    assert any(p.startswith("SEARCH Ejecuciones USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)") for p in plan), plan
+    assert not any(p.startswith("SCAN Ejecuciones") for p in plan), plan
