@@ -1001,6 +1001,21 @@ IF NOT EXISTS (
 CREATE NONCLUSTERED INDEX IX_Ejecuciones_Historico_DeploymentId
 ON dbo.Ejecuciones_Historico (DeploymentId);
 GO
+-- La consola busca las ejecuciones pasadas de un robot o de un equipo, de la más reciente hacia atrás.
+IF NOT EXISTS (
+    SELECT 1 FROM sys.indexes
+    WHERE name = N'IX_Ejecuciones_Historico_Robot_Id' AND object_id = OBJECT_ID(N'dbo.Ejecuciones_Historico')
+)
+CREATE NONCLUSTERED INDEX IX_Ejecuciones_Historico_Robot_Id
+ON dbo.Ejecuciones_Historico (RobotId, EjecucionId);
+GO
+IF NOT EXISTS (
+    SELECT 1 FROM sys.indexes
+    WHERE name = N'IX_Ejecuciones_Historico_Equipo_Id' AND object_id = OBJECT_ID(N'dbo.Ejecuciones_Historico')
+)
+CREATE NONCLUSTERED INDEX IX_Ejecuciones_Historico_Equipo_Id
+ON dbo.Ejecuciones_Historico (EquipoId, EjecucionId);
+GO
 
 -- Mapeo de nombres (BEHAVIOUR §12 B14): el nombre con que una fuente de tickets (Proveedor = rpa360,
 -- clouders) informa de un robot -> el robot de SAM. Se lee en cada ciclo del Balanceador.

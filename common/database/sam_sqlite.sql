@@ -163,6 +163,10 @@ CREATE TABLE IF NOT EXISTS Ejecuciones_Historico (
 );
 CREATE INDEX IF NOT EXISTS IX_Ejecuciones_Historico_FechaFin ON Ejecuciones_Historico (FechaFin);
 CREATE INDEX IF NOT EXISTS IX_Ejecuciones_Historico_DeploymentId ON Ejecuciones_Historico (DeploymentId);
+-- The console's searches by robot or equipo (consola.ejecuciones_ventana_robot/_equipo) seek that
+-- robot's or equipo's past executions newest id first instead of reading every id of a window.
+CREATE INDEX IF NOT EXISTS IX_Ejecuciones_Historico_Robot_Id ON Ejecuciones_Historico (RobotId, EjecucionId);
+CREATE INDEX IF NOT EXISTS IX_Ejecuciones_Historico_Equipo_Id ON Ejecuciones_Historico (EquipoId, EjecucionId);
 
 -- State of the maintenance jobs: the date of the last completed run of each one.
 -- Name mapping (B14): the name a ticket source (Proveedor = rpa360, clouders) reports -> the SAM
