@@ -128,13 +128,29 @@ WHEN NOT MATCHED THEN INSERT (Rol, Titular, Host, Pid, DesdeUtc, RenovadoUtc, Ex
 """,
     sqlite=None,
 )
+# Restante: seconds until the lease ends; Antiguedad: seconds since its last renewal (DB clock).
 registrar(
     "liderazgo.titular",
     tsql="SELECT Titular, Host, Pid, DesdeUtc, RenovadoUtc, ExpiraUtc, "
-    "CAST(DATEDIFF_BIG(MILLISECOND, SYSUTCDATETIME(), ExpiraUtc) / 1000.0 AS FLOAT) AS Restante "
+    "CAST(DATEDIFF_BIG(MILLISECOND, SYSUTCDATETIME(), ExpiraUtc) / 1000.0 AS FLOAT) AS Restante, "
+    "CAST(DATEDIFF_BIG(MILLISECOND, RenovadoUtc, SYSUTCDATETIME()) / 1000.0 AS FLOAT) AS Antiguedad "
     "FROM dbo.Liderazgo WHERE Rol = ?",
     sqlite="SELECT Titular, Host, Pid, DesdeUtc, RenovadoUtc, ExpiraUtc, "
-    "(julianday(ExpiraUtc) - julianday('now')) * 86400.0 AS Restante FROM Liderazgo WHERE Rol = ?",
+    "(julianday(ExpiraUtc) - julianday('now')) * 86400.0 AS Restante, "
+    "(julianday('now') - julianday(RenovadoUtc)) * 86400.0 AS Antiguedad FROM Liderazgo WHERE Rol = ?",
+)
+# SQLite, HA off: take the role over from a holder found dead (issue 14). Conditional on the row
+# still naming that holder, so of two instances restarting at once only one takes it. On SQL Server
+# the app lock is the truth: a dead holder's session lock goes with its connection.
+registrar(
+    "liderazgo.relevar",
+    tsql=None,
+    sqlite="""
+UPDATE Liderazgo SET Titular = ?, Host = ?, Pid = ?,
+    DesdeUtc = strftime('%Y-%m-%d %H:%M:%f', 'now'), RenovadoUtc = strftime('%Y-%m-%d %H:%M:%f', 'now'),
+    ExpiraUtc = strftime('%Y-%m-%d %H:%M:%f', julianday('now') + ? / 86400.0)
+WHERE Rol = ? AND Titular = ?
+""",
 )
 # A clean stop hands the role over at once: the lease ends now (only if it is still ours).
 registrar(
@@ -214,6 +230,7 @@ class Titular:
     renovado: Any = None
     expira: Any = None
     restante_s: float | None = None
+    antiguedad_s: float | None = None  # seconds since the last renewal (DB clock)
 
     def describir(self) -> str:
         texto = f"servidor {self.host}, proceso {self.pid}"
@@ -294,6 +311,70 @@ def espera_siguiente(estado: Estado, lease_s: float, restante_s: float | None) -
     return min(tercio, max(0.1, restante_s + 0.05))
 
 
+# -- HA off, the role found taken at start-up (issue 14): a dead holder is no reason to refuse ------
+
+PROCESO_VIVO = "vivo"                # the holder's pid runs and is (as far as we can tell) the holder
+PROCESO_MUERTO = "muerto"            # no such pid, or a process started after the lease's last renewal
+PROCESO_DESCONOCIDO = "desconocido"  # another host, or this host could not tell
+
+ARRANQUE_RECHAZAR = "rechazar"   # a live holder: refuse to start (RolOcupado, exit 3)
+ARRANQUE_RELEVAR = "relevar"     # the holder is dead: take the role now
+ARRANQUE_ESPERAR = "esperar"     # the lease is not being renewed: wait for it to end, then take it
+
+#: Clock slack when telling a reused pid from the holder (process age against lease age).
+HOLGURA_PID_S = 1.0
+
+
+@dataclass(frozen=True)
+class DecisionArranque:
+    accion: str
+    espera_s: float = 0.0
+
+
+def mismo_host(a: str, b: str) -> bool:
+    """Host names as Windows compares them (case-insensitive)."""
+    return (a or "").strip().casefold() == (b or "").strip().casefold()
+
+
+def es_otro_proceso(edad_proceso_s: float, antiguedad_lease_s: float | None) -> bool:
+    """A process younger than the lease's last renewal cannot be the holder that renewed it: the pid
+    was reused after the holder died. Both are intervals, so the DB's and this host's clocks need not
+    agree."""
+    if antiguedad_lease_s is None:
+        return False
+    return edad_proceso_s + HOLGURA_PID_S < antiguedad_lease_s
+
+
+def se_renueva(titular: Titular, lease_s: float) -> bool:
+    """The holder's lease is alive and was renewed within two renewal periods."""
+    if titular.restante_s is None or titular.antiguedad_s is None:
+        return True  # nothing to go by: as if it were renewed
+    return titular.restante_s > 0 and titular.antiguedad_s <= 2 * FRACCION_RENOVACION * lease_s
+
+
+def decidir_arranque(titular: Titular | None, *, host: str, proceso: str, lease_s: float) -> DecisionArranque:
+    """HA off, the role is held by someone else at start-up: refuse, take it over, or wait for it.
+
+    - holder on this host whose process is gone (or whose pid now belongs to a younger process):
+      take over at once;
+    - holder on this host whose process runs: refuse (a second instance);
+    - holder elsewhere (or unknown) renewing its lease: refuse;
+    - holder elsewhere no longer renewing: wait until its lease ends, then take it.
+    """
+    tercio = FRACCION_RENOVACION * lease_s
+    if titular is None:  # SQL Server: the lock is held but nobody wrote the row yet
+        return DecisionArranque(ARRANQUE_ESPERAR, tercio)
+    if mismo_host(titular.host, host) and proceso == PROCESO_MUERTO:
+        return DecisionArranque(ARRANQUE_RELEVAR)
+    if mismo_host(titular.host, host) and proceso == PROCESO_VIVO:
+        return DecisionArranque(ARRANQUE_RECHAZAR)
+    if se_renueva(titular, lease_s):
+        return DecisionArranque(ARRANQUE_RECHAZAR)
+    restante = titular.restante_s or 0.0
+    # expired already (SQL Server: the row is stale but the lock is still held): try again soon
+    return DecisionArranque(ARRANQUE_ESPERAR, restante + 0.05 if restante > 0 else tercio)
+
+
 # ---------------------------------------------------------------------------------------------
 # Engines
 # ---------------------------------------------------------------------------------------------
@@ -308,6 +389,12 @@ class _MotorSqlite:
     def intentar(self) -> bool:
         filas = self.db.execute(sql(self.db, "liderazgo.tomar"),
                                 (self.servicio, self.titular, self.host, self.pid, float(self.lease_s)))
+        return filas > 0
+
+    def relevar(self, anterior: Titular) -> bool:
+        filas = self.db.execute(sql(self.db, "liderazgo.relevar"),
+                                (self.titular, self.host, self.pid, float(self.lease_s), self.servicio,
+                                 anterior.titular))
         return filas > 0
 
     def soltar(self) -> None:
@@ -335,6 +422,11 @@ class _MotorSqlServer:
                             (self.servicio, self.titular, self.host, self.pid, float(self.lease_s)))
         return self._tomado
 
+    def relevar(self, anterior: Titular) -> bool:
+        """The row is only informational here: the dead holder's lock is released by SQL Server
+        when its connection closes, so taking over is asking for the lock again (polled)."""
+        return self.intentar()
+
     def soltar(self) -> None:
         if self._tomado:
             self.db.execute(sql(self.db, "liderazgo.soltar"), (self.servicio, self.titular))
@@ -346,10 +438,32 @@ def leer_titular(db: Any, servicio: str) -> Titular | None:
     fila = db.query_one(sql(db, "liderazgo.titular"), (servicio,))
     if not fila:
         return None
-    restante = fila.get("Restante")
+    restante, antiguedad = fila.get("Restante"), fila.get("Antiguedad")
     return Titular(str(fila.get("Titular") or ""), str(fila.get("Host") or "?"), int(fila.get("Pid") or 0),
                    fila.get("DesdeUtc"), fila.get("RenovadoUtc"), fila.get("ExpiraUtc"),
-                   float(restante) if restante is not None else None)
+                   float(restante) if restante is not None else None,
+                   float(antiguedad) if antiguedad is not None else None)
+
+
+def estado_proceso(pid: int, antiguedad_lease_s: float | None) -> str:
+    """Is ``pid`` on this host still the holder that last renewed a lease ``antiguedad_lease_s``
+    seconds ago? psutil answers on Windows and POSIX alike (no ``os.kill(pid, 0)``)."""
+    try:
+        import psutil
+    except ImportError:  # pragma: no cover - psutil is in requirements.txt
+        return PROCESO_DESCONOCIDO
+    if pid <= 0:
+        return PROCESO_DESCONOCIDO
+    try:
+        proceso = psutil.Process(pid)
+        if proceso.status() == psutil.STATUS_ZOMBIE:  # POSIX: exited, not yet reaped
+            return PROCESO_MUERTO
+        edad = time.time() - proceso.create_time()
+    except psutil.NoSuchProcess:  # ZombieProcess included
+        return PROCESO_MUERTO
+    except (psutil.AccessDenied, OSError):
+        return PROCESO_DESCONOCIDO  # it exists and we may not look at it: not ours to judge
+    return PROCESO_MUERTO if es_otro_proceso(edad, antiguedad_lease_s) else PROCESO_VIVO
 
 
 # ---------------------------------------------------------------------------------------------
@@ -395,7 +509,8 @@ class Liderazgo:
 
     def __init__(self, db: Any, servicio: str, *, ha: bool, lease_s: float, alerts: Any = None,
                  logger: logging.Logger | None = None, monotonic: Callable[[], float] = time.monotonic,
-                 host: str | None = None, pid: int | None = None) -> None:
+                 host: str | None = None, pid: int | None = None,
+                 proceso: Callable[[int, float | None], str] = estado_proceso) -> None:
         self.db = db
         self.servicio = servicio
         self.ha = bool(ha)
@@ -406,6 +521,7 @@ class Liderazgo:
         self.pid = int(pid if pid is not None else os.getpid())
         self.titular = f"{self.host}:{self.pid}:{uuid.uuid4().hex[:12]}"
         self._monotonic = monotonic
+        self._proceso = proceso  # is a holder's pid on this host still that holder (estado_proceso)
         motor = _MotorSqlite if dialecto(db) != "tsql" else _MotorSqlServer
         self.motor = motor(db, servicio, self.titular, self.host, self.pid, self.lease_s)
         # SQL Server: a new leader waits until a leader that lost its session has given up (H3).
@@ -455,7 +571,7 @@ class Liderazgo:
         Returns the role, logged in Spanish; starts the renewal thread."""
         tomado = self._intentar()
         if tomado is False and not self.ha:
-            raise RolOcupado(self.servicio, self._leer_titular())
+            tomado = self._tomar_si_el_titular_no_sigue()
         if tomado is None and not self.ha:
             self.log.warning("SAM %s: no se pudo comprobar en la base de datos SAM que no haya otra instancia; "
                              "se reintenta cada %.0f s.", self._nombre, FRACCION_RENOVACION * self.lease_s)
@@ -490,12 +606,51 @@ class Liderazgo:
     def _nombre(self) -> str:
         return _NOMBRES.get(self.servicio, self.servicio)
 
-    def _intentar(self) -> bool | None:
+    def _tomar_si_el_titular_no_sigue(self) -> bool | None:
+        """HA off and the role is taken at start-up (issue 14): take it over from a dead holder on
+        this host, wait (up to one lease) for a holder elsewhere that stopped renewing, or raise
+        :class:`RolOcupado` for a live one. Returns the last attempt's answer."""
+        limite = time.monotonic() + self.lease_s + 1.0
+        anunciado: tuple[str, str] | None = None
+        tomado: bool | None = False
+        while tomado is False:
+            titular = self._leer_titular()
+            cerca = titular is not None and mismo_host(titular.host, self.host)
+            proceso = self._proceso(titular.pid, titular.antiguedad_s) if cerca else PROCESO_DESCONOCIDO
+            decision = decidir_arranque(titular, host=self.host, proceso=proceso, lease_s=self.lease_s)
+            if decision.accion == ARRANQUE_RECHAZAR or time.monotonic() >= limite:
+                raise RolOcupado(self.servicio, titular)
+            if anunciado != (decision.accion, titular.titular if titular else ""):
+                anunciado = (decision.accion, titular.titular if titular else "")
+                self._anunciar_arranque(decision, titular)
+            if decision.accion == ARRANQUE_RELEVAR:
+                tomado = self._intentar(relevar=titular)
+                espera = 0.5  # SQL Server: the dead session's lock is not released yet
+            else:
+                tomado, espera = None, decision.espera_s
+            if tomado is not True and self._parar.wait(max(0.05, min(espera, limite - time.monotonic()))):
+                return tomado
+            if tomado is None:
+                tomado = self._intentar()
+        return tomado
+
+    def _anunciar_arranque(self, decision: DecisionArranque, titular: Titular | None) -> None:
+        if decision.accion == ARRANQUE_RELEVAR and titular is not None:
+            self.log.warning("SAM %s: El titular anterior (%s, %s) ya no existe: se toma el rol.",
+                             self._nombre, titular.host, titular.pid)
+        elif titular is not None:
+            self.log.warning("SAM %s: el rol lo tiene %s, que no lo renueva; se espera hasta %.0f s a que caduque "
+                             "su arrendamiento para tomarlo.", self._nombre, titular.describir(), decision.espera_s)
+        else:
+            self.log.warning("SAM %s: el rol está tomado en la base de datos SAM sin titular anotado; se espera "
+                             "hasta %.0f s.", self._nombre, self.lease_s)
+
+    def _intentar(self, relevar: Titular | None = None) -> bool | None:
         inicio = self._monotonic()
         self.intentos += 1
         try:
             _corte_de_prueba()
-            tomado: bool | None = self.motor.intentar()
+            tomado: bool | None = self.motor.intentar() if relevar is None else self.motor.relevar(relevar)
         except DatabaseError as exc:
             tomado = None
             self.log.warning("SAM %s: no se pudo renovar el liderazgo en la base de datos SAM: %s",
