@@ -45,7 +45,7 @@ from common.operaciones.programaciones import (
 )
 
 APLICADO, YA_APLICADO, SIN_CAMBIOS = "aplicado", "ya_aplicado", "sin_cambios"
-BOOL, ENTERO, ENTERO_NULO, TEXTO_NULO = "bool", "entero", "entero_nulo", "texto_nulo"
+BOOL, ENTERO, ENTERO_NULO, TEXTO, TEXTO_NULO = "bool", "entero", "entero_nulo", "texto", "texto_nulo"
 _VERDADERO = {"1", "true", "si", "sí", "s", "yes", "y", "verdadero"}
 _FALSO = {"0", "false", "no", "n", "falso"}
 _NULO = {"", "null", "none", "nulo"}
@@ -109,6 +109,8 @@ def convertir(nombre: str, tipo: str, valor: Any) -> Any:
         if valor is None or (isinstance(valor, str) and not valor.strip()):
             return None
         return valor if isinstance(valor, str) else json.dumps(valor, ensure_ascii=False)
+    if tipo == TEXTO:
+        return "" if valor is None else str(valor).strip()
     texto = "" if valor is None else str(valor).strip().lower()
     if tipo == BOOL:
         if isinstance(valor, bool):
@@ -271,3 +273,42 @@ def _parametro(tipo: str, valor: Any) -> Any:
     if tipo == BOOL and valor is not None:
         return 1 if valor else 0
     return valor
+
+
+@dataclass
+class Intento:
+    """One audited operation that is not a column edit (assignments, pools, mappings): what its
+    audit row says; ``trabajo`` fills ``antes``/``despues``/``entidad_id`` as it learns them."""
+
+    actor: Actor
+    entidad: str
+    accion: str
+    ahora: datetime
+    entidad_id: Any = None
+    antes: Any = None
+    despues: Any = None
+
+    def auditar(self, tx: Any, resultado: str, **extra: Any) -> None:
+        despues = {**(self.despues or {}), **extra} if (self.despues or extra) else None
+        auditoria.registrar(tx, self.actor, accion=self.accion, entidad=self.entidad, entidad_id=self.entidad_id,
+                            antes=self.antes, despues=despues, resultado=resultado, ahora=self.ahora)
+
+
+def ejecutar(db: Any, intento: Intento, roles: tuple[str, ...], que: str, trabajo: Callable[[Any], Any]) -> Any:
+    """Run ``trabajo(tx)`` in one transaction after the role check (``que``: what the role allows,
+    for the message). A refusal it returns is audited ``rechazado`` there and raised here; the
+    ``ok`` audit row is ``trabajo``'s to write (it knows whether anything changed)."""
+    def unidad(tx: Any) -> Any:
+        if intento.actor.rol not in roles:
+            rechazo: Any = PermisoDenegado(f"El usuario {intento.actor.usuario} (rol {intento.actor.rol}) no puede "
+                                           f"{que}: hace falta el rol {' o '.join(roles)}.")
+        else:
+            rechazo = trabajo(tx)
+        if isinstance(rechazo, OperacionRechazada):
+            intento.auditar(tx, auditoria.RECHAZADO, Motivo=rechazo.mensaje)
+        return rechazo
+
+    resultado = db.run_in_transaction(unidad)
+    if isinstance(resultado, OperacionRechazada):
+        raise resultado
+    return resultado
