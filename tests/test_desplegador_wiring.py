@@ -92,7 +92,8 @@ def test_L6_jobs_registered_separately_with_their_intervals(db):
     runner = Runner()
     lz.registrar(runner)
     assert {k: v[0] for k, v in runner.jobs.items()} == {
-        "sincronizacion": 13, "lanzamiento": 7, "conciliacion": 11, "mantenimiento": 60
+        "sincronizacion": 13, "lanzamiento": 7, "conciliacion": 11, "mantenimiento": 60,
+        "solicitudes": 1.0,  # L8.2: operator requests, seen within a second
     }
     assert lz.desplegador.stop_event is runner.stop_event
     assert lz.mantenimiento.stop_event is runner.stop_event

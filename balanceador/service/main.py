@@ -174,6 +174,8 @@ class ServicioBalanceador:
         self.ajustes = self._leer_ajustes()
         self.executor = executor
         self.cooling_reconstruido = False
+        #: Never two cycles at once: the periodic job and an operator's request (L8.2) take turns.
+        self._cerrojo_ciclo = threading.Lock()
         #: The SAM DB error of the last cycle, None when it could use the DB (reported by job_ciclo).
         self.error_bd: DatabaseError | None = None
         #: H3: checked right before applying a plan; main() sets it to the election's puede_trabajar.
@@ -241,6 +243,11 @@ class ServicioBalanceador:
         return CicloFallido(self.error_bd) if self.error_bd is not None else None
 
     def ciclo(self) -> Plan | None:
+        """One balancing cycle; a call made while another runs waits for it and then balances again."""
+        with self._cerrojo_ciclo:
+            return self._ciclo()
+
+    def _ciclo(self) -> Plan | None:
         self.error_bd = None
         self.aplicar_ajustes_vivos()
         now = self.clock.now_local()
@@ -546,6 +553,9 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "python balanceador/r
     latido.instalar(runner, db, "balanceador", cfg, clock=clock)  # H5 (before the hook that closes the DB)
     metricas.instalar(runner, cfg, "balanceador")  # M1
     runner.add_job("ciclo_balanceo", float(cfg.BALANCEADOR_INTERVALO_CICLO_SEG), servicio.job_ciclo, solo_lider=True)
+    from balanceador.service import solicitudes
+
+    solicitudes.instalar(runner, servicio)  # L8.2: "balancear ahora", served by the leader
     ajustes_vivos.registrar(runner)
     runner.add_shutdown_hook(lambda: close_sources(fuentes))
     runner.add_shutdown_hook(lambda: executor.shutdown(wait=False, cancel_futures=True))

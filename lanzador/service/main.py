@@ -225,6 +225,9 @@ class Lanzador:
             runner.add_job("conciliacion", cfg.LANZADOR_INTERVALO_CONCILIADOR_SEG, self.job_conciliacion,
                            solo_lider=True)
         runner.add_job("mantenimiento", INTERVALO_MANTENIMIENTO_SEG, self.job_mantenimiento, solo_lider=True)
+        from lanzador.service import solicitudes
+
+        solicitudes.instalar(runner, self)  # L8.2: "sincronizar ahora", served by the leader
         if getattr(runner, "liderazgo", None) is not None:
             # H3: a launch cycle that outlives the leadership starts no new deploy.
             self.desplegador.puede_lanzar = runner.liderazgo.puede_trabajar

@@ -13,6 +13,7 @@ and users (``robot Facturas (5101)``). The mapping from A360 records to rows is 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -176,6 +177,8 @@ class Sincronizador:
         self.nombres = nombres or Nombres()
         #: The process' A360 outage watch (M2, given by the Lanzador).
         self.caida: Any = None
+        #: Never two syncs at once: the periodic job and an operator's request (L8.2) take turns.
+        self._una_a_la_vez = threading.Lock()
 
     def _racha(self, clave: str) -> RachaDeFallos:
         """One failed sync of a table is alerted (C8), once, and its recovery announced once."""
@@ -184,10 +187,12 @@ class Sincronizador:
         return self._rachas[clave]
 
     def sincronizar(self) -> ResultadoSync:
-        result = ResultadoSync()
-        result.equipos = self._tabla("Equipos", ALERTA_EQUIPOS, self._sync_equipos, result)
-        result.robots = self._tabla("Robots", ALERTA_ROBOTS, self._sync_robots, result)
-        return result
+        """One full sync; a call made while another runs waits for it and then syncs again."""
+        with self._una_a_la_vez:
+            result = ResultadoSync()
+            result.equipos = self._tabla("Equipos", ALERTA_EQUIPOS, self._sync_equipos, result)
+            result.robots = self._tabla("Robots", ALERTA_ROBOTS, self._sync_robots, result)
+            return result
 
     # one table -------------------------------------------------------------------------------
     def _tabla(self, tabla: str, clave: str, fn: Any, result: ResultadoSync) -> Any:
