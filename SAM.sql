@@ -1510,6 +1510,28 @@ IF NOT EXISTS (
 CREATE NONCLUSTERED INDEX IX_CallbacksRecibidos_DeploymentId
 ON dbo.CallbacksRecibidos (DeploymentId, Aplicado);
 GO
+-- L5.7 late deployments: every conciliation round reads the intents the LANZANDO recovery gave up
+-- lately (FalloSinConfirmar = 1) and the pending callbacks no execution has (Aplicado = 0). Both are
+-- a handful of rows in ever-growing tables, read through filtered indexes; the queries repeat each
+-- filter as a literal conjunct (with a parameter there SQL Server would not use the filtered index).
+IF NOT EXISTS (
+    SELECT 1 FROM sys.indexes
+    WHERE name = N'IX_Ejecuciones_FalloSinConfirmar' AND object_id = OBJECT_ID(N'dbo.Ejecuciones')
+)
+CREATE NONCLUSTERED INDEX IX_Ejecuciones_FalloSinConfirmar
+ON dbo.Ejecuciones (Estado, FechaFin)
+INCLUDE (DeploymentId, FechaInicio, FalloSinConfirmar)
+WHERE FalloSinConfirmar = 1;
+GO
+IF NOT EXISTS (
+    SELECT 1 FROM sys.indexes
+    WHERE name = N'IX_CallbacksRecibidos_Pendientes' AND object_id = OBJECT_ID(N'dbo.CallbacksRecibidos')
+)
+CREATE NONCLUSTERED INDEX IX_CallbacksRecibidos_Pendientes
+ON dbo.CallbacksRecibidos (CallbackId)
+INCLUDE (DeploymentId, Aplicado)
+WHERE Aplicado = 0;
+GO
 
 -- ---------------------------------------------------------------------------------------------
 -- Vistas

@@ -427,3 +427,131 @@ def test_R1_tsql_hot_statement_reads_open_rows(nombre):
 @pytest.mark.parametrize("forma", sorted(ANTES_TSQL))
 def test_R1_tsql_shape_check_rejects_the_forms_before_R1(forma):
     assert problemas_tsql(ANTES_TSQL[forma]) != []
+
+
+# --- L5.7 late-deployment adoption: the given-up intents and the orphan callbacks ---------------------
+
+#: Each per-round read of the late-deployment adoption, its table and the filtered index it must use,
+#: with the index's filter (column, literal).
+TARDIAS = {
+    "ejecuciones.abandonadas_desde": ("Ejecuciones", "IX_Ejecuciones_FalloSinConfirmar", "FalloSinConfirmar", 1),
+    "ejecuciones.callbacks_huerfanos": ("CallbacksRecibidos", "IX_CallbacksRecibidos_Pendientes", "Aplicado", 0),
+}
+#: The same reads with the filtered column compared to a parameter: no index can be proven to apply.
+TARDIAS_PARAMETRIZADAS = {
+    "ejecuciones.abandonadas_desde": ("FalloSinConfirmar = 1", "FalloSinConfirmar = ?"),
+    "ejecuciones.callbacks_huerfanos": ("c.Aplicado = 0", "c.Aplicado = ?"),
+}
+
+
+@pytest.fixture(scope="module")
+def base_tardias(tmp_path_factory) -> Path:
+    """The history DB plus old and recent given-up intents, pending callbacks of known and unknown
+    deployments, and many applied callbacks (the ever-growing part)."""
+    ruta = tmp_path_factory.mktemp("tardias") / "sam.db"
+    _crear(ruta)
+    _historia(ruta, 0, 4000)
+    con = sqlite3.connect(ruta)
+    con.executemany(
+        "INSERT INTO Ejecuciones (RobotId, EquipoId, FechaInicio, FechaFin, Estado, FalloSinConfirmar) "
+        f"VALUES (?, ?, ?, ?, '{DEPLOY_FAILED}', 1)",
+        [((n % ROBOTS) + 1, (n % EQUIPOS) + 1, _texto(AHORA - timedelta(minutes=m + 3)), _texto(AHORA - timedelta(minutes=m)))
+         for n, m in enumerate([5, 20, 45, 600, 3000] * 40)])
+    con.executemany("INSERT INTO CallbacksRecibidos (DeploymentId, FechaRecepcion, Estado, Aplicado) "
+                    "VALUES (?, ?, 'RUN_COMPLETED', 0)",
+                    [(f"tardio-{n}", _texto(AHORA - timedelta(minutes=n))) for n in range(5)]
+                    + [("abierta-1", _texto(AHORA))])
+    con.commit()
+    con.close()
+    return ruta
+
+
+def lectura_por_indice(plan: list[str], tabla: str, alias: str, indice: str) -> bool:
+    """True when every plan line reading ``tabla`` (or ``alias``) goes through ``indice``."""
+    lecturas = [m for m in map(_LECTURA.match, plan) if m and m.group(2) in (tabla, alias)]
+    return bool(lecturas) and all(m.group(3) == indice for m in lecturas)
+
+
+@pytest.mark.parametrize("nombre", sorted(TARDIAS))
+def test_L5_7_sqlite_late_adoption_reads_use_their_partial_index(base_tardias, nombre):
+    tabla, indice, _, _ = TARDIAS[nombre]
+    con = sqlite3.connect(base_tardias)
+    texto = sentencias.sentencia(nombre).sqlite
+    plan = _plan(con, texto, _params(nombre))
+    assert lectura_por_indice(plan, tabla, "c", indice), plan
+
+
+def test_L5_7_sqlite_late_adoption_reads_return_the_same_rows_through_the_index(base_tardias):
+    """The partial indexes change the plan, not the answer: the rows are the ones a full scan finds."""
+    db = DatabaseClient(engine="sqlite", sqlite_path=base_tardias)
+    try:
+        abandonadas = ejecuciones.given_up_since(db, AHORA - timedelta(minutes=30))
+        assert len(abandonadas) == 80  # the 5 and 20 min old ones, 40 each
+        assert all(f["Estado"] == DEPLOY_FAILED and f["DeploymentId"] is None for f in abandonadas)
+        huerfanos = ejecuciones.orphan_callbacks(db)
+        assert sorted(f["DeploymentId"] for f in huerfanos) == [f"tardio-{n}" for n in range(5)]
+    finally:
+        db.close_all()
+
+
+@pytest.mark.parametrize("nombre", sorted(TARDIAS))
+def test_L5_7_sqlite_plan_check_rejects_a_parameterized_filter(base_tardias, nombre):
+    tabla, indice, _, _ = TARDIAS[nombre]
+    literal, parametro = TARDIAS_PARAMETRIZADAS[nombre]
+    texto = sentencias.sentencia(nombre).sqlite
+    assert literal in texto
+    texto = texto.replace(literal, parametro)
+    con = sqlite3.connect(base_tardias)
+    plan = _plan(con, texto, ("x",) * texto.count("?"))
+    assert not lectura_por_indice(plan, tabla, "c", indice), plan
+
+
+def _filtro_de_indice(sql_texto: str, patron: str, nombre: str) -> tuple[str, int]:
+    m = re.search(patron.format(nombre=nombre), sql_texto, re.DOTALL)
+    assert m, nombre
+    f = re.fullmatch(r"(\w+) = (\d+)", " ".join(m.group(1).split()))
+    assert f, (nombre, m.group(1))  # a single ``column = literal`` filter
+    return f.group(1), int(f.group(2))
+
+
+def filtro_implicado(texto_tsql: str, tabla: str, columna: str, valor: int) -> bool:
+    """True when the read of ``dbo.<tabla>`` in ``texto_tsql`` has ``columna = valor`` (a literal, not
+    a parameter) as a plain conjunct of its WHERE: the condition for SQL Server to use an index
+    filtered ``WHERE columna = valor`` in a cached, parameterized plan."""
+    for nodo in sqlglot.parse_one(texto_tsql, read="tsql").walk():
+        if not isinstance(nodo, exp.Select):
+            continue
+        desde = nodo.args.get("from") or nodo.args.get("from_")
+        if desde is None or not isinstance(desde.this, exp.Table) or desde.this.name != tabla:
+            continue
+        return any(isinstance(c, exp.EQ) and isinstance(c.this, exp.Column) and c.this.name == columna
+                   and isinstance(c.expression, exp.Literal) and not c.expression.is_string
+                   and int(c.expression.this) == valor for c in _conjuntos(nodo.args.get("where")))
+    return False
+
+
+@pytest.mark.parametrize("nombre", sorted(TARDIAS))
+def test_L5_7_filtered_indexes_match_the_late_adoption_reads_on_both_engines(nombre):
+    tabla, indice, columna, valor = TARDIAS[nombre]
+    cuerpo = _indice(indice)
+    assert cuerpo.startswith(f"ON dbo.{tabla} ("), cuerpo
+    filtro = _filtro_de_indice(SAM_TEXT, r"CREATE NONCLUSTERED INDEX {nombre}\n[^;]*?\bWHERE ([^;]*);", indice)
+    assert filtro == (columna, valor)
+    include = re.search(r"INCLUDE \(([^)]*)\)", cuerpo).group(1)
+    assert columna in [c.strip() for c in include.split(",")], cuerpo  # no key lookup for the filter
+    assert f"WHERE name = N'{indice}' AND object_id = OBJECT_ID(N'dbo.{tabla}')" in SAM_TEXT  # idempotent
+    sqlite_sql = (SAM_SQL.parent / "common" / "database" / "sam_sqlite.sql").read_text(encoding="utf-8")
+    assert _filtro_de_indice(sqlite_sql, r"CREATE INDEX IF NOT EXISTS {nombre}\n[^;]*?\bWHERE ([^;]*);",
+                             indice) == filtro
+    assert filtro_implicado(sentencias.sentencia(nombre).tsql, tabla, columna, valor)
+
+
+@pytest.mark.parametrize("nombre", sorted(TARDIAS))
+def test_L5_7_filter_check_rejects_a_parameter_or_an_or(nombre):
+    tabla, _, columna, valor = TARDIAS[nombre]
+    literal, parametro = TARDIAS_PARAMETRIZADAS[nombre]
+    texto = sentencias.sentencia(nombre).tsql
+    assert not filtro_implicado(texto.replace(literal, parametro), tabla, columna, valor)
+    assert not filtro_implicado(texto.replace(literal, f"({literal} OR {columna} IS NULL)"), tabla, columna, valor)
+    assert not filtro_implicado(texto.replace(literal, literal.replace(f"= {valor}", f"= {1 - valor}")),
+                                tabla, columna, valor)

@@ -302,6 +302,11 @@ CREATE INDEX IF NOT EXISTS IX_MapeoRobots_RobotId ON MapeoRobots (RobotId);
 CREATE INDEX IF NOT EXISTS IX_Robots_PoolId ON Robots (PoolId);
 CREATE INDEX IF NOT EXISTS IX_Equipos_PoolId ON Equipos (PoolId);
 CREATE INDEX IF NOT EXISTS IX_CallbacksRecibidos_DeploymentId ON CallbacksRecibidos (DeploymentId, Aplicado);
+-- L5.7 late deployments: the given-up intents and the pending callbacks (partial, as in SAM.sql).
+CREATE INDEX IF NOT EXISTS IX_Ejecuciones_FalloSinConfirmar
+    ON Ejecuciones (Estado, FechaFin) WHERE FalloSinConfirmar = 1;
+CREATE INDEX IF NOT EXISTS IX_CallbacksRecibidos_Pendientes
+    ON CallbacksRecibidos (CallbackId, DeploymentId) WHERE Aplicado = 0;
 
 -- Views (same names and columns as SAM.sql).
 DROP VIEW IF EXISTS AsignacionesView;
