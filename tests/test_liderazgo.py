@@ -5,6 +5,10 @@ the SQL Server app lock owned by the session."""
 from __future__ import annotations
 
 import logging
+import os
+import socket
+import subprocess
+import sys
 
 import pytest
 
@@ -12,18 +16,23 @@ from common import liderazgo
 from common.database.schema import ensure_schema
 from common.database.sql_client import DatabaseClient, DatabaseError
 from common.liderazgo import (
+    PROCESO_DESCONOCIDO,
+    PROCESO_MUERTO,
+    PROCESO_VIVO,
     ROL_ACTIVO,
     ROL_ESPERA,
     ROL_LIDER,
     Estado,
     Liderazgo,
     RolOcupado,
+    Titular,
     espera_siguiente,
     leer_titular,
     puede_trabajar,
     tras_intento,
 )
 from tests.alertas_falsas import AlertasFalsas
+from tests.esperas import esperar
 from tests.sqlcheck import lint_tsql
 
 LEASE = 30.0
@@ -210,6 +219,227 @@ def test_H3_an_unreachable_db_is_no_answer_and_the_leader_gives_up_by_itself(rut
 def test_rol_actual_is_activo_without_an_election():
     assert liderazgo.rol_actual() == ROL_ACTIVO
     assert liderazgo.es_lider()
+
+
+# --- HA off, restart after a crash (issue 14): a dead holder is no reason to refuse -----------------
+
+AQUI = socket.gethostname()
+
+
+def _titular(host=AQUI, *, restante=29.0, antiguedad=1.0, pid=4120):
+    return Titular("x", host, pid, restante_s=restante, antiguedad_s=antiguedad)
+
+
+def test_H1_start_decision_dead_holder_here_is_taken_over_live_one_refused():
+    decide = liderazgo.decidir_arranque
+    assert decide(_titular(), host=AQUI, proceso=PROCESO_MUERTO, lease_s=LEASE).accion == "relevar"
+    assert decide(_titular(AQUI.upper()), host=AQUI.lower(), proceso=PROCESO_MUERTO,
+                  lease_s=LEASE).accion == "relevar"  # Windows host names: any case
+    assert decide(_titular(), host=AQUI, proceso=PROCESO_VIVO, lease_s=LEASE).accion == "rechazar"
+    # alive here, even if it no longer renews (frozen): still refused
+    assert decide(_titular(restante=5.0, antiguedad=25.0), host=AQUI, proceso=PROCESO_VIVO,
+                  lease_s=LEASE).accion == "rechazar"
+
+
+def test_H1_start_decision_holder_elsewhere_refused_while_renewed_waited_for_when_not():
+    decide = liderazgo.decidir_arranque
+    otro = "srv-otro"
+    # renewed within two renewal periods (2 x 10 s): a running instance
+    assert decide(_titular(otro, antiguedad=19.0), host=AQUI, proceso=PROCESO_DESCONOCIDO,
+                  lease_s=LEASE).accion == "rechazar"
+    # a pid "dead" on another host means nothing: that pid is not ours to look at
+    assert decide(_titular(otro), host=AQUI, proceso=PROCESO_MUERTO, lease_s=LEASE).accion == "rechazar"
+    espera = decide(_titular(otro, restante=9.0, antiguedad=21.0), host=AQUI, proceso=PROCESO_DESCONOCIDO,
+                    lease_s=LEASE)
+    assert espera.accion == "esperar" and espera.espera_s == pytest.approx(9.05)
+    # this host but no answer about the pid: the lease decides, as for another host
+    assert decide(_titular(restante=9.0, antiguedad=21.0), host=AQUI, proceso=PROCESO_DESCONOCIDO,
+                  lease_s=LEASE).accion == "esperar"
+    # SQL Server: the row says expired but the lock is still held; or held with no row yet
+    assert decide(_titular(otro, restante=-2.0, antiguedad=40.0), host=AQUI, proceso=PROCESO_DESCONOCIDO,
+                  lease_s=LEASE) == liderazgo.DecisionArranque("esperar", 10.0)
+    assert decide(None, host=AQUI, proceso=PROCESO_DESCONOCIDO, lease_s=LEASE).accion == "esperar"
+
+
+def test_H1_a_process_younger_than_the_last_renewal_is_a_reused_pid():
+    assert liderazgo.es_otro_proceso(5.0, 20.0)
+    assert not liderazgo.es_otro_proceso(3600.0, 20.0)
+    assert not liderazgo.es_otro_proceso(19.5, 20.0)  # within the clock slack: the holder
+    assert not liderazgo.es_otro_proceso(5.0, None)
+
+
+def _proceso_muerto() -> int:
+    p = subprocess.Popen([sys.executable, "-c", "pass"])
+    p.wait(30)
+    return p.pid
+
+
+def test_H1_process_probe_on_real_processes():
+    assert liderazgo.estado_proceso(os.getpid(), 0.5) == PROCESO_VIVO
+    assert liderazgo.estado_proceso(os.getpid(), 10 * 365 * 86400.0) == PROCESO_MUERTO  # reused pid
+    vivo = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        assert liderazgo.estado_proceso(vivo.pid, 0.0) == PROCESO_VIVO
+        vivo.kill()
+        # killed and not yet reaped (a zombie on POSIX) is dead too
+        esperar(lambda: liderazgo.estado_proceso(vivo.pid, 0.0) == PROCESO_MUERTO, 30, que="proceso muerto")
+    finally:
+        vivo.kill()
+        vivo.wait(30)
+    assert liderazgo.estado_proceso(vivo.pid, 0.0) == PROCESO_MUERTO
+    assert liderazgo.estado_proceso(0, 0.0) == PROCESO_DESCONOCIDO
+
+
+def _caido(ruta, *, host=AQUI, pid=None, lease=LEASE):
+    """A holder that took the role and then died without letting it go (kill -9): its lease row
+    stays, still valid, and nobody renews it."""
+    a = Liderazgo(_cliente(ruta), "lanzador", ha=False, lease_s=lease, host=host,
+                  pid=pid if pid is not None else _proceso_muerto())
+    assert a._intentar() is True
+    a.db.close_all()
+    return a
+
+
+def test_H1_ha_off_restart_after_kill9_takes_the_role_from_the_dead_holder_at_once(ruta, caplog):
+    muerto = _caido(ruta)
+    assert leer_titular(muerto.db, "lanzador").restante_s > LEASE - 5  # the dead lease is far from over
+    caplog.set_level(logging.INFO, logger="sam.liderazgo")
+    b = Liderazgo(_cliente(ruta), "lanzador", ha=False, lease_s=LEASE)
+    try:
+        assert b.arrancar() == ROL_ACTIVO
+        titular = leer_titular(b.db, "lanzador")
+        assert (titular.titular, titular.host, titular.pid) == (b.titular, AQUI, os.getpid())
+        assert b.puede_trabajar() and b.mandatos == 1
+        textos = [r.getMessage() for r in caplog.records]
+        assert f"El titular anterior ({AQUI}, {muerto.pid}) ya no existe: se toma el rol." in " ".join(textos)
+        # and a third instance started now finds b alive on this host: refused, naming b
+        c = Liderazgo(_cliente(ruta), "lanzador", ha=False, lease_s=LEASE)
+        with pytest.raises(RolOcupado) as info:
+            c.arrancar()
+        assert f"servidor {AQUI}, proceso {os.getpid()}" in str(info.value)
+        c.db.close_all()
+    finally:
+        b.detener()
+
+
+def test_H1_ha_off_a_reused_pid_of_the_dead_holder_does_not_keep_the_role(ruta):
+    # the dead holder's pid now belongs to a process started after the lease was last renewed
+    _caido(ruta, pid=os.getpid())
+    import sqlite3
+
+    con = sqlite3.connect(ruta)
+    con.execute("UPDATE Liderazgo SET RenovadoUtc = strftime('%Y-%m-%d %H:%M:%f', 'now'), "
+                "DesdeUtc = strftime('%Y-%m-%d %H:%M:%f', 'now')")
+    con.commit()
+    con.close()
+    ninguno = []
+    b = Liderazgo(_cliente(ruta), "lanzador", ha=False, lease_s=LEASE,
+                  proceso=lambda pid, antiguedad: ninguno.append(pid) or PROCESO_MUERTO)
+    try:
+        assert b.arrancar() == ROL_ACTIVO and ninguno == [os.getpid()]
+        assert leer_titular(b.db, "lanzador").titular == b.titular
+    finally:
+        b.detener()
+
+
+def test_H1_ha_off_a_live_holder_on_this_host_is_still_refused(ruta):
+    vivo = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        esperar(lambda: liderazgo.estado_proceso(vivo.pid, 0.0) == PROCESO_VIVO, 30, que="proceso vivo")
+        _caido(ruta, pid=vivo.pid)
+        b = Liderazgo(_cliente(ruta), "lanzador", ha=False, lease_s=LEASE)
+        with pytest.raises(RolOcupado) as info:
+            b.arrancar()
+        assert f"servidor {AQUI}, proceso {vivo.pid}" in str(info.value)
+        b.db.close_all()
+    finally:
+        vivo.kill()
+        vivo.wait(30)
+
+
+def test_H1_two_restarts_at_once_only_one_takes_over_the_dead_holder(ruta):
+    _caido(ruta)
+    b = Liderazgo(_cliente(ruta), "lanzador", ha=False, lease_s=LEASE, pid=1001)
+    c = Liderazgo(_cliente(ruta), "lanzador", ha=False, lease_s=LEASE, pid=1002)
+    anterior = leer_titular(b.db, "lanzador")
+    assert b.motor.relevar(anterior) is True
+    assert c.motor.relevar(anterior) is False  # the row no longer names the dead holder
+    assert leer_titular(c.db, "lanzador").titular == b.titular
+    b.db.close_all()
+    c.db.close_all()
+
+
+def _sin_renovar(ruta, antiguedad_s, restante_s):
+    import sqlite3
+
+    con = sqlite3.connect(ruta)
+    con.execute("UPDATE Liderazgo SET RenovadoUtc = strftime('%Y-%m-%d %H:%M:%f', julianday('now') - ? / 86400.0), "
+                "ExpiraUtc = strftime('%Y-%m-%d %H:%M:%f', julianday('now') + ? / 86400.0)",
+                (antiguedad_s, restante_s))
+    con.commit()
+    con.close()
+
+
+def test_H1_ha_off_a_holder_elsewhere_that_stopped_renewing_is_waited_for_then_taken(ruta, caplog):
+    _caido(ruta, host="srv-otro", pid=4120, lease=3.0)
+    _sin_renovar(ruta, antiguedad_s=2.5, restante_s=1.0)  # past 2 renewal periods (2 s), 1 s left
+    caplog.set_level(logging.INFO, logger="sam.liderazgo")
+    b = Liderazgo(_cliente(ruta), "lanzador", ha=False, lease_s=3.0)
+    try:
+        assert b.arrancar() == ROL_ACTIVO
+        assert leer_titular(b.db, "lanzador").titular == b.titular
+        textos = " ".join(r.getMessage() for r in caplog.records)
+        assert "servidor srv-otro, proceso 4120" in textos and "no lo renueva" in textos
+        assert b.intentos >= 2  # the first attempt met the live lease: it did wait for it to end
+    finally:
+        b.detener()
+
+
+def test_H1_ha_off_a_holder_elsewhere_that_renews_is_refused_without_waiting(ruta):
+    _caido(ruta, host="srv-otro", pid=4120)
+    b = Liderazgo(_cliente(ruta), "lanzador", ha=False, lease_s=LEASE)
+    with pytest.raises(RolOcupado) as info:
+        b.arrancar()
+    assert "servidor srv-otro, proceso 4120" in str(info.value)
+    assert b.intentos == 1
+    b.db.close_all()
+
+
+class _BloqueoLento:
+    """SQL Server's engine as the election sees it: the app lock of a killed holder is released
+    only once SQL Server notices its connection closed (here: after two attempts)."""
+
+    def __init__(self, ocupado: int) -> None:
+        self.ocupado, self.llamadas = ocupado, 0
+
+    def intentar(self) -> bool:
+        self.llamadas += 1
+        return self.llamadas > self.ocupado
+
+    relevar = lambda self, anterior: self.intentar()  # noqa: E731 - as _MotorSqlServer.relevar
+
+    def soltar(self) -> None:
+        pass
+
+
+def test_H1_sql_server_path_a_stale_row_is_no_refusal_the_lock_decides(ruta):
+    # a dead holder on this host left its (informational) row; its lock goes a moment later
+    _caido(ruta)
+    b = Liderazgo(_cliente(ruta), "lanzador", ha=False, lease_s=LEASE)
+    b.motor = _BloqueoLento(ocupado=2)
+    try:
+        assert b.arrancar() == ROL_ACTIVO and b.motor.llamadas == 3
+    finally:
+        b.detener()
+    # a free lock is taken whatever the row says (a live holder elsewhere, lease valid)
+    _expirar(ruta)  # (the fake lock wrote nothing: b's SQLite lease is still there)
+    _caido(ruta, host="srv-otro", pid=4120)
+    c = Liderazgo(_cliente(ruta), "lanzador", ha=False, lease_s=LEASE)
+    c.motor = _BloqueoLento(ocupado=0)
+    try:
+        assert c.arrancar() == ROL_ACTIVO and c.motor.llamadas == 1
+    finally:
+        c.detener()
 
 
 # --- the lint: app locks owned by the session -----------------------------------------------------
