@@ -46,7 +46,7 @@ from common.database.schema import ensure_schema  # noqa: E402
 from common.database.sql_client import DatabaseClient  # noqa: E402
 
 #: Bump when the seed changes: a cached file of another version is not reused.
-VERSION_SEMILLA = 1
+VERSION_SEMILLA = 2
 OBJETIVO_P95_MS = 300.0
 ADMIN = "admin.bench"
 CLAVE_ADMIN = "Bench-Consola-2026"
@@ -282,9 +282,11 @@ def entorno_consola(ruta_db: Path, puerto: int, logs: Path, **extra: str) -> dic
     return env
 
 
-def crear_admin(env: dict[str, str], usuario: str, clave: str, rol: str = "administrador") -> None:
+def crear_admin(env: dict[str, str], usuario: str, clave: str, rol: str = "administrador",
+                nombre: str | None = None) -> None:
     """Create a console user with the ``usuarios`` CLI (password on standard input)."""
-    r = subprocess.run([sys.executable, "-m", "consola", "usuarios", "crear", usuario, "--rol", rol],
+    extra = ["--nombre", nombre] if nombre else []
+    r = subprocess.run([sys.executable, "-m", "consola", "usuarios", "crear", usuario, "--rol", rol, *extra],
                        input=clave + "\n", text=True, capture_output=True, env=env, cwd=ROOT, timeout=120)
     if r.returncode != 0:
         raise RuntimeError(f"usuarios crear {usuario}: {r.returncode} {r.stdout} {r.stderr}")
@@ -368,21 +370,25 @@ def paginas(db: Path) -> list[tuple[str, str]]:
     """(name, path) of the pages measured; ids and filter values picked from the seeded rows."""
     con = sqlite3.connect(db)
     try:
-        robot = con.execute("SELECT RobotId, Robot FROM Robots WHERE EsOnline = 1 ORDER BY RobotId LIMIT 1 OFFSET 7").fetchone()
-        equipo = con.execute("SELECT Equipo FROM Equipos ORDER BY EquipoId LIMIT 1 OFFSET 40").fetchone()[0]
-        vieja = con.execute("SELECT EjecucionId FROM Ejecuciones_Historico ORDER BY EjecucionId DESC LIMIT 1").fetchone()[0]
+        robot = con.execute("SELECT RobotId FROM Robots WHERE EsOnline = 1 ORDER BY RobotId LIMIT 1 OFFSET 7").fetchone()[0]
+        equipo = con.execute("SELECT EquipoId FROM Equipos ORDER BY EquipoId LIMIT 1 OFFSET 40").fetchone()[0]
+        vieja = con.execute("SELECT MAX(EjecucionId) / 2 FROM Ejecuciones_Historico").fetchone()[0]
         viva = con.execute("SELECT MAX(EjecucionId) FROM Ejecuciones").fetchone()[0]
     finally:
         con.close()
     return [
-        ("Estado", "/"), ("Robots", "/robots"), ("Robots (búsqueda)", "/robots?q=Proceso_&activo=1"),
-        ("Robot (detalle)", f"/robots/{robot[0]}"), ("Equipos", "/equipos"), ("Programaciones", "/programaciones"),
-        ("Ejecuciones", "/ejecuciones"), ("Ejecuciones (robot+estado)", f"/ejecuciones?robot={robot[1]}&estado=RUN_FAILED"),
+        ("Estado", "/"), ("Robots", "/robots"), ("Robots (búsqueda)", "/robots?q=Proceso_1&activo=1"),
+        ("Robot (detalle)", f"/robots/{robot}"), ("Equipos", "/equipos"), ("Equipos (búsqueda)", "/equipos?q=VMRPA009"),
+        ("Programaciones", "/programaciones"), ("Ejecuciones", "/ejecuciones"),
+        ("Ejecuciones (robot)", f"/ejecuciones?robot={robot}"),
+        ("Ejecuciones (robot+estado)", f"/ejecuciones?robot={robot}&estado=RUN_FAILED"),
         ("Ejecuciones (equipo+fechas)", f"/ejecuciones?equipo={equipo}&desde=2000-01-01&hasta=2100-01-01"),
-        ("Ejecuciones (página 50)", "/ejecuciones?pagina=50"), ("Ejecución (histórico)", f"/ejecuciones/{vieja}"),
+        ("Ejecuciones (estado raro)", "/ejecuciones?estado=UNKNOWN"),
+        ("Ejecuciones (página honda)", f"/ejecuciones?antes={vieja}"), ("Ejecución (histórico)", f"/ejecuciones/{vieja}"),
         ("Ejecución (viva)", f"/ejecuciones/{viva}"), ("Balanceador", "/balanceador"),
-        ("Balanceador (robot)", f"/balanceador?robot={robot[0]}"), ("Pools", "/pools"), ("Mapeos", "/mapeos"),
+        ("Balanceador (robot)", f"/balanceador?robot={robot}"), ("Pools", "/pools"), ("Mapeos", "/mapeos"),
         ("Configuración", "/configuracion"), ("Usuarios", "/usuarios"), ("Auditoría", "/auditoria"),
+        ("Auditoría (filtro)", "/auditoria?usuario=ana.perez&entidad=Robots"),
     ]
 
 

@@ -85,10 +85,10 @@ def navegador(chromium, consola):
     return chromium
 
 
-def _esperar(d, condicion, que: str):
+def _esperar(d, condicion, que: str, segundos: float = ESPERA):
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(d, ESPERA, poll_frequency=0.1).until(condicion, message=que)
+    return WebDriverWait(d, segundos, poll_frequency=0.1).until(condicion, message=que)
 
 
 def _entrar(d, base: str, usuario: str = USUARIO, clave: str = CLAVE) -> None:
@@ -139,3 +139,117 @@ def test_sign_in_refuses_a_wrong_password_and_the_right_one_lands_on_estado(nave
     _esperar(navegador, lambda d: "/login" in d.current_url, "vuelta a /login tras salir")
     navegador.get(base + "/")
     _esperar(navegador, lambda d: "/login" in d.current_url, "sin sesión tras salir")
+
+
+def _consulta(db: Path, sql: str, params: tuple = ()) -> list[tuple]:
+    con = sqlite3.connect(db)
+    try:
+        return con.execute(sql, params).fetchall()
+    finally:
+        con.close()
+
+
+def _ids_enlazados(d, css: str = "table") -> list[int]:
+    """Execution ids linked (``/ejecuciones/<id>``) from the rows of the tables matched by ``css``."""
+    from selenium.webdriver.common.by import By
+
+    ids = []
+    for a in d.find_elements(By.CSS_SELECTOR, f"{css} td a[href^='/ejecuciones/']"):
+        ids.append(int(a.get_attribute("href").rstrip("/").rsplit("/", 1)[1]))
+    return ids
+
+
+#: One snapshot of the Estado page taken inside the page (it reloads itself every 30 s, so elements
+#: found one by one could belong to two different loads).
+_FOTO_ESTADO = """
+const tabla = (titulo) => {
+  const h = [...document.querySelectorAll('h2')].find(e => e.textContent.trim().startsWith(titulo));
+  let t = h && h.nextElementSibling;
+  while (t && t.tagName !== 'TABLE' && t.tagName !== 'H2') { t = t.nextElementSibling; }
+  if (!t || t.tagName !== 'TABLE') { return {titulo: h ? h.textContent.trim() : null, filas: []}; }
+  const filas = [...t.querySelectorAll('tr')].filter(r => r.querySelector('td')).map(r => ({
+    clase: r.className, celdas: [...r.querySelectorAll('td')].map(c => c.textContent.trim()),
+    ids: [...r.querySelectorAll("a[href^='/ejecuciones/']")].map(a => a.getAttribute('href'))}));
+  return {titulo: h.textContent.trim(), filas: filas};
+};
+return {servicios: tabla('Servicios'), en_curso: tabla('En curso ahora'), fallos: tabla('Fallos de las'),
+        texto: document.querySelector('main').textContent};
+"""
+
+
+def test_estado_shows_the_services_heartbeats_and_the_executions_running_now(navegador, consola):
+    base, db = consola
+    _entrar(navegador, base)
+    _esperar(navegador, lambda d: _h1(d).startswith("Estado"), "la página Estado")
+    foto = navegador.execute_script(_FOTO_ESTADO)
+    por_host = {(f["celdas"][0].split()[0], f["celdas"][2]): f for f in foto["servicios"]["filas"]}
+    # the seeded heartbeats, and the console's own (written by the real process)
+    assert {("lanzador", "SRVSAM01"), ("lanzador", "SRVSAM02"), ("balanceador", "SRVSAM01"),
+            ("callback", "SRVSAM01"), ("callback", "SRVSAM02")} <= set(por_host)
+    propias = [f for (servicio, _), f in por_host.items() if servicio == "consola"]
+    assert propias and "vivo" in propias[0]["celdas"][0] and "rojo" not in propias[0]["clase"]
+    caducado = por_host[("callback", "SRVSAM02")]  # last heartbeat 15 min before the seed: stale = red
+    assert "rojo" in caducado["clase"] and "sin latido" in caducado["celdas"][0]
+    assert "tiempo de espera agotado" in caducado["celdas"][-1]  # its last error
+    # every execution running now is listed, with its robot
+    corriendo = _consulta(db, "SELECT x.EjecucionId, r.Robot FROM Ejecuciones x JOIN Robots r ON r.RobotId = x.RobotId "
+                              "WHERE x.Estado IN ('RUNNING', 'DEPLOYED') AND x.FechaFin IS NULL")
+    assert corriendo
+    filas = {int(f["ids"][0].rsplit("/", 1)[1]): f["celdas"] for f in foto["en_curso"]["filas"]}
+    assert {i for i, _ in corriendo} <= set(filas)
+    assert all(robot == filas[i][1] for i, robot in corriendo)
+    # the failures of the last 24 h, grouped, with their messages
+    mensajes = {f["celdas"][3] for f in foto["fallos"]["filas"]}
+    assert set(banco.MENSAJES) <= mensajes
+    # the page reloads itself as an automatic request (it does not count as activity)
+    _esperar(navegador, lambda d: "auto=1" in d.current_url and _h1(d).startswith("Estado"), "la recarga automática",
+             segundos=30 + 2 * ESPERA)
+
+
+def test_ejecuciones_search_typed_and_sent_with_enter_shows_only_that_robots_rows(navegador, consola):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    base, db = consola
+    _entrar(navegador, base)
+    _esperar(navegador, lambda d: _h1(d).startswith("Estado"), "la página Estado")
+    navegador.get(base + "/ejecuciones")
+    sin_filtro = set(_esperar(navegador, lambda d: _ids_enlazados(d), "la lista de ejecuciones"))
+    robot_id, robot = _consulta(db, "SELECT RobotId, Robot FROM Robots WHERE RobotId = 5")[0]
+    esperados = [i for (i,) in _consulta(db, "SELECT EjecucionId FROM EjecucionesTodas WHERE RobotId = ? "
+                                             "ORDER BY EjecucionId DESC LIMIT ?", (robot_id, len(sin_filtro)))]
+    assert not sin_filtro <= set(esperados)  # without the filter other robots' rows are listed
+    campo = navegador.find_element(By.NAME, "robot")
+    campo.send_keys(str(robot_id))
+    campo.send_keys(Keys.ENTER)
+    _esperar(navegador, lambda d: f"robot={robot_id}" in d.current_url, "la búsqueda enviada con Enter")
+    assert _ids_enlazados(navegador) == esperados  # exactly this robot's, newest first
+    robots = {a.get_attribute("href") for a in navegador.find_elements(By.CSS_SELECTOR, "table td a[href^='/robots/']")}
+    assert robots == {f"{base}/robots/{robot_id}"}
+    assert robot in navegador.find_element(By.TAG_NAME, "table").text
+    assert navegador.find_element(By.NAME, "robot").get_attribute("value") == str(robot_id)  # the form keeps it
+
+
+def test_balanceador_chart_is_an_svg_with_the_robots_series(navegador, consola):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    base, db = consola
+    _entrar(navegador, base)
+    _esperar(navegador, lambda d: _h1(d).startswith("Estado"), "la página Estado")
+    navegador.get(base + "/balanceador")
+    _esperar(navegador, lambda d: _h1(d).startswith("Balanceador"), "la página Balanceador")
+    assert not navegador.find_elements(By.CSS_SELECTOR, "svg")  # no robot chosen yet: no chart
+    robot_id, robot = _consulta(db, "SELECT RobotId, Robot FROM Robots WHERE RobotId = 1")[0]
+    Select(navegador.find_element(By.NAME, "robot")).select_by_visible_text(robot)
+    navegador.find_element(By.CSS_SELECTOR, "form[action='/balanceador'] button[type=submit]").click()
+    svg = _esperar(navegador, lambda d: d.find_elements(By.CSS_SELECTOR, "svg"), "el gráfico SVG del robot")[0]
+    assert f"robot={robot_id}" in navegador.current_url
+    assert str(robot_id) in svg.find_element(By.TAG_NAME, "title").get_attribute("textContent")
+    tickets = svg.find_element(By.CSS_SELECTOR, "polyline.tickets").get_attribute("points").split()
+    equipos = svg.find_element(By.CSS_SELECTOR, "polyline.equipos").get_attribute("points").split()
+    decisiones = _consulta(db, "SELECT COUNT(*) FROM HistoricoBalanceo WHERE RobotId = ? AND FechaBalanceo >= "
+                               "strftime('%Y-%m-%d %H:%M:%f', 'now', 'localtime', '-24 hours')", (robot_id,))[0][0]
+    assert decisiones >= 2
+    assert len(tickets) == len(equipos) == decisiones  # one point per decision of this robot in the period
+    assert len({p.split(",")[1] for p in tickets}) > 1  # the series moves (the seed's tickets rise and fall)
