@@ -9,6 +9,8 @@ transaction (``run_in_transaction``: the read that guards the write holds ``UPDL
 SQL Server; SQLite serialises writers). A blank value deletes the row: the setting goes back to the
 environment / ``.env`` / default. The running services pick the change up within
 ``SAM_CONFIG_RECARGA_SEG``.
+
+Every call writes one ``Auditoria`` row in the same transaction (refused attempts too).
 """
 
 from __future__ import annotations
@@ -18,7 +20,14 @@ from datetime import datetime
 from typing import Any
 
 from common.database import sentencias
-from common.utils.ajustes_vivos import AjusteNoValido, decidir, validar_ajuste
+from common.operaciones import auditoria
+from common.operaciones.auditoria import Actor
+from common.utils.ajustes_vivos import CLAVES_VIVAS, AjusteNoValido, decidir, validar_ajuste
+
+#: ``Auditoria.Entidad`` of a live-setting change (``EntidadId``: the Clave, or the Claves written together).
+ENTIDAD = "ConfiguracionSistema"
+#: What the audit row shows for the value of a Clave off the whitelist (it may be a secret's name).
+OCULTO = "(valor no registrado)"
 
 sentencias.registrar(
     "ajustes.leer_para_escribir",
@@ -54,7 +63,7 @@ sentencias.registrar(
 )
 
 
-def escribir_ajuste(db: Any, clave: str, valor: str | None, usuario: str, *, cfg: Any = None,
+def escribir_ajuste(db: Any, clave: str, valor: str | None, usuario: str | Actor, *, cfg: Any = None,
                     descripcion: str | None = None, ahora: datetime | None = None) -> Any:
     """Validate and write the row of ``clave`` (blank ``valor``: delete it). Returns the typed
     value the services will use (for a deleted row: None). Raises :class:`AjusteNoValido`."""
@@ -62,33 +71,62 @@ def escribir_ajuste(db: Any, clave: str, valor: str | None, usuario: str, *, cfg
     return escribir_ajustes(db, {clave: valor}, usuario, cfg=cfg, descripcion=descripcion, ahora=ahora)[clave]
 
 
-def escribir_ajustes(db: Any, valores: Mapping[str, str | None], usuario: str, *, cfg: Any = None,
-                     descripcion: str | None = None, ahora: datetime | None = None) -> dict[str, Any]:
-    """Several rows in one transaction (both halves of the pause window together): all are
-    written or none. Returns Clave -> typed value (None for a deleted row)."""
-    textos = {(c or "").strip(): (v or "").strip() for c, v in valores.items()}
+def _actor(usuario: str | Actor) -> Actor:
+    """The console passes its :class:`Actor`; a plain name (scripts, tests) is audited without a role."""
+    return usuario if isinstance(usuario, Actor) else Actor(str(usuario), None)  # type: ignore[arg-type]
+
+
+def _validar(textos: Mapping[str, str]) -> dict[str, Any]:
     tipados: dict[str, Any] = {}
     for clave, texto in textos.items():
         tipado = validar_ajuste(clave, texto or None)  # a blank value still needs a whitelisted Clave
         tipados[clave] = tipado if texto else None
+    return tipados
+
+
+def escribir_ajustes(db: Any, valores: Mapping[str, str | None], usuario: str | Actor, *, cfg: Any = None,
+                     descripcion: str | None = None, ahora: datetime | None = None) -> dict[str, Any]:
+    """Several rows in one transaction (both halves of the pause window together): all are
+    written or none. Returns Clave -> typed value (None for a deleted row).
+
+    The change and its ``Auditoria`` row (``Antes``/``Despues``: Clave -> value as text, None for
+    no row) commit together; a refused attempt is audited as ``rechazado`` with the reason."""
+    actor = _actor(usuario)
+    textos = {(c or "").strip(): (v or "").strip() for c, v in valores.items()}
     momento = (ahora or datetime.now()).replace(tzinfo=None)
 
-    def _escribir(tx: Any) -> None:
-        if cfg is not None:
-            filas = {str(f["Clave"]).strip(): f["Valor"]
-                     for f in tx.query(sentencias.sql(tx, "ajustes.leer_para_escribir"))}
-            filas.update({c: (t or None) for c, t in textos.items()})
-            invalidas = decidir(cfg, filas).invalidas
-            problemas = [invalidas[c][1] for c in textos if c in invalidas]
-            if problemas:
-                raise AjusteNoValido("; ".join(problemas))
+    def _escribir(tx: Any) -> Any:
+        filas = {str(f["Clave"]).strip(): f["Valor"]
+                 for f in tx.query(sentencias.sql(tx, "ajustes.leer_para_escribir"))}
+        despues = {c: (t or None) for c, t in textos.items()}
+        antes = {c: filas.get(c) for c in textos}
+        visibles = {c: (v if c in CLAVES_VIVAS or v is None else OCULTO) for c, v in despues.items()}
+
+        def auditar(resultado: str, extra: dict[str, Any] | None = None) -> None:
+            auditoria.registrar(tx, actor, accion="ajuste", entidad=ENTIDAD, entidad_id=", ".join(sorted(textos)),
+                                antes=antes, despues={**visibles, **(extra or {})}, resultado=resultado,
+                                ahora=momento)
+        try:
+            tipados = _validar(textos)
+            if cfg is not None:
+                invalidas = decidir(cfg, {**filas, **despues}).invalidas
+                problemas = [invalidas[c][1] for c in textos if c in invalidas]
+                if problemas:
+                    raise AjusteNoValido("; ".join(problemas))
+        except AjusteNoValido as exc:
+            auditar(auditoria.RECHAZADO, {"Motivo": str(exc)})
+            return exc
         for clave, texto in textos.items():
             if not texto:
                 sentencias.ejecutar(tx, "ajustes.borrar", (clave,))
                 continue
-            params = (texto, descripcion, momento, usuario, clave)
+            params = (texto, descripcion, momento, actor.usuario, clave)
             if sentencias.ejecutar(tx, "ajustes.actualizar", params) == 0:
                 sentencias.ejecutar(tx, "ajustes.insertar", params)
+        auditar(auditoria.OK)
+        return tipados
 
-    db.run_in_transaction(_escribir)
-    return tipados
+    resultado = db.run_in_transaction(_escribir)
+    if isinstance(resultado, AjusteNoValido):
+        raise resultado
+    return resultado

@@ -76,7 +76,7 @@ def guardar():
     clave = c.texto("Clave", obligatorio=True, maximo=100)
     valor = c.texto("Valor", maximo=2000)
     try:
-        escribir_ajuste(web.db(), clave, valor, c.actor().usuario, cfg=web.contexto().cfg, ahora=c.ahora())
+        escribir_ajuste(web.db(), clave, valor, c.actor(), cfg=web.contexto().cfg, ahora=c.ahora())
     except AjusteNoValido as exc:
         return _pagina(422, error=str(exc), clave_escrita=clave, valor_escrito=valor or "")
     hecho = f"{clave} = {valor}" if valor else f"{clave} vuelve a su valor de arranque"
@@ -95,7 +95,7 @@ def pausa():
                            "pausar los lanzamientos.", 422)
     valor = None if hasta is None else f"{hasta:%Y-%m-%d %H:%M:%S}"
     try:
-        escribir_ajuste(web.db(), PAUSA, valor, c.actor().usuario, cfg=web.contexto().cfg, ahora=c.ahora())
+        escribir_ajuste(web.db(), PAUSA, valor, c.actor(), cfg=web.contexto().cfg, ahora=c.ahora())
     except AjusteNoValido as exc:
         return c.rechazado("cambios_pausa.html", {}, str(exc), 422)
     mensaje = (f"Lanzamientos en pausa hasta {valor}." if valor else
