@@ -213,8 +213,9 @@ def test_R1_sqlite_selection_uses_the_open_and_pair_indexes(base):
     assert "USING COVERING INDEX IX_Ejecuciones_Abiertas (EquipoId=?)" in texto
     # the slot already launched: the whole key
     assert "IX_Ejecuciones_Slot (RobotId=? AND EquipoId=? AND <expr>=? AND <expr>=?)" in texto
-    # the recent DEPLOY_FAILED: a closed row by its end time, an open one among the open rows
-    assert texto.count("IX_Ejecuciones_Robot_Equipo_Fin (RobotId=? AND EquipoId=? AND <expr>>?)") == 2
+    # the recent DEPLOY_FAILED (twice: scheduled and online rows) and the L7.3 interval of a cyclic
+    # schedule (the pair's runs that ended inside the interval): closed rows by their end time
+    assert texto.count("IX_Ejecuciones_Robot_Equipo_Fin (RobotId=? AND EquipoId=? AND <expr>>?)") == 3
     assert texto.count("IX_Ejecuciones_Abiertas (EquipoId=? AND RobotId=? AND Estado=?)") == 2
 
 
@@ -409,8 +410,9 @@ def _subconsultas_del_procedimiento() -> list[str]:
 
 def test_R1_tsql_every_read_of_the_procedure_seeks():
     subconsultas = _subconsultas_del_procedimiento()
-    # busy, slot, 2 x (recent failure: closed + open), idle longest (one union of two reads)
-    assert len(subconsultas) == 7, subconsultas
+    # busy, slot, 2 x (recent failure: closed + open), the L7.3 interval of a cyclic schedule
+    # (closed + open), idle longest (one union of two reads)
+    assert len(subconsultas) == 9, subconsultas
     for texto in subconsultas:
         assert problemas_tsql(texto) == [], texto
     assert f"AND {ocupa_equipo('e.', '@LimiteUnknown', sentencias.TSQL)}" in seleccion.PROCEDIMIENTO_TSQL
