@@ -51,6 +51,12 @@ def construir_parser(prog: str) -> ParserSAM:
     clave.add_argument("usuario", metavar="NOMBRE")
     listar = sub.add_parser("listar", help="lista los usuarios", description="Lista los usuarios de la consola.")
     listar.add_argument("--json", action="store_true", help="salida en JSON")
+    from consola import cli_operaciones
+
+    cli_operaciones.anadir_ordenes(ordenes, ParserSAM)
+    from consola import cli_servicio
+
+    cli_servicio.anadir(ordenes)  # ejecuciones destrabar, solicitudes, pausa (L8)
     return parser
 
 
@@ -60,7 +66,31 @@ def main(argv: list[str] | None = None, *, prog: str = "python -m consola") -> i
         from consola import servicio
 
         return ejecutar_servicio("Consola", servicio.ejecutar)
+    from consola import cli_servicio
+
+    if args.orden in cli_servicio.ORDENES:
+        return cli_servicio.ejecutar(args, _config())
+    if args.orden != "usuarios":
+        return ejecutar_operaciones(args)
     return ejecutar_usuarios(args)
+
+
+def ejecutar_operaciones(args: Any) -> int:
+    """The operations commands (consola/cli_operaciones.py), audited as ``cli:<OS user>``."""
+    from common.database.schema import ensure_schema
+    from common.database.sql_client import DatabaseClient, DatabaseError
+    from consola import cli_operaciones
+
+    cfg = _config()
+    db = DatabaseClient.from_config(cfg, "SAM")
+    try:
+        ensure_schema(db)
+        return cli_operaciones.ejecutar_protegido(args, _actor(), db, cfg)
+    except DatabaseError as exc:
+        print(f"No se pudo usar la base de datos SAM: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        db.close_all()
 
 
 def _config() -> Any:
