@@ -44,6 +44,7 @@ if str(ROOT) not in sys.path:
 
 from common.database.schema import ensure_schema  # noqa: E402
 from common.database.sql_client import DatabaseClient  # noqa: E402
+from common.version import __version__  # noqa: E402
 
 #: Bump when the seed changes: a cached file of another version is not reused.
 VERSION_SEMILLA = 2
@@ -248,8 +249,8 @@ def _servicios_auditoria(con: sqlite3.Connection, p: dict, ahora: datetime) -> N
                  ("callback", "SRVSAM02", 3301, "activo", 900,
                   "No se pudo conectar con la base de datos SAM: tiempo de espera agotado")]
     con.executemany("INSERT INTO EstadoServicios (Servicio, Host, Pid, Version, Rol, Inicio, UltimoLatido, "
-                    "UltimoCicloOk, UltimoError) VALUES (?, ?, ?, '3.0.0', ?, ?, ?, ?, ?)",
-                    [(s, h, pid, rol, _t(ahora - timedelta(days=2)), _t(ahora - timedelta(seconds=hace)),
+                    "UltimoCicloOk, UltimoError) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [(s, h, pid, __version__, rol, _t(ahora - timedelta(days=2)), _t(ahora - timedelta(seconds=hace)),
                       _t(ahora - timedelta(seconds=hace + 5)), err) for s, h, pid, rol, hace, err in servicios])
     acciones = ("robot.editar", "equipo.editar", "programacion.crear", "asignacion.agregar", "ejecucion.destrabar")
     entidades = ("Robots", "Equipos", "Programaciones", "Asignaciones", "Ejecuciones")

@@ -424,6 +424,20 @@ def test_I6_3_internal_links_point_at_headings():
     assert not broken, f"README links to missing headings: {broken}"
 
 
+_IMAGEN = re.compile(r"!\[([^\]]*)\]\(([^)\s]+)\)")
+
+
+def test_every_image_the_readme_shows_exists_and_has_a_caption():
+    images = _IMAGEN.findall(_FENCE.sub("", _text()))
+    assert images, "README shows no image (the console section has the screenshots of docs/capturas)"
+    missing = [ruta for _, ruta in images if not (PROJECT_ROOT / ruta).is_file()]
+    assert not missing, f"README shows images that do not exist: {missing}"
+    assert all(texto.strip() for texto, _ in images), "every README image needs a Spanish caption (alt text)"
+    sin_usar = sorted(p.name for p in (PROJECT_ROOT / "docs" / "capturas").glob("*.png")
+                      if f"docs/capturas/{p.name}" not in {r for _, r in images})
+    assert not sin_usar, f"screenshots in docs/capturas the README does not show: {sin_usar}"
+
+
 # ----------------------------------------------------------------------------- python -c commands
 
 def _python_c(fragment: str) -> str:
