@@ -26,6 +26,7 @@ from common.database import ejecuciones as E
 from common.database import mantenimiento as M
 from common.database.schema import ensure_schema
 from common.database.sql_client import DatabaseClient, DatabaseError
+from common.service_runner import CicloFallido
 from common.utils.config_manager import ConfigError, load_config, load_config_or_exit
 from tests.alertas_falsas import AlertasFalsas
 from tests.esperas import esperar
@@ -300,7 +301,8 @@ def test_R2_job_failure_is_logged_and_alerted_once_then_recovery_once(db, monkey
         raise DatabaseError("Error de base de datos SAM: disco lleno")
 
     monkeypatch.setattr(M, "ejecutar", roto)
-    assert job.tick() is None and job.tick() is None
+    fallos = [job.tick(), job.tick()]
+    assert all(isinstance(f, CicloFallido) and "disco lleno" in str(f.error) for f in fallos)  # H5
     assert [(a.clave, a.asunto) for a in alerts.enviadas] == [
         ("lanzador:mantenimiento", "El mantenimiento del historial de ejecuciones de SAM ha fallado")]
     assert "mantenimiento del historial de ejecuciones ha fallado" in caplog.text
@@ -513,6 +515,6 @@ def test_R2_an_unreachable_database_is_the_process_sam_db_alert_not_a_maintenanc
         raise err
 
     monkeypatch.setattr(M, "ejecutar", sin_conexion)
-    assert job.tick() is None and job.tick() is None
+    assert all(isinstance(job.tick(), CicloFallido) for _ in range(2))  # handled, not an OK run (H5)
     assert [(a.clave, a.asunto) for a in alerts.enviadas] == [("bd_sam", "Base de datos SAM no accesible")]
     assert "SQL_SAM_SQLITE_PATH" in alerts.enviadas[0].que_revisar

@@ -200,8 +200,9 @@ class Lanzador:
             "Los ciclos de lanzamiento vuelven a completarse con normalidad.",
         )
 
-    def job_mantenimiento(self) -> None:
-        self.mantenimiento.tick()
+    def job_mantenimiento(self) -> CicloFallido | None:
+        resultado = self.mantenimiento.tick()
+        return resultado if isinstance(resultado, CicloFallido) else None
 
     def job_conciliacion(self) -> CicloFallido | None:
         if self.conciliador is None:

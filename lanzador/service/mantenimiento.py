@@ -20,6 +20,7 @@ from datetime import datetime, time
 from typing import Any
 
 from common.database import mantenimiento
+from common.service_runner import CicloFallido
 from common.utils.alertas import AlertaBdSam, RachaDeFallos, es_bd_no_accesible
 from common.utils.config_manager import ajuste
 
@@ -64,8 +65,9 @@ class TrabajoMantenimiento:
         ultima = mantenimiento.ultima_completa(self.db)
         return ultima is None or ultima < ahora.date()
 
-    def tick(self) -> mantenimiento.ResumenMantenimiento | None:
-        """One check; runs the job when it is due. Never raises (the runner logs nothing twice)."""
+    def tick(self) -> mantenimiento.ResumenMantenimiento | CicloFallido | None:
+        """One check; runs the job when it is due. Never raises (the runner logs nothing twice); a
+        failure it handled is returned as :class:`CicloFallido`."""
         ahora = self.clock.now_local().replace(tzinfo=None)
         if ahora.time() < self.hora:
             return None
@@ -85,7 +87,7 @@ class TrabajoMantenimiento:
             )
         except Exception as exc:  # noqa: BLE001 - logged, alerted once, retried at the next tick
             self._fallo(exc)
-            return None
+            return CicloFallido(exc)  # handled here; the heartbeat and metrics see a failed run (H5)
         self.bd_sam.exito()
         if resumen.completo:
             self._ok(resumen)
