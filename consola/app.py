@@ -16,6 +16,7 @@ from typing import Any
 
 from flask import Flask, render_template
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from common.clock import Clock
 from common.database.sql_client import DatabaseError
@@ -87,6 +88,11 @@ def crear_app(cfg: Any, db: Any, *, clock: Clock | None = None, ldap: Any = None
     app.register_error_handler(DatabaseError, _error_bd)
     app.register_error_handler(Exception, _error_inesperado)
     app.context_processor(_contexto_plantillas)
+    proxies = int(ajuste(cfg, "CONSOLA_PROXIES_CONFIABLES") or 0)
+    if proxies:
+        # Behind IIS/ARR: the client's address (sign-in lockout log, Auditoria.Ip) is the one the
+        # trusted proxies appended to X-Forwarded-For; without a trusted proxy the header is ignored.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
     return app
 
 

@@ -336,6 +336,8 @@ SETTINGS: tuple[Setting, ...] = (
     S("CONSOLA_SESION_INACTIVIDAD_MIN", "int", "30", "consola", min=1, max=1440,
       help="Minutos sin actividad tras los que la sesión caduca y hay que volver a entrar"),
     S("CONSOLA_HILOS", "int", "8", "consola", min=1, max=64, help="Hilos de waitress de la consola web"),
+    S("CONSOLA_PROXIES_CONFIABLES", "int", "0", "consola", min=0, max=5,
+      help="Proxies inversos delante de la consola (p. ej. 1 = IIS): se toma la IP del cliente de X-Forwarded-For; 0 = ninguno, la IP es la de la conexión"),
     S("CONSOLA_INTENTOS_BLOQUEO", "int", "5", "consola", min=1, max=100,
       help="Inicios de sesión fallidos seguidos que bloquean la cuenta"),
     S("CONSOLA_BLOQUEO_MIN", "int", "15", "consola", min=1, max=1440,
