@@ -67,8 +67,9 @@ def test_caos_L5_5_kill9_30_times_no_duplicate_no_busy_device_nothing_lost(tmp_p
                       LANZADOR_LANZANDO_TIMEOUT_SEG=str(minimo_lanzando_timeout_seg(TIMEOUT_API, REINTENTOS)),
                       LANZADOR_INTERVALO_CONCILIADOR_SEG="2", LANZADOR_ESPERA_TRAS_FALLO_SEG="1",
                       CONCILIADOR_EDAD_MINIMA_SEG="1", LANZADOR_SHUTDOWN_TIMEOUT_SEG="10",
-                      # a restarted Lanzador waits for the dead one's lease (H1) as a standby, then leads
-                      HA_HABILITADO="true", HA_LEASE_SEG="3")
+                      # HA off, default lease (30 s): each restart finds the killed one's live lease
+                      # and takes the role over at once, since its pid is gone (issue 14)
+                      HA_HABILITADO="false")
         try:
             env.online([(5100, 80), (5101, 80), (5102, 81), (5103, 82), (5104, 83)])
             env.callback.start()
@@ -107,6 +108,9 @@ def test_caos_L5_5_kill9_30_times_no_duplicate_no_busy_device_nothing_lost(tmp_p
                   f"{len(rows)} ejecuciones, "
                   f"{sum(1 for r in rows if r['Estado'] == 'DEPLOY_FAILED')} DEPLOY_FAILED sin despliegue")
             assert durante_deploy >= MUERTES // 2  # the test did hit the window it is about
+            # HA off: no restart refused the role of the killed one; they took it over (issue 14)
+            assert "Ya hay un Lanzador en marcha" not in env.lanzador.output() + env.log()
+            assert env.log().count("ya no existe: se toma el rol") >= MUERTES // 2
             assert len(grabados) == len(set(grabados))  # no deployment recorded twice
             assert set(grabados) == {d["deploymentId"] for d in deploys}  # every deployment has its one row
             assert not [d for d in deploys if any(s == "QUEUED" for _, s in d["timeline"])]
