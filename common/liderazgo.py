@@ -25,7 +25,12 @@ transaction checks it first; a refusal is :class:`LiderazgoPerdido`.
 
 With ``HA_HABILITADO=false`` the same lock/lease makes a second instance refuse to start
 (:class:`RolOcupado`, naming host and pid of the holder); the running one keeps working through
-DB outages as in Part 1 (role ``activo``), but stops if it ever finds another holder.
+DB outages as in Part 1 (role ``activo``), but stops if it ever finds another holder. A holder that
+is gone is no reason to refuse (a restart after kill -9 or a crash, :func:`decidir_arranque`): on
+this host, a pid that no longer runs, or runs a process younger than the lease's last renewal (a
+reused pid; :func:`estado_proceso`, psutil), is taken over at once; a holder on another host that
+stopped renewing is waited for until its lease ends. With HA on nothing of this applies: a standby
+on the same host still waits for the lease (failover timing is the same wherever the leader ran).
 
 Read-only API for other components (heartbeats in ``EstadoServicios.Rol``, the ``sam_leader``
 metric)::
