@@ -46,6 +46,10 @@ CONTRATO: dict[tuple[str, str], str] = {
     ("/usuarios", "POST"): ADMINISTRADOR,
     ("/robots/<robot_id>", "POST"): OPERADOR,
     ("/equipos/<equipo_id>", "POST"): OPERADOR,
+    ("/asignaciones", "POST"): OPERADOR,
+    ("/pools", "POST"): ADMINISTRADOR,
+    ("/mapeos", "POST"): ADMINISTRADOR,
+    ("/solicitudes", "POST"): OPERADOR,
 }
 #: Values for URL converters when a route is requested.
 MUESTRAS = {"int": "1", "path": "consola.css", "string": "x", "default": "x"}
@@ -167,3 +171,34 @@ def test_unknown_paths_and_methods_answer_spanish_pages(entorno):
 def test_roles_are_cumulative():
     assert rutas.puede(ADMINISTRADOR, OPERADOR) and rutas.puede(OPERADOR, LECTOR)
     assert not rutas.puede(LECTOR, OPERADOR) and not rutas.puede(None, LECTOR) and rutas.puede(None, PUBLICA)
+
+
+# --- POST routes with an empty body ----------------------------------------------------------
+def _contenido(db) -> dict[str, list]:
+    from common.database.schema import TABLES
+
+    return {t: [tuple(f.values()) for f in db.query(f"SELECT * FROM {t}")] for t in TABLES}  # noqa: S608 - constant names
+
+
+@pytest.mark.parametrize("ruta", sorted(r for (r, m), rol in CONTRATO.items() if m == "POST" and rol != PUBLICA))
+def test_a_post_with_a_valid_token_and_role_but_an_empty_body_is_refused_in_spanish_and_writes_nothing(entorno, ruta):
+    app, db, _ = entorno
+    db.execute("INSERT INTO Robots (RobotId, Robot) VALUES (1, 'P1')")
+    db.execute("INSERT INTO Equipos (EquipoId, Equipo) VALUES (1, 'VM1')")
+    cliente = _cliente(app, ADMINISTRADOR)
+    datos = {"csrf_token": token(cliente, "/")}
+    url = re.sub(r"<(?:(\w+)(?:\([^)]*\))?:)?\w+>", "1", ruta)
+    antes = _contenido(db)
+    r = cliente.post(url, data=datos)
+    _seguridad(r)
+    assert r.status_code in (400, 409, 422), (ruta, r.status_code)
+    cuerpo = r.get_data(as_text=True)
+    assert re.search(r"Falta|Indique|Acción desconocida|ningún campo|no válid|debe", cuerpo), cuerpo[-600:]
+    rj = cliente.post(url, data=datos, headers={"Accept": "application/json"})
+    assert rj.status_code == r.status_code and rj.get_json()["mensaje"]
+    despues = _contenido(db)
+    # a refusal the operation made itself is audited (CONSOLE §4): only 'rechazado' rows may appear
+    nuevas = db.query("SELECT Resultado FROM Auditoria WHERE AuditoriaId > ?", (max([0] + [f[0] for f in antes["Auditoria"]]),))
+    assert {f["Resultado"] for f in nuevas} <= {"rechazado"}
+    antes.pop("Auditoria"), despues.pop("Auditoria")
+    assert despues == antes, "an empty form wrote something"
