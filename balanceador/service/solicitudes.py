@@ -41,6 +41,7 @@ def instalar(runner: Any, servicio: Any, *, logger: logging.Logger | None = None
 
     servidor = ServidorSolicitudes(servicio.db, "balanceador", {"balancear": balancear},
                                    ahora=servicio.clock.now_local,
-                                   logger=logger or logging.getLogger("sam.balanceador.solicitudes"))
+                                   logger=logger or logging.getLogger("sam.balanceador.solicitudes"),
+                                   cerco=lambda: getattr(servicio, "cerco", None))  # H3: the plan's fence
     runner.add_job(NOMBRE_TAREA, INTERVALO_SEG, servidor.atender, solo_lider=True)
     return servidor

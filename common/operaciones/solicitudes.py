@@ -12,6 +12,9 @@ conditional ``UPDATE`` (``READPAST`` on SQL Server, so two claimers never wait o
 row; on SQLite the write lock serialises them), runs the task and writes ``Estado`` (``atendida`` /
 ``fallida``), ``Resultado`` (a Spanish summary, or the error) and ``AtendidaEn``. A claim left by a
 process that died meanwhile expires after :data:`RECLAMO_CADUCA` and the next leader serves it.
+With HA on the claim is fenced (H3) like the Lanzador's intent insert: the same ``UPDATE`` also
+requires the ``Liderazgo`` row to still name this process, so a leader that lost the role without
+knowing it yet claims nothing; with HA off (no fence) it claims as before.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from common.database import sentencias
+from common.liderazgo import CONDICION_CERCO, Cerco
 from common.operaciones import auditoria
 from common.operaciones.auditoria import Actor
 from common.operaciones.programaciones import OperacionRechazada, PermisoDenegado
@@ -77,6 +81,18 @@ sentencias.registrar(
           "WHERE Servicio = ? AND Estado = ? AND (AtendidaPor IS NULL OR AtendidaEn < ?)"),
     sqlite=("UPDATE SolicitudesServicio SET AtendidaPor = ?, AtendidaEn = ? "
             "WHERE Servicio = ? AND Estado = ? AND (AtendidaPor IS NULL OR AtendidaEn < ?) "
+            "RETURNING SolicitudId, Servicio, Tipo, SolicitadoPor, Fecha"),
+)
+# With HA on, the same claim, taken only while the Liderazgo row still names this process (H3; two
+# more parameters: Rol, Titular): a leader that lost the role without knowing it claims nothing.
+sentencias.registrar(
+    "solicitudes.reclamar_cercado",
+    tsql=("UPDATE dbo.SolicitudesServicio WITH (READPAST) SET AtendidaPor = ?, AtendidaEn = ? "
+          "OUTPUT INSERTED.SolicitudId, INSERTED.Servicio, INSERTED.Tipo, INSERTED.SolicitadoPor, INSERTED.Fecha "
+          f"WHERE Servicio = ? AND Estado = ? AND (AtendidaPor IS NULL OR AtendidaEn < ?) AND {CONDICION_CERCO['tsql']}"),
+    sqlite=("UPDATE SolicitudesServicio SET AtendidaPor = ?, AtendidaEn = ? "
+            "WHERE Servicio = ? AND Estado = ? AND (AtendidaPor IS NULL OR AtendidaEn < ?) "
+            f"AND {CONDICION_CERCO['sqlite']} "
             "RETURNING SolicitudId, Servicio, Tipo, SolicitadoPor, Fecha"),
 )
 sentencias.registrar(
@@ -192,11 +208,14 @@ class ServidorSolicitudes:
     """The serving job of one service: :meth:`atender` is registered with ``solo_lider=True``.
 
     ``tareas``: Tipo -> a callable running it now and returning a :class:`Resultado` (an exception
-    it raises is recorded as ``fallida`` with its message)."""
+    it raises is recorded as ``fallida`` with its message). ``cerco``: the fencing token of this
+    process' role (:meth:`common.liderazgo.Liderazgo.cerco`), or a callable read at each claim
+    returning it; ``None`` (HA off, no election) claims unfenced."""
 
     def __init__(self, db: Any, servicio: str, tareas: Mapping[str, Callable[[], Resultado]], *,
                  ahora: Callable[[], datetime] = datetime.now, logger: logging.Logger | None = None,
-                 atendida_por: str | None = None, caduca: timedelta = RECLAMO_CADUCA) -> None:
+                 atendida_por: str | None = None, caduca: timedelta = RECLAMO_CADUCA,
+                 cerco: Cerco | Callable[[], Cerco | None] | None = None) -> None:
         self.db = db
         self.servicio = servicio
         self.tareas = dict(tareas)
@@ -204,15 +223,24 @@ class ServidorSolicitudes:
         self.log = logger or logging.getLogger(f"sam.{servicio}.solicitudes")
         self.atendida_por = atendida_por or identidad_proceso()
         self.caduca = caduca
+        self._cerco = cerco
+
+    def cerco(self) -> Cerco | None:
+        """The fence the next claim embeds (None: unfenced)."""
+        return self._cerco() if callable(self._cerco) else self._cerco
 
     def _momento(self) -> datetime:
         return self.ahora().replace(tzinfo=None)
 
     def reclamar(self) -> list[dict]:
-        """Claim this service's pending rows (none already claimed by a live process)."""
+        """Claim this service's pending rows (none already claimed by a live process); with a fence,
+        only while this process still holds the role in the SAM DB (else nothing is claimed)."""
         momento = self._momento()
-        params = (self.atendida_por, momento, self.servicio, PENDIENTE, momento - self.caduca)
-        filas = self.db.run_in_transaction(lambda tx: tx.query(sentencias.sql(tx, "solicitudes.reclamar"), params))
+        params: tuple = (self.atendida_por, momento, self.servicio, PENDIENTE, momento - self.caduca)
+        cerco, nombre = self.cerco(), "solicitudes.reclamar"
+        if cerco is not None:
+            nombre, params = "solicitudes.reclamar_cercado", params + cerco.parametros()
+        filas = self.db.run_in_transaction(lambda tx: tx.query(sentencias.sql(tx, nombre), params))
         return sorted((dict(f) for f in filas), key=lambda f: f["SolicitudId"])
 
     def atender(self) -> int:

@@ -37,6 +37,7 @@ def instalar(runner: Any, lanzador: Any, *, logger: logging.Logger | None = None
     servidor = ServidorSolicitudes(
         lanzador.db, "lanzador", {"sincronizar": lambda: resumen_sync(lanzador.sincronizador.sincronizar())},
         ahora=lanzador.clock.now_local, logger=logger or logging.getLogger("sam.lanzador.solicitudes"),
+        cerco=lambda: getattr(lanzador.desplegador, "cerco", None),  # H3: the launcher's fence, set after install
     )
     runner.add_job(NOMBRE_TAREA, INTERVALO_SEG, servidor.atender, solo_lider=True)
     return servidor
