@@ -110,6 +110,14 @@ _R("consola.ejecuciones_ventana",
           "AND (?3 IS NULL OR t.RobotId = ?3) AND (?4 IS NULL OR t.EquipoId = ?4) "
           "AND (?5 IS NULL OR t.Estado = ?5) AND (?6 IS NULL OR t.FechaInicio >= ?6) "
           "AND (?7 IS NULL OR t.FechaInicio < ?7) ORDER BY t.EjecucionId DESC LIMIT ?8")
+# Perf (bench_consola): the same window with the robot's or the equipo's filter as a plain equality,
+# so that SQLite seeks IX_*_Robot_Id / IX_*_Equipo_Id in both arms of EjecucionesTodas instead of
+# reading every id of the window (`?3 IS NULL OR ...` hides the index from its planner; on SQL Server
+# OPTION (RECOMPILE) already folds the NULL test, so the T-SQL is the same).
+_VENTANA = sentencias.sentencia("consola.ejecuciones_ventana")
+for _campo, _filtro, _igual in (("robot", "(?3 IS NULL OR t.RobotId = ?3)", "t.RobotId = ?3"),
+                                ("equipo", "(?4 IS NULL OR t.EquipoId = ?4)", "t.EquipoId = ?4")):
+    _R(f"consola.ejecuciones_ventana_{_campo}", tsql=_VENTANA.tsql, sqlite=_VENTANA.sqlite.replace(_filtro, _igual))
 _R("consola.ejecucion",
    tsql="SELECT t.EjecucionId, t.DeploymentId, t.RobotId, r.Robot, t.EquipoId, e.Equipo, t.UserId, t.Hora, "
         "t.FechaSlot, t.FechaInicio, t.FechaActualizacion, t.FechaFin, t.FechaMovimiento, t.Estado, "
@@ -155,7 +163,8 @@ def ejecuciones_pagina(db: Any, *, antes: int | None, robot: int | None, equipo:
     suelo = min(minimos)
     filas: list[dict] = []
     ventana, examinados = VENTANA_INICIAL, 0
-    texto = sentencias.sql(db, "consola.ejecuciones_ventana")
+    variante = "_robot" if robot is not None else "_equipo" if equipo is not None else ""
+    texto = sentencias.sql(db, "consola.ejecuciones_ventana" + variante)
     while len(filas) < limite and tope > suelo and examinados < PRESUPUESTO_IDS:
         inferior = max(suelo, tope - ventana)
         filas += db.query(texto, (tope, inferior, robot, equipo, estado, desde, hasta, limite - len(filas)))
