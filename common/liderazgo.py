@@ -4,7 +4,8 @@ One implementation for both roles (``servicio`` is ``"lanzador"`` or ``"balancea
 
 - **SQL Server**: a session app lock, ``sp_getapplock @Resource = 'SAM-<servicio>', @LockMode =
   'Exclusive', @LockOwner = 'Session', @LockTimeout = 0``, taken on a connection of its own (a
-  private ``DatabaseClient`` used by one thread only, so no job ever shares it). A lost connection
+  private ``DatabaseClient`` whose statements all run on one worker thread of the election, so the
+  same session takes, checks and releases the lock and no job ever shares it). A lost connection
   is a lost lock: renewing asks ``APPLOCK_MODE`` on that connection, and a reconnected session
   answers ``NoLock``. The ``dbo.Liderazgo`` row is written by the holder only to say who holds the
   role (host, pid, since when) for the refusal message and for operators.
@@ -32,7 +33,7 @@ reused pid; :func:`estado_proceso`, psutil), is taken over at once; a holder on 
 stopped renewing is waited for until its lease ends. With HA on nothing of this applies: a standby
 on the same host still waits for the lease (failover timing is the same wherever the leader ran).
 
-Read-only API for other components (heartbeats in ``EstadoServicios.Rol``, the ``sam_leader``
+Read-only API for other components (heartbeats in ``EstadoServicios.Rol``, the ``sam_lider``
 metric)::
 
     from common import liderazgo
@@ -52,6 +53,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -407,14 +409,26 @@ class _MotorSqlite:
 
 
 class _MotorSqlServer:
-    """A session app lock on this client's one connection (used from one thread only)."""
+    """A session app lock held by ONE connection. ``DatabaseClient`` keeps one connection per thread,
+    so every statement of the lock (take, check, note, release) runs on this motor's own worker
+    thread, whichever thread asks: start-up on the main thread, renewals on the election's, the
+    release at shutdown. Otherwise a renewal would ask ``APPLOCK_MODE`` from a session that never
+    took the lock (``NoLock``) while the main thread's session still held it: the only instance
+    would demote itself a third of a lease after starting."""
 
     def __init__(self, db: Any, servicio: str, titular: str, host: str, pid: int, lease_s: float) -> None:
         self.db, self.servicio, self.titular, self.host, self.pid, self.lease_s = db, servicio, titular, host, pid, lease_s
         self.recurso = f"SAM-{servicio}"
         self._tomado = False
+        self._sesion = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"sam-applock-{servicio}")
+
+    def _en_su_sesion(self, fn: Callable[[], Any]) -> Any:
+        return self._sesion.submit(fn).result()
 
     def intentar(self) -> bool:
+        return bool(self._en_su_sesion(self._intentar))
+
+    def _intentar(self) -> bool:
         if self._tomado:
             fila = self.db.query_one(sql(self.db, "liderazgo.bloqueo_modo"), (self.recurso,))
             self._tomado = bool(fila) and str(fila.get("Modo") or "NoLock") != "NoLock"
@@ -433,6 +447,9 @@ class _MotorSqlServer:
         return self.intentar()
 
     def soltar(self) -> None:
+        self._en_su_sesion(self._soltar)
+
+    def _soltar(self) -> None:
         if self._tomado:
             self.db.execute(sql(self.db, "liderazgo.soltar"), (self.servicio, self.titular))
             self.db.execute(sql(self.db, "liderazgo.bloqueo_soltar"), (self.recurso,))
