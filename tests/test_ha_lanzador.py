@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.esperas import esperar
+from tests.test_caos_lanzador import _solapes as solapes_por_equipo
 from tests.test_lanzador_system_procesos import LANZADOR, TERMINALES, Entorno, Proc, _sim
 
 pytestmark = [
@@ -83,11 +84,10 @@ def comprobar_despliegues(env: Entorno, sim) -> dict:
     assert set(ids_a360) == set(ids_sam), (set(ids_a360) ^ set(ids_sam))
     # a deploy to a busy equipo is queued by A360: never
     assert [d["deploymentId"] for d in deploys if any(s == "QUEUED" for _, s in d["timeline"])] == []
-    # one run at a time per equipo, on A360's own clock
-    por_equipo: dict = {}
-    for d in deploys:
-        por_equipo.setdefault(d.get("deviceId") or d.get("device_id"), []).append(d)
-    return {"despliegues": len(deploys), "filas": len(filas), "equipos": len(por_equipo)}
+    # one run at a time per equipo, on A360's own clock (creation to end of each deployment)
+    assert solapes_por_equipo(deploys) == []
+    equipos = {d.get("deviceId") for d in deploys}
+    return {"despliegues": len(deploys), "filas": len(filas), "equipos": len(equipos)}
 
 
 def _terminar_todo(dos: DosLanzadores) -> None:
