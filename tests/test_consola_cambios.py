@@ -391,7 +391,9 @@ def test_payloads_in_every_form_field_are_escaped_and_never_a_500(entorno, ruta,
     for pagina in (r, c.get("/usuarios") if rol == "administrador" else r):
         cuerpo = texto(pagina)
         assert "<script>alert(1)</script>" not in cuerpo and "<img src=x" not in cuerpo
-        assert "49" not in cuerpo.split("<main>")[-1] or "{{7*7}}" not in carga
+        if carga == "{{7*7}}":  # never evaluated as a template: no standalone 49 in the page's text
+            principal = re.sub(r"<input[^>]*>", "", cuerpo.split("<main>")[-1])  # tokens and versions
+            assert re.search(r"(?<![\w:.-])49(?![\w:.-])", principal) is None, principal
     assert db.query_one("SELECT COUNT(*) AS n FROM Robots")["n"] == 2  # no injection reached the SQL
 
 
