@@ -260,3 +260,15 @@ def test_the_executions_window_reads_both_halves_of_the_view_by_primary_key_rang
     assert any("Ejecuciones_Historico USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)" in p for p in plan), plan
     assert any(p.startswith("SEARCH Ejecuciones USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)") for p in plan), plan
     assert not any(p.startswith("SCAN Ejecuciones") for p in plan), plan
+
+
+def test_dates_are_shown_to_the_second_whatever_the_engine_returns():
+    # SQLite answers MAX(FechaFin) as text with microseconds; SQL Server a datetime; a DATE stays a date
+    from datetime import date, datetime
+
+    from consola.vistas.estado import _fecha
+
+    assert _fecha("2026-03-02 10:00:05.123456") == "2026-03-02 10:00:05"
+    assert _fecha(datetime(2026, 3, 2, 10, 0, 5, 120000)) == "2026-03-02 10:00:05"
+    assert _fecha(date(2026, 3, 2)) == "2026-03-02" and _fecha("2026-03-02") == "2026-03-02"
+    assert _fecha(None) == "—" and _fecha("no es fecha") == "no es fecha"

@@ -7,7 +7,7 @@ share (``fecha``, ``si_no``) and ``enlace`` (the current URL with some query val
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import Blueprint
@@ -36,9 +36,16 @@ def _fecha(valor: Any) -> str:
     """Local (SAM_ZONA_HORARIA) date-time as the DB stores it: 2026-03-02 10:00:00."""
     if valor is None or valor == "":
         return "—"
-    if isinstance(valor, datetime):
-        return f"{valor:%Y-%m-%d %H:%M:%S}"
-    return str(valor)
+    if isinstance(valor, date) and not isinstance(valor, datetime):
+        return valor.isoformat()
+    if not isinstance(valor, datetime):  # SQLite answers text for an aggregate (MAX of a DATETIME)
+        if len(str(valor)) == 10:  # a DATE column as text
+            return str(valor)
+        try:
+            valor = consultas.fecha(valor)
+        except (TypeError, ValueError):
+            return str(valor)
+    return f"{valor:%Y-%m-%d %H:%M:%S}"
 
 
 @bp.app_template_filter("si_no")
