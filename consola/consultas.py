@@ -324,6 +324,23 @@ _R("consola.robots_de_equipos",
    sqlite="SELECT a.EquipoId, a.RobotId, r.Robot, a.EsProgramado, a.Reservado, a.AsignadoPor FROM Asignaciones AS a "
           "INNER JOIN Robots AS r ON r.RobotId = a.RobotId WHERE a.EquipoId IN ({marcas}) ORDER BY r.Robot")
 
+# The robot page's reserve form suggests a bounded list (never every equipo): active equipos with no
+# assignment at all, of the robot's pool or general (a general robot: general equipos only).
+MAX_CANDIDATOS = 50
+_CANDIDATOS = ("SELECT {top}e.EquipoId, e.Equipo FROM {t}Equipos AS e WHERE e.Activo_SAM = 1 "
+               "AND (e.PoolId IS NULL OR e.PoolId = (SELECT r.PoolId FROM {t}Robots AS r WHERE r.RobotId = {robot})) "
+               "AND NOT EXISTS (SELECT 1 FROM {t}Asignaciones AS a WHERE a.EquipoId = e.EquipoId) "
+               "ORDER BY e.Equipo, e.EquipoId{limite}")
+_R("consola.equipos_para_asignar",
+   tsql="DECLARE @Robot INT = ?; DECLARE @Limite INT = ?; "
+        + _CANDIDATOS.format(top="TOP (@Limite) ", t="dbo.", robot="@Robot", limite=""),
+   sqlite=_CANDIDATOS.format(top="", t="", robot="?1", limite=" LIMIT ?2"))
+# Equipos named in the reserve form (the operator may type names instead of ids); case-insensitive
+# on both engines (SQL Server's default collation; NOCASE folds ASCII, which device names are).
+_R("consola.equipos_por_nombre",
+   tsql="SELECT e.EquipoId, e.Equipo FROM dbo.Equipos AS e WHERE e.Equipo IN ({marcas})",
+   sqlite="SELECT e.EquipoId, e.Equipo FROM Equipos AS e WHERE e.Equipo COLLATE NOCASE IN ({marcas})")
+
 # --------------------------------------------------------------------------------------------
 # Balanceador
 # --------------------------------------------------------------------------------------------

@@ -6,17 +6,21 @@ the schedules' rows are never edited, a repeated form applies once, audit) are
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Blueprint, request
 
-from common.operaciones import asignaciones, equipos
+from common.operaciones import asignaciones
 from common.operaciones.programaciones import NoEncontrada, OperacionRechazada
 from consola import consultas, web
 from consola.rutas import OPERADOR, ruta
 from consola.vistas import _cambios as c
 
 bp = Blueprint("cambios_asignaciones", __name__)
+
+#: An A360 device name as the form may carry it (anything else is a 400).
+_NOMBRE_EQUIPO = re.compile(r"[A-Za-z0-9_.\-]{1,100}")
 
 ACCIONES = {"reservar": asignaciones.reservar, "liberar": asignaciones.liberar}
 
@@ -49,10 +53,11 @@ def _robot(robot_id: int) -> dict[str, Any] | None:
 def guardar():
     robot_id = c.entero("RobotId", obligatorio=True, minimo=1, maximo=10**12)
     que = accion(ACCIONES)
-    elegidos = ids("EquipoId")
-    if not elegidos:
+    elegidos, nombres = equipos_del_formulario()
+    if not elegidos and not nombres:
         raise c.EntradaNoValida("Indique al menos un equipo (EquipoId).")
     try:
+        elegidos += por_nombre(nombres)
         resultado = ACCIONES[que](web.db(), c.actor(), robot_id, elegidos, ahora=c.ahora())
     except OperacionRechazada as exc:
         estado = 404 if isinstance(exc, NoEncontrada) else 409
@@ -61,10 +66,45 @@ def guardar():
     return c.hecho(resultado.mensaje, f"/robots/{robot_id}", resultado=resultado.como_dict())
 
 
+def equipos_del_formulario() -> tuple[list[int], list[str]]:
+    """The ``EquipoId`` field's ids and names (repeated fields and/or separated by commas or spaces):
+    digits are an id, anything else a device name (letters, digits, ``_ . -``), else a Spanish 400."""
+    numeros, nombres = [], []
+    for valor in request.form.getlist("EquipoId"):
+        for parte in valor.replace(",", " ").split():
+            if parte.isdigit() and len(parte) <= 12:
+                numeros.append(int(parte))
+            elif _NOMBRE_EQUIPO.fullmatch(parte):
+                nombres.append(parte)
+            else:
+                raise c.EntradaNoValida(f"El campo EquipoId debe llevar identificadores o nombres de equipo "
+                                        f"(se recibió '{parte[:20]}').")
+    return numeros, nombres
+
+
+def por_nombre(nombres: list[str]) -> list[int]:
+    """The EquipoId of each name (case-insensitive); an unknown or ambiguous name is refused (409)."""
+    if not nombres:
+        return []
+    encontrados: dict[str, list[int]] = {}
+    for f in consultas.filas(web.db(), "consola.equipos_por_nombre", nombres, marcas=len(nombres)):
+        encontrados.setdefault(str(f["Equipo"]).casefold(), []).append(int(f["EquipoId"]))
+    out = []
+    for nombre in nombres:
+        ids_nombre = encontrados.get(nombre.casefold(), [])
+        if len(ids_nombre) != 1:
+            motivo = "no existe" if not ids_nombre else f"es ambiguo (equipos {', '.join(map(str, ids_nombre))})"
+            raise OperacionRechazada(f"El equipo «{nombre}» {motivo}: indique su identificador.")
+        out.append(ids_nombre[0])
+    return out
+
+
 @bp.app_context_processor
 def _para_formulario() -> dict[str, Any]:
-    """``equipos_para_asignar()`` for the form on the robot's page (every equipo, id and name)."""
-    def equipos_para_asignar() -> list[dict[str, Any]]:
-        return [{"EquipoId": e["EquipoId"], "Equipo": e["Equipo"]} for e in equipos.listar(web.db())]
+    """``equipos_para_asignar(robot_id)`` for the form on the robot's page: at most
+    :data:`consultas.MAX_CANDIDATOS` free, active equipos of the robot's pool or general (a
+    ``<datalist>`` of suggestions; the field takes any equipo's id or name)."""
+    def equipos_para_asignar(robot_id: Any) -> list[dict[str, Any]]:
+        return consultas.filas(web.db(), "consola.equipos_para_asignar", (robot_id, consultas.MAX_CANDIDATOS))
 
-    return {"equipos_para_asignar": equipos_para_asignar}
+    return {"equipos_para_asignar": equipos_para_asignar, "max_candidatos": consultas.MAX_CANDIDATOS}

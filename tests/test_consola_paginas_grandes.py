@@ -1,0 +1,101 @@
+"""Console pages over a big fleet (CONSOLE §5, issue 15): what a page draws is bounded, whatever the
+size of the fleet — the robot page suggests a bounded list of equipos to reserve (and takes any
+equipo by id or name), Estado shows the first open executions with their count and a link to the
+rest, the Balanceador's plan is computed on demand."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from consola import consultas
+from tests.consola_apoyo import app_de_prueba, entrar, token
+
+
+@pytest.fixture
+def entorno(tmp_path):
+    app, db, clock = app_de_prueba(tmp_path)
+    db.executemany("INSERT INTO Pools (PoolId, Nombre) VALUES (?, ?)", [(1, "Finanzas"), (2, "Operaciones")])
+    db.executemany("INSERT INTO Robots (RobotId, Robot, PoolId) VALUES (?, ?, ?)",
+                   [(1, "P1_Facturas", 1), (2, "P2_Pagos", None)])
+    yield app, db, clock
+    db.close_all()
+
+
+def cliente(app, rol: str = "operador"):
+    c = app.test_client()
+    assert entrar(c, rol).status_code == 303
+    c.csrf = token(c, "/")
+    return c
+
+
+def texto(r) -> str:
+    return r.get_data(as_text=True)
+
+
+def sugeridos(pagina: str) -> list[int]:
+    lista = re.search(r'<datalist id="a-candidatos">(.*?)</datalist>', pagina, re.S)
+    assert lista, "the robot page has no datalist of equipos"
+    return [int(v) for v in re.findall(r'<option value="(\d+)"', lista.group(1))]
+
+
+def reservados(db, robot_id: int = 1) -> list[int]:
+    return [f["EquipoId"] for f in db.query("SELECT EquipoId FROM Asignaciones WHERE RobotId = ? AND Reservado = 1 "
+                                            "ORDER BY EquipoId", (robot_id,))]
+
+
+# --- robot page: the reserve form -------------------------------------------------------------
+def test_B9_the_reserve_form_suggests_only_free_active_equipos_of_the_robots_pool_or_general(entorno):
+    app, db, _ = entorno
+    db.executemany("INSERT INTO Equipos (EquipoId, Equipo, PoolId, Activo_SAM) VALUES (?, ?, ?, ?)", [
+        (10, "VM10_general", None, 1), (11, "VM11_finanzas", 1, 1), (12, "VM12_operaciones", 2, 1),
+        (13, "VM13_inactivo", None, 0), (14, "VM14_asignado", None, 1), (15, "VM15_programado", 1, 1)])
+    db.execute("INSERT INTO Asignaciones (RobotId, EquipoId, EsProgramado, Reservado, AsignadoPor) "
+               "VALUES (2, 14, 0, 0, 'Balanceador')")
+    db.execute("INSERT INTO Asignaciones (RobotId, EquipoId, EsProgramado, Reservado, AsignadoPor) "
+               "VALUES (2, 15, 1, 0, 'Programacion')")
+    c = cliente(app)
+    assert sugeridos(texto(c.get("/robots/1"))) == [10, 11]  # its pool (Finanzas) and the general one
+    assert sugeridos(texto(c.get("/robots/2"))) == [10]  # a general robot: general equipos only
+
+
+def test_B9_the_suggestions_are_bounded_and_the_page_does_not_list_the_fleet(entorno):
+    app, db, _ = entorno
+    n = consultas.MAX_CANDIDATOS + 30
+    db.executemany("INSERT INTO Equipos (EquipoId, Equipo) VALUES (?, ?)",
+                   [(i, f"VMRPA{i:05d}") for i in range(1, n + 1)])
+    pagina = texto(cliente(app).get("/robots/1"))
+    assert sugeridos(pagina) == list(range(1, consultas.MAX_CANDIDATOS + 1))  # the first ones by name
+    assert f"VMRPA{n:05d}" not in pagina
+    assert f"los primeros {consultas.MAX_CANDIDATOS}" in pagina and 'href="/equipos?etiqueta=libre' in pagina
+
+
+def test_B9_an_equipo_not_suggested_is_reserved_by_its_id_or_its_name(entorno):
+    app, db, _ = entorno
+    db.executemany("INSERT INTO Equipos (EquipoId, Equipo, PoolId) VALUES (?, ?, ?)",
+                   [(20, "VMRPA20", 2), (21, "VMRPA21", 2), (22, "VMRPA22", None)])
+    c = cliente(app)
+    assert sugeridos(texto(c.get("/robots/1"))) == [22]
+    r = c.post("/asignaciones", data={"csrf_token": c.csrf, "RobotId": "1", "accion": "reservar",
+                                      "EquipoId": "20, vmrpa21"})
+    assert r.status_code == 303, texto(r)
+    assert reservados(db) == [20, 21]
+    r = c.post("/asignaciones", data={"csrf_token": c.csrf, "RobotId": "1", "accion": "liberar", "EquipoId": "VMRPA21"})
+    assert r.status_code == 303 and reservados(db) == [20]
+
+
+@pytest.mark.parametrize("valor,estado,aviso", [
+    ("VMRPA99", 409, "«VMRPA99» no existe"),
+    ("VMDOBLE", 409, "«VMDOBLE» es ambiguo (equipos 30, 31)"),
+    ("VMRPA20;DROP", 400, "identificadores o nombres"),
+])
+def test_B9_an_unknown_or_ambiguous_name_is_refused_and_nothing_written(entorno, valor, estado, aviso):
+    app, db, _ = entorno
+    db.executemany("INSERT INTO Equipos (EquipoId, Equipo) VALUES (?, ?)",
+                   [(20, "VMRPA20"), (30, "VMDOBLE"), (31, "vmdoble")])
+    c = cliente(app)
+    r = c.post("/asignaciones", data={"csrf_token": c.csrf, "RobotId": "1", "accion": "reservar",
+                                      "EquipoId": f"20 {valor}"})
+    assert r.status_code == estado and aviso in texto(r)
+    assert db.query_one("SELECT COUNT(*) AS n FROM Asignaciones")["n"] == 0
