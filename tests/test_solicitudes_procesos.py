@@ -119,6 +119,35 @@ def test_L8_2_two_lanzadores_with_ha_the_leader_serves_the_request_once_the_stan
             dos.cerrar()
 
 
+def test_L8_2_H3_a_leader_whose_lease_was_taken_over_claims_no_request(entornos):
+    """Right after one of its renewals the lease is taken over: for the ~10 s until its next renewal
+    the Lanzador still believes it leads (its serving job keeps running every second), and only the
+    fenced claim keeps it from taking the request."""
+    from common.operaciones import solicitudes as sol
+    from common.operaciones.auditoria import Actor
+    from tests.test_ha_cerco import tomar_como_otro
+
+    with _sim() as sim:
+        env = entornos(sim, HA_HABILITADO="true", HA_LEASE_SEG="30")  # renewals every 10 s
+        env.lanzador.start()
+        esperar(lambda: "rol líder" in env.log() or not env.lanzador.alive(), 60, que="Lanzador líder")
+        assert env.lanzador.alive(), env.lanzador.output()[-3000:]
+
+        def renovado():
+            fila = env.db.query_one("SELECT RenovadoUtc FROM Liderazgo WHERE Rol = 'lanzador'")
+            return fila["RenovadoUtc"] if fila else None
+
+        visto = renovado()
+        esperar(lambda: renovado() != visto, 30, paso=0.05, que="una renovación del lease")
+        tomar_como_otro(env.db_path)
+        sid = sol.solicitar(env.db, Actor("ana", "operador"), None, "sincronizar")["SolicitudId"]
+        esperar(lambda: "cambio de rol, líder -> en espera" in env.log(), 40, que="el Lanzador se sabe en espera")
+        fila = sol.leer(env.db, sid)
+        assert (fila["Estado"], fila["AtendidaPor"], fila["AtendidaEn"]) == ("pendiente", None, None)
+        assert f"Solicitud {sid} " not in env.log()
+        assert env.lanzador.alive() and env.lanzador.terminate() == 0
+
+
 # ------------------------------------------------------------------------------------- L8.2 Balanceador
 class Balanceador:
     """A Balanceador process whose periodic cycle is an hour away (only the start-up one runs)."""
