@@ -244,3 +244,87 @@ def test_C6_writer_validates_and_upserts(tmp_path, db):
     assert escribir_ajuste(db, "LANZADOR_ESPERA_TRAS_FALLO_SEG", "", "ana") is None
     filas = {f["Clave"] for f in db.query("SELECT Clave FROM ConfiguracionSistema")}
     assert filas == {"LANZADOR_PAUSA_INICIO_HHMM", "LANZADOR_PAUSA_FIN_HHMM"}
+
+
+# --------------------------------------------------------------------------------- alert retried until sent
+
+
+def test_C6_invalid_row_alert_that_could_not_be_sent_is_retried_at_each_reread(tmp_path, db, caplog):
+    """The mail of an invalid (Clave, Valor) is retried at the next re-reads until it goes out, then
+    never again for that value; the error is logged once per value, not per attempt."""
+    viva = ConfigViva(_cfg(tmp_path))
+    alertas = AlertasFalsas(fallar=True)                                 # SMTP server down
+    recarga = RecargaAjustes(db, viva, alerts=alertas, logger=logging.getLogger("sam.test.ajustes3"))
+    _fila(db, "LANZADOR_ESPERA_TRAS_FALLO_SEG", "veinte")
+    with caplog.at_level(logging.INFO, logger="sam.test.ajustes3"):
+        recarga.recargar()
+        recarga.recargar()
+        assert len(alertas.fallidas) == 2 and alertas.enviadas == []
+        alertas.fallar = False                                           # the server is back
+        recarga.recargar()
+        assert alertas.claves() == ["ajuste_invalido:LANZADOR_ESPERA_TRAS_FALLO_SEG:veinte"]
+        for _ in range(3):
+            recarga.recargar()
+    assert len(alertas.enviadas) == 1 and len(alertas.fallidas) == 2
+    assert caplog.text.count("valor no válido para LANZADOR_ESPERA_TRAS_FALLO_SEG") == 1
+
+    # A new invalid value while the server is down: its own alert is pending, the old one recovered.
+    alertas.fallar = True
+    _fila(db, "LANZADOR_ESPERA_TRAS_FALLO_SEG", "-5")
+    recarga.recargar()
+    assert alertas.claves_recuperadas() == ["ajuste_invalido:LANZADOR_ESPERA_TRAS_FALLO_SEG:veinte"]
+    assert alertas.fallidas[-1].clave == "ajuste_invalido:LANZADOR_ESPERA_TRAS_FALLO_SEG:-5"
+    # Fixed before its alert ever went out: nothing to announce, and nothing is sent late.
+    _fila(db, "LANZADOR_ESPERA_TRAS_FALLO_SEG", "30")
+    recarga.recargar()
+    alertas.fallar = False
+    recarga.recargar()
+    assert len(alertas.enviadas) == 1 and len(alertas.recuperadas) == 1
+    assert ajuste(viva, "LANZADOR_ESPERA_TRAS_FALLO_SEG") == 30
+
+
+class _SmtpQueRechaza:
+    """Handler for the real SMTP sink that refuses the first ``n`` messages with a temporary error
+    (a mail server that is failing) and then delivers as the sink does."""
+
+    def __init__(self, sink, n: int) -> None:
+        from tests.smtp_sink import _Handler
+
+        self.entrega = _Handler(sink)
+        self.pendientes = n
+        self.rechazados = 0
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.pendientes > 0:
+            self.pendientes -= 1
+            self.rechazados += 1
+            return "451 4.3.0 Servidor ocupado, inténtelo más tarde"
+        return await self.entrega.handle_DATA(server, session, envelope)
+
+
+def test_C6_invalid_row_mail_refused_by_the_smtp_server_goes_out_at_a_later_reread(tmp_path, db):
+    from common.utils.mail_client import EmailAlertClient
+    from tests.smtp_sink import SmtpSink
+
+    sink = SmtpSink()
+    rechazo = _SmtpQueRechaza(sink, 2)
+    sink.controller.handler = rechazo
+    with sink:
+        viva = ConfigViva(_cfg(tmp_path, EMAIL_SMTP_SERVER="127.0.0.1", EMAIL_SMTP_PORT=str(sink.port),
+                               EMAIL_FROM="sam@example.test", EMAIL_RECIPIENTS="ops@example.test"))
+        correo = EmailAlertClient(viva, "lanzador")
+        recarga = RecargaAjustes(db, viva, alerts=correo, logger=logging.getLogger("sam.test.ajustes4"))
+        _fila(db, "LANZADOR_MAX_DURACION_EJECUCION_MIN", "0")
+        recarga.recargar()
+        recarga.recargar()
+        assert rechazo.rechazados == 2 and sink.messages == []
+        recarga.recargar()                                               # accepted now
+        for _ in range(3):
+            recarga.recargar()
+        asuntos = [str(m["Subject"]) for m in sink.messages]
+        assert len(asuntos) == 1 and "Ajuste no válido en ConfiguracionSistema: LANZADOR_MAX_DURACION_EJECUCION_MIN" \
+            in asuntos[0]
+        _fila(db, "LANZADOR_MAX_DURACION_EJECUCION_MIN", None)
+        recarga.recargar()
+        asuntos = [str(m["Subject"]) for m in sink.messages]
+        assert len(asuntos) == 2 and "Ajuste de nuevo válido: LANZADOR_MAX_DURACION_EJECUCION_MIN" in asuntos[1]

@@ -9,7 +9,8 @@ with exactly the start-up rules: the setting's own parser and bounds
 (``config_manager.comprobar_cruces``, e.g. both halves of the pause window).
 
 - An invalid row is ignored: the setting keeps its last valid value. It is logged and alerted
-  once per (Clave, Valor); when the row becomes valid again (or is deleted) that is logged and the
+  once per (Clave, Valor) (a mail that could not be sent is retried at each re-read until it goes
+  out, with :class:`common.utils.alertas.RachaDeFallos`); when the row becomes valid again (or is deleted) that is logged and the
   recovery announced. A row of a setting the process does not use strictly (a Lanzador setting in
   the Balanceador) is treated as start-up treats it: a bad value falls back silently.
 - A row whose ``Clave`` is not on the whitelist is ignored with one warning.
@@ -33,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from common.database import sentencias
+from common.utils.alertas import RachaDeFallos
 from common.utils.config_manager import (
     SETTINGS_BY_NAME,
     Config,
@@ -227,7 +229,8 @@ class RecargaAjustes:
         self.oyentes = list(oyentes)
         self._anteriores: dict[str, Any] = {c: ajuste(viva.base, c) for c in CLAVES_VIVAS}
         self._desde_bd: frozenset[str] = frozenset()
-        self._invalidas: dict[str, str] = {}      # Clave -> Valor reported as invalid
+        self._invalidas: dict[str, str] = {}      # Clave -> Valor reported as invalid (logged once)
+        self._avisos: dict[str, RachaDeFallos] = {}  # Clave -> the alert of that value, until it is out
         self._desconocidas: set[str] = set()     # warned once each
         self._sin_tabla = False
         self._lock = threading.Lock()
@@ -277,14 +280,14 @@ class RecargaAjustes:
                 self.log.warning("ConfiguracionSistema: la clave %s no se puede cambiar en caliente y se ignora "
                                  "(admitidas: %s).", clave, ", ".join(CLAVES_VIVAS))
         for clave, (valor, motivo) in decision.invalidas.items():
-            if self._invalidas.get(clave) == valor:
-                continue
-            if clave in self._invalidas:
-                self._recuperado(clave)
-            self._invalidas[clave] = valor
-            self.log.error("ConfiguracionSistema: valor no válido para %s ('%s'): %s. Se mantiene %s.", clave,
-                           valor, motivo, _mostrar(self._anteriores.get(clave)))
-            self._alertar(clave, valor, motivo)
+            if self._invalidas.get(clave) != valor:
+                if clave in self._invalidas:
+                    self._recuperado(clave)
+                self._invalidas[clave] = valor
+                self._avisos[clave] = RachaDeFallos(self.alerts, self._clave_alerta(clave, valor), logger=self.log)
+                self.log.error("ConfiguracionSistema: valor no válido para %s ('%s'): %s. Se mantiene %s.", clave,
+                               valor, motivo, _mostrar(self._anteriores.get(clave)))
+            self._alertar(clave, valor, motivo)  # sends only while this value's alert is not out yet
         for clave in [c for c in self._invalidas if c not in decision.invalidas]:
             self._recuperado(clave)
             del self._invalidas[clave]
@@ -294,28 +297,25 @@ class RecargaAjustes:
         return f"{ALERTA}:{clave}:{' '.join(valor.split())[:100]}"
 
     def _alertar(self, clave: str, valor: str, motivo: str) -> None:
-        if self.alerts is None:
+        """The alert of (clave, valor), unless it already went out; a failed send stays pending and
+        the next re-read tries again (the error itself is logged once, by :meth:`_informar`)."""
+        aviso = self._avisos.get(clave)
+        if self.alerts is None or aviso is None or aviso.alertada:
             return
-        try:
-            self.alerts.send_alert(
-                self._clave_alerta(clave, valor), f"Ajuste no válido en ConfiguracionSistema: {clave}",
-                f"La fila {clave} de dbo.ConfiguracionSistema tiene el valor '{valor}', que no es válido: {motivo}. "
-                f"Se ignora y se mantiene el último valor válido ({_mostrar(self._anteriores.get(clave))}).",
-                what_to_check=f"Corrija o borre la fila: UPDATE dbo.ConfiguracionSistema SET Valor = N'...' WHERE "  # noqa: S608 - mail text
-                              f"Clave = N'{clave}'; (ver 'Ajustes en caliente' en el README).",
-            )
-        except Exception as exc:  # noqa: BLE001 - alerting never stops a service
-            self.log.warning("No se pudo enviar la alerta del ajuste %s: %s", clave, exc)
+        aviso.fallo(
+            f"Ajuste no válido en ConfiguracionSistema: {clave}",
+            f"La fila {clave} de dbo.ConfiguracionSistema tiene el valor '{valor}', que no es válido: {motivo}. "
+            f"Se ignora y se mantiene el último valor válido ({_mostrar(self._anteriores.get(clave))}).",
+            que_revisar=f"Corrija o borre la fila: UPDATE dbo.ConfiguracionSistema SET Valor = N'...' WHERE "  # noqa: S608 - mail text
+                        f"Clave = N'{clave}'; (ver 'Ajustes en caliente' en el README).",
+        )
 
     def _recuperado(self, clave: str) -> None:
-        if self.alerts is None:
+        """The recovery of the invalid value of ``clave`` (announced only if its alert went out)."""
+        aviso = self._avisos.pop(clave, None)
+        if self.alerts is None or aviso is None:
             return
-        try:
-            self.alerts.send_recovery(
-                self._clave_alerta(clave, self._invalidas[clave]), f"Ajuste de nuevo válido: {clave}",
-                f"La fila {clave} de dbo.ConfiguracionSistema ya no tiene el valor no válido "
-                f"'{self._invalidas[clave]}'.",
-            )
-        except Exception as exc:  # noqa: BLE001
-            self.log.warning("No se pudo enviar la recuperación del ajuste %s: %s", clave, exc)
+        aviso.exito(f"Ajuste de nuevo válido: {clave}",
+                    f"La fila {clave} de dbo.ConfiguracionSistema ya no tiene el valor no válido "
+                    f"'{self._invalidas[clave]}'.")
 
