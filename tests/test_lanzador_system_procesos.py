@@ -377,7 +377,9 @@ def test_system_sigterm_during_deploys_exits_0_and_records_them(entorno_factory)
     """SIGTERM while deploys are in flight (A360 answering after 3 s): the Lanzador stops taking work,
     lets the in-flight deploys finish, records them (DEPLOYED with DeploymentId) and exits 0."""
     with _sim(latency_s={DEPLOY: 3.0}, duration_s={"dist": "fixed", "value": 30}) as sim:
-        env = entorno_factory(sim)
+        # the deploy call must outlast A360's 3 s (the environment's 2 s would time it out: L3.5)
+        env = entorno_factory(sim, AA_API_TIMEOUT_SECONDS="6",
+                              LANZADOR_LANZANDO_TIMEOUT_SEG=str(minimo_lanzando_timeout_seg(6, 2)))
         env.online([(5100, 80), (5101, 81), (5102, 82)])
         env.lanzador.start()
         esperar(lambda: len([r for r in env.ejecuciones() if r["Estado"] == "LANZANDO"]) == 3, 30,
