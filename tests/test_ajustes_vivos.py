@@ -328,3 +328,55 @@ def test_C6_invalid_row_mail_refused_by_the_smtp_server_goes_out_at_a_later_rere
         recarga.recargar()
         asuntos = [str(m["Subject"]) for m in sink.messages]
         assert len(asuntos) == 2 and "Ajuste de nuevo válido: LANZADOR_MAX_DURACION_EJECUCION_MIN" in asuntos[1]
+
+
+# --------------------------------------------------------------------------------- pause end moved while paused
+
+
+def _mensajes(caplog, texto):
+    return [r.getMessage() for r in caplog.records if texto in r.getMessage()]
+
+
+def test_C6_manual_pause_end_moved_while_paused_is_logged_once_per_change(caplog):
+    from lanzador.service.pausa import VentanaPausa
+
+    v = VentanaPausa(None, None, logger=logging.getLogger("sam.test.pausa_viva"), hasta=datetime(2026, 3, 1, 12, 0))
+    with caplog.at_level(logging.INFO, logger="sam.test.pausa_viva"):
+        assert v.comprobar(datetime(2026, 3, 1, 10, 0))
+        v.actualizar(None, None, datetime(2026, 3, 1, 18, 30))            # moved later while on
+        for minuto in range(3):
+            assert v.comprobar(datetime(2026, 3, 1, 10, 1 + minuto))
+        v.actualizar(None, None, datetime(2026, 3, 1, 11, 0))             # moved earlier, still ahead
+        assert v.comprobar(datetime(2026, 3, 1, 10, 5)) and v.comprobar(datetime(2026, 3, 1, 10, 6))
+        assert not v.comprobar(datetime(2026, 3, 1, 11, 0))               # its new end
+    assert len(_mensajes(caplog, "Pausa manual de lanzamientos")) == 1
+    assert _mensajes(caplog, "La pausa manual de lanzamientos se") == [
+        "La pausa manual de lanzamientos se prolonga hasta el 2026-03-01 18:30:00 (LANZADOR_PAUSA_MANUAL_HASTA; "
+        "antes hasta el 2026-03-01 12:00:00).",
+        "La pausa manual de lanzamientos se acorta hasta el 2026-03-01 11:00:00 (LANZADOR_PAUSA_MANUAL_HASTA; "
+        "antes hasta el 2026-03-01 18:30:00).",
+    ]
+    assert _mensajes(caplog, "Fin de la pausa manual") == ["Fin de la pausa manual: se reanudan los lanzamientos."]
+
+
+def test_C6_pause_window_end_moved_while_inside_is_logged_once_per_change(caplog):
+    from lanzador.service.pausa import VentanaPausa
+
+    v = VentanaPausa(time(22, 0), time(2, 0), logger=logging.getLogger("sam.test.ventana_viva"))
+    with caplog.at_level(logging.INFO, logger="sam.test.ventana_viva"):
+        assert v.comprobar(datetime(2026, 3, 1, 23, 0))
+        v.actualizar(time(22, 0), time(5, 0))                              # later end, across midnight
+        assert v.comprobar(datetime(2026, 3, 1, 23, 1)) and v.comprobar(datetime(2026, 3, 2, 1, 0))
+        v.actualizar(time(21, 0), time(5, 0))                              # only the start: same end
+        assert v.comprobar(datetime(2026, 3, 2, 1, 1))
+        v.actualizar(time(21, 0), time(3, 0))                              # earlier end, still ahead
+        assert v.comprobar(datetime(2026, 3, 2, 1, 2)) and v.comprobar(datetime(2026, 3, 2, 2, 59))
+        assert not v.comprobar(datetime(2026, 3, 2, 3, 0))
+    assert len(_mensajes(caplog, "Entrando en la ventana de pausa")) == 1
+    assert _mensajes(caplog, "La ventana de pausa se") == [
+        "La ventana de pausa se prolonga hasta las 05:00 (ventana de 22:00 a 05:00, hora local; antes terminaba a "
+        "las 02:00).",
+        "La ventana de pausa se acorta hasta las 03:00 (ventana de 21:00 a 03:00, hora local; antes terminaba a "
+        "las 05:00).",
+    ]
+    assert len(_mensajes(caplog, "Saliendo de la ventana de pausa")) == 1
