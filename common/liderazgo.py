@@ -638,7 +638,10 @@ class Liderazgo:
         while tomado is False:
             titular = self._leer_titular()
             cerca = titular is not None and mismo_host(titular.host, self.host)
-            proceso = self._proceso(titular.pid, titular.antiguedad_s) if cerca else PROCESO_DESCONOCIDO
+            if cerca and titular.pid == self.pid and titular.titular != self.titular:
+                proceso = PROCESO_MUERTO  # our own pid, reused from the dead holder: it cannot be running
+            else:
+                proceso = self._proceso(titular.pid, titular.antiguedad_s) if cerca else PROCESO_DESCONOCIDO
             decision = decidir_arranque(titular, host=self.host, proceso=proceso, lease_s=self.lease_s)
             if decision.accion == ARRANQUE_RECHAZAR or time.monotonic() >= limite:
                 raise RolOcupado(self.servicio, titular)
