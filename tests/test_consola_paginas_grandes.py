@@ -99,3 +99,59 @@ def test_B9_an_unknown_or_ambiguous_name_is_refused_and_nothing_written(entorno,
                                       "EquipoId": f"20 {valor}"})
     assert r.status_code == estado and aviso in texto(r)
     assert db.query_one("SELECT COUNT(*) AS n FROM Asignaciones")["n"] == 0
+
+
+# --- Balanceador: the plan computed at most once per PLAN_VIGENCIA_SEG, bounded tables ----------
+def _plan_falso(n_acciones: int, calculos: list):
+    def plan(db, cfg, ahora):
+        calculos.append(ahora)
+        return {"calculado": ahora, "fuente_tickets": "últimos tickets registrados en HistoricoBalanceo",
+                "acciones": [{"RobotId": i, "Robot": f"R{i:03d}", "Accion": "ASIGNAR" if i % 3 else "DESASIGNAR",
+                              "Equipos": [i], "Antes": 0, "Despues": 1, "Tickets": 10, "CodigoMotivo": "DEMANDA",
+                              "Justificacion": f"fila-{i:03d}"} for i in range(1, n_acciones + 1)],
+                "retenidos": [], "deseados": {},
+                "pronostico": {"cabecera": ["Robot", "RobotId"], "nota": "",
+                               "filas": [[f"R{i:03d}", str(i)] for i in range(1, n_acciones + 1)]}}
+    return plan
+
+
+def test_the_balanceador_plan_is_reused_within_its_validity_and_recomputed_on_request(entorno, monkeypatch):
+    from consola.vistas import balanceador
+
+    app, _, _ = entorno
+    calculos: list = []
+    monkeypatch.setattr(balanceador, "plan_siguiente", _plan_falso(3, calculos))
+    c = cliente(app, "lector")
+    primera = texto(c.get("/balanceador"))
+    for _ in range(3):
+        c.get("/balanceador")
+    assert len(calculos) == 1  # one computation for four requests
+    assert 'id="plan-calculado"' in primera and "Plan calculado a las 10:00:00" in primera  # SAM clock, Madrid
+    c.get("/balanceador?recalcular=1")
+    assert len(calculos) == 2
+
+
+def test_the_balanceador_page_draws_at_most_max_rows_of_the_plan_and_the_robot_filter_narrows_it(entorno, monkeypatch):
+    from consola.vistas import balanceador
+
+    app, _, _ = entorno
+    n = balanceador.MAX_FILAS_PLAN + 20
+    monkeypatch.setattr(balanceador, "plan_siguiente", _plan_falso(n, []))
+    c = cliente(app, "lector")
+    pagina = texto(c.get("/balanceador"))
+    assert f"fila-{balanceador.MAX_FILAS_PLAN:03d}" in pagina and f"fila-{n:03d}" not in pagina
+    assert f"{n} cambios" in pagina and f"Se muestran los primeros {balanceador.MAX_FILAS_PLAN}" in pagina
+    assert f"Se muestran {balanceador.MAX_FILAS_PLAN} de {n} robots" in pagina
+    j = c.get(f"/balanceador?robot={n}", headers={"Accept": "application/json"}).get_json()
+    assert [a["RobotId"] for a in j["plan"]["acciones"]] == [n] and j["plan"]["total_acciones"] == 1
+    assert j["plan"]["pronostico"]["filas"] == [[f"R{n:03d}", str(n)]]
+
+
+def test_one_robots_decisions_are_read_through_its_index(entorno):
+    _, db, _ = entorno
+    from common.database import sentencias
+
+    texto_sql = sentencias.sql(db, "consola.historico_balanceo_robot")
+    plan = [str(f["detail"]) for f in db.query("EXPLAIN QUERY PLAN " + texto_sql, (2**62, 1, 50))]
+    assert any("USING INDEX IX_HistoricoBalanceo_Robot_Fecha (RobotId=?)" in p for p in plan), plan
+    assert [f["HistoricoId"] for f in db.query(texto_sql, (2**62, 1, 50))] == []
