@@ -105,6 +105,40 @@ def test_C6_running_lanzador_takes_pauses_and_wait_after_failure_without_restart
         assert env.callback.terminate() == 0
 
 
+def test_C6_manual_pause_set_on_a_lanzador_that_is_launching_stops_and_resumes_it(entorno):
+    """A manual pause written while the Lanzador is launching takes effect at the next re-read
+    (SAM_CONFIG_RECARGA_SEG=1): no deploy after the pause is logged; moving its end while it is on is
+    logged once; deleting the row resumes launching."""
+    with _sim() as sim:
+        env = entorno(sim)
+        env.online([(5100, 80), (5101, 81)])
+        env.callback.start()
+        env.lanzador.start()
+        # Launching for real: both equipos got a run and at least one was launched again after its callback.
+        esperar(lambda: len(sim.deploys()) >= 3, 90, que="lanzamientos en curso")
+        assert "Pausa manual de lanzamientos" not in env.log()
+
+        ahora = datetime.utcnow()  # SAM_ZONA_HORARIA=UTC: local time is UTC
+        _fila(env.db, "LANZADOR_PAUSA_MANUAL_HASTA", (ahora + timedelta(hours=2)).strftime("%Y-%m-%d %H:%M"))
+        esperar(lambda: "Pausa manual de lanzamientos" in env.log(), 60, que="pausa manual aplicada en caliente")
+        antes = len(sim.requests(DEPLOY))
+        # Deliberate: several 1 s launch cycles (and callbacks freeing the equipos) go by; none may deploy.
+        time.sleep(3)
+        assert len(sim.requests(DEPLOY)) == antes
+
+        _fila(env.db, "LANZADOR_PAUSA_MANUAL_HASTA", (ahora + timedelta(hours=3)).strftime("%Y-%m-%d %H:%M"))
+        esperar(lambda: "La pausa manual de lanzamientos se prolonga" in env.log(), 60, que="pausa prolongada")
+        assert len(sim.requests(DEPLOY)) == antes
+
+        _fila(env.db, "LANZADOR_PAUSA_MANUAL_HASTA", None)
+        esperar(lambda: len(sim.requests(DEPLOY)) > antes, 60, que="lanzamientos tras quitar la pausa manual")
+        log = env.log()
+        assert "Fin de la pausa manual: se reanudan los lanzamientos." in log
+        assert log.count("Pausa manual de lanzamientos") == 1 and log.count("se prolonga") == 1
+        assert env.lanzador.terminate() == 0
+        assert env.callback.terminate() == 0
+
+
 def test_C6_running_lanzador_max_duration_recipients_and_invalid_row(entorno):
     """LANZADOR_MAX_DURACION_EJECUCION_MIN and EMAIL_RECIPIENTS changed in the table reach the
     Conciliador and the mail client; an invalid row is mailed once (to the new recipients), the
