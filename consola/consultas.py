@@ -61,6 +61,13 @@ _R("consola.ejecuciones_abiertas",
           f"WHERE x.FechaFin IS NULL AND x.Estado NOT IN ({_TERMINALES}) "
           "ORDER BY x.FechaInicio, x.EjecucionId LIMIT ?1")
 
+# How many executions are open in each state (the Estado page draws only the first ones).
+_R("consola.abiertas_por_estado",
+   tsql="SELECT x.Estado, COUNT(*) AS Total FROM dbo.Ejecuciones AS x "
+        f"WHERE x.FechaFin IS NULL AND x.Estado NOT IN ({_TERMINALES}) GROUP BY x.Estado ORDER BY x.Estado",
+   sqlite="SELECT x.Estado, COUNT(*) AS Total FROM Ejecuciones AS x "
+          f"WHERE x.FechaFin IS NULL AND x.Estado NOT IN ({_TERMINALES}) GROUP BY x.Estado ORDER BY x.Estado")
+
 # Failures since a moment, grouped; the live table holds the last days (R2 moves older rows).
 _R("consola.fallos_recientes",
    tsql="DECLARE @Desde DATETIME2(3) = ?; "

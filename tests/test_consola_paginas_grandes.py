@@ -101,6 +101,36 @@ def test_B9_an_unknown_or_ambiguous_name_is_refused_and_nothing_written(entorno,
     assert db.query_one("SELECT COUNT(*) AS n FROM Asignaciones")["n"] == 0
 
 
+# --- Estado: the first open executions, the totals and a count per state ----------------------
+def test_estado_draws_the_first_open_executions_with_the_totals_and_links_per_state(entorno):
+    from datetime import timedelta
+
+    from consola.vistas import estado
+
+    app, db, clock = entorno
+    ahora = clock.now_local().replace(tzinfo=None)
+    n = estado.MAX_FILAS + 25
+    db.execute("INSERT INTO Equipos (EquipoId, Equipo) VALUES (1, 'VM1')")
+    ins = ("INSERT INTO Ejecuciones (EjecucionId, DeploymentId, RobotId, EquipoId, Estado, FechaInicio, "
+           "FechaActualizacion) VALUES (?, ?, 1, 1, ?, ?, ?)")
+    # running for i minutes (the oldest is i = n), and 3 queued for a day (stuck)
+    db.executemany(ins, [(i, f"d{i}", "RUNNING", ahora - timedelta(minutes=i), ahora) for i in range(1, n + 1)])
+    db.executemany(ins, [(1000 + i, f"q{i}", "QUEUED", ahora - timedelta(days=1), ahora - timedelta(days=1))
+                         for i in range(3)])
+    c = cliente(app, "lector")
+    j = c.get("/", headers={"Accept": "application/json"}).get_json()
+    assert j["total_en_curso"] == n and len(j["en_curso"]) == estado.MAX_FILAS
+    assert [x["EjecucionId"] for x in j["en_curso"][:2]] == [n, n - 1]  # the longest running first
+    assert j["total_atascadas"] == 3 and len(j["atascadas"]) == 3
+    assert {e["Estado"]: e["Total"] for e in j["abiertas_por_estado"]} == {"QUEUED": 3, "RUNNING": n}
+    pagina = texto(c.get("/"))
+    assert f"En curso ahora ({n})" in pagina
+    assert f"Se muestran las {estado.MAX_FILAS} más antiguas de {n}" in pagina
+    assert f'<a href="/ejecuciones?estado=running">RUNNING: {n}</a>' in pagina
+    assert pagina.count('<a href="/ejecuciones/') == estado.MAX_FILAS + 3
+    assert c.get("/ejecuciones?estado=running").status_code == 200
+
+
 # --- Balanceador: the plan computed at most once per PLAN_VIGENCIA_SEG, bounded tables ----------
 def _plan_falso(n_acciones: int, calculos: list):
     def plan(db, cfg, ahora):

@@ -1,5 +1,7 @@
 """``GET /``: the Estado page (CONSOLE §3): heartbeats of every SAM process, pause state, last sync,
-executions running now, stuck executions and the failures of the last 24 h.
+executions running now, stuck executions and the failures of the last 24 h. Over a big fleet the
+page draws the first :data:`MAX_FILAS` rows of each table of open executions (the longest running
+first) with the totals and a count per state that links to ``/ejecuciones?estado=…``.
 
 The decisions (a heartbeat is stale, an execution is stuck) are pure functions of rows, settings and
 the time; the view only reads and renders. It also installs the template filters the read views
@@ -24,8 +26,11 @@ bp = Blueprint("estado", __name__)
 
 #: A heartbeat older than this many SAM_LATIDO_SEG is shown red (H5).
 LATIDOS_CADUCADO = 3
-#: Open executions read for the page (the oldest first).
+#: Open executions read for the page (the oldest first: the longest running), to find the stuck ones.
 MAX_ABIERTAS = 500
+#: Rows of each table of open executions (stuck, running) the page draws; the counts per state link
+#: to /ejecuciones for the rest.
+MAX_FILAS = 50
 #: States that wait for A360 to start the bot.
 EN_COLA = frozenset({"DEPLOYED", "QUEUED", "PENDING_EXECUTION"})
 REFRESCO_SEG = 30
@@ -116,8 +121,11 @@ def datos_estado(db: Any, cfg: Any, ahora: datetime) -> dict[str, Any]:
         "servicios": _servicios(db, ahora, float(ajuste(cfg, "SAM_LATIDO_SEG"))),
         "pausa": estado_pausa(valores, ahora),
         "sincronizacion": {"Robots": consultas.fecha(sync.get("Robots")), "Equipos": consultas.fecha(sync.get("Equipos"))},
-        "en_curso": en_curso,
-        "atascadas": atascadas,
+        "en_curso": en_curso[:MAX_FILAS],
+        "atascadas": atascadas[:MAX_FILAS],
+        "total_en_curso": len(en_curso),
+        "total_atascadas": len(atascadas),
+        "abiertas_por_estado": consultas.filas(db, "consola.abiertas_por_estado"),
         "abiertas_truncadas": len(abiertas) >= MAX_ABIERTAS,
         "fallos_24h": consultas.filas(db, "consola.fallos_recientes", (ahora - timedelta(hours=24),)),
     }
@@ -127,4 +135,4 @@ def datos_estado(db: Any, cfg: Any, ahora: datetime) -> dict[str, Any]:
 def estado():
     ctx = web.contexto()
     datos = datos_estado(ctx.db, ctx.cfg, ctx.clock.now_local())
-    return web.responder("estado.html", datos, refresco_seg=REFRESCO_SEG)
+    return web.responder("estado.html", datos, refresco_seg=REFRESCO_SEG, max_abiertas=MAX_ABIERTAS)
