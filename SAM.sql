@@ -1949,7 +1949,7 @@ BEGIN
                 )
             ELSE DATEADD(
                 MINUTE,
-                ISNULL(p.Tolerancia, 60),
+                CASE WHEN p.Tolerancia IS NULL THEN 60 WHEN p.Tolerancia BETWEEN 0 AND 1440 THEN p.Tolerancia ELSE 0 END,
                 DATEADD(SECOND, DATEDIFF(SECOND, CAST('00:00:00' AS TIME), p.HoraInicio), CAST(d.Dia AS DATETIME2(0)))
             )
         END
@@ -1959,7 +1959,8 @@ BEGIN
                   AND p.HoraInicio IS NOT NULL
                   AND (p.Tolerancia IS NULL OR p.Tolerancia BETWEEN 0 AND 1440)
                   AND (p.EsCiclico = 1 OR (p.HoraFin IS NULL AND p.IntervaloEntreEjecuciones IS NULL))
-                  AND (p.IntervaloEntreEjecuciones IS NULL OR p.IntervaloEntreEjecuciones >= 0)
+                  AND (p.IntervaloEntreEjecuciones IS NULL
+                       OR p.IntervaloEntreEjecuciones BETWEEN 0 AND 10080)
                   AND (p.HoraFin IS NULL OR DATEDIFF(SECOND, CAST('00:00:00' AS TIME), p.HoraFin) <> DATEDIFF(SECOND, CAST('00:00:00' AS TIME), p.HoraInicio))
                   AND (p.FechaInicioVentana IS NULL OR p.FechaFinVentana IS NULL
                        OR p.FechaFinVentana >= p.FechaInicioVentana)
@@ -2014,9 +2015,10 @@ GO
 -- @@SOLAPES_PROGRAMACION@@
 
 -- Internal helper of the schedule-writing procedures: the checks of common/programacion.py validar,
--- plus known DiaSemana codes and (when @ComprobarFechaPasada = 1) no FechaEspecifica in the past.
--- THROWs the first problem in Spanish; returns DiaSemana upper-cased and trimmed, and clears the
--- RangoMensual columns of any other type.
+-- plus no column of another schedule type (50028), known DiaSemana codes and (when
+-- @ComprobarFechaPasada = 1) no FechaEspecifica in the past (common/operaciones/programaciones.py
+-- problemas_al_escribir; tests/test_validacion_paridad.py pairs each rule with its THROW).
+-- THROWs the first problem in Spanish; returns DiaSemana upper-cased and trimmed.
 CREATE OR ALTER PROCEDURE dbo.ValidarProgramacionSAM
     @TipoProgramacion NVARCHAR(20),
     @HoraInicio TIME(0),
@@ -2039,11 +2041,34 @@ AS
 BEGIN
     SET NOCOUNT ON;
     DECLARE @DiaInvalido NVARCHAR(50);
+    DECLARE @Ajena NVARCHAR(30);
     DECLARE @Mensaje NVARCHAR(2048);
     SET @EsCiclico = ISNULL(@EsCiclico, 0);
     SET @DiaSemanaNormalizado = NULL;
 
-    IF @TipoProgramacion NOT IN (N'Diaria', N'Semanal', N'Mensual', N'Especifica', N'RangoMensual')
+    IF @TipoProgramacion IS NULL
+        OR @TipoProgramacion NOT IN (N'Diaria', N'Semanal', N'Mensual', N'Especifica', N'RangoMensual')
+    -- A column of another type is refused, not dropped: the row would not be what was asked for.
+    SET @Ajena = CASE
+        WHEN @TipoProgramacion <> N'Semanal' AND LTRIM(RTRIM(ISNULL(@DiaSemana, N''))) <> N'' THEN N'DiaSemana'
+        WHEN @TipoProgramacion <> N'Mensual' AND @DiaDelMes IS NOT NULL THEN N'DiaDelMes'
+        WHEN @TipoProgramacion <> N'Especifica' AND @FechaEspecifica IS NOT NULL THEN N'FechaEspecifica'
+        WHEN @TipoProgramacion <> N'RangoMensual' AND @DiaInicioMes IS NOT NULL THEN N'DiaInicioMes'
+        WHEN @TipoProgramacion <> N'RangoMensual' AND @DiaFinMes IS NOT NULL THEN N'DiaFinMes'
+        WHEN @TipoProgramacion <> N'RangoMensual' AND @UltimosDiasMes IS NOT NULL THEN N'UltimosDiasMes'
+    END;
+    IF @Ajena IS NOT NULL
+    BEGIN
+        SET @Mensaje = CONCAT(
+            N'@', @Ajena, N' no corresponde a una programación ', @TipoProgramacion, N' (sólo vale para ',
+            CASE @Ajena
+                WHEN N'DiaSemana' THEN N'Semanal' WHEN N'DiaDelMes' THEN N'Mensual'
+                WHEN N'FechaEspecifica' THEN N'Especifica' ELSE N'RangoMensual'
+            END,
+            N'): debe ser NULL.'
+        );
+        THROW 50028, @Mensaje, 1;
+    END;
         THROW 50020, N'@TipoProgramacion debe ser Diaria, Semanal, Mensual, Especifica o RangoMensual.', 1;
     IF @HoraInicio IS NULL
         THROW 50021, N'El parámetro @HoraInicio es obligatorio (HH:MM).', 1;
@@ -2051,8 +2076,8 @@ BEGIN
         THROW 50022, N'@Tolerancia debe estar entre 0 y 1440 minutos (NULL = 60).', 1;
     IF @EsCiclico = 0 AND (@HoraFin IS NOT NULL OR @IntervaloEntreEjecuciones IS NOT NULL)
         THROW 50030, N'@HoraFin y @IntervaloEntreEjecuciones sólo valen para una programación cíclica (@EsCiclico = 1).', 1;
-    IF @IntervaloEntreEjecuciones < 0
-        THROW 50031, N'@IntervaloEntreEjecuciones no puede ser negativo (minutos).', 1;
+    IF @IntervaloEntreEjecuciones < 0 OR @IntervaloEntreEjecuciones > 10080
+        THROW 50031, N'@IntervaloEntreEjecuciones debe estar entre 0 y 10080 minutos (una semana).', 1;
     IF @HoraFin = @HoraInicio
         THROW 50032, N'@HoraFin no puede ser igual a @HoraInicio.', 1;
     IF @FechaFinVentana < @FechaInicioVentana
@@ -2069,12 +2094,6 @@ BEGIN
             AND (@DiaInicioMes IS NULL OR @DiaFinMes IS NULL OR @DiaInicioMes < 1 OR @DiaFinMes > 31
                  OR @DiaInicioMes > @DiaFinMes)
             THROW 50037, N'RangoMensual: @DiaInicioMes y @DiaFinMes entre 1 y 31, el inicio no posterior al fin.', 1;
-    END
-    ELSE
-    BEGIN
-        SET @DiaInicioMes = NULL;
-        SET @DiaFinMes = NULL;
-        SET @UltimosDiasMes = NULL;
     END;
 
     IF @TipoProgramacion = N'Semanal'
@@ -3031,11 +3050,12 @@ BEGIN
                      THEN DATEADD(SECOND, DATEDIFF(SECOND, CAST('00:00:00' AS TIME), p.HoraFin), CAST(
                           CASE WHEN DATEDIFF(SECOND, CAST('00:00:00' AS TIME), p.HoraFin) < DATEDIFF(SECOND, CAST('00:00:00' AS TIME), p.HoraInicio)
                                THEN DATEADD(DAY, 1, d.Dia) ELSE d.Dia END AS DATETIME2))
-                     ELSE DATEADD(MINUTE, COALESCE(p.Tolerancia, @ToleranciaDefectoMin),
+                     ELSE DATEADD(MINUTE, CASE WHEN p.Tolerancia IS NULL THEN @ToleranciaDefectoMin WHEN p.Tolerancia BETWEEN 0 AND 1440 THEN p.Tolerancia ELSE 0 END,
                                   DATEADD(SECOND, DATEDIFF(SECOND, CAST('00:00:00' AS TIME), p.HoraInicio), CAST(d.Dia AS DATETIME2)))
                 END AS Fin,
                 CASE WHEN p.EsCiclico = 1 THEN 1 ELSE 0 END AS Ciclico,
-                COALESCE(p.IntervaloEntreEjecuciones, 0) AS IntervaloMin
+                -- Bounded (0..10080) so the DATEADDs below can never overflow.
+                CASE WHEN p.IntervaloEntreEjecuciones BETWEEN 0 AND 10080 THEN p.IntervaloEntreEjecuciones ELSE 0 END AS IntervaloMin
             FROM dbo.Asignaciones AS a
             INNER JOIN dbo.Robots AS r ON r.RobotId = a.RobotId
             INNER JOIN EquiposLibres AS el ON el.EquipoId = a.EquipoId
@@ -3050,7 +3070,8 @@ BEGIN
                   AND p.HoraInicio IS NOT NULL
                   AND (p.Tolerancia IS NULL OR p.Tolerancia BETWEEN 0 AND 1440)
                   AND (p.EsCiclico = 1 OR (p.HoraFin IS NULL AND p.IntervaloEntreEjecuciones IS NULL))
-                  AND (p.IntervaloEntreEjecuciones IS NULL OR p.IntervaloEntreEjecuciones >= 0)
+                  AND (p.IntervaloEntreEjecuciones IS NULL
+                       OR p.IntervaloEntreEjecuciones BETWEEN 0 AND 10080)
                   AND (p.HoraFin IS NULL OR DATEDIFF(SECOND, CAST('00:00:00' AS TIME), p.HoraFin) <> DATEDIFF(SECOND, CAST('00:00:00' AS TIME), p.HoraInicio))
                   AND (p.FechaInicioVentana IS NULL OR p.FechaFinVentana IS NULL
                        OR p.FechaFinVentana >= p.FechaInicioVentana)
@@ -3098,13 +3119,13 @@ BEGIN
                   NOT EXISTS (
                       SELECT 1 FROM dbo.Ejecuciones AS e
                       WHERE e.RobotId = s.RobotId AND e.EquipoId = s.EquipoId
-                        AND e.FechaFin >= DATEADD(SECOND, 1 - 60 * s.IntervaloMin, @Ahora)
+                        AND e.FechaFin >= DATEADD(MINUTE, -s.IntervaloMin, DATEADD(SECOND, 1, @Ahora))
                   )
                   AND NOT EXISTS (
                       SELECT 1 FROM dbo.Ejecuciones AS e
                       WHERE e.FechaFin IS NULL
                         AND e.EquipoId = s.EquipoId AND e.RobotId = s.RobotId
-                        AND e.FechaInicio >= DATEADD(SECOND, 1 - 60 * s.IntervaloMin, @Ahora)
+                        AND e.FechaInicio >= DATEADD(MINUTE, -s.IntervaloMin, DATEADD(SECOND, 1, @Ahora))
                   )
               ))
               AND NOT EXISTS (

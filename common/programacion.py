@@ -30,6 +30,11 @@ from typing import Any
 TOLERANCIA_DEFECTO_MIN = 60
 #: Largest tolerance a row may have: a window never spans more than one day.
 TOLERANCIA_MAXIMA_MIN = 1440
+#: Largest ``IntervaloEntreEjecuciones`` (minutes): one week. An upper bound keeps every engine's
+#: date arithmetic on it far from overflow (SQL Server raised error 8115 on ``60 * interval``).
+INTERVALO_MAXIMO_MIN = 10080
+#: Day-of-month columns (``DiaDelMes``, ``DiaInicioMes``, ``DiaFinMes``, ``UltimosDiasMes``).
+DIA_DEL_MES_MAXIMO = 31
 
 DIAS_SEMANA = ("LU", "MA", "MI", "JU", "VI", "SA", "DO")  # date.weekday() order
 
@@ -148,7 +153,7 @@ class Programacion:
 # Validity
 # --------------------------------------------------------------------------------------------
 def _fuera_de_mes(valor: int | None) -> bool:
-    return valor is not None and not 1 <= valor <= 31
+    return valor is not None and not 1 <= valor <= DIA_DEL_MES_MAXIMO
 
 
 def _problemas_del_tipo(p: Programacion) -> list[str]:
@@ -193,8 +198,8 @@ def _problemas_de_horario(p: Programacion) -> list[str]:
         problemas.append("HoraFin en una programación no cíclica (EsCiclico = 0)")
     if not p.EsCiclico and p.IntervaloEntreEjecuciones is not None:
         problemas.append("IntervaloEntreEjecuciones en una programación no cíclica (EsCiclico = 0)")
-    if p.IntervaloEntreEjecuciones is not None and p.IntervaloEntreEjecuciones < 0:
-        problemas.append("IntervaloEntreEjecuciones negativo")
+    if p.IntervaloEntreEjecuciones is not None and not 0 <= p.IntervaloEntreEjecuciones <= INTERVALO_MAXIMO_MIN:
+        problemas.append(f"IntervaloEntreEjecuciones fuera de 0..{INTERVALO_MAXIMO_MIN} minutos (una semana)")
     if p.HoraFin is not None and p.HoraInicio is not None and p.HoraFin == p.HoraInicio:
         problemas.append("HoraFin igual a HoraInicio")
     if p.FechaInicioVentana and p.FechaFinVentana and p.FechaFinVentana < p.FechaInicioVentana:

@@ -199,10 +199,47 @@ def test_delete_removes_the_schedule_and_its_own_assignments(db):
 
 def test_rango_mensual_and_cyclic_window_rows_are_stored_normalised(db):
     rango = Programacion(RobotId=1, TipoProgramacion="rangomensual", HoraInicio=time(6, 0), UltimosDiasMes=3,
-                         DiaSemana="LU", Tolerancia=None, FechaInicioVentana=date(2026, 3, 1),
+                         DiaSemana="  ", Tolerancia=None, FechaInicioVentana=date(2026, 3, 1),
                          FechaFinVentana=date(2026, 6, 30))
     pid = ops.crear(db, OPERADOR, rango, [10], ahora=AHORA)
     fila = db.query_one("SELECT * FROM Programaciones WHERE ProgramacionId = ?", (pid,))
     assert (fila["TipoProgramacion"], fila["UltimosDiasMes"], fila["DiaSemana"], fila["Tolerancia"]) == \
-        ("RangoMensual", 3, None, 60)
+        ("RangoMensual", 3, None, 60)  # a blank DiaSemana is no value: stored NULL
     assert fila["FechaFinVentana"] == date(2026, 6, 30)
+
+
+@pytest.mark.parametrize("tipo, extra, columna", [
+    ("RangoMensual", {"UltimosDiasMes": 3, "DiaSemana": "LU"}, "DiaSemana"),
+    ("Diaria", {"UltimosDiasMes": 3}, "UltimosDiasMes"),
+    ("Diaria", {"DiaDelMes": 5}, "DiaDelMes"),
+    ("Semanal", {"DiaSemana": "LU", "FechaEspecifica": date(2026, 3, 9)}, "FechaEspecifica"),
+    ("Mensual", {"DiaDelMes": 5, "DiaInicioMes": 1, "DiaFinMes": 4}, "DiaInicioMes"),
+])
+def test_L7_1_create_refuses_a_column_of_another_type_instead_of_dropping_it(db, tipo, extra, columna):
+    p = Programacion(RobotId=1, TipoProgramacion=tipo, HoraInicio=time(6, 0), **extra)
+    with pytest.raises(ops.ProgramacionInvalida, match=f"{columna} no corresponde a una programación {tipo}"):
+        ops.crear(db, OPERADOR, p, [10], ahora=AHORA)
+    assert _filas(db, "Programaciones") == []
+    assert _auditoria(db)[0]["Resultado"] == auditoria.RECHAZADO
+
+
+def test_L7_1_modify_refuses_a_column_of_another_type_but_a_type_change_clears_the_old_ones(db):
+    pid = ops.crear(db, OPERADOR, Programacion(RobotId=1, TipoProgramacion="Mensual", HoraInicio=time(6, 0),
+                                               DiaDelMes=5), [10], ahora=AHORA)
+    with pytest.raises(ops.ProgramacionInvalida, match="DiaDelMes no corresponde a una programación Diaria"):
+        ops.modificar(db, OPERADOR, pid, {"TipoProgramacion": "Diaria", "DiaDelMes": 7}, ahora=AHORA)
+    with pytest.raises(ops.ProgramacionInvalida, match="UltimosDiasMes no corresponde a una programación Mensual"):
+        ops.modificar(db, OPERADOR, pid, {"UltimosDiasMes": 2}, ahora=AHORA)
+    assert db.query_one("SELECT DiaDelMes FROM Programaciones")["DiaDelMes"] == 5
+    # Changing the type alone: the old type's DiaDelMes goes with it (the caller could not clear it).
+    nueva = ops.modificar(db, OPERADOR, pid, {"TipoProgramacion": "Semanal", "DiaSemana": "lu, mi"}, ahora=AHORA)
+    assert (nueva.TipoProgramacion, nueva.DiaSemana, nueva.DiaDelMes) == ("Semanal", "LU, MI", None)
+    fila = db.query_one("SELECT TipoProgramacion, DiaSemana, DiaDelMes FROM Programaciones")
+    assert (fila["TipoProgramacion"], fila["DiaSemana"], fila["DiaDelMes"]) == ("Semanal", "LU, MI", None)
+
+
+def test_L7_1_create_refuses_an_interval_beyond_one_week(db):
+    p = diaria(EsCiclico=True, HoraFin=time(18, 0), IntervaloEntreEjecuciones=35_791_395)
+    with pytest.raises(ops.ProgramacionInvalida, match="IntervaloEntreEjecuciones fuera de 0..10080"):
+        ops.crear(db, OPERADOR, p, [10], ahora=AHORA)
+    assert _filas(db, "Programaciones") == []

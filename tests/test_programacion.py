@@ -36,7 +36,11 @@ def P(**kw) -> Programacion:
         ({"TipoProgramacion": "RangoMensual", "UltimosDiasMes": 40}, "UltimosDiasMes fuera de 1..31"),
         ({"HoraFin": time(9, 0)}, "HoraFin en una programación no cíclica"),
         ({"IntervaloEntreEjecuciones": 5}, "IntervaloEntreEjecuciones en una programación no cíclica"),
-        ({"EsCiclico": True, "IntervaloEntreEjecuciones": -1}, "IntervaloEntreEjecuciones negativo"),
+        ({"EsCiclico": True, "IntervaloEntreEjecuciones": -1}, "IntervaloEntreEjecuciones fuera de 0..10080"),
+        # D1: no upper bound let SQL Server's 60 * interval overflow INT and fail every robot's selection.
+        ({"EsCiclico": True, "IntervaloEntreEjecuciones": 10081}, "IntervaloEntreEjecuciones fuera de 0..10080"),
+        ({"EsCiclico": True, "IntervaloEntreEjecuciones": 35_791_395}, "IntervaloEntreEjecuciones fuera de 0..10080"),
+        ({"EsCiclico": True, "IntervaloEntreEjecuciones": 2**31 - 1}, "IntervaloEntreEjecuciones fuera de 0..10080"),
         ({"EsCiclico": True, "HoraFin": time(8, 0)}, "HoraFin igual a HoraInicio"),
         ({"FechaInicioVentana": date(2026, 3, 5), "FechaFinVentana": date(2026, 3, 4)}, "FechaFinVentana anterior"),
         ({"TipoProgramacion": "Semanal", "DiaSemana": "LUN, X"}, "Semanal sin ningún día válido"),
@@ -71,6 +75,7 @@ def test_L7_1_validar_names_each_problem(kw, fragmento):
         {"TipoProgramacion": "rangomensual", "UltimosDiasMes": 31},
         {"EsCiclico": True, "HoraFin": time(2, 0), "IntervaloEntreEjecuciones": 0},
         {"EsCiclico": True, "Tolerancia": 1440},
+        {"EsCiclico": True, "IntervaloEntreEjecuciones": 10080},  # the upper bound itself: one week
         {"FechaInicioVentana": date(2026, 3, 4), "FechaFinVentana": date(2026, 3, 4)},
     ],
 )

@@ -157,30 +157,58 @@ class VersionCambiada(OperacionRechazada):
 # --------------------------------------------------------------------------------------------
 # The pure part: normalising a row and the conflicts a write introduces
 # --------------------------------------------------------------------------------------------
-#: The type-specific columns; a row keeps only those of its type (as dbo.CargarProgramacionSAM).
-_DEL_TIPO = {
-    "SEMANAL": ("DiaSemana",),
-    "MENSUAL": ("DiaDelMes",),
-    "ESPECIFICA": ("FechaEspecifica",),
-    "RANGOMENSUAL": ("DiaInicioMes", "DiaFinMes", "UltimosDiasMes"),
+#: The type-specific columns, by type (canonical spelling). A write that sets one of them on a
+#: schedule of another type is refused (:func:`columnas_ajenas`, ``THROW 50028`` in
+#: ``dbo.ValidarProgramacionSAM``): dropping it silently would store something else than what the
+#: operator asked for.
+COLUMNAS_DEL_TIPO = {
+    "Semanal": ("DiaSemana",),
+    "Mensual": ("DiaDelMes",),
+    "Especifica": ("FechaEspecifica",),
+    "RangoMensual": ("DiaInicioMes", "DiaFinMes", "UltimosDiasMes"),
 }
 
 
+def _tipo_canonico(texto: str | None) -> str | None:
+    clave = (texto or "").rstrip().upper()
+    return next((t for t in TIPOS if t.upper() == clave), None)
+
+
+def ajenas_al_tipo(tipo: str | None) -> tuple[str, ...]:
+    """The type-specific columns that do not belong to ``tipo`` (any spelling; all of them for an
+    unknown type)."""
+    propio = _tipo_canonico(tipo)
+    return tuple(c for t, cols in COLUMNAS_DEL_TIPO.items() if t != propio for c in cols)
+
+
+def _tiene_valor(valor: Any) -> bool:
+    return valor is not None and not (isinstance(valor, str) and not valor.strip())
+
+
+def columnas_ajenas(p: Programacion) -> list[str]:
+    """One problem per column set on ``p`` that belongs to another schedule type (D3)."""
+    tipo = _tipo_canonico(p.TipoProgramacion)
+    if tipo is None:
+        return []  # validar already names the unknown type
+    duenos = {c: t for t, cols in COLUMNAS_DEL_TIPO.items() for c in cols}
+    return [f"{c} no corresponde a una programación {tipo} (sólo vale para {duenos[c]}): debe quedar vacío"
+            for c in ajenas_al_tipo(tipo) if _tiene_valor(getattr(p, c))]
+
+
 def normalizar(p: Programacion) -> Programacion:
-    """The row as it is stored: the type's canonical spelling, the other types' columns cleared,
-    ``DiaSemana`` upper-cased and trimmed, a NULL tolerance stored as the default."""
-    tipo = next((t for t in TIPOS if t.upper() == p.tipo), p.TipoProgramacion)
-    propias = _DEL_TIPO.get(tipo.upper(), ())
-    vacias = {c: None for cols in _DEL_TIPO.values() for c in cols if c not in propias}
-    dias = p.DiaSemana.strip().upper() if p.DiaSemana and "DiaSemana" in propias else vacias.get("DiaSemana")
+    """The row as it is stored: the type's canonical spelling, ``DiaSemana`` upper-cased and trimmed
+    (blank = NULL), a NULL tolerance stored as the default. Columns of another type are kept, so
+    :func:`problemas_al_escribir` refuses them instead of dropping them."""
+    tipo = _tipo_canonico(p.TipoProgramacion) or p.TipoProgramacion
+    dias = p.DiaSemana.strip().upper() if _tiene_valor(p.DiaSemana) else None
     tolerancia = TOLERANCIA_DEFECTO_MIN if p.Tolerancia is None else p.Tolerancia
-    return replace(p, **{**vacias, "TipoProgramacion": tipo, "DiaSemana": dias, "Tolerancia": tolerancia})
+    return replace(p, TipoProgramacion=tipo, DiaSemana=dias, Tolerancia=tolerancia)
 
 
 def problemas_al_escribir(p: Programacion, ahora: datetime, *, nueva_fecha: bool) -> list[str]:
-    """:func:`validar` plus what a write refuses besides: unknown ``DiaSemana`` codes and, when the
-    date is being set, a ``FechaEspecifica`` in the past."""
-    problemas = validar(p)
+    """:func:`validar` plus what a write refuses besides: columns of another schedule type, unknown
+    ``DiaSemana`` codes and, when the date is being set, a ``FechaEspecifica`` in the past."""
+    problemas = validar(p) + columnas_ajenas(p)
     if p.tipo == "SEMANAL":
         desconocidos = sorted(tokens_dia_semana(p.DiaSemana) - set(DIAS_SEMANA))
         if desconocidos:
@@ -497,7 +525,7 @@ def modificar(db: Any, actor: Actor, programacion_id: int, cambios: Mapping[str,
                 f"La programación {programacion_id} cambió el {fecha:%Y-%m-%d %H:%M:%S} después de que usted la "
                 "leyera; vuelva a abrirla: no se ha guardado nada."
             )
-        nueva = normalizar(Programacion.desde_fila({**actual.como_fila(), **cambios}))
+        nueva = normalizar(Programacion.desde_fila(_fusionar(actual, cambios)))
         intento.despues = _vista(nueva)
         cambia_fecha = nueva.FechaEspecifica != actual.FechaEspecifica
         problemas = problemas_al_escribir(nueva, ahora, nueva_fecha=cambia_fecha)
@@ -506,6 +534,16 @@ def modificar(db: Any, actor: Actor, programacion_id: int, cambios: Mapping[str,
         return _guardar(tx, intento, nueva, forzar=forzar)
 
     return _ejecutar(db, intento, trabajo)
+
+
+def _fusionar(actual: Programacion, cambios: Mapping[str, Any]) -> dict[str, Any]:
+    """The stored row with ``cambios`` applied. The stored columns of another type than the new one
+    are cleared when the caller does not set them (a type change leaves the old type's data
+    behind); a column of another type the caller sets is kept, and then refused."""
+    fila = actual.como_fila()
+    tipo = cambios.get("TipoProgramacion", actual.TipoProgramacion)
+    fila.update({c: None for c in ajenas_al_tipo(tipo) if c not in cambios})
+    return {**fila, **cambios}
 
 
 def _guardar(tx: Any, intento: _Intento, nueva: Programacion, *, forzar: bool) -> Any:

@@ -47,7 +47,14 @@ from typing import Any
 from common.database import sentencias
 from common.database.ocupacion import ocupa_equipo
 from common.execution_states import DEPLOY_FAILED
-from common.programacion import DIAS_SEMANA, TIPOS, TOLERANCIA_DEFECTO_MIN, TOLERANCIA_MAXIMA_MIN
+from common.programacion import (
+    DIA_DEL_MES_MAXIMO,
+    DIAS_SEMANA,
+    INTERVALO_MAXIMO_MIN,
+    TIPOS,
+    TOLERANCIA_DEFECTO_MIN,
+    TOLERANCIA_MAXIMA_MIN,
+)
 
 #: ``MensajeError`` prefix of a deploy that failed because A360 was down (BEHAVIOUR M2): such a
 #: DEPLOY_FAILED does not start the wait after a failure (``lanzador.service.caida_a360`` writes it).
@@ -159,25 +166,26 @@ def programaciones_cte(dialecto: str) -> str:
 def predicado_valida(dialecto: str) -> str:
     """SQL truth of "``validar(p)`` finds no problem" for the row of alias ``p`` (L7.1); ``p`` comes
     from :func:`programaciones_cte`."""
-    t, n = _tipo(dialecto), (lambda x: _n(dialecto, x))
+    t, n, m = _tipo(dialecto), (lambda x: _n(dialecto, x)), DIA_DEL_MES_MAXIMO
     algun_dia = " OR ".join(f"p.DiasNorm LIKE {n(chr(39) + '% ' + d + ' %' + chr(39))}" for d in DIAS_SEMANA)
     tipos = ", ".join(n(f"'{x.upper()}'") for x in TIPOS)
     return f"""({t} IN ({tipos})
                   AND p.HoraInicio IS NOT NULL
                   AND (p.Tolerancia IS NULL OR p.Tolerancia BETWEEN 0 AND {TOLERANCIA_MAXIMA_MIN})
                   AND (p.EsCiclico = 1 OR (p.HoraFin IS NULL AND p.IntervaloEntreEjecuciones IS NULL))
-                  AND (p.IntervaloEntreEjecuciones IS NULL OR p.IntervaloEntreEjecuciones >= 0)
+                  AND (p.IntervaloEntreEjecuciones IS NULL
+                       OR p.IntervaloEntreEjecuciones BETWEEN 0 AND {INTERVALO_MAXIMO_MIN})
                   AND (p.HoraFin IS NULL OR {_segundos(dialecto, "p.HoraFin")} <> {_segundos(dialecto, "p.HoraInicio")})
                   AND (p.FechaInicioVentana IS NULL OR p.FechaFinVentana IS NULL
                        OR {_fecha(dialecto, "p.FechaFinVentana")} >= {_fecha(dialecto, "p.FechaInicioVentana")})
                   AND ({t} <> {n("'SEMANAL'")} OR (
                       {algun_dia}))
-                  AND ({t} <> {n("'MENSUAL'")} OR p.DiaDelMes BETWEEN 1 AND 31)
+                  AND ({t} <> {n("'MENSUAL'")} OR p.DiaDelMes BETWEEN 1 AND {m})
                   AND ({t} <> {n("'ESPECIFICA'")} OR p.FechaEspecifica IS NOT NULL)
                   AND ({t} <> {n("'RANGOMENSUAL'")}
-                       OR (p.UltimosDiasMes IS NULL AND p.DiaInicioMes BETWEEN 1 AND 31
-                           AND p.DiaFinMes BETWEEN 1 AND 31 AND p.DiaInicioMes <= p.DiaFinMes)
-                       OR (p.UltimosDiasMes BETWEEN 1 AND 31 AND p.DiaInicioMes IS NULL AND p.DiaFinMes IS NULL)))"""
+                       OR (p.UltimosDiasMes IS NULL AND p.DiaInicioMes BETWEEN 1 AND {m}
+                           AND p.DiaFinMes BETWEEN 1 AND {m} AND p.DiaInicioMes <= p.DiaFinMes)
+                       OR (p.UltimosDiasMes BETWEEN 1 AND {m} AND p.DiaInicioMes IS NULL AND p.DiaFinMes IS NULL)))"""
 
 
 def _dia_del_mes(dialecto: str) -> tuple[str, str]:
@@ -190,6 +198,23 @@ def _dia_del_mes(dialecto: str) -> tuple[str, str]:
 
 def _minimo(dialecto: str, a: str, b: str) -> str:
     return f"CASE WHEN {a} > {b} THEN {b} ELSE {a} END" if dialecto == sentencias.TSQL else f"MIN({a}, {b})"
+
+
+def tolerancia_acotada(defecto: str) -> str:
+    """``Tolerancia`` (NULL → ``defecto``) for date arithmetic, forced into 0..TOLERANCIA_MAXIMA_MIN.
+
+    A row outside that range is invalid and filtered out by :func:`predicado_valida`, but SQL
+    Server may compute a SELECT expression before it applies a filter; the CASE (evaluated in
+    order) keeps ``DATEADD`` in range for any stored value. Same text in both dialects."""
+    return (f"CASE WHEN p.Tolerancia IS NULL THEN {defecto} "
+            f"WHEN p.Tolerancia BETWEEN 0 AND {TOLERANCIA_MAXIMA_MIN} THEN p.Tolerancia ELSE 0 END")
+
+
+def intervalo_acotado() -> str:
+    """``IntervaloEntreEjecuciones`` in minutes (NULL → 0) forced into 0..INTERVALO_MAXIMO_MIN, for
+    the same reason as :func:`tolerancia_acotada`."""
+    return (f"CASE WHEN p.IntervaloEntreEjecuciones BETWEEN 0 AND {INTERVALO_MAXIMO_MIN} "
+            "THEN p.IntervaloEntreEjecuciones ELSE 0 END")
 
 
 def predicado_dia(dialecto: str) -> str:
@@ -282,11 +307,12 @@ BEGIN
                      THEN DATEADD(SECOND, {_segundos(sentencias.TSQL, "p.HoraFin")}, CAST(
                           CASE WHEN {_segundos(sentencias.TSQL, "p.HoraFin")} < {_segundos(sentencias.TSQL, "p.HoraInicio")}
                                THEN DATEADD(DAY, 1, d.Dia) ELSE d.Dia END AS DATETIME2))
-                     ELSE DATEADD(MINUTE, COALESCE(p.Tolerancia, @ToleranciaDefectoMin),
+                     ELSE DATEADD(MINUTE, {tolerancia_acotada("@ToleranciaDefectoMin")},
                                   DATEADD(SECOND, {_segundos(sentencias.TSQL, "p.HoraInicio")}, CAST(d.Dia AS DATETIME2)))
                 END AS Fin,
                 CASE WHEN p.EsCiclico = 1 THEN 1 ELSE 0 END AS Ciclico,
-                COALESCE(p.IntervaloEntreEjecuciones, 0) AS IntervaloMin
+                -- Bounded (0..{INTERVALO_MAXIMO_MIN}) so the DATEADDs below can never overflow.
+                {intervalo_acotado()} AS IntervaloMin
             FROM dbo.Asignaciones AS a
             INNER JOIN dbo.Robots AS r ON r.RobotId = a.RobotId
             INNER JOIN EquiposLibres AS el ON el.EquipoId = a.EquipoId
@@ -318,13 +344,13 @@ BEGIN
                   NOT EXISTS (
                       SELECT 1 FROM dbo.Ejecuciones AS e
                       WHERE e.RobotId = s.RobotId AND e.EquipoId = s.EquipoId
-                        AND e.FechaFin >= DATEADD(SECOND, 1 - 60 * s.IntervaloMin, @Ahora)
+                        AND e.FechaFin >= DATEADD(MINUTE, -s.IntervaloMin, DATEADD(SECOND, 1, @Ahora))
                   )
                   AND NOT EXISTS (
                       SELECT 1 FROM dbo.Ejecuciones AS e
                       WHERE e.FechaFin IS NULL
                         AND e.EquipoId = s.EquipoId AND e.RobotId = s.RobotId
-                        AND e.FechaInicio >= DATEADD(SECOND, 1 - 60 * s.IntervaloMin, @Ahora)
+                        AND e.FechaInicio >= DATEADD(MINUTE, -s.IntervaloMin, DATEADD(SECOND, 1, @Ahora))
                   )
               ))
               AND {_fallo_reciente_tsql("s")}
@@ -459,10 +485,10 @@ slots AS (
                 THEN datetime(CASE WHEN time(p.HoraFin) < time(p.HoraInicio) THEN date(d.Dia, '+1 day')
                                    ELSE d.Dia END || ' ' || time(p.HoraFin))
                 ELSE datetime(d.Dia || ' ' || time(p.HoraInicio),
-                              '+' || COALESCE(p.Tolerancia, prm.tol_defecto) || ' minutes')
+                              '+' || ({tolerancia_acotada("prm.tol_defecto")}) || ' minutes')
            END AS fin,
            CASE WHEN p.EsCiclico = 1 THEN 1 ELSE 0 END AS ciclico,
-           COALESCE(p.IntervaloEntreEjecuciones, 0) AS intervalo_min
+           {intervalo_acotado()} AS intervalo_min
     FROM Asignaciones AS a
     JOIN Robots AS r ON r.RobotId = a.RobotId
     JOIN equipos_libres AS el ON el.EquipoId = a.EquipoId

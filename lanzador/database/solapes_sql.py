@@ -30,7 +30,12 @@ from typing import Any
 from common.database import sentencias
 from common.programacion import TOLERANCIA_DEFECTO_MIN
 from common.solapamiento import HORIZONTE_DIAS
-from lanzador.database.seleccion import dias_semana_normalizados, predicado_dia, predicado_valida
+from lanzador.database.seleccion import (
+    dias_semana_normalizados,
+    predicado_dia,
+    predicado_valida,
+    tolerancia_acotada,
+)
 
 TSQL, SQLITE = sentencias.TSQL, sentencias.SQLITE
 
@@ -48,7 +53,8 @@ def inicio_ventana(dialecto: str) -> str:
 
 def fin_ventana(dialecto: str) -> str:
     """End of that window: a cyclic ``HoraFin`` (next day when it is before ``HoraInicio``), else the
-    start plus ``Tolerancia`` (NULL = the default) minutes."""
+    start plus ``Tolerancia`` (NULL = the default) minutes, bounded so an invalid legacy row cannot
+    make ``DATEADD`` overflow before the validity filter drops it."""
     if dialecto == TSQL:
         return f"""CASE
             WHEN p.EsCiclico = 1 AND p.HoraFin IS NOT NULL
@@ -59,7 +65,7 @@ def fin_ventana(dialecto: str) -> str:
                 )
             ELSE DATEADD(
                 MINUTE,
-                ISNULL(p.Tolerancia, {TOLERANCIA_DEFECTO_MIN}),
+                {tolerancia_acotada(str(TOLERANCIA_DEFECTO_MIN))},
                 {inicio_ventana(dialecto)}
             )
         END"""
@@ -71,7 +77,7 @@ def fin_ventana(dialecto: str) -> str:
                 )
             ELSE datetime(
                 {inicio_ventana(dialecto)},
-                '+' || COALESCE(p.Tolerancia, {TOLERANCIA_DEFECTO_MIN}) || ' minutes'
+                '+' || ({tolerancia_acotada(str(TOLERANCIA_DEFECTO_MIN))}) || ' minutes'
             )
         END"""
 
