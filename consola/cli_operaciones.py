@@ -289,7 +289,7 @@ def _ajustes(args: Any, actor: Any, db: Any, ahora: datetime, como_json: bool, c
         filas = [{"Clave": c, "ValorEnBD": filas_bd.get(c)} for c in CLAVES_VIVAS]
         return _salida(filas, como_json, _tabla(filas, ["Clave", "ValorEnBD"]) +
                        "\n(- = sin fila: vale el del entorno, .env o el valor por defecto)")
-    tipado = ajustes.escribir_ajuste(db, args.clave, args.valor, actor.usuario, cfg=cfg, ahora=ahora)
+    tipado = ajustes.escribir_ajuste(db, args.clave, args.valor, actor, cfg=cfg, ahora=ahora)
     texto = (f"Ajuste {args.clave.strip()} = {args.valor.strip()} guardado." if args.valor.strip()
              else f"Ajuste {args.clave.strip()} borrado de la base de datos: vuelve a valer el del entorno.")
     return _salida({"estado": edicion.APLICADO, "Clave": args.clave.strip(), "Valor": tipado}, como_json, texto)

@@ -116,3 +116,7 @@ def test_programaciones_and_ajustes_from_the_command_line(base):
     assert "240" in _cli(tmp_path, "ajustes", "listar").stdout
     r = _cli(tmp_path, "ajustes", "cambiar", "SQL_SAM_ENGINE", "sqlite")
     assert r.returncode == 1 and "SQL_SAM_ENGINE" in r.stderr
+    # D9: the CLI's setting changes are audited with the operator's role, the refusal too
+    auds = auditoria.de_entidad(db, "ConfiguracionSistema")
+    assert [a["Resultado"] for a in auds] == ["ok", "rechazado"]
+    assert all(a["Usuario"].startswith("cli:") and a["Rol"] == "administrador" for a in auds), auds
