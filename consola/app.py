@@ -22,7 +22,7 @@ from common.clock import Clock
 from common.database.sql_client import DatabaseError
 from common.utils.config_manager import ajuste
 from common.version import __version__
-from consola import rutas, seguridad, vistas, web
+from consola import rechazos, rutas, seguridad, vistas, web
 
 log = logging.getLogger("sam.consola")
 
@@ -130,11 +130,19 @@ def _error_http(exc: HTTPException):
     if codigo == 400 and exc.description == "csrf":
         return pagina_error(400, "El formulario caducó o no es válido (token CSRF). Vuelva a cargar la página "
                                  "e inténtelo de nuevo.")
-    respuesta = pagina_error(codigo, getattr(exc, "mensaje", None))  # a view's own Spanish message, if any
+    mensaje = getattr(exc, "mensaje", None)  # a view's own Spanish message, if any
+    if codigo in (400, 403):
+        rechazos.auditar(codigo, mensaje or _MENSAJES.get(codigo, ""), _ahora_local())
+    respuesta = pagina_error(codigo, mensaje)
     if codigo == 405 and getattr(exc, "valid_methods", None):
         cuerpo, estado = respuesta
         return cuerpo, estado, {"Allow": ", ".join(exc.valid_methods)}
     return respuesta
+
+
+def _ahora_local():
+    """SAM's clock, naive local time (the audit row's Fecha)."""
+    return web.contexto().clock.now_local().replace(tzinfo=None)
 
 
 def _error_bd(exc: DatabaseError):

@@ -120,7 +120,7 @@ def test_unauthenticated_requests_are_sent_to_login_or_refused(entorno, ruta, me
 
 @pytest.mark.parametrize("ruta,metodo", sorted(CONTRATO))
 def test_each_role_gets_exactly_what_the_contract_allows(entorno, ruta, metodo):
-    app, _, _ = entorno
+    app, db, _ = entorno
     requerido = CONTRATO[(ruta, metodo)]
     for rol in ROLES:
         cliente = _cliente(app, rol)
@@ -135,16 +135,35 @@ def test_each_role_gets_exactly_what_the_contract_allows(entorno, ruta, metodo):
             assert "Acceso denegado" in r.get_data(as_text=True)
             rj = _pedir(cliente, metodo, _url(ruta), data=datos, headers={"Accept": "application/json"})
             assert rj.status_code == 403 and rj.get_json()["codigo"] == 403
+            if metodo == "POST":
+                _refusal_audited(db, rol, "POST " + _url(ruta), 403, veces=2)
+
+
+def _refusal_audited(db, usuario: str, ruta: str, codigo: int, veces: int = 1) -> list[dict]:
+    """CONSOLE §4: the refused POST left its 'rechazado' audit rows (user, role, IP, reason), no values."""
+    from common.operaciones import auditoria
+
+    filas = [f for f in db.query("SELECT * FROM Auditoria WHERE Usuario = ? ORDER BY AuditoriaId", (usuario,))
+             if f["Despues"] and auditoria.json.loads(f["Despues"]).get("Ruta") == ruta]
+    assert len(filas) == veces, (usuario, ruta, filas)
+    for f in filas:
+        despues = auditoria.json.loads(f["Despues"])
+        assert f["Resultado"] == "rechazado" and f["Rol"] == usuario and f["Ip"], f
+        assert despues["Codigo"] == codigo and despues["Motivo"], f
+        assert "csrf_token" not in despues["Campos"] and len(f["Despues"]) < 2000, f
+    return filas
 
 
 @pytest.mark.parametrize("ruta", sorted(r for (r, m) in CONTRATO if m == "POST"))
 def test_a_post_without_or_with_a_wrong_csrf_token_is_refused_with_400(entorno, ruta):
-    app, _, _ = entorno
+    app, db, _ = entorno
     cliente = _cliente(app, ADMINISTRADOR)
     for datos in ({}, {"csrf_token": "falso"}):
         r = cliente.post(_url(ruta), data=datos)
         _seguridad(r)
         assert r.status_code == 400, (ruta, datos)
+    # a CSRF refusal is not audited: the post may be another site's, not the signed-in user's
+    assert db.query("SELECT COUNT(*) AS n FROM Auditoria WHERE Usuario = ?", (ADMINISTRADOR,))[0]["n"] == 0
     assert cliente.get("/").status_code == 200  # still signed in: nothing was done
 
 
@@ -196,9 +215,21 @@ def test_a_post_with_a_valid_token_and_role_but_an_empty_body_is_refused_in_span
     assert re.search(r"Falta|Indique|Acción desconocida|ningún campo|no válid|debe", cuerpo), cuerpo[-600:]
     rj = cliente.post(url, data=datos, headers={"Accept": "application/json"})
     assert rj.status_code == r.status_code and rj.get_json()["mensaje"]
+    if r.status_code == 400:  # refused by the console before any operation: audited by it (D4)
+        _refusal_audited(db, ADMINISTRADOR, "POST " + url, 400, veces=2)
     despues = _contenido(db)
     # a refusal the operation made itself is audited (CONSOLE §4): only 'rechazado' rows may appear
     nuevas = db.query("SELECT Resultado FROM Auditoria WHERE AuditoriaId > ?", (max([0] + [f[0] for f in antes["Auditoria"]]),))
     assert {f["Resultado"] for f in nuevas} <= {"rechazado"}
     antes.pop("Auditoria"), despues.pop("Auditoria")
     assert despues == antes, "an empty form wrote something"
+
+
+def test_a_refused_post_is_audited_with_field_names_only_never_a_secret_value(entorno):
+    app, db, _ = entorno
+    cliente = _cliente(app, LECTOR)
+    datos = {"csrf_token": token(cliente, "/"), "accion": "crear", "Usuario": "nuevo", "Clave": "Secreto.De.Prueba.1"}
+    assert cliente.post("/usuarios", data=datos).status_code == 403
+    fila = _refusal_audited(db, LECTOR, "POST /usuarios", 403)[0]
+    assert fila["Accion"] == "crear" and fila["Entidad"] == "UsuariosConsola"
+    assert "Secreto.De.Prueba.1" not in str(fila) and "Clave" in fila["Despues"]
