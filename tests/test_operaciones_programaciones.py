@@ -243,3 +243,88 @@ def test_L7_1_create_refuses_an_interval_beyond_one_week(db):
     with pytest.raises(ops.ProgramacionInvalida, match="IntervaloEntreEjecuciones fuera de 0..10080"):
         ops.crear(db, OPERADOR, p, [10], ahora=AHORA)
     assert _filas(db, "Programaciones") == []
+
+
+# --------------------------------------------------------------------------------------------
+# L7.6: schedules versus online robots and the balancer's rows
+# --------------------------------------------------------------------------------------------
+def _asignaciones(db):
+    return sorted((a["RobotId"], a["EquipoId"], a["EsProgramado"], a["AsignadoPor"]) for a in _filas(db, "Asignaciones"))
+
+
+def _balanceo(db):
+    return {e["EquipoId"]: e["PermiteBalanceoDinamico"] for e in _filas(db, "Equipos")}
+
+
+@pytest.mark.parametrize("robot_del_balanceador", [1, 2])
+def test_L7_6_create_on_an_equipo_the_balancer_holds_is_refused_and_its_row_kept(db, robot_del_balanceador):
+    db.execute("INSERT INTO Asignaciones (RobotId, EquipoId, EsProgramado, Reservado, FechaAsignacion, AsignadoPor) "
+               "VALUES (?, 11, 0, 0, ?, 'Balanceador')", (robot_del_balanceador, AHORA))
+    with pytest.raises(ops.ChoqueConBalanceo) as exc:
+        ops.crear(db, ADMIN, diaria(), [10, 11], ahora=AHORA, forzar=True)
+    nombre = {1: "P1_Facturas", 2: "P2_Pagos"}[robot_del_balanceador]
+    mensaje = str(exc.value)
+    assert f"el equipo VMRPA11 lo tiene asignado el Balanceador para el robot {nombre}" in mensaje
+    assert "PermiteBalanceoDinamico = no" in mensaje and "VMRPA10" not in mensaje
+    assert _filas(db, "Programaciones") == []
+    assert _asignaciones(db) == [(robot_del_balanceador, 11, 0, "Balanceador")]
+    assert _balanceo(db) == {10: 1, 11: 1}  # nothing written
+    rechazo = _auditoria(db)[-1]
+    assert (rechazo["Accion"], rechazo["Resultado"]) == ("crear", "rechazado")
+    assert "Balanceador" in rechazo["Despues"]["Motivo"]
+    assert auditoria.de_entidad(db, "Equipos") == []
+
+
+def test_L7_6_create_for_an_online_robot_is_refused(db):
+    db.execute("UPDATE Robots SET EsOnline = 1 WHERE RobotId = 1")
+    with pytest.raises(ops.ChoqueConBalanceo, match=r"P1_Facturas \(id 1\) está online.*ponga EsOnline = no"):
+        ops.crear(db, OPERADOR, diaria(), [10], ahora=AHORA)
+    assert _filas(db, "Programaciones") == [] and _filas(db, "Asignaciones") == []
+    assert _auditoria(db)[-1]["Resultado"] == "rechazado"
+
+
+def test_L7_6_create_withdraws_its_equipos_from_the_balancer_audited(db):
+    db.execute("UPDATE Equipos SET PermiteBalanceoDinamico = 0 WHERE EquipoId = 10")
+    pid = ops.crear(db, OPERADOR, diaria(), [10, 11], ahora=AHORA)
+    assert _balanceo(db) == {10: 0, 11: 0}
+    equipo = next(e for e in _filas(db, "Equipos") if e["EquipoId"] == 11)
+    assert equipo["FechaActualizacion"] == AHORA  # an open console form sees the change as a conflict
+    (aud,) = auditoria.de_entidad(db, "Equipos")  # only the equipo that changed
+    assert (aud["EntidadId"], aud["Usuario"], aud["Accion"], aud["Resultado"]) == ("11", "ana", "modificar", "ok")
+    assert aud["Antes"] == {"PermiteBalanceoDinamico": True}
+    assert aud["Despues"]["PermiteBalanceoDinamico"] is False and f"programación {pid}" in aud["Despues"]["Motivo"]
+    assert _auditoria(db)[-1]["Despues"]["SinBalanceoDinamico"] == [11]
+
+
+def test_L7_6_a_manual_row_of_the_robot_becomes_scheduled_but_never_a_balancer_row(db):
+    db.execute("INSERT INTO Asignaciones (RobotId, EquipoId, EsProgramado, Reservado, FechaAsignacion, AsignadoPor) "
+               "VALUES (1, 10, 0, 1, ?, 'Manual')", (AHORA,))
+    ops.crear(db, OPERADOR, diaria(), [10], ahora=AHORA)
+    assert _asignaciones(db) == [(1, 10, 1, "Programacion")]
+
+
+def test_L7_6_reactivation_is_refused_while_the_robot_is_online_or_the_balancer_took_an_equipo(db):
+    pid = ops.crear(db, OPERADOR, diaria(), [10, 11], ahora=AHORA)
+    ops.desactivar(db, OPERADOR, pid, ahora=AHORA)
+    db.execute("UPDATE Robots SET EsOnline = 1 WHERE RobotId = 1")
+    with pytest.raises(ops.ChoqueConBalanceo, match="está online"):
+        ops.activar(db, OPERADOR, pid, ahora=AHORA)
+    db.execute("UPDATE Robots SET EsOnline = 0 WHERE RobotId = 1")
+    db.execute("UPDATE Equipos SET PermiteBalanceoDinamico = 1 WHERE EquipoId = 11")
+    db.execute("INSERT INTO Asignaciones (RobotId, EquipoId, EsProgramado, Reservado, FechaAsignacion, AsignadoPor) "
+               "VALUES (2, 11, 0, 0, ?, 'Balanceador')", (AHORA,))
+    with pytest.raises(ops.ChoqueConBalanceo, match="VMRPA11 lo tiene asignado el Balanceador para el robot P2_Pagos"):
+        ops.activar(db, OPERADOR, pid, ahora=AHORA)
+    assert _filas(db, "Programaciones")[0]["Activo"] == 0
+    db.execute("DELETE FROM Asignaciones WHERE AsignadoPor = 'Balanceador'")  # the balancer released it
+    ops.activar(db, OPERADOR, pid, ahora=AHORA)
+    assert _filas(db, "Programaciones")[0]["Activo"] == 1 and _balanceo(db) == {10: 0, 11: 0}
+
+
+def test_L7_6_refusal_reasons_are_pure_and_name_each_holder():
+    robot = {"RobotId": 3, "Robot": "P3", "EsOnline": 0}
+    filas = [{"RobotId": 4, "Robot": "P4", "EquipoId": 10, "Equipo": "VM10"}]
+    assert ops.motivos_balanceo(robot, []) == []
+    (motivo,) = ops.motivos_balanceo(robot, filas)
+    assert "VM10" in motivo and "robot P4 (id 4)" in motivo
+    assert len(ops.motivos_balanceo({**robot, "EsOnline": 1}, filas)) == 2

@@ -13,9 +13,13 @@ Every write is one transaction (``run_in_transaction``, retried whole on a deadl
    (``ProgramacionId`` NULL = all the robot's schedules, as ``dbo.CargarProgramacionSAM`` does),
    the robot's other schedules that start to apply there;
 4. a conflict refuses the write with a Spanish message naming each one; ``forzar=True`` writes it
-   anyway only for an ``administrador`` (audited ``forzado``);
+   anyway only for an ``administrador`` (audited ``forzado``); creating or reactivating a schedule
+   is refused too (L7.6, never forceable) while its robot is online (``EsOnline = 1``) or the
+   balancer holds one of its equipos (an ``AsignadoPor = 'Balanceador'`` row of any robot: SAM
+   never edits the balancer's rows, B9);
 5. the write (``FechaActualizacion`` set), the ``EsProgramado = 1`` assignments
-   (``AsignadoPor = 'Programacion'``) and the ``Auditoria`` row, together. A refused attempt writes
+   (``AsignadoPor = 'Programacion'``), ``PermiteBalanceoDinamico = 0`` on the equipos that still
+   allowed it (each audited as an ``Equipos`` change) and the ``Auditoria`` row, together. A refused attempt writes
    only its audit row, and the function then raises :class:`OperacionRechazada`.
 
 Equipos are not removed from a schedule by :func:`modificar` (it changes the definition);
@@ -101,7 +105,20 @@ _dos("programaciones.cambiar_activo",
      "UPDATE {t}Programaciones SET Activo = ?, FechaActualizacion = ? WHERE ProgramacionId = ?")
 _dos("programaciones.asignacion_actualizar",
      "UPDATE {t}Asignaciones SET EsProgramado = 1, ProgramacionId = ?, AsignadoPor = 'Programacion', "
-     "FechaAsignacion = ? WHERE RobotId = ? AND EquipoId = ?")
+     "FechaAsignacion = ? WHERE RobotId = ? AND EquipoId = ? AND AsignadoPor <> 'Balanceador'")
+# L7.6: what a schedule may not take over (an online robot, the balancer's rows) and the equipos it
+# withdraws from the balancer.
+_dos("programaciones.robot_online", "SELECT RobotId, Robot, EsOnline FROM {t}Robots{b} WHERE RobotId = ?")
+_dos("programaciones.del_balanceador",
+     "SELECT a.RobotId, a.EquipoId, r.Robot, e.Equipo FROM {t}Asignaciones AS a{b} "
+     "INNER JOIN {t}Robots AS r ON r.RobotId = a.RobotId INNER JOIN {t}Equipos AS e ON e.EquipoId = a.EquipoId "
+     "WHERE a.AsignadoPor = 'Balanceador' AND a.EquipoId IN ({marcas}) ORDER BY a.EquipoId, a.RobotId")
+_dos("programaciones.equipos_balanceables",
+     "SELECT EquipoId, Equipo FROM {t}Equipos{b} WHERE PermiteBalanceoDinamico = 1 AND EquipoId IN ({marcas}) "
+     "ORDER BY EquipoId")
+_dos("programaciones.quitar_balanceo",
+     "UPDATE {t}Equipos SET PermiteBalanceoDinamico = 0, FechaActualizacion = ? "
+     "WHERE EquipoId = ? AND PermiteBalanceoDinamico = 1")
 _dos("programaciones.asignacion_insertar",
      "INSERT INTO {t}Asignaciones (RobotId, EquipoId, EsProgramado, Reservado, FechaAsignacion, AsignadoPor, "
      "ProgramacionId) VALUES (?, ?, 1, 0, ?, 'Programacion', ?)")
@@ -148,6 +165,10 @@ class SolapeRechazado(OperacionRechazada):
 
 class NoEncontrada(OperacionRechazada):
     pass
+
+
+class ChoqueConBalanceo(OperacionRechazada):
+    """L7.6: the robot is online, or the balancer holds one of the equipos."""
 
 
 class VersionCambiada(OperacionRechazada):
@@ -295,6 +316,22 @@ def conflictos_nuevos(
                 if encontrados:
                     out.append(ConflictoEnEquipo(eq.equipo_id, eq.equipo, a, robots.get(a.RobotId, "?"), b,
                                                  robots.get(b.RobotId, "?"), encontrados))
+    return out
+
+
+def motivos_balanceo(robot: Mapping[str, Any], del_balanceador: Iterable[Mapping[str, Any]]) -> list[str]:
+    """L7.6 (pure): why a schedule may not take its robot and equipos now. ``robot``: its row
+    (``EsOnline``); ``del_balanceador``: the balancer's rows on the schedule's equipos (any robot)."""
+    out: list[str] = []
+    if robot.get("EsOnline"):
+        out.append(f"el robot {robot['Robot']} (id {robot['RobotId']}) está online (EsOnline = sí): un robot se "
+                   "lanza o por sus programaciones o online, no de las dos formas; ponga EsOnline = no en el robot "
+                   "y programe entonces")
+    for f in del_balanceador:
+        out.append(f"el equipo {f['Equipo']} lo tiene asignado el Balanceador para el robot {f['Robot']} "
+                   f"(id {f['RobotId']}); SAM no modifica las filas del Balanceador: ponga "
+                   "PermiteBalanceoDinamico = no en el equipo, espere a que el Balanceador lo libere y "
+                   "programe entonces")
     return out
 
 
@@ -463,6 +500,37 @@ def _asignar(tx: Any, p: Programacion, equipos: Iterable[int], ahora: datetime) 
             sentencias.ejecutar(tx, "programaciones.asignacion_insertar", (p.RobotId, e, ahora, p.ProgramacionId))
 
 
+def _comprobar_balanceo(tx: Any, robot_id: int, ids: list[int]) -> ChoqueConBalanceo | None:
+    """L7.6: refuse when the robot is online or the balancer holds one of ``ids`` (read under
+    ``UPDLOCK, HOLDLOCK`` on SQL Server, so the balancer cannot take one before the write)."""
+    robot = tx.query_one(sentencias.sql(tx, "programaciones.robot_online"), (robot_id,))
+    filas = tx.query(sentencias.sql(tx, "programaciones.del_balanceador", marcas=len(ids)), ids) if ids else []
+    motivos = motivos_balanceo(robot or {}, filas)
+    if not motivos:
+        return None
+    return ChoqueConBalanceo("No se puede programar: " + "; ".join(motivos) + ".")
+
+
+def _retirar_del_balanceo(tx: Any, intento: _Intento, programacion_id: int, ids: list[int], marca: datetime
+                          ) -> list[int]:
+    """L7.6: the schedule's equipos still offered to the balancer get ``PermiteBalanceoDinamico = 0``
+    (``FechaActualizacion`` set, one ``Equipos`` audit row each); the ids changed."""
+    if not ids:
+        return []
+    filas = tx.query(sentencias.sql(tx, "programaciones.equipos_balanceables", marcas=len(ids)), ids)
+    hechos = []
+    for f in filas:
+        if sentencias.ejecutar(tx, "programaciones.quitar_balanceo", (marca, f["EquipoId"])):
+            hechos.append(f["EquipoId"])
+            auditoria.registrar(
+                tx, intento.actor, accion="modificar", entidad="Equipos", entidad_id=f["EquipoId"],
+                antes={"PermiteBalanceoDinamico": True},
+                despues={"PermiteBalanceoDinamico": False,
+                         "Motivo": f"el equipo {f['Equipo']} sirve la programación {programacion_id}"},
+                resultado=auditoria.OK, ahora=intento.ahora)
+    return hechos
+
+
 def _equipos_existentes(tx: Any, ids: list[int]) -> tuple[dict[int, str], list[str]]:
     if not ids:
         return {}, ["indique al menos un equipo"]
@@ -489,15 +557,20 @@ def crear(db: Any, actor: Actor, programacion: Programacion, equipos: Iterable[i
         problemas = problemas_al_escribir(p, ahora, nueva_fecha=True) + problemas
         if problemas:
             return ProgramacionInvalida(problemas)
-        rechazo, resultado = _comprobar_solapes(tx, intento, p, nombres, asignar=True, forzar=forzar)
+        rechazo = _comprobar_balanceo(tx, p.RobotId, ids)
+        if rechazo is None:
+            rechazo, resultado = _comprobar_solapes(tx, intento, p, nombres, asignar=True, forzar=forzar)
         if rechazo is not None:
             return rechazo
         marca = _marca(ahora)
         fila = tx.query_one(sentencias.sql(tx, "programaciones.insertar"), [*_parametros(p), marca])
         nueva = replace(p, ProgramacionId=int(next(iter(fila.values()))))
         _asignar(tx, nueva, ids, marca)
+        retirados = _retirar_del_balanceo(tx, intento, nueva.ProgramacionId, ids, marca)
         intento.entidad_id = nueva.ProgramacionId
         intento.despues = {**(intento.despues or {}), **_vista(nueva, ids)}
+        if retirados:
+            intento.despues["SinBalanceoDinamico"] = retirados
         intento.auditar(tx, resultado)
         return nueva.ProgramacionId
 
@@ -585,7 +658,17 @@ def _cambiar_activo(db: Any, actor: Actor, programacion_id: int, activo: bool, *
         intento.despues = _vista(nueva)
         if activo and validar(nueva):
             return ProgramacionInvalida(validar(nueva))
-        return _guardar(tx, intento, nueva, forzar=forzar)
+        if not activo or actual.Activo:
+            return _guardar(tx, intento, nueva, forzar=forzar)
+        equipos = sorted(f["EquipoId"] for f in tx.query(sentencias.sql(tx, "programaciones.equipos_de"),
+                                                         (programacion_id, actual.RobotId)))
+        rechazo = _comprobar_balanceo(tx, actual.RobotId, equipos)
+        if rechazo is not None:
+            return rechazo
+        guardada = _guardar(tx, intento, nueva, forzar=forzar)
+        if not isinstance(guardada, OperacionRechazada):
+            _retirar_del_balanceo(tx, intento, programacion_id, equipos, _marca(ahora))
+        return guardada
 
     return _ejecutar(db, intento, trabajo)
 
