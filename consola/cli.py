@@ -61,7 +61,7 @@ def construir_parser(prog: str) -> ParserSAM:
 
 
 def main(argv: list[str] | None = None, *, prog: str = "python -m consola") -> int:
-    args = construir_parser(prog).parse_args(argv)
+    args = _analizar(construir_parser(prog), sys.argv[1:] if argv is None else list(argv))
     if args.orden is None:
         from consola import servicio
 
@@ -73,6 +73,28 @@ def main(argv: list[str] | None = None, *, prog: str = "python -m consola") -> i
     if args.orden != "usuarios":
         return ejecutar_operaciones(args)
     return ejecutar_usuarios(args)
+
+
+def _analizar(parser: ParserSAM, argv: list[str]) -> Any:
+    """``parser.parse_args(argv)``; a wrong argument of a command run with ``--json`` also prints
+    its one JSON object (``estado`` ``error``) on stdout before exiting 2."""
+    import contextlib
+    import io
+
+    if "--json" not in argv:
+        return parser.parse_args(argv)
+    errores = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(errores):
+            return parser.parse_args(argv)
+    except SystemExit as salida:
+        texto = errores.getvalue()
+        sys.stderr.write(texto)
+        if salida.code not in (0, None):
+            lineas = [linea for linea in texto.splitlines() if "error:" in linea] or texto.splitlines() or [""]
+            mensaje = lineas[0].split("error: ", 1)[-1]
+            print(json.dumps({"estado": "error", "mensaje": mensaje}, ensure_ascii=False, indent=2))
+        raise
 
 
 def ejecutar_operaciones(args: Any) -> int:
@@ -87,8 +109,7 @@ def ejecutar_operaciones(args: Any) -> int:
         ensure_schema(db)
         return cli_operaciones.ejecutar_protegido(args, _actor(), db, cfg)
     except DatabaseError as exc:
-        print(f"No se pudo usar la base de datos SAM: {exc}", file=sys.stderr)
-        return 1
+        return _error_bd(args, exc)
     finally:
         db.close_all()
 
@@ -137,8 +158,10 @@ def ejecutar_usuarios(args: Any) -> int:
     from common.operaciones import usuarios
     from common.operaciones.programaciones import OperacionRechazada
     from consola import claves
+    from consola.cli_comun import ahora_sam
 
     cfg = _config()
+    ahora = ahora_sam(cfg)
     db = DatabaseClient.from_config(cfg, "SAM")
     try:
         ensure_schema(db)
@@ -151,31 +174,42 @@ def ejecutar_usuarios(args: Any) -> int:
                 print(f"Clave no válida: {exc}.", file=sys.stderr)
                 return 1
         if args.accion == "crear":
-            fila = usuarios.crear(db, _actor(), args.usuario, args.rol, hash_clave, nombre=args.nombre)
+            fila = usuarios.crear(db, _actor(), args.usuario, args.rol, hash_clave, nombre=args.nombre, ahora=ahora)
             print(f"Usuario «{fila['Usuario']}» creado con el rol {fila['Rol']}.")
         elif args.accion == "rol":
-            fila = usuarios.cambiar_rol(db, _actor(), args.usuario, args.rol)
+            fila = usuarios.cambiar_rol(db, _actor(), args.usuario, args.rol, ahora=ahora)
             print(f"Usuario «{fila['Usuario']}»: rol {fila['Rol']}.")
         elif args.accion == "desactivar":
-            fila = usuarios.desactivar(db, _actor(), args.usuario)
+            fila = usuarios.desactivar(db, _actor(), args.usuario, ahora=ahora)
             print(f"Usuario «{fila['Usuario']}» desactivado.")
         else:
-            fila = usuarios.cambiar_clave(db, _actor(), args.usuario, hash_clave)
+            fila = usuarios.cambiar_clave(db, _actor(), args.usuario, hash_clave, ahora=ahora)
             print(f"Clave de «{fila['Usuario']}» cambiada; el usuario queda activo y desbloqueado.")
         return 0
     except OperacionRechazada as exc:
         print(f"No se hizo el cambio: {exc.mensaje}", file=sys.stderr)
         return 1
     except DatabaseError as exc:
-        print(f"No se pudo usar la base de datos SAM: {exc}", file=sys.stderr)
-        return 1
+        return _error_bd(args, exc)
     finally:
         db.close_all()
 
 
+def _error_bd(args: Any, exc: Exception) -> int:
+    from consola import cli_comun
+
+    mensaje = f"No se pudo usar la base de datos SAM: {exc}"
+    if getattr(args, "json", False):
+        cli_comun.imprimir_json(cli_comun.ERROR, mensaje)
+    print(mensaje, file=sys.stderr)
+    return 1
+
+
 def _listar(filas: list[dict], como_json: bool) -> int:
     if como_json:
-        print(json.dumps(filas, ensure_ascii=False, default=str, indent=2))
+        from consola import cli_comun
+
+        cli_comun.imprimir_json(cli_comun.OK, **cli_comun.listado(filas, "usuarios"))
         return 0
     if not filas:
         print("No hay usuarios de la consola. Cree el primero con: python -m consola usuarios crear NOMBRE "

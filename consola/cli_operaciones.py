@@ -19,13 +19,14 @@ since; without it the change applies over whatever is there (scripts).
 
 from __future__ import annotations
 
-import json
 import sys
 from datetime import datetime
 from typing import Any
 
-from common.operaciones import edicion, equipos, robots
+from common.operaciones import edicion, equipos, pools, robots
 from common.programacion import Programacion
+from consola import cli_comun as comun
+from consola.cli_comun import entero
 
 ORDENES = ("robots", "equipos", "asignaciones", "pools", "mapeos", "programaciones", "ajustes")
 _COLS_PROGRAMACION = [c for c in Programacion.__dataclass_fields__ if c not in ("ProgramacionId",)]
@@ -43,33 +44,44 @@ def _accion(sub: Any, nombre: str, ayuda: str, *, json_: bool = True) -> Any:
     return p
 
 
-def _columnas(p: Any, columnas: Any, *, version: bool = True) -> None:
-    for c in columnas:
-        p.add_argument(f"--{c}", dest=f"col_{c}", default=None, metavar="VALOR", help=f"nuevo valor de {c}")
+def _columnas(p: Any, columnas: dict[str, Any], *, version: bool = True) -> None:
+    """One ``--Columna`` option per column, parsed by ``columnas[c]`` (cli_comun: Spanish errors)."""
+    for c, tipo in columnas.items():
+        p.add_argument(f"--{c}", dest=f"col_{c}", default=None, metavar="VALOR", type=tipo,
+                       help=f"nuevo valor de {c}")
     if version:
-        p.add_argument("--version-leida", dest="version", default=None, metavar="FECHA",
+        p.add_argument("--version-leida", dest="version", default=None, metavar="FECHA", type=comun.version,
                       help="FechaActualizacion que se leyó (rechaza el cambio si la fila cambió desde entonces)")
+
+
+def _tipos(campos: dict[str, str]) -> dict[str, Any]:
+    return {c: comun.POR_TIPO[t] for c, t in campos.items()}
+
+
+def _tipos_programacion(sin: str) -> dict[str, Any]:
+    campos = Programacion.__dataclass_fields__
+    return {c: comun.de_anotacion(campos[c].type) for c in _COLS_PROGRAMACION if c != sin}
 
 
 def anadir_ordenes(ordenes: Any, parser_class: Any) -> None:
     """Add the operations commands to ``python -m consola``'s sub-command parser."""
     sub = _sub(ordenes, "robots", "ajustes de los robots (columnas del operador)", parser_class)
     _accion(sub, "listar", "lista los robots")
-    _accion(sub, "mostrar", "muestra un robot").add_argument("id", type=int, metavar="ROBOT_ID")
+    _accion(sub, "mostrar", "muestra un robot").add_argument("id", type=entero, metavar="ROBOT_ID")
     p = _accion(sub, "cambiar", "cambia ajustes de un robot")
-    p.add_argument("id", type=int, metavar="ROBOT_ID")
-    _columnas(p, robots.CAMPOS)
+    p.add_argument("id", type=entero, metavar="ROBOT_ID")
+    _columnas(p, _tipos(robots.CAMPOS))
     sub = _sub(ordenes, "equipos", "ajustes de los equipos (columnas del operador)", parser_class)
     _accion(sub, "listar", "lista los equipos")
     p = _accion(sub, "cambiar", "cambia ajustes de un equipo")
-    p.add_argument("id", type=int, metavar="EQUIPO_ID")
-    _columnas(p, equipos.CAMPOS)
+    p.add_argument("id", type=entero, metavar="EQUIPO_ID")
+    _columnas(p, _tipos(equipos.CAMPOS))
     sub = _sub(ordenes, "asignaciones", "asignaciones manuales (reservadas) de robots a equipos", parser_class)
     _accion(sub, "listar", "lista todas las asignaciones")
     for nombre, ayuda in (("reservar", "reserva equipos para un robot"), ("liberar", "libera equipos reservados")):
         p = _accion(sub, nombre, ayuda)
-        p.add_argument("robot", type=int, metavar="ROBOT_ID")
-        p.add_argument("equipos", type=int, nargs="+", metavar="EQUIPO_ID")
+        p.add_argument("robot", type=entero, metavar="ROBOT_ID")
+        p.add_argument("equipos", type=entero, nargs="+", metavar="EQUIPO_ID")
     _pools_y_mapeos(ordenes, parser_class)
     _programaciones_y_ajustes(ordenes, parser_class)
 
@@ -81,36 +93,36 @@ def _pools_y_mapeos(ordenes: Any, parser_class: Any) -> None:
     p.add_argument("nombre", metavar="NOMBRE")
     p.add_argument("--descripcion", default=None)
     p = _accion(sub, "cambiar", "renombra, describe, activa o desactiva un pool")
-    p.add_argument("id", type=int, metavar="POOL_ID")
-    _columnas(p, ("Nombre", "Descripcion", "Activo"))
-    _accion(sub, "eliminar", "elimina un pool vacío").add_argument("id", type=int, metavar="POOL_ID")
+    p.add_argument("id", type=entero, metavar="POOL_ID")
+    _columnas(p, _tipos(pools.CAMPOS))
+    _accion(sub, "eliminar", "elimina un pool vacío").add_argument("id", type=entero, metavar="POOL_ID")
     p = _accion(sub, "mover", "pasa robots o equipos a un pool («general»: al pool general)")
     p.add_argument("id", metavar="POOL_ID|general")
-    p.add_argument("--robots", type=int, nargs="*", default=[], metavar="ROBOT_ID")
-    p.add_argument("--equipos", type=int, nargs="*", default=[], metavar="EQUIPO_ID")
+    p.add_argument("--robots", type=entero, nargs="*", default=[], metavar="ROBOT_ID")
+    p.add_argument("--equipos", type=entero, nargs="*", default=[], metavar="EQUIPO_ID")
     sub = _sub(ordenes, "mapeos", "mapeo de nombres de las fuentes de tickets a robots (administrador)", parser_class)
     _accion(sub, "listar", "lista los mapeos")
     p = _accion(sub, "crear", "crea un mapeo")
     p.add_argument("proveedor", metavar="PROVEEDOR", help="rpa360 o clouders")
     p.add_argument("nombre", metavar="NOMBRE_EXTERNO")
-    p.add_argument("robot", type=int, metavar="ROBOT_ID")
-    _accion(sub, "eliminar", "elimina un mapeo").add_argument("id", type=int, metavar="MAPEO_ID")
+    p.add_argument("robot", type=entero, metavar="ROBOT_ID")
+    _accion(sub, "eliminar", "elimina un mapeo").add_argument("id", type=entero, metavar="MAPEO_ID")
 
 
 def _programaciones_y_ajustes(ordenes: Any, parser_class: Any) -> None:
     sub = _sub(ordenes, "programaciones", "programaciones de robots (con su comprobación de solapes)", parser_class)
     _accion(sub, "listar", "lista las programaciones y sus equipos")
     p = _accion(sub, "crear", "crea una programación en unos equipos")
-    _columnas(p, [c for c in _COLS_PROGRAMACION if c != "Activo"], version=False)
-    p.add_argument("--equipos", type=int, nargs="+", required=True, metavar="EQUIPO_ID")
+    _columnas(p, _tipos_programacion("Activo"), version=False)
+    p.add_argument("--equipos", type=entero, nargs="+", required=True, metavar="EQUIPO_ID")
     p.add_argument("--forzar", action="store_true", help="guarda aunque se solape (sólo administrador)")
     p = _accion(sub, "cambiar", "cambia la definición de una programación")
-    p.add_argument("id", type=int, metavar="PROGRAMACION_ID")
-    _columnas(p, [c for c in _COLS_PROGRAMACION if c != "RobotId"])
+    p.add_argument("id", type=entero, metavar="PROGRAMACION_ID")
+    _columnas(p, _tipos_programacion("RobotId"))
     p.add_argument("--forzar", action="store_true", help="guarda aunque se solape (sólo administrador)")
     for nombre, ayuda in (("activar", "reactiva una programación"), ("desactivar", "desactiva una programación"),
                           ("eliminar", "elimina una programación y sus asignaciones propias")):
-        _accion(sub, nombre, ayuda).add_argument("id", type=int, metavar="PROGRAMACION_ID")
+        _accion(sub, nombre, ayuda).add_argument("id", type=entero, metavar="PROGRAMACION_ID")
     sub = _sub(ordenes, "ajustes", "ajustes cambiados sin reiniciar (ConfiguracionSistema)", parser_class)
     _accion(sub, "listar", "lista los ajustes que se pueden cambiar y su valor en la base de datos")
     p = _accion(sub, "cambiar", "cambia un ajuste (valor vacío: vuelve al del entorno)")
@@ -126,18 +138,17 @@ def _cambios(args: Any) -> dict[str, Any]:
 
 
 def _salida(datos: Any, como_json: bool, texto: str) -> int:
-    if como_json:
-        print(json.dumps(datos, ensure_ascii=False, default=_a_texto, indent=2))
-    else:
+    """Print ``texto``, or under ``--json`` one object: a listing as ``filas``, a row's columns
+    next to ``estado`` (``ok`` unless the operation said ``aplicado``/``ya_aplicado``...)."""
+    if not como_json:
         print(texto)
+    elif isinstance(datos, list):
+        comun.imprimir_json(comun.OK, **comun.listado(datos, "filas"))
+    else:
+        datos = dict(datos)
+        comun.imprimir_json(datos.pop("estado", comun.OK), datos.pop("mensaje", None) or texto, **datos)
     return 0
 
-
-def _a_texto(valor: Any) -> str:
-    if isinstance(valor, datetime):
-        return edicion.texto_version(valor) or ""
-    iso = getattr(valor, "isoformat", None)
-    return iso() if callable(iso) else str(valor)
 
 
 def _tabla(filas: list[dict[str, Any]], columnas: list[str]) -> str:
@@ -153,7 +164,7 @@ def _tabla(filas: list[dict[str, Any]], columnas: list[str]) -> str:
 def _celda(valor: Any) -> str:
     if valor is None:
         return "-"
-    return _a_texto(valor) if not isinstance(valor, str) else valor
+    return comun.a_texto(valor) if not isinstance(valor, str) else valor
 
 
 def _resultado(r: edicion.Resultado, como_json: bool) -> int:
@@ -162,7 +173,7 @@ def _resultado(r: edicion.Resultado, como_json: bool) -> int:
 
 def ejecutar(args: Any, actor: Any, db: Any, cfg: Any) -> int:
     """Run one operations command; exit code (0 done, 1 refused)."""
-    ahora = datetime.now()
+    ahora = comun.ahora_sam(cfg)
     como_json = getattr(args, "json", False)
     manejador = {"robots": _robots, "equipos": _equipos, "asignaciones": _asignaciones, "pools": _pools,
                  "mapeos": _mapeos, "programaciones": _programaciones, "ajustes": _ajustes}[args.orden]
@@ -178,6 +189,8 @@ def _robots(args: Any, actor: Any, db: Any, ahora: datetime, como_json: bool, cf
     if args.accion == "mostrar":
         fila = robots.mostrar(db, args.id)
         if fila is None:
+            if como_json:
+                comun.imprimir_json(comun.RECHAZADO, f"El robot {args.id} no existe.")
             print(f"El robot {args.id} no existe.", file=sys.stderr)
             return 1
         return _salida(fila, como_json, "\n".join(f"{k}: {_celda(v)}" for k, v in fila.items()))
@@ -300,20 +313,22 @@ def ejecutar_protegido(args: Any, actor: Any, db: Any, cfg: Any) -> int:
     from common.operaciones.programaciones import OperacionRechazada
     from common.utils.ajustes_vivos import AjusteNoValido
 
+    como_json = getattr(args, "json", False)
+
+    def fallo(estado: str, mensaje: str, texto: str, codigo: int, **datos: Any) -> int:
+        if como_json:
+            comun.imprimir_json(estado, mensaje, **datos)
+        print(texto, file=sys.stderr)
+        return codigo
+
     try:
         return ejecutar(args, actor, db, cfg)
     except AjusteNoValido as exc:
-        print(f"No se hizo el cambio: {exc}", file=sys.stderr)
-        return 1
+        return fallo(comun.RECHAZADO, str(exc), f"No se hizo el cambio: {exc}", 1, tipo=type(exc).__name__)
     except _ArgumentoMalo as exc:
-        print(f"Argumentos no válidos: {exc}.", file=sys.stderr)
-        return 2
-    except ValueError as exc:  # a malformed --version
-        print(f"Argumentos no válidos: {exc}.", file=sys.stderr)
-        return 2
+        return fallo(comun.ERROR, str(exc), f"Argumentos no válidos: {exc}.", 2)
+    except ValueError as exc:  # defensive: the options are parsed by cli_comun before this
+        return fallo(comun.ERROR, str(exc), f"Argumentos no válidos: {exc}.", 2)
     except OperacionRechazada as exc:
-        if getattr(args, "json", False):
-            print(json.dumps({"estado": "rechazado", "tipo": type(exc).__name__, "mensaje": exc.mensaje,
-                              "diferencias": getattr(exc, "diferencias", None)}, ensure_ascii=False, default=str))
-        print(f"No se hizo el cambio: {exc.mensaje}", file=sys.stderr)
-        return 1
+        return fallo(comun.RECHAZADO, exc.mensaje, f"No se hizo el cambio: {exc.mensaje}", 1,
+                     tipo=type(exc).__name__, diferencias=getattr(exc, "diferencias", None))

@@ -68,8 +68,9 @@ def test_usuarios_commands_create_change_and_list_users_reading_the_password_fro
 
     r = _cli(tmp_path, "listar", "--json")
     assert r.returncode == 0
-    listado = json.loads(r.stdout)
-    assert [u["Usuario"] for u in listado] == ["ana"] and "HashClave" not in listado[0]
+    salida = json.loads(r.stdout)
+    listado = salida["filas"]
+    assert salida["estado"] == "ok" and [u["Usuario"] for u in listado] == ["ana"] and "HashClave" not in listado[0]
     assert "ana" in _cli(tmp_path, "listar").stdout
     acciones = [(f["Accion"], f["Resultado"], f["Usuario"].startswith("cli:"))
                 for f in auditoria.de_entidad(db, "UsuariosConsola")]

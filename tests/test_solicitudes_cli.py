@@ -28,7 +28,11 @@ def cli(tmp_path, db):
     def correr(*argv):
         parser = ParserSAM(prog="python -m consola", description="prueba")
         cli_servicio.anadir(parser.add_subparsers(dest="orden", parser_class=ParserSAM))
-        return cli_servicio.ejecutar(parser.parse_args(list(argv)), cfg)
+        try:
+            args = parser.parse_args(list(argv))
+        except SystemExit as salida:  # a wrong argument: argparse exits 2 before anything runs
+            return salida.code
+        return cli_servicio.ejecutar(args, cfg)
 
     return correr
 
@@ -75,8 +79,8 @@ def test_L8_3_cli_pause_until_and_resume_write_the_setting_and_refuse_a_past_tim
 
 def test_L8_3_a_lector_may_not_pause_and_the_refusal_is_audited(db):
     with pytest.raises(PermisoDenegado):
-        pausa.pausar_hasta(db, Actor("luis", "lector"), datetime(2099, 1, 1))
+        pausa.pausar_hasta(db, Actor("luis", "lector"), datetime(2099, 1, 1), ahora=datetime(2026, 3, 2, 9))
     with pytest.raises(OperacionRechazada):
-        pausa.pausar_hasta(db, Actor("ana", "operador"), datetime(2000, 1, 1))
+        pausa.pausar_hasta(db, Actor("ana", "operador"), datetime(2000, 1, 1), ahora=datetime(2026, 3, 2, 9))
     assert [a["Resultado"] for a in auditoria.de_entidad(db, pausa.ENTIDAD)] == ["rechazado", "rechazado"]
     assert db.query_one("SELECT COUNT(*) AS n FROM ConfiguracionSistema")["n"] == 0

@@ -140,7 +140,7 @@ def test_L8_2_H3_a_leader_whose_lease_was_taken_over_claims_no_request(entornos)
         visto = renovado()
         esperar(lambda: renovado() != visto, 30, paso=0.05, que="una renovación del lease")
         tomar_como_otro(env.db_path)
-        sid = sol.solicitar(env.db, Actor("ana", "operador"), None, "sincronizar")["SolicitudId"]
+        sid = sol.solicitar(env.db, Actor("ana", "operador"), None, "sincronizar", ahora=datetime.now())["SolicitudId"]
         esperar(lambda: "cambio de rol, líder -> en espera" in env.log(), 40, que="el Lanzador se sabe en espera")
         fila = sol.leer(env.db, sid)
         assert (fila["Estado"], fila["AtendidaPor"], fila["AtendidaEn"]) == ("pendiente", None, None)

@@ -91,12 +91,12 @@ def _vista(fila: dict) -> dict[str, Any]:
     return {k: fila.get(k) for k in ("Estado", "FechaFin", "RobotId", "EquipoId", "DeploymentId", "MensajeError")}
 
 
-def destrabar(db: Any, actor: Actor, ejecucion_id: int, motivo: str, *, ahora: datetime | None = None) -> dict:
+def destrabar(db: Any, actor: Actor, ejecucion_id: int, motivo: str, *, ahora: datetime) -> dict:
     """Close the open execution ``ejecucion_id`` as ``RUN_ABORTED`` with the operator's reason.
 
     Returns the row as it is now (``EjecucionId``, ``Estado``, ``FechaFin``, ``EquipoId``,
     ``MensajeError``…). Raises :class:`OperacionRechazada` (audited) when refused."""
-    momento = (ahora or datetime.now()).replace(tzinfo=None)
+    momento = ahora.replace(tzinfo=None)  # SAM's clock (the caller's): never the OS zone's
     texto = " ".join((motivo or "").split())
     ejecucion_id = int(ejecucion_id)
 

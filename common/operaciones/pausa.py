@@ -44,9 +44,10 @@ def _escribir(db: Any, actor: Actor, accion: str, valor: str | None, momento: da
         raise OperacionRechazada(str(exc)) from exc
 
 
-def pausar_hasta(db: Any, actor: Actor, hasta: datetime, *, cfg: Any = None, ahora: datetime | None = None) -> datetime:
-    """Pause launching until ``hasta`` (SAM's local time, a moment in the future). Returns it."""
-    momento = (ahora or datetime.now()).replace(tzinfo=None)
+def pausar_hasta(db: Any, actor: Actor, hasta: datetime, *, ahora: datetime, cfg: Any = None) -> datetime:
+    """Pause launching until ``hasta`` (SAM's local time, a moment in the future after ``ahora``,
+    SAM's clock). Returns it."""
+    momento = ahora.replace(tzinfo=None)
     hasta = hasta.replace(tzinfo=None, microsecond=0)
     problema = None if hasta > momento else (
         f"La pausa debe terminar en el futuro: {hasta:%Y-%m-%d %H:%M} ya pasó ({momento:%Y-%m-%d %H:%M} ahora).")
@@ -54,7 +55,7 @@ def pausar_hasta(db: Any, actor: Actor, hasta: datetime, *, cfg: Any = None, aho
     return hasta
 
 
-def reanudar(db: Any, actor: Actor, *, cfg: Any = None, ahora: datetime | None = None) -> None:
+def reanudar(db: Any, actor: Actor, *, ahora: datetime, cfg: Any = None) -> None:
     """Remove the manual pause (the setting goes back to the environment / default)."""
-    momento = (ahora or datetime.now()).replace(tzinfo=None)
+    momento = ahora.replace(tzinfo=None)
     _escribir(db, actor, "reanudar", None, momento, cfg, None)

@@ -122,12 +122,12 @@ def servicio_de(tipo: str, servicio: str | None = None) -> tuple[str, str] | str
     return s, t
 
 
-def solicitar(db: Any, actor: Actor, servicio: str | None, tipo: str, *, ahora: datetime | None = None) -> dict:
+def solicitar(db: Any, actor: Actor, servicio: str | None, tipo: str, *, ahora: datetime) -> dict:
     """Ask the leader of ``servicio`` (derived from ``tipo`` when not given) to run ``tipo`` now.
 
     Returns the row, with ``Nueva`` False when an identical request was already waiting (nothing
     written but the audit row). Raises :class:`OperacionRechazada` (audited) when refused."""
-    momento = (ahora or datetime.now()).replace(tzinfo=None)
+    momento = ahora.replace(tzinfo=None)  # SAM's clock (the caller's): never the OS zone's
     par = servicio_de(tipo, servicio)
 
     def unidad(tx: Any) -> Any:
