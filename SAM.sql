@@ -1739,7 +1739,11 @@ END;
 GO
 
 -- Assigns an online robot (EsOnline = 1) to the given equipos as non-scheduled assignments.
--- An existing assignment of the pair becomes an online one (EsProgramado = 0).
+-- An existing assignment of the pair becomes an online one (EsProgramado = 0). Refused while the
+-- robot has active schedules (as common/operaciones/robots.py refuses EsOnline) and on a pair the
+-- balancer holds (B9: its rows are never edited; with @Reservado = 1, on an equipo the balancer
+-- holds for any robot, as common/operaciones/asignaciones.py). Robots.FechaActualizacion is set
+-- (an open console form sees a conflict) and one dbo.Auditoria row (Usuario SUSER_SNAME()) is written.
 CREATE OR ALTER PROCEDURE dbo.AsignarRobotOnline
     @Robot NVARCHAR(100),
     @Equipos NVARCHAR(MAX),
@@ -1751,6 +1755,8 @@ BEGIN
     SET NOCOUNT ON;
     SET XACT_ABORT ON;
     DECLARE @RobotId INT;
+    DECLARE @Mensaje NVARCHAR(2048);
+    DECLARE @Despues NVARCHAR(MAX);
     -- SAM clock of the caller (SAM_ZONA_HORARIA); NULL = the server's GETDATE(), truncated to the
     -- second (converting to DATETIME2(0) directly would round 23:59:59.5 up to the next day).
     IF @Ahora IS NULL SET @Ahora = CONVERT(DATETIME2(0), CONVERT(CHAR(19), GETDATE(), 126));
@@ -1771,8 +1777,34 @@ BEGIN
 
         BEGIN TRANSACTION;
 
+        SELECT TOP (1) @Mensaje = CONCAT(
+            N'El robot ', r.Robot, N' (id ', r.RobotId, N') tiene programaciones activas (la ', p.ProgramacionId,
+            N', entre otras): un robot se lanza o por sus programaciones o online, no de las dos formas; ',
+            N'desactive antes esas programaciones (dbo.DesactivarProgramacion).'
+        )
+        FROM dbo.Programaciones AS p WITH (UPDLOCK, HOLDLOCK)
+        INNER JOIN dbo.Robots AS r ON r.RobotId = p.RobotId
+        WHERE p.RobotId = @RobotId AND p.Activo = 1
+        ORDER BY p.ProgramacionId;
+        IF @Mensaje IS NOT NULL
+            THROW 50052, @Mensaje, 1;
+
+        SELECT TOP (1) @Mensaje = CONCAT(
+            N'El equipo ', e.Equipo, N' lo tiene asignado el Balanceador para el robot ', r.Robot,
+            N' (id ', r.RobotId, N'); SAM no modifica las filas del Balanceador: ponga ',
+            N'PermiteBalanceoDinamico = 0 en el equipo, espere a que el Balanceador lo libere y vuelva a intentarlo entonces.'
+        )
+        FROM dbo.Asignaciones AS a WITH (UPDLOCK, HOLDLOCK)
+        INNER JOIN #EquiposSolicitados AS q ON q.EquipoId = a.EquipoId
+        INNER JOIN dbo.Equipos AS e ON e.EquipoId = a.EquipoId
+        INNER JOIN dbo.Robots AS r ON r.RobotId = a.RobotId
+        WHERE a.AsignadoPor = N'Balanceador' AND (a.RobotId = @RobotId OR ISNULL(@Reservado, 0) = 1)
+        ORDER BY a.EquipoId, a.RobotId;
+        IF @Mensaje IS NOT NULL
+            THROW 50053, @Mensaje, 1;
+
         UPDATE dbo.Robots
-        SET EsOnline = 1
+        SET EsOnline = 1, FechaActualizacion = @Ahora
         WHERE RobotId = @RobotId;
 
         UPDATE a
@@ -1793,6 +1825,19 @@ BEGIN
         WHERE NOT EXISTS (
             SELECT 1 FROM dbo.Asignaciones AS a WITH (UPDLOCK, HOLDLOCK)
             WHERE a.RobotId = @RobotId AND a.EquipoId = q.EquipoId
+        );
+
+        SET @Despues = (
+            SELECT
+                @RobotId AS RobotId, CAST(1 AS BIT) AS EsOnline, ISNULL(@Reservado, 0) AS Reservado,
+                @AsignadoPor AS AsignadoPor,
+                (SELECT q.EquipoId FROM #EquiposSolicitados AS q ORDER BY q.EquipoId FOR JSON PATH) AS Equipos
+            FOR JSON PATH, WITHOUT_ARRAY_WRAPPER
+        );
+        INSERT INTO dbo.Auditoria (Fecha, Usuario, Rol, Ip, Accion, Entidad, EntidadId, Antes, Despues, Resultado)
+        VALUES (
+            @Ahora, SUSER_SNAME(), NULL, CONVERT(NVARCHAR(45), CONNECTIONPROPERTY('client_net_address')),
+            N'asignar_online', N'Asignaciones', CONVERT(NVARCHAR(100), @RobotId), NULL, @Despues, N'ok'
         );
 
         COMMIT TRANSACTION;
@@ -2220,6 +2265,33 @@ BEGIN
 
     BEGIN TRANSACTION;
 
+    -- L7.6 (as common/operaciones/programaciones.py): an online robot is not scheduled, and an
+    -- equipo the balancer holds (a 'Balanceador' row of any robot) is not taken: SAM never edits
+    -- the balancer's rows (B9). Read under UPDLOCK, HOLDLOCK so the balancer cannot take it meanwhile.
+    SELECT TOP (1) @Mensaje = CONCAT(
+        N'No se puede programar: el robot ', r.Robot, N' (id ', r.RobotId, N') tiene EsOnline = 1 (robot online): ',
+        N'un robot se lanza o por sus programaciones o online, no de las dos formas; ',
+        N'ponga EsOnline = 0 en el robot y programe entonces.'
+    )
+    FROM dbo.Robots AS r WITH (UPDLOCK, HOLDLOCK)
+    WHERE r.RobotId = @RobotId AND r.EsOnline = 1;
+    IF @Mensaje IS NOT NULL
+        THROW 50050, @Mensaje, 1;
+
+    SELECT TOP (1) @Mensaje = CONCAT(
+        N'No se puede programar: el equipo ', e.Equipo, N' lo tiene asignado el Balanceador para el robot ',
+        r.Robot, N' (id ', r.RobotId, N'); SAM no modifica las filas del Balanceador: ',
+        N'ponga PermiteBalanceoDinamico = 0 en el equipo, espere a que el Balanceador lo libere y programe entonces.'
+    )
+    FROM dbo.Asignaciones AS a WITH (UPDLOCK, HOLDLOCK)
+    INNER JOIN #EquiposSolicitados AS q ON q.EquipoId = a.EquipoId
+    INNER JOIN dbo.Equipos AS e ON e.EquipoId = a.EquipoId
+    INNER JOIN dbo.Robots AS r ON r.RobotId = a.RobotId
+    WHERE a.AsignadoPor = N'Balanceador'
+    ORDER BY a.EquipoId, a.RobotId;
+    IF @Mensaje IS NOT NULL
+        THROW 50051, @Mensaje, 1;
+
     SET @ProgramacionId = NULL;
     SELECT TOP (1) @ProgramacionId = p.ProgramacionId
     FROM dbo.Programaciones AS p WITH (UPDLOCK, HOLDLOCK)
@@ -2346,7 +2418,7 @@ BEGIN
         a.FechaAsignacion = @Ahora
     FROM dbo.Asignaciones AS a WITH (UPDLOCK, HOLDLOCK)
     INNER JOIN #EquiposSolicitados AS q ON q.EquipoId = a.EquipoId
-    WHERE a.RobotId = @RobotId;
+    WHERE a.RobotId = @RobotId AND a.AsignadoPor <> N'Balanceador';
 
     INSERT INTO dbo.Asignaciones
         (RobotId, EquipoId, EsProgramado, Reservado, FechaAsignacion, AsignadoPor, ProgramacionId)
@@ -2356,6 +2428,24 @@ BEGIN
         SELECT 1 FROM dbo.Asignaciones AS a WITH (UPDLOCK, HOLDLOCK)
         WHERE a.RobotId = @RobotId AND a.EquipoId = q.EquipoId
     );
+
+    -- L7.6: the equipos that serve a schedule leave the balancer (PermiteBalanceoDinamico = 0),
+    -- FechaActualizacion set (an open console form sees a conflict), one Auditoria row each.
+    INSERT INTO dbo.Auditoria (Fecha, Usuario, Rol, Ip, Accion, Entidad, EntidadId, Antes, Despues, Resultado)
+    SELECT
+        @Ahora, SUSER_SNAME(), NULL, CONVERT(NVARCHAR(45), CONNECTIONPROPERTY('client_net_address')),
+        N'modificar', N'Equipos', CONVERT(NVARCHAR(100), e.EquipoId), N'{"PermiteBalanceoDinamico":true}',
+        CONCAT(N'{"PermiteBalanceoDinamico":false,"Motivo":"sirve la programaci', NCHAR(243), N'n ', @ProgramacionId, N'"}'),
+        N'ok'
+    FROM dbo.Equipos AS e WITH (UPDLOCK, HOLDLOCK)
+    INNER JOIN #EquiposSolicitados AS q ON q.EquipoId = e.EquipoId
+    WHERE e.PermiteBalanceoDinamico = 1;
+
+    UPDATE e
+    SET e.PermiteBalanceoDinamico = 0, e.FechaActualizacion = @Ahora
+    FROM dbo.Equipos AS e WITH (UPDLOCK, HOLDLOCK)
+    INNER JOIN #EquiposSolicitados AS q ON q.EquipoId = e.EquipoId
+    WHERE e.PermiteBalanceoDinamico = 1;
 
     COMMIT TRANSACTION;
 END;
