@@ -1099,7 +1099,7 @@ GO
 
 -- Auditoría (CONSOLE §4): una fila por cada cambio de operación y por cada intento rechazado
 -- (validación, permiso, solape), escrita en la misma transacción que el cambio. Antes/Despues son
--- JSON; Resultado: ok, forzado o rechazado.
+-- JSON; Resultado: ok, forzado, rechazado o conflicto (la fila cambió desde que se leyó).
 IF OBJECT_ID(N'dbo.Auditoria', N'U') IS NULL
 BEGIN
     CREATE TABLE dbo.Auditoria (

@@ -28,6 +28,8 @@ from common.utils.ajustes_vivos import CLAVES_VIVAS, AjusteNoValido, decidir, va
 ENTIDAD = "ConfiguracionSistema"
 #: What the audit row shows for the value of a Clave off the whitelist (it may be a secret's name).
 OCULTO = "(valor no registrado)"
+#: ``ConfiguracionSistema.Descripcion`` NVARCHAR(500) and ``ActualizadoPor`` NVARCHAR(100) (SAM.sql).
+LARGO_DESCRIPCION, LARGO_ACTUALIZADO_POR = 500, 100
 
 sentencias.registrar(
     "ajustes.leer_para_escribir",
@@ -108,6 +110,9 @@ def escribir_ajustes(db: Any, valores: Mapping[str, str | None], usuario: str | 
                                 ahora=momento)
         try:
             tipados = _validar(textos)
+            if descripcion and len(descripcion) > LARGO_DESCRIPCION:
+                raise AjusteNoValido(f"La descripción admite como máximo {LARGO_DESCRIPCION} caracteres "
+                                     f"(tiene {len(descripcion)}).")
             if cfg is not None:
                 invalidas = decidir(cfg, {**filas, **despues}).invalidas
                 problemas = [invalidas[c][1] for c in textos if c in invalidas]
@@ -120,7 +125,7 @@ def escribir_ajustes(db: Any, valores: Mapping[str, str | None], usuario: str | 
             if not texto:
                 sentencias.ejecutar(tx, "ajustes.borrar", (clave,))
                 continue
-            params = (texto, descripcion, momento, actor.usuario, clave)
+            params = (texto, descripcion, momento, actor.usuario[:LARGO_ACTUALIZADO_POR], clave)
             if sentencias.ejecutar(tx, "ajustes.actualizar", params) == 0:
                 sentencias.ejecutar(tx, "ajustes.insertar", params)
         auditar(auditoria.OK)

@@ -18,6 +18,9 @@ ROLES = ("lector", "operador", "administrador")
 #: ``conflicto``: refused because the row changed after the caller read it (optimistic concurrency).
 OK, FORZADO, RECHAZADO, CONFLICTO = "ok", "forzado", "rechazado", "conflicto"
 RESULTADOS = (OK, FORZADO, RECHAZADO, CONFLICTO)
+#: Sizes of the bounded text columns (SAM.sql): SQL Server refuses a longer value (error 2628), so an
+#: audit row (above all a refusal's, about input that was too long) is cut to fit on both engines.
+LARGO_ENTIDAD_ID, LARGO_USUARIO, LARGO_IP = 100, 128, 45
 
 # ruff: noqa: S608 - the statements below are built from constants only (no input is ever formatted in)
 _COLUMNAS = "(Fecha, Usuario, Rol, Ip, Accion, Entidad, EntidadId, Antes, Despues, Resultado)"
@@ -79,16 +82,23 @@ def registrar(
         raise ValueError(f"resultado de auditoría desconocido: {resultado!r}")
     sentencias.ejecutar(db, "auditoria.insertar", (
         ahora.replace(tzinfo=None),
-        actor.usuario,
+        _recortar(actor.usuario, LARGO_USUARIO),
         actor.rol,
-        actor.ip,
+        _recortar(actor.ip, LARGO_IP),
         accion,
         entidad,
-        None if entidad_id is None else str(entidad_id),
+        _recortar(None if entidad_id is None else str(entidad_id), LARGO_ENTIDAD_ID),
         a_json(antes),
         a_json(despues),
         resultado,
     ))
+
+
+def _recortar(texto: str | None, largo: int) -> str | None:
+    """``texto`` cut to ``largo`` characters, ending in «…» when it was longer."""
+    if texto is None or len(texto) <= largo:
+        return texto
+    return texto[: largo - 1] + "\u2026"
 
 
 def de_entidad(db: Any, entidad: str) -> list[dict]:

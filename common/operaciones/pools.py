@@ -41,6 +41,8 @@ from common.operaciones.programaciones import NoEncontrada
 ENTIDAD = "Pools"
 ROLES_ESCRITURA = ("administrador",)
 LARGO_NOMBRE = 100
+#: ``Pools.Descripcion`` NVARCHAR(4000): SQL Server would cut a longer text (CAST) where SQLite keeps it.
+LARGO_DESCRIPCION = 4000
 CAMPOS = {"Nombre": TEXTO, "Descripcion": TEXTO_NULO, "Activo": BOOL}
 
 # ruff: noqa: S608 - the statements below are built from constants only (no input is ever formatted in)
@@ -90,6 +92,13 @@ def problemas_nombre(nombre: str, otro: Mapping[str, Any] | None) -> list[str]:
     return []
 
 
+def problemas_descripcion(descripcion: str | None) -> list[str]:
+    """The description rule (pure): it must fit its column on both engines."""
+    if descripcion and len(descripcion) > LARGO_DESCRIPCION:
+        return [f"la descripción del pool tiene más de {LARGO_DESCRIPCION} caracteres ({len(descripcion)})"]
+    return []
+
+
 def crear(db: Any, actor: Actor, nombre: str, *, descripcion: str | None = None, ahora: datetime) -> Resultado:
     """Create an active pool; ``extra["pool_id"]`` is its id (or the existing one's)."""
     limpio = (nombre or "").strip()
@@ -100,7 +109,7 @@ def crear(db: Any, actor: Actor, nombre: str, *, descripcion: str | None = None,
         if existente is not None:
             return Resultado(YA_APLICADO, f"Ya aplicado: el pool {existente['Nombre']} ya existe (id "
                              f"{existente['PoolId']}).", extra={"pool_id": existente["PoolId"]})
-        problemas = problemas_nombre(limpio, None)
+        problemas = problemas_nombre(limpio, None) + problemas_descripcion(descripcion)
         if problemas:
             return CambioNoValido(problemas)
         fila = tx.query_one(sentencias.sql(tx, "pools_op.insertar"), (limpio, descripcion or None, marca(ahora)))
@@ -114,11 +123,12 @@ def crear(db: Any, actor: Actor, nombre: str, *, descripcion: str | None = None,
 
 def _reglas(tx: Any, actual: Mapping[str, Any], nueva: dict[str, Any], cambiadas: set[str]) -> list[str]:
     if "Nombre" not in cambiadas:
-        return []
+        return problemas_descripcion(nueva.get("Descripcion")) if "Descripcion" in cambiadas else []
     otro = tx.query_one(sentencias.sql(tx, "pools_op.por_nombre"), (nueva["Nombre"],)) if nueva["Nombre"] else None
     if otro is not None and otro["PoolId"] == actual["PoolId"]:
         otro = None  # the same pool with another case
-    return problemas_nombre(nueva["Nombre"], otro)
+    return problemas_nombre(nueva["Nombre"], otro) + (
+        problemas_descripcion(nueva.get("Descripcion")) if "Descripcion" in cambiadas else [])
 
 
 def cambiar(db: Any, actor: Actor, pool_id: int, cambios: Mapping[str, Any], *, ahora: datetime,
@@ -131,15 +141,19 @@ def cambiar(db: Any, actor: Actor, pool_id: int, cambios: Mapping[str, Any], *, 
                           accion=accion)
 
 
-def eliminar(db: Any, actor: Actor, pool_id: int, *, ahora: datetime) -> Resultado:
-    """Delete a pool with no robot and no equipo."""
+def eliminar(db: Any, actor: Actor, pool_id: int, *, ahora: datetime, version: datetime | None = None) -> Resultado:
+    """Delete a pool with no robot and no equipo; ``version`` (the pool's ``FechaActualizacion`` as
+    read; None: not checked) stale → refused as a conflict showing the pool as it is now."""
     intento = Intento(actor, ENTIDAD, "eliminar", ahora, entidad_id=pool_id)
 
     def trabajo(tx: Any) -> Any:
         actual = tx.query_one(sentencias.sql(tx, "pools_op.leer"), (pool_id,))
         if actual is None:
             return Resultado(YA_APLICADO, f"Ya aplicado: el pool {pool_id} no existe.")
-        intento.antes = {k: actual[k] for k in ("Nombre", "Descripcion", "Activo")}
+        intento.antes = {k: actual[k] for k in ("Nombre", "Descripcion", "Activo", "FechaActualizacion")}
+        vieja = _version_vieja(intento, actual, version)
+        if vieja is not None:
+            return vieja
         cuenta = tx.query_one(sentencias.sql(tx, "pools_op.miembros"), (pool_id, pool_id))
         if cuenta["Robots"] or cuenta["Equipos"]:
             return CambioNoValido([f"el pool {actual['Nombre']} no está vacío ({cuenta['Robots']} robots, "
@@ -152,8 +166,9 @@ def eliminar(db: Any, actor: Actor, pool_id: int, *, ahora: datetime) -> Resulta
 
 
 def mover(db: Any, actor: Actor, pool_id: int | None, *, robots: Iterable[int] = (), equipos: Iterable[int] = (),
-          ahora: datetime) -> Resultado:
-    """Put ``robots`` and ``equipos`` (ids) into ``pool_id`` (None: the general pool)."""
+          ahora: datetime, version: datetime | None = None) -> Resultado:
+    """Put ``robots`` and ``equipos`` (ids) into ``pool_id`` (None: the general pool); ``version``:
+    the destination pool's as read (stale → conflict: it may have been renamed or deactivated)."""
     rids, eids = sorted({int(r) for r in robots}), sorted({int(e) for e in equipos})
     intento = Intento(actor, ENTIDAD, "miembros", ahora, entidad_id=pool_id,
                       despues={"PoolId": pool_id, "Robots": rids, "Equipos": eids})
@@ -164,6 +179,9 @@ def mover(db: Any, actor: Actor, pool_id: int | None, *, robots: Iterable[int] =
             pool = tx.query_one(sentencias.sql(tx, "pools_op.leer"), (pool_id,))
             if pool is None:
                 return NoEncontrada(f"El pool {pool_id} no existe.")
+            vieja = _version_vieja(intento, pool, version)
+            if vieja is not None:
+                return vieja
             if not pool["Activo"]:
                 problemas.append(f"el pool {pool['Nombre']} (id {pool_id}) está inactivo")
         filas = {}
@@ -189,6 +207,19 @@ def mover(db: Any, actor: Actor, pool_id: int | None, *, robots: Iterable[int] =
         return Resultado(APLICADO, f"{movidos} elementos pasados a {destino}.")
 
     return ejecutar(db, intento, ROLES_ESCRITURA, "gestionar pools", trabajo)
+
+
+def _version_vieja(intento: Intento, pool: Mapping[str, Any], version: datetime | None) -> Any:
+    """The refusal of a stale ``version`` of ``pool`` (``ejecutar`` audits it as 'conflicto'), or None."""
+    fecha = pool.get("FechaActualizacion")
+    if version is None or (fecha is not None and marca(version) == marca(fecha)):
+        return None
+    actuales = "; ".join(f"{k}: {edicion._mostrar(pool.get(k))}" for k in ("Nombre", "Descripcion", "Activo"))
+    rechazo = edicion.ConflictoDeVersion(
+        f"El pool {pool['Nombre']} (id {pool['PoolId']}) cambió después de que usted lo leyera (versión leída "
+        f"{edicion.texto_version(version)}, versión actual {edicion.texto_version(fecha)}); no se ha hecho nada. "
+        f"Vuelva a abrirlo y repita la operación. Valores actuales: {actuales}.", [])
+    return rechazo
 
 
 def listar(db: Any) -> list[dict[str, Any]]:
