@@ -11,7 +11,11 @@ the same operations module as the console (same validation, same audit):
     python -m consola ajustes listar|cambiar CLAVE VALOR
 
 Exit codes: 0 done (also "ya aplicado"); 1 refused (the Spanish reason on stderr; the attempt is
-audited); 2 wrong arguments. ``--json`` prints the result as JSON. Changes are audited as
+audited); 2 wrong arguments (each typed option says, in Spanish, which option and what form it
+expects). ``--json`` prints exactly one JSON object on stdout in every case: ``estado``
+(``aplicado``/``ya_aplicado``/``sin_cambios`` for a change, ``ok`` for a listing, whose rows are in
+``filas``, ``rechazado`` or ``error``) and ``mensaje``. Times are SAM's (``SAM_ZONA_HORARIA``), never
+the OS zone's. Changes are audited as
 ``cli:<OS user>`` with the ``administrador`` role, like the ``usuarios`` commands. ``--version-leida``
 (the form's ``version`` field: ``FechaActualizacion`` shown by ``mostrar``/``listar``) makes a change refuse if the row changed
 since; without it the change applies over whatever is there (scripts).
