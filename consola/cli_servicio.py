@@ -1,6 +1,6 @@
 """``python -m consola`` commands that act on the running services (rules L8.1-L8.3):
 
-    python -m consola ejecuciones destrabar ID --motivo "..." [--json]
+    python -m consola ejecuciones destrabar ID --motivo "..." [--forzar] [--json]
     python -m consola solicitudes crear sincronizar|balancear [--esperar SEG] [--json]
     python -m consola solicitudes listar [--json]
     python -m consola pausa hasta "YYYY-MM-DD HH:MM" [--json]
@@ -40,6 +40,9 @@ def anadir(ordenes: Any) -> None:
                         description="Cierra una ejecución abierta como RUN_ABORTED con el motivo indicado.")
     d.add_argument("ejecucion_id", type=comun.entero, metavar="ID")
     d.add_argument("--motivo", required=True, help="por qué se destraba (queda en MensajeError y en la auditoría)")
+    d.add_argument("--forzar", action="store_true",
+                   help="destraba también una ejecución LANZANDO más reciente que LANZADOR_LANZANDO_TIMEOUT_SEG "
+                        "(su despliegue puede seguir en curso; queda auditado como forzado)")
     d.add_argument("--json", action="store_true", help="salida en JSON")
 
     sol = sub(ordenes.add_parser("solicitudes", help="pide trabajo inmediato a los servicios",
@@ -109,8 +112,10 @@ def ejecutar(args: Any, cfg: Any, ahora: datetime | None = None) -> int:
 
 def _ejecuciones(db: Any, args: Any, cfg: Any, ahora: datetime) -> int:
     from common.operaciones import ejecuciones
+    from common.utils.config_manager import ajuste
 
-    fila = ejecuciones.destrabar(db, _actor(), args.ejecucion_id, args.motivo, ahora=ahora)
+    fila = ejecuciones.destrabar(db, _actor(), args.ejecucion_id, args.motivo, ahora=ahora, forzar=args.forzar,
+                                 lanzando_timeout_seg=int(ajuste(cfg, "LANZADOR_LANZANDO_TIMEOUT_SEG")))
     _salida(args, fila, f"Ejecución {fila['EjecucionId']} destrabada: {fila['Estado']} "
                         f"(«{fila['MensajeError']}»); el equipo {fila['EquipoId']} queda libre para el próximo ciclo.")
     return 0

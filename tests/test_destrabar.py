@@ -172,3 +172,22 @@ def test_L8_1_only_rows_still_open_are_closed_by_the_write(base):
 
     assert sentencias.ejecutar(base, "operaciones.ejecucion_destrabar", (AHORA, AHORA, "x", eid)) == 0
     assert _fila(base, eid)["Estado"] == "RUN_COMPLETED"
+
+
+def test_L8_1_a_launch_younger_than_the_lanzando_timeout_is_refused_unless_forced_and_audited(base):
+    eid = _intento(base, cuando=AHORA - timedelta(seconds=120))
+    with pytest.raises(ops.EjecucionLanzandose) as exc:
+        ops.destrabar(base, OPERADOR, eid, "parece colgada", ahora=AHORA, lanzando_timeout_seg=900)
+    assert "LANZANDO desde hace 120 s" in str(exc.value) and "LANZADOR_LANZANDO_TIMEOUT_SEG (900 s)" in str(exc.value)
+    assert _fila(base, eid)["Estado"] == "LANZANDO" and _ocupados(base) == {10}
+    assert _auditoria(base)[-1]["Resultado"] == "rechazado"
+    ops.destrabar(base, OPERADOR, eid, "sé que no corre nada", ahora=AHORA, forzar=True, lanzando_timeout_seg=900)
+    assert _fila(base, eid)["Estado"] == RUN_ABORTED and _ocupados(base) == set()
+    assert _auditoria(base)[-1]["Resultado"] == "forzado"
+
+
+def test_L8_1_the_lanzando_guard_follows_the_configured_timeout(base):
+    eid = _intento(base, cuando=AHORA - timedelta(seconds=120))
+    ops.destrabar(base, OPERADOR, eid, "el Lanzador ya la daría por perdida", ahora=AHORA, lanzando_timeout_seg=60)
+    assert _fila(base, eid)["Estado"] == RUN_ABORTED
+    assert _auditoria(base)[-1]["Resultado"] == "ok"

@@ -9,6 +9,10 @@ terminal, so a callback committed meanwhile wins) and the ``Auditoria`` row. A r
 (role, no reason, unknown id, a terminal or already closed
 row) writes only its audit row and raises :class:`OperacionRechazada`.
 
+A ``LANZANDO`` row younger than ``LANZADOR_LANZANDO_TIMEOUT_SEG`` is refused unless ``forzar``
+(audited ``forzado``): its deploy call may still be in flight, so the equipo may really be running
+a bot and freeing it could start a second one there; after that time the Lanzador itself resolves it.
+
 The close is final: ``RUN_ABORTED`` is terminal, ``FalloSinConfirmar`` is cleared, so neither a
 late callback (recorded in ``CallbacksRecibidos``, ignored), the Conciliador's batches (guarded by
 ``Estado NOT IN (<terminal>)``), the adoption of a deployment for the intent (the revival of
@@ -24,7 +28,7 @@ from typing import Any
 
 from common.database import sentencias
 from common.database.ocupacion import abierta
-from common.execution_states import DESTRABAR, TRANSICIONES, clase, is_terminal
+from common.execution_states import DESTRABAR, LANZANDO, TRANSICIONES, clase, is_terminal
 from common.operaciones import auditoria
 from common.operaciones.auditoria import Actor
 from common.operaciones.programaciones import NoEncontrada, OperacionRechazada, PermisoDenegado
@@ -34,6 +38,8 @@ ROLES_ESCRITURA = ("operador", "administrador")
 #: ``Ejecuciones.MensajeError`` is NVARCHAR(4000).
 MAX_MENSAJE = 4000
 MAX_MOTIVO = 1000
+#: ``LANZADOR_LANZANDO_TIMEOUT_SEG``'s default (the callers pass the configured value).
+LANZANDO_TIMEOUT_DEFECTO_SEG = 900
 
 _COLS = "EjecucionId, DeploymentId, RobotId, EquipoId, Estado, FechaInicio, FechaFin, MensajeError"
 # ruff: noqa: S608 - the statements below are built from constants only (no input is ever formatted in)
@@ -87,12 +93,35 @@ def motivo_de_rechazo(fila: dict | None, ejecucion_id: int, en_historico: bool) 
     return None
 
 
+class EjecucionLanzandose(OperacionRechazada):
+    """The row is a launch that may still be in flight (refused unless forced)."""
+
+
+def lanzando_en_curso(fila: dict, ejecucion_id: int, momento: datetime, timeout_seg: int) -> OperacionRechazada | None:
+    """A refusal when the row is ``LANZANDO`` since less than ``timeout_seg`` (its deploy may be in
+    flight); None otherwise. Pure."""
+    inicio = fila.get("FechaInicio")
+    if fila.get("Estado") != LANZANDO or inicio is None:
+        return None
+    edad = (momento - inicio.replace(tzinfo=None)).total_seconds()
+    if edad >= timeout_seg:
+        return None
+    return EjecucionLanzandose(
+        f"La ejecución {ejecucion_id} está LANZANDO desde hace {max(0, int(edad))} s, menos que "
+        f"LANZADOR_LANZANDO_TIMEOUT_SEG ({timeout_seg} s): su despliegue puede seguir en curso y el equipo "
+        "puede estar ejecutando el bot de verdad; destrabarla lo liberaría para otro lanzamiento. Espere a que "
+        "el Lanzador la resuelva o, si sabe que no hay nada en marcha, fuerce el cierre (--forzar en la línea "
+        "de órdenes, casilla «forzar» en la consola; queda auditado).")
+
+
 def _vista(fila: dict) -> dict[str, Any]:
     return {k: fila.get(k) for k in ("Estado", "FechaFin", "RobotId", "EquipoId", "DeploymentId", "MensajeError")}
 
 
-def destrabar(db: Any, actor: Actor, ejecucion_id: int, motivo: str, *, ahora: datetime) -> dict:
-    """Close the open execution ``ejecucion_id`` as ``RUN_ABORTED`` with the operator's reason.
+def destrabar(db: Any, actor: Actor, ejecucion_id: int, motivo: str, *, ahora: datetime, forzar: bool = False,
+              lanzando_timeout_seg: int = LANZANDO_TIMEOUT_DEFECTO_SEG) -> dict:
+    """Close the open execution ``ejecucion_id`` as ``RUN_ABORTED`` with the operator's reason
+    (``forzar``: also a ``LANZANDO`` row younger than ``lanzando_timeout_seg``, audited ``forzado``).
 
     Returns the row as it is now (``EjecucionId``, ``Estado``, ``FechaFin``, ``EquipoId``,
     ``MensajeError``…). Raises :class:`OperacionRechazada` (audited) when refused."""
@@ -123,6 +152,10 @@ def destrabar(db: Any, actor: Actor, ejecucion_id: int, motivo: str, *, ahora: d
         historico = fila is None and tx.query_one(
             sentencias.sql(tx, "operaciones.ejecucion_historico"), (ejecucion_id,)) is not None
         rechazo = motivo_de_rechazo(fila, ejecucion_id, historico)
+        en_curso = None if rechazo is not None else lanzando_en_curso(fila, ejecucion_id, momento,
+                                                                      lanzando_timeout_seg)
+        if rechazo is None and en_curso is not None and not forzar:
+            rechazo = en_curso
         if rechazo is not None:
             return rechazar(rechazo)
         mensaje = mensaje_destrabada(actor.usuario, texto)
@@ -131,7 +164,8 @@ def destrabar(db: Any, actor: Actor, ejecucion_id: int, motivo: str, *, ahora: d
                 f"La ejecución {ejecucion_id} cambió mientras se destrababa; vuelva a consultarla."))
         despues = {**(antes or {}), "Estado": DESTRABAR, "FechaFin": momento, "MensajeError": mensaje}
         auditoria.registrar(tx, actor, accion="destrabar", entidad=ENTIDAD, entidad_id=ejecucion_id, antes=antes,
-                            despues=despues, resultado=auditoria.OK, ahora=momento)
+                            despues=despues, resultado=auditoria.FORZADO if en_curso else auditoria.OK,
+                            ahora=momento)
         return {"EjecucionId": ejecucion_id, **despues}
 
     resultado = db.run_in_transaction(unidad)

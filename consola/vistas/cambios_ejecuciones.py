@@ -9,6 +9,7 @@ from flask import Blueprint, request
 
 from common.operaciones import ejecuciones as ops
 from common.operaciones.programaciones import NoEncontrada, OperacionRechazada
+from common.utils.config_manager import ajuste
 from consola import web
 from consola.rutas import OPERADOR, ruta
 from consola.vistas import _cambios as c
@@ -23,7 +24,9 @@ def destrabar(ejecucion_id: str | int):
     if len(motivo) > c.MAX_TEXTO:
         raise c.EntradaNoValida(f"El motivo admite como máximo {ops.MAX_MOTIVO} caracteres.")
     try:
-        fila = ops.destrabar(web.db(), c.actor(), ejecucion_id, motivo, ahora=c.ahora())
+        fila = ops.destrabar(web.db(), c.actor(), ejecucion_id, motivo, ahora=c.ahora(),
+                             forzar=request.form.get("forzar") in ("1", "on", "true", "si", "sí"),
+                             lanzando_timeout_seg=int(ajuste(web.contexto().cfg, "LANZADOR_LANZANDO_TIMEOUT_SEG")))
     except OperacionRechazada as exc:
         estado = 404 if isinstance(exc, NoEncontrada) else 409
         return c.rechazado("cambios_destrabar.html", {"EjecucionId": ejecucion_id}, exc.mensaje, estado,
