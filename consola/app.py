@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import logging
 import pkgutil
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,6 +57,7 @@ class Contexto:
     revocadas: seguridad.Revocadas = field(default_factory=seguridad.Revocadas)
     #: Failed sign-ins of names without a local row (LDAP users): name -> (count, locked until).
     fallos_sin_fila: dict = field(default_factory=dict)
+    fallos_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def inactividad_seg(self) -> float:

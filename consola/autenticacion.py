@@ -1,9 +1,11 @@
 """Sign-in (CONSOLE §2): a local user of ``UsuariosConsola`` first, else LDAP/AD when configured.
 
 :func:`autenticar` returns the signed-in user or None; the caller shows one message for every
-refusal (:data:`consola.acceso.MENSAJE_RECHAZO`). Local users: scrypt verification, the counters
-and the lock-out of :func:`consola.acceso.decidir` stored in the row. Names without a local row
-(LDAP users): the same lock-out, kept in memory per name. A name unknown everywhere costs the time
+refusal (:data:`consola.acceso.MENSAJE_RECHAZO`). Local users: a locked account is refused before any
+verification; otherwise scrypt, then the failure is counted by an atomic increment in the row (parallel
+wrong passwords each count, the one reaching the limit locks) and a success is stored only if the row
+is still active and unlocked at that instant. Names without a local row (LDAP users): the same
+lock-out (:func:`consola.acceso.decidir`), kept in memory per name under a lock. A name unknown everywhere costs the time
 of one verification, like a known one.
 """
 
@@ -41,36 +43,49 @@ def autenticar(ctx: Any, usuario: str, clave: str, *, ip: str | None) -> Usuario
 
 
 def _local(ctx: Any, fila: dict, clave: str, ahora: datetime, limites: dict, ip: str | None) -> UsuarioSesion | None:
-    correcta = claves.verificar(clave, fila.get("HashClave"))  # always: same time locked or not
-    decision = acceso.decidir(fila, correcta, ahora, **limites)
     nombre = fila["Usuario"]
-    if decision.aceptado:
-        usuarios.anotar_exito(ctx.db, nombre, ahora=ahora)
+    if acceso.bloqueado(fila, ahora):
+        _anotar_rechazo(nombre, ip, acceso.Decision(acceso.RECHAZADO))  # locked: refused without a verification
+        return None
+    correcta = claves.verificar(clave, fila.get("HashClave")) and bool(fila.get("Activo"))
+    if correcta and usuarios.anotar_exito(ctx.db, nombre, ahora=ahora):  # re-checks active/unlocked atomically
         log.info("Inicio de sesión de «%s» (rol %s, usuario local, IP %s)", nombre, fila["Rol"], ip)
         return UsuarioSesion(nombre, fila["Rol"], fila.get("Nombre"), "local")
-    if decision.intentos is not None:
-        usuarios.anotar_fallo(ctx.db, nombre, decision.intentos, decision.bloqueado_hasta, ip=ip, ahora=ahora)
-    _anotar_rechazo(nombre, ip, decision)
+    if correcta:  # locked (or deactivated) by someone else while the password was being verified
+        _anotar_rechazo(nombre, ip, acceso.Decision(acceso.RECHAZADO))
+        return None
+    despues, bloquea = usuarios.anotar_fallo(ctx.db, nombre, **limites, ip=ip, ahora=ahora)
+    despues = despues or {}
+    _anotar_rechazo(nombre, ip, acceso.Decision(acceso.RECHAZADO, despues.get("IntentosFallidos"),
+                                                despues.get("BloqueadoHasta"), bloquea=bloquea))
     return None
 
 
 def _ldap(ctx: Any, nombre: str, clave: str, ahora: datetime, limites: dict, ip: str | None) -> UsuarioSesion | None:
-    previa = ctx.fallos_sin_fila.get(nombre)
-    fila = {"Activo": True, "IntentosFallidos": previa[0] if previa else 0,
-            "BloqueadoHasta": previa[1] if previa else None}
-    if acceso.bloqueado(fila, ahora):
-        decision = acceso.decidir(fila, False, ahora, **limites)
-        _anotar_rechazo(nombre, ip, decision)
+    with ctx.fallos_lock:
+        bloqueada = acceso.bloqueado(_fila_sin_fila(ctx, nombre), ahora)
+    if bloqueada:
+        _anotar_rechazo(nombre, ip, acceso.Decision(acceso.RECHAZADO))
         return None
     resultado = ctx.ldap.autenticar(nombre, clave)
-    decision = acceso.decidir(fila, resultado is not None, ahora, **limites)
+    with ctx.fallos_lock:  # re-read: parallel attempts of the same name each count once
+        decision = acceso.decidir(_fila_sin_fila(ctx, nombre), resultado is not None, ahora, **limites)
+        if decision.aceptado:
+            ctx.fallos_sin_fila.pop(nombre, None)
+        elif decision.intentos is not None:
+            ctx.fallos_sin_fila[nombre] = (decision.intentos, decision.bloqueado_hasta)
     if decision.aceptado:
-        ctx.fallos_sin_fila.pop(nombre, None)
         log.info("Inicio de sesión de «%s» (rol %s, LDAP, IP %s)", nombre, resultado.rol, ip)
         return UsuarioSesion(nombre, resultado.rol, resultado.nombre, "ldap")
-    ctx.fallos_sin_fila[nombre] = (decision.intentos, decision.bloqueado_hasta)
     _anotar_rechazo(nombre, ip, decision)
     return None
+
+
+def _fila_sin_fila(ctx: Any, nombre: str) -> dict:
+    """The in-memory counters of a name without a local row, shaped like a row (under ctx.fallos_lock)."""
+    previa = ctx.fallos_sin_fila.get(nombre)
+    return {"Activo": True, "IntentosFallidos": previa[0] if previa else 0,
+            "BloqueadoHasta": previa[1] if previa else None}
 
 
 def _anotar_rechazo(nombre: str, ip: str | None, decision: acceso.Decision) -> None:

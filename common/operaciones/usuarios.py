@@ -70,18 +70,26 @@ sentencias.registrar(
     sqlite=("UPDATE UsuariosConsola SET HashClave = ?, Activo = 1, IntentosFallidos = 0, BloqueadoHasta = NULL, "
             "FechaActualizacion = ? WHERE Usuario = ?"),
 )
+# A failure counted atomically in the row (parallel wrong passwords each count): a row still locked
+# is left alone; a lock-out that ran out starts a fresh series; reaching the limit (first ?) sets
+# BloqueadoHasta (second ?). Parameters: limit, locked until, user, now.
+_SUMA = "CASE WHEN BloqueadoHasta IS NULL THEN COALESCE(IntentosFallidos, 0) + 1 ELSE 1 END"
+_FALLO = (f"SET IntentosFallidos = {_SUMA}, BloqueadoHasta = CASE WHEN {_SUMA} >= ? THEN ? ELSE NULL END "
+          "WHERE Usuario = ? AND (BloqueadoHasta IS NULL OR BloqueadoHasta <= ?)")
 sentencias.registrar(
-    "usuarios.anotar_intentos",
-    tsql="UPDATE dbo.UsuariosConsola SET IntentosFallidos = ?, BloqueadoHasta = ? WHERE Usuario = ?",
-    sqlite="UPDATE UsuariosConsola SET IntentosFallidos = ?, BloqueadoHasta = ? WHERE Usuario = ?",
+    "usuarios.sumar_fallo",
+    tsql=f"UPDATE dbo.UsuariosConsola {_FALLO}",
+    sqlite=f"UPDATE UsuariosConsola {_FALLO}",
 )
+# A success is stored only if the row is still active and unlocked at that instant (a lock-out set
+# by a parallel failure while the password was being verified wins). Parameters: now, user, now.
+_EXITO = ("SET IntentosFallidos = 0, BloqueadoHasta = NULL, UltimoAcceso = ? "
+          "WHERE Usuario = ? AND Activo = 1 AND (BloqueadoHasta IS NULL OR BloqueadoHasta <= ?)")
 sentencias.registrar(
     "usuarios.anotar_acceso",
-    tsql=("UPDATE dbo.UsuariosConsola SET IntentosFallidos = 0, BloqueadoHasta = NULL, UltimoAcceso = ? "
-          "WHERE Usuario = ?"),
-    sqlite="UPDATE UsuariosConsola SET IntentosFallidos = 0, BloqueadoHasta = NULL, UltimoAcceso = ? WHERE Usuario = ?",
+    tsql=f"UPDATE dbo.UsuariosConsola {_EXITO}",
+    sqlite=f"UPDATE UsuariosConsola {_EXITO}",
 )
-
 
 def normalizar(usuario: str | None) -> str:
     """The stored form of a user name: stripped and lower-case."""
@@ -216,24 +224,34 @@ def para_login(db: Any, usuario: str) -> dict | None:
     return db.query_one(sentencias.sql(db, "usuarios.consultar"), (normalizar(usuario),))
 
 
-def anotar_fallo(db: Any, usuario: str, intentos: int, bloqueado_hasta: datetime | None, *,
-                 ip: str | None, ahora: datetime) -> None:
-    """Store the failure counter; a new lock-out (``bloqueado_hasta``) is audited with it."""
+def anotar_fallo(db: Any, usuario: str, *, intentos_bloqueo: int, bloqueo_min: int, ip: str | None,
+                 ahora: datetime) -> tuple[dict | None, bool]:
+    """Count one failed sign-in in the row itself (atomic: N parallel failures count N) and return
+    the row after it (None: no such user) and whether this failure started a lock-out. The failure that reaches ``intentos_bloqueo`` locks the
+    account for ``bloqueo_min`` minutes and is audited; failures while locked change nothing."""
     nombre = normalizar(usuario)
+    momento = ahora.replace(tzinfo=None)
+    hasta = bloqueo_hasta(momento, bloqueo_min)
 
-    def unidad(tx: Any) -> None:
-        sentencias.ejecutar(tx, "usuarios.anotar_intentos", (intentos, bloqueado_hasta, nombre))
-        if bloqueado_hasta is not None:
+    def unidad(tx: Any) -> tuple[dict | None, bool]:
+        contadas = sentencias.ejecutar(tx, "usuarios.sumar_fallo", (int(intentos_bloqueo), hasta, nombre, momento))
+        fila = _releer(tx, nombre)
+        bloquea = bool(contadas) and fila is not None and fila.get("BloqueadoHasta") is not None
+        if bloquea:
             auditoria.registrar(tx, Actor(nombre, None, ip), accion="bloquear_cuenta", entidad=ENTIDAD,
                                 entidad_id=nombre, antes=None,
-                                despues={"IntentosFallidos": intentos, "BloqueadoHasta": bloqueado_hasta},
-                                resultado=auditoria.OK, ahora=ahora)
+                                despues={"IntentosFallidos": fila["IntentosFallidos"],
+                                         "BloqueadoHasta": fila["BloqueadoHasta"]},
+                                resultado=auditoria.OK, ahora=momento)
+        return fila, bloquea
 
-    db.run_in_transaction(unidad)
+    return db.run_in_transaction(unidad)
 
 
-def anotar_exito(db: Any, usuario: str, *, ahora: datetime) -> None:
-    sentencias.ejecutar(db, "usuarios.anotar_acceso", (ahora.replace(tzinfo=None), normalizar(usuario)))
+def anotar_exito(db: Any, usuario: str, *, ahora: datetime) -> bool:
+    """Record a sign-in; False when the row is (by now) inactive or locked: the sign-in is refused."""
+    momento = ahora.replace(tzinfo=None)
+    return sentencias.ejecutar(db, "usuarios.anotar_acceso", (momento, normalizar(usuario), momento)) == 1
 
 
 def bloqueo_hasta(ahora: datetime, minutos: int) -> datetime:

@@ -1,0 +1,131 @@
+"""Hardening of the console sign-in (CONSOLE §2) against a real ``python -m consola`` process over
+HTTP: parallel wrong passwords each count (atomic increment) and lock the account at exactly
+``CONSOLA_INTENTOS_BLOQUEO``; a locked account is refused, the right password included, until the
+lock-out ends."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+import requests
+
+from common.operaciones import auditoria, usuarios
+from tests.consola_apoyo import CLAVE, base, config, crear_usuario
+from tests.esperas import esperar
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+SECRETO = "p" * 40
+
+
+def _puerto_libre() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Consola:
+    """A real console process on a fresh SQLite SAM DB with the users lector and operador."""
+
+    def __init__(self, tmp_path: Path, **extra: str) -> None:
+        self.tmp = tmp_path
+        self.db = base(tmp_path, config(tmp_path))
+        for rol in ("lector", "operador"):
+            crear_usuario(self.db, rol, rol)
+        self.puerto = _puerto_libre()
+        self.url = f"http://127.0.0.1:{self.puerto}"
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SQL_", "CONSOLA_", "LOG_", "PYTHONPATH"))}
+        env.update(SQL_SAM_ENGINE="sqlite", SQL_SAM_SQLITE_PATH=str(tmp_path / "sam.db"),
+                   LOG_DIRECTORY=str(tmp_path / "logs"), PYTHONIOENCODING="utf-8", CONSOLA_SECRETO=SECRETO,
+                   CONSOLA_PUERTO=str(self.puerto), CONSOLA_HILOS="8", **extra)
+        self.salida = open(tmp_path / "consola.out", "w", encoding="utf-8")  # noqa: SIM115 - closed in parar()
+        self.proc = subprocess.Popen([sys.executable, "-m", "consola"], env=env, cwd=PROJECT_ROOT,
+                                     stdout=self.salida, stderr=subprocess.STDOUT)
+        esperar(self._sana, 90, que="consola /health 200")
+
+    def _sana(self) -> bool:
+        if self.proc.poll() is not None:
+            raise AssertionError(f"la consola terminó: {(self.tmp / 'consola.out').read_text(encoding='utf-8')}")
+        try:
+            return requests.get(self.url + "/health", timeout=5).status_code == 200
+        except requests.RequestException:
+            return False
+
+    def entrar(self, usuario: str, clave: str) -> requests.Response:
+        """One sign-in with its own session (GET /login for the CSRF token, then POST)."""
+        s = requests.Session()
+        pagina = s.get(self.url + "/login", timeout=60).text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', pagina).group(1)
+        return s.post(self.url + "/login", data={"Usuario": usuario, "Clave": clave, "csrf_token": token},
+                      allow_redirects=False, timeout=60)
+
+    def log(self) -> str:
+        ruta = self.tmp / "logs" / "sam_consola.log"
+        return ruta.read_text(encoding="utf-8") if ruta.exists() else ""
+
+    def parar(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.salida.close()
+        self.db.close_all()
+
+
+def _en_paralelo(n: int, fn) -> list:
+    """``fn()`` from ``n`` threads released together; the results in any order."""
+    barrera = threading.Barrier(n)
+    resultados: list = []
+    candado = threading.Lock()
+
+    def hilo() -> None:
+        barrera.wait(timeout=120)
+        r = fn()
+        with candado:
+            resultados.append(r)
+
+    hilos = [threading.Thread(target=hilo) for _ in range(n)]
+    for h in hilos:
+        h.start()
+    for h in hilos:
+        h.join(timeout=300)
+    assert len(resultados) == n
+    return resultados
+
+
+@pytest.fixture
+def consola(tmp_path):
+    c = Consola(tmp_path, CONSOLA_INTENTOS_BLOQUEO="10", CONSOLA_LOGIN_MAX_POR_MIN="1000")
+    yield c
+    c.parar()
+
+
+@pytest.mark.system
+def test_parallel_wrong_passwords_each_count_and_lock_at_exactly_the_limit(consola):
+    mal = lambda: consola.entrar("operador", "mala-clave-123").status_code  # noqa: E731
+    assert _en_paralelo(10, mal) == [401] * 10
+    fila = usuarios.consultar(consola.db, "operador")
+    assert fila["IntentosFallidos"] == 10 and fila["BloqueadoHasta"] is not None
+    # ten more in parallel while locked: refused, nothing counted, the lock-out not moved
+    assert _en_paralelo(10, mal) == [401] * 10
+    despues = usuarios.consultar(consola.db, "operador")
+    assert despues["IntentosFallidos"] == 10 and despues["BloqueadoHasta"] == fila["BloqueadoHasta"]
+    bloqueos = [f for f in auditoria.de_entidad(consola.db, "UsuariosConsola") if f["Accion"] == "bloquear_cuenta"]
+    assert len(bloqueos) == 1
+    # locked: the right password is refused too
+    assert consola.entrar("operador", CLAVE).status_code == 401
+    assert consola.entrar("lector", CLAVE).status_code == 303  # another account is not affected
+    # the lock-out runs out (moved into the past): the right password signs in and the count restarts
+    consola.db.execute("UPDATE UsuariosConsola SET BloqueadoHasta = '2000-01-01 00:00:00.000000' "
+                       "WHERE Usuario = 'operador'")
+    assert consola.entrar("operador", CLAVE).status_code == 303
+    assert usuarios.consultar(consola.db, "operador")["IntentosFallidos"] == 0
