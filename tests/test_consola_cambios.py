@@ -105,7 +105,7 @@ def test_L7_4_an_administrador_may_force_an_overlap(entorno):
 
 
 def test_a_schedule_is_edited_deactivated_activated_and_deleted(entorno):
-    app, db, _ = entorno
+    app, db, clock = entorno
     c = cliente(app, "operador")
     enviar(c, "/programaciones", ciclica())
     (p,) = programaciones(db)
@@ -114,12 +114,58 @@ def test_a_schedule_is_edited_deactivated_activated_and_deleted(entorno):
                                              "version": str(version)})
     assert r.status_code == 303, texto(r)
     assert str(programaciones(db)[0]["HoraInicio"]).startswith("08:30")
-    assert enviar(c, f"/programaciones/{pid}", {"accion": "desactivar"}).status_code == 303
-    assert programaciones(db)[0]["Activo"] == 0
-    assert enviar(c, f"/programaciones/{pid}", {"accion": "activar"}).status_code == 303
+
+    def actual() -> str:
+        return str(programaciones(db)[0]["FechaActualizacion"])
+
+    for accion, activo in (("desactivar", 0), ("activar", 1)):
+        clock.advance(seconds=2)
+        assert enviar(c, f"/programaciones/{pid}", {"accion": accion, "version": actual()}).status_code == 303
+        assert programaciones(db)[0]["Activo"] == activo
+    # D1: every action needs the version; without it nothing is done
+    for accion in ("modificar", "activar", "desactivar", "eliminar"):
+        r = enviar(c, f"/programaciones/{pid}", {**ciclica(), "accion": accion})
+        assert r.status_code == 400 and "Falta el campo version" in texto(r), accion
     assert programaciones(db)[0]["Activo"] == 1
-    assert enviar(c, f"/programaciones/{pid}", {"accion": "eliminar"}).status_code == 303
+    assert enviar(c, f"/programaciones/{pid}", {"accion": "eliminar", "version": actual()}).status_code == 303
     assert programaciones(db) == [] and db.query("SELECT * FROM Asignaciones") == []
+
+
+def test_D1_a_delete_or_deactivation_with_a_stale_version_is_refused_audited_and_deletes_nothing(entorno):
+    app, db, clock = entorno
+    a, b = cliente(app, "operador"), cliente(app, "administrador")
+    enviar(a, "/programaciones", ciclica())
+    (p,) = programaciones(db)
+    pid, vista = p["ProgramacionId"], str(p["FechaActualizacion"])
+    clock.advance(seconds=5)
+    assert enviar(b, f"/programaciones/{pid}", {**ciclica(HoraInicio="09:15"), "accion": "modificar",
+                                                "version": vista}).status_code == 303
+    for accion in ("eliminar", "desactivar"):
+        r = enviar(a, f"/programaciones/{pid}", {"accion": accion, "version": vista})
+        assert r.status_code == 409, (accion, texto(r))
+        assert "después de que usted la leyera" in texto(r) and "no se ha guardado nada" in texto(r)
+        assert ("HoraInicio: 09:15" if accion == "eliminar" else "Activo: no / sí") in texto(r), accion
+    (p,) = programaciones(db)
+    assert p["Activo"] == 1 and str(p["HoraInicio"]).startswith("09:15")
+    filas = auditoria.de_entidad(db, "Programaciones")
+    assert [(f["Accion"], f["Resultado"]) for f in filas][-2:] == [("eliminar", "conflicto"), ("desactivar", "conflicto")]
+
+
+def test_D3_a_schedule_edit_sent_twice_applies_once_and_answers_ya_aplicado(entorno):
+    app, db, clock = entorno
+    c = cliente(app, "operador")
+    enviar(c, "/programaciones", ciclica())
+    (p,) = programaciones(db)
+    pid, vista = p["ProgramacionId"], str(p["FechaActualizacion"])
+    formulario = {**ciclica(HoraInicio="08:30"), "accion": "modificar", "version": vista}
+    clock.advance(seconds=3)
+    assert enviar(c, f"/programaciones/{pid}", formulario).status_code == 303
+    antes = len(auditoria.de_entidad(db, "Programaciones"))
+    clock.advance(seconds=3)
+    r = enviar(c, f"/programaciones/{pid}", formulario, headers={"Accept": "application/json"})
+    assert r.status_code == 200 and r.get_json()["resultado"] == "ya_aplicado", r.get_data(as_text=True)
+    assert "Ya aplicado" in r.get_json()["mensaje"]
+    assert len(auditoria.de_entidad(db, "Programaciones")) == antes  # nothing written
 
 
 def test_a_stale_version_is_refused_showing_what_changed(entorno):
@@ -155,7 +201,7 @@ def test_malformed_schedule_fields_are_a_400_and_nothing_is_written(entorno, dat
 def test_an_unknown_schedule_or_action(entorno):
     app, _, _ = entorno
     c = cliente(app, "operador")
-    assert enviar(c, "/programaciones/999", {"accion": "desactivar"}).status_code == 404
+    assert enviar(c, "/programaciones/999", {"accion": "desactivar", "version": "2026-03-02 10:00:00.000"}).status_code == 404
     assert enviar(c, "/programaciones/999", {"accion": "borrar-todo"}).status_code == 400
 
 
@@ -336,7 +382,7 @@ def test_two_sessions_editing_one_robot_the_second_is_refused_showing_what_chang
 def test_bad_robot_values_are_refused_and_nothing_written(entorno, datos, estado):
     app, db, _ = entorno
     antes = _robot(db)
-    r = enviar(cliente(app, "operador"), "/robots/1", datos)
+    r = enviar(cliente(app, "operador"), "/robots/1", {"version": str(antes["FechaActualizacion"]), **datos})
     assert r.status_code == estado, texto(r)
     assert _robot(db) == antes
 
@@ -344,7 +390,7 @@ def test_bad_robot_values_are_refused_and_nothing_written(entorno, datos, estado
 def test_robot_and_equipo_ids_must_exist_and_be_numeric(entorno):
     app, _, _ = entorno
     c = cliente(app, "operador")
-    assert enviar(c, "/robots/999", {"MinEquipos": "1"}).status_code == 404
+    assert enviar(c, "/robots/999", {"MinEquipos": "1", "version": "2026-03-02 10:00:00.000"}).status_code == 404
     assert enviar(c, "/robots/abc", {"MinEquipos": "1"}).status_code == 400
     assert enviar(c, "/equipos/abc", {"Activo_SAM": "1"}).status_code == 400
 

@@ -131,7 +131,15 @@ def test_B11_an_administrador_creates_renames_deactivates_and_deletes_a_pool(ent
     assert enviar(c, "/pools", {"accion": "cambiar", "PoolId": str(pool["PoolId"]), "version": version,
                                 "Activo": "0"}).status_code == 303
     assert _pool(db, "Finanzas y pagos")["Activo"] == 0
-    assert enviar(c, "/pools", {"accion": "eliminar", "PoolId": str(pool["PoolId"])}).status_code == 303
+    # D1: a delete needs the version and refuses a stale one (audited 'conflicto'), deleting nothing
+    r = enviar(c, "/pools", {"accion": "eliminar", "PoolId": str(pool["PoolId"])})
+    assert r.status_code == 400 and "Falta el campo version" in texto(r)
+    r = enviar(c, "/pools", {"accion": "eliminar", "PoolId": str(pool["PoolId"]), "version": "2000-01-01 00:00:00.000"})
+    assert r.status_code == 409 and "Activo: no" in texto(r) and _pool(db, "Finanzas y pagos") is not None
+    assert auditoria.de_entidad(db, "Pools")[-1]["Resultado"] == "conflicto"
+    version = texto(c.get("/pools")).split('name="version" value="')[1].split('"')[0]
+    assert enviar(c, "/pools", {"accion": "eliminar", "PoolId": str(pool["PoolId"]),
+                                "version": version}).status_code == 303
     assert db.query_one("SELECT COUNT(*) AS n FROM Pools")["n"] == 0
 
 
@@ -140,10 +148,14 @@ def test_B11_robots_and_equipos_move_in_and_out_of_a_pool_and_a_full_pool_is_not
     c = cliente(app, "administrador")
     enviar(c, "/pools", {"accion": "crear", "Nombre": "Norte"})
     pid = str(_pool(db, "Norte")["PoolId"])
+    version = str(_pool(db, "Norte")["FechaActualizacion"])
     r = enviar(c, "/pools", {"accion": "mover", "PoolId": pid, "RobotId": "1", "EquipoId": "10, 11"})
+    assert r.status_code == 400 and "Falta el campo version" in texto(r)  # D1: into a pool, its version
+    r = enviar(c, "/pools", {"accion": "mover", "PoolId": pid, f"version_{pid}": version, "RobotId": "1",
+                             "EquipoId": "10, 11"})
     assert r.status_code == 303
     assert [f["PoolId"] for f in db.query("SELECT PoolId FROM Equipos ORDER BY EquipoId")] == [int(pid)] * 2
-    r = enviar(c, "/pools", {"accion": "eliminar", "PoolId": pid})
+    r = enviar(c, "/pools", {"accion": "eliminar", "PoolId": pid, "version": version})
     assert r.status_code == 409 and "no está vacío" in texto(r)
     assert enviar(c, "/pools", {"accion": "mover", "PoolId": "", "RobotId": "1", "EquipoId": "10,11"}).status_code == 303
     assert db.query_one("SELECT PoolId FROM Robots WHERE RobotId = 1")["PoolId"] is None
@@ -155,7 +167,7 @@ def test_B11_robots_and_equipos_move_in_and_out_of_a_pool_and_a_full_pool_is_not
     ({"accion": "cambiar", "PoolId": "1"}, 400),
     ({"accion": "cambiar", "PoolId": "abc", "Nombre": "x"}, 400),
     ({"accion": "mover", "PoolId": "1"}, 400),
-    ({"accion": "mover", "PoolId": "77", "RobotId": "1"}, 404),
+    ({"accion": "mover", "PoolId": "77", "RobotId": "1", "version": "2026-03-02 10:00:00.000"}, 404),
     ({"accion": "borrar_todo"}, 400),
 ])
 def test_bad_pool_requests_are_refused_and_nothing_written(entorno, datos, estado):

@@ -23,7 +23,8 @@ One call is one transaction (``run_in_transaction``, retried whole on a deadlock
 7. the UPDATE of every operator-owned column plus ``FechaActualizacion`` (the new version), and
    the ``ok`` audit row with the changed columns before and after.
 
-``version=None`` skips step 4 (the command line without ``--version``: last writer wins).
+``version=None`` skips step 4: only the command line may omit it (``--version-leida`` is optional
+for scripts: last writer wins); every console form must carry it (400 otherwise).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from common.operaciones.programaciones import (
     PermisoDenegado,
     VersionCambiada,
 )
+from common.utils.enteros import MAX_INT_SQL, entero_ascii
 
 APLICADO, YA_APLICADO, SIN_CAMBIOS = "aplicado", "ya_aplicado", "sin_cambios"
 BOOL, ENTERO, ENTERO_NULO, TEXTO, TEXTO_NULO = "bool", "entero", "entero_nulo", "texto", "texto_nulo"
@@ -122,11 +124,12 @@ def convertir(nombre: str, tipo: str, valor: Any) -> Any:
         return None
     if isinstance(valor, bool):
         raise ValueError(f"{nombre} debe ser un número entero, no {valor!r}")
-    try:
-        return int(valor) if isinstance(valor, int) else int(texto, 10)
-    except ValueError:
+    numero = valor if isinstance(valor, int) else entero_ascii(str(valor))  # ASCII digits only: not "²", "+1"
+    if numero is None or not -MAX_INT_SQL - 1 <= numero <= MAX_INT_SQL:
         vacio = " o vacío" if tipo == ENTERO_NULO else ""
-        raise ValueError(f"{nombre} debe ser un número entero{vacio}, no {valor!r}") from None
+        raise ValueError(f"{nombre} debe ser un número entero{vacio} entre {-MAX_INT_SQL - 1} y {MAX_INT_SQL}, "
+                         f"no {valor!r}")
+    return numero
 
 
 @dataclass(frozen=True)
@@ -305,7 +308,8 @@ def ejecutar(db: Any, intento: Intento, roles: tuple[str, ...], que: str, trabaj
         else:
             rechazo = trabajo(tx)
         if isinstance(rechazo, OperacionRechazada):
-            intento.auditar(tx, auditoria.RECHAZADO, Motivo=rechazo.mensaje)
+            estado = auditoria.CONFLICTO if isinstance(rechazo, VersionCambiada) else auditoria.RECHAZADO
+            intento.auditar(tx, estado, Motivo=rechazo.mensaje)
         return rechazo
 
     resultado = db.run_in_transaction(unidad)

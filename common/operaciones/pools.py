@@ -214,7 +214,8 @@ def _version_vieja(intento: Intento, pool: Mapping[str, Any], version: datetime 
     fecha = pool.get("FechaActualizacion")
     if version is None or (fecha is not None and marca(version) == marca(fecha)):
         return None
-    actuales = "; ".join(f"{k}: {edicion._mostrar(pool.get(k))}" for k in ("Nombre", "Descripcion", "Activo"))
+    vista = {**pool, "Activo": bool(pool.get("Activo"))}
+    actuales = "; ".join(f"{k}: {edicion._mostrar(vista.get(k))}" for k in ("Nombre", "Descripcion", "Activo"))
     rechazo = edicion.ConflictoDeVersion(
         f"El pool {pool['Nombre']} (id {pool['PoolId']}) cambió después de que usted lo leyera (versión leída "
         f"{edicion.texto_version(version)}, versión actual {edicion.texto_version(fecha)}); no se ha hecho nada. "

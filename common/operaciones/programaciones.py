@@ -449,7 +449,8 @@ def _ejecutar(db: Any, intento: _Intento, trabajo: Any) -> Any:
         else:
             rechazo = trabajo(tx)
         if isinstance(rechazo, OperacionRechazada):
-            intento.auditar(tx, auditoria.RECHAZADO, Motivo=rechazo.mensaje)
+            estado = auditoria.CONFLICTO if isinstance(rechazo, VersionCambiada) else auditoria.RECHAZADO
+            intento.auditar(tx, estado, Motivo=rechazo.mensaje)
         return rechazo
 
     resultado = db.run_in_transaction(unidad)
@@ -593,12 +594,10 @@ def modificar(db: Any, actor: Actor, programacion_id: int, cambios: Mapping[str,
         intento.antes = {**_vista(actual), "FechaActualizacion": fecha}
         if desconocidas:
             return ProgramacionInvalida([f"columnas que no se pueden cambiar: {', '.join(desconocidas)}"])
-        if version is not None and fecha is not None and _marca(version) != _marca(fecha):
-            return VersionCambiada(
-                f"La programación {programacion_id} cambió el {fecha:%Y-%m-%d %H:%M:%S} después de que usted la "
-                "leyera; vuelva a abrirla: no se ha guardado nada."
-            )
         nueva = normalizar(Programacion.desde_fila(_fusionar(actual, cambios)))
+        if _vieja(version, fecha):  # stale: applied once already, or refused naming what differs
+            return ya_aplicada(actual) if nueva == actual else version_cambiada(
+                programacion_id, version, fecha, actual, nueva)
         intento.despues = _vista(nueva)
         cambia_fecha = nueva.FechaEspecifica != actual.FechaEspecifica
         problemas = problemas_al_escribir(nueva, ahora, nueva_fecha=cambia_fecha)
@@ -634,18 +633,20 @@ def _guardar(tx: Any, intento: _Intento, nueva: Programacion, *, forzar: bool) -
     return nueva
 
 
-def activar(db: Any, actor: Actor, programacion_id: int, *, ahora: datetime, forzar: bool = False) -> Programacion:
+def activar(db: Any, actor: Actor, programacion_id: int, *, ahora: datetime, forzar: bool = False,
+            version: datetime | None = None) -> Programacion:
     """Reactivate a schedule (checked for overlaps like a new one)."""
-    return _cambiar_activo(db, actor, programacion_id, True, ahora=ahora, forzar=forzar)
+    return _cambiar_activo(db, actor, programacion_id, True, ahora=ahora, forzar=forzar, version=version)
 
 
-def desactivar(db: Any, actor: Actor, programacion_id: int, *, ahora: datetime) -> Programacion:
+def desactivar(db: Any, actor: Actor, programacion_id: int, *, ahora: datetime,
+               version: datetime | None = None) -> Programacion:
     """Deactivate a schedule: the Lanzador stops launching it; its row and equipos are kept."""
-    return _cambiar_activo(db, actor, programacion_id, False, ahora=ahora, forzar=False)
+    return _cambiar_activo(db, actor, programacion_id, False, ahora=ahora, forzar=False, version=version)
 
 
 def _cambiar_activo(db: Any, actor: Actor, programacion_id: int, activo: bool, *, ahora: datetime,
-                    forzar: bool) -> Programacion:
+                    forzar: bool, version: datetime | None = None) -> Programacion:
     intento = _Intento(actor, "activar" if activo else "desactivar", ahora, entidad_id=programacion_id)
 
     def trabajo(tx: Any) -> Any:
@@ -653,9 +654,12 @@ def _cambiar_activo(db: Any, actor: Actor, programacion_id: int, activo: bool, *
         if leida is None:
             return NoEncontrada(f"La programación {programacion_id} no existe.")
         actual = leida[0]
-        intento.antes = _vista(actual)
+        intento.antes = {**_vista(actual), "FechaActualizacion": leida[1]}
         nueva = replace(actual, Activo=activo)
         intento.despues = _vista(nueva)
+        if _vieja(version, leida[1]):
+            return ya_aplicada(actual) if nueva == actual else version_cambiada(
+                programacion_id, version, leida[1], actual, nueva)
         if activo and validar(nueva):
             return ProgramacionInvalida(validar(nueva))
         if not activo or actual.Activo:
@@ -673,7 +677,7 @@ def _cambiar_activo(db: Any, actor: Actor, programacion_id: int, activo: bool, *
     return _ejecutar(db, intento, trabajo)
 
 
-def eliminar(db: Any, actor: Actor, programacion_id: int, *, ahora: datetime) -> None:
+def eliminar(db: Any, actor: Actor, programacion_id: int, *, ahora: datetime, version: datetime | None = None) -> None:
     """Delete a schedule and the assignments that serve only it (``ProgramacionId`` = its id);
     shared assignments (NULL) stay for the robot's other schedules."""
     intento = _Intento(actor, "eliminar", ahora, entidad_id=programacion_id)
@@ -684,10 +688,54 @@ def eliminar(db: Any, actor: Actor, programacion_id: int, *, ahora: datetime) ->
             return NoEncontrada(f"La programación {programacion_id} no existe.")
         equipos = [f["EquipoId"] for f in tx.query(sentencias.sql(tx, "programaciones.equipos_de"),
                                                    (programacion_id, leida[0].RobotId))]
-        intento.antes = _vista(leida[0], equipos)
+        intento.antes = {**_vista(leida[0], equipos), "FechaActualizacion": leida[1]}
+        if _vieja(version, leida[1]):
+            return version_cambiada(programacion_id, version, leida[1], leida[0], None)
         sentencias.ejecutar(tx, "programaciones.quitar_asignaciones", (programacion_id,))
         sentencias.ejecutar(tx, "programaciones.eliminar", (programacion_id,))
         intento.auditar(tx, auditoria.OK)
         return None
 
     _ejecutar(db, intento, trabajo)
+
+
+# --------------------------------------------------------------------------------------------
+# Optimistic concurrency of every schedule write (CONSOLE §4)
+# --------------------------------------------------------------------------------------------
+class ProgramacionYaAplicada(Programacion):
+    """What :func:`modificar`, :func:`activar` and :func:`desactivar` return when the version was
+    stale but the row already holds what was sent (a form sent twice): nothing was written."""
+
+
+def ya_aplicada(actual: Programacion) -> ProgramacionYaAplicada:
+    return ProgramacionYaAplicada(**{f: getattr(actual, f) for f in actual.__dataclass_fields__})
+
+
+def _vieja(version: datetime | None, fecha: datetime | None) -> bool:
+    """Whether the caller's ``version`` is not the row's ``FechaActualizacion`` (None: not checked)."""
+    return version is not None and (fecha is None or _marca(version) != _marca(fecha))
+
+
+def _texto(valor: Any) -> str:
+    if valor is None or valor == "":
+        return "(vacío)"
+    if isinstance(valor, bool):
+        return "sí" if valor else "no"
+    return valor.strftime("%H:%M") if hasattr(valor, "hour") and not hasattr(valor, "year") else str(valor)
+
+
+def version_cambiada(programacion_id: int, version: datetime, fecha: datetime | None, actual: Programacion,
+                     enviada: Programacion | None) -> VersionCambiada:
+    """The stale-version refusal (pure): for an edit, each column where what was sent differs from
+    the row now (yours / now); for a delete, the row as it is now."""
+    ahora_fila, mia = actual.como_fila(), (enviada.como_fila() if enviada else None)
+    cabecera = (f"La programación {programacion_id} cambió después de que usted la leyera (versión leída "
+                f"{_marca(version):%Y-%m-%d %H:%M:%S.%f}"[:-3] + ", versión actual "
+                + (f"{_marca(fecha):%Y-%m-%d %H:%M:%S.%f}"[:-3] if fecha else "(ninguna)")
+                + "); no se ha guardado nada. Vuelva a abrirla y repita el cambio.")
+    if mia is not None:
+        lineas = [f"- {c}: {_texto(mia.get(c))} / {_texto(ahora_fila.get(c))}" for c in _DEF
+                  if mia.get(c) != ahora_fila.get(c)]
+        return VersionCambiada(cabecera + " Diferencias (campo: su valor / valor actual):\n" + "\n".join(lineas))
+    lineas = [f"- {c}: {_texto(ahora_fila.get(c))}" for c in _DEF if ahora_fila.get(c) not in (None, "")]
+    return VersionCambiada(cabecera + " Valores actuales:\n" + "\n".join(lineas))

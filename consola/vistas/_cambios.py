@@ -14,6 +14,8 @@ from flask import flash, jsonify, redirect, request
 from werkzeug.exceptions import BadRequest
 
 from common.operaciones.auditoria import Actor
+from common.utils.enteros import MAX_INT_SQL as MAX_ENTERO
+from common.utils.enteros import entero_ascii
 from consola import web
 
 #: Longest text a form field may carry (bigger bodies are cut by MAX_CONTENT_LENGTH anyway).
@@ -54,29 +56,33 @@ def texto(nombre: str, *, obligatorio: bool = False, maximo: int = MAX_TEXTO) ->
 
 def entero(nombre: str, *, obligatorio: bool = False, minimo: int | None = None,
            maximo: int | None = None) -> int | None:
-    valor = texto(nombre, obligatorio=obligatorio, maximo=20)
+    """A whole number in ASCII digits (:func:`entero_ascii`), within ``minimo``..``maximo`` and never
+    beyond SQL Server's INT (a bigger value would fail in the DB, not here)."""
+    valor = texto(nombre, obligatorio=obligatorio, maximo=50)
     if valor is None:
         return None
-    try:
-        numero = int(valor)
-    except ValueError:
-        raise EntradaNoValida(f"El campo {nombre} debe ser un número entero (se recibió '{valor[:20]}').") from None
-    if (minimo is not None and numero < minimo) or (maximo is not None and numero > maximo):
-        raise EntradaNoValida(f"El campo {nombre} debe estar entre {minimo} y {maximo} (se recibió {numero}).")
+    numero = entero_ascii(request.form.get(nombre) or "")  # the raw value: " 1" is not a number either
+    if numero is None:
+        raise EntradaNoValida(f"El campo {nombre} debe ser un número entero (se recibió '{valor[:20]}').")
+    bajo = -MAX_ENTERO - 1 if minimo is None else max(minimo, -MAX_ENTERO - 1)
+    alto = MAX_ENTERO if maximo is None else min(maximo, MAX_ENTERO)
+    if not bajo <= numero <= alto:
+        raise EntradaNoValida(f"El campo {nombre} debe estar entre {bajo} y {alto} (se recibió {numero}).")
     return numero
 
 
 def enteros(nombre: str) -> list[int]:
-    """Every value of a repeated field (e.g. the equipos of a schedule), as integers."""
-    out = []
-    for valor in request.form.getlist(nombre):
-        valor = valor.strip()
-        if not valor:
-            continue
-        if not valor.isdigit() or len(valor) > 12:
-            raise EntradaNoValida(f"El campo {nombre} debe llevar identificadores numéricos (se recibió '{valor[:20]}').")
-        out.append(int(valor))
-    return out
+    """Every value of a repeated field (e.g. the equipos of a schedule), as ids (1..INT)."""
+    return [id_de_campo(nombre, valor) for valor in request.form.getlist(nombre) if valor.strip()]
+
+
+def id_de_campo(nombre: str, valor: str) -> int:
+    """One id a form field carries: ASCII digits, 1..SQL Server's INT, else a Spanish 400."""
+    numero = entero_ascii(valor)
+    if numero is None or not 1 <= numero <= MAX_ENTERO:
+        raise EntradaNoValida(f"El campo {nombre} debe llevar identificadores numéricos entre 1 y {MAX_ENTERO} "
+                              f"(se recibió '{valor[:20]}').")
+    return numero
 
 
 def casilla(nombre: str) -> bool:
@@ -141,6 +147,16 @@ def version(nombre: str = "version") -> datetime | None:
         raise EntradaNoValida("El campo version no es válido; vuelva a abrir el formulario.") from None
 
 
+def version_obligatoria(nombre: str = "version") -> datetime:
+    """The row version a console form MUST carry to edit, delete, activate or move a versioned row
+    (CONSOLE §4: without it a save would overwrite blindly). Missing or malformed → 400."""
+    valor = version(nombre)
+    if valor is None:
+        raise EntradaNoValida("Falta el campo version (la FechaActualizacion de la fila que se leyó): vuelva a "
+                              "abrir el formulario; sin versión no se guarda nada.")
+    return valor
+
+
 def version_texto(valor: Any) -> str:
     """The hidden ``version`` field's value for a row's ``FechaActualizacion``."""
     if valor is None:
@@ -166,6 +182,8 @@ def rechazado(plantilla: str, datos: dict[str, Any], mensaje: str, estado: int =
 
 def identificador(valor: str) -> int:
     """A row id from the URL (``/robots/<id>``): a positive integer, else 400."""
-    if not valor.isdigit() or len(valor) > 12 or int(valor) < 1:
-        raise EntradaNoValida(f"Identificador no válido: '{valor[:20]}' (se esperaba un número).")
-    return int(valor)
+    numero = entero_ascii(valor)
+    if numero is None or not 1 <= numero <= MAX_ENTERO:
+        raise EntradaNoValida(f"Identificador no válido: '{valor[:20]}' (se esperaba un número entre 1 y "
+                              f"{MAX_ENTERO}).")
+    return numero

@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Blueprint, request
 
-from common.operaciones import edicion, pools
+from common.operaciones import pools
 from common.operaciones.programaciones import NoEncontrada, OperacionRechazada
 from consola import consultas, web
 from consola.rutas import ADMINISTRADOR, ruta
@@ -38,10 +38,8 @@ def _cambios() -> dict[str, Any]:
 
 
 def _version():
-    try:
-        return edicion.leer_version(request.form.get("version"))
-    except ValueError as exc:
-        raise c.EntradaNoValida(f"El campo version no es válido: {exc}.") from None
+    """The form's ``version`` of the pool: required to change, delete or move into it."""
+    return c.version_obligatoria()
 
 
 def _operar(que: str) -> Any:
@@ -53,11 +51,13 @@ def _operar(que: str) -> Any:
         pool_id = _pool_id()
         return pools.cambiar(db, actor, pool_id, _cambios(), ahora=ahora, version=_version())
     if que == "eliminar":
-        return pools.eliminar(db, actor, _pool_id(), ahora=ahora)
+        return pools.eliminar(db, actor, _pool_id(), ahora=ahora, version=_version())
     robots, equipos = ids("RobotId"), ids("EquipoId")
     if not robots and not equipos:
         raise c.EntradaNoValida("Indique al menos un robot (RobotId) o un equipo (EquipoId).")
-    return pools.mover(db, actor, _pool_id(obligatorio=False), robots=robots, equipos=equipos, ahora=ahora)
+    destino = _pool_id(obligatorio=False)
+    return pools.mover(db, actor, destino, robots=robots, equipos=equipos, ahora=ahora,
+                       version=None if destino is None else (c.version(f"version_{destino}") or _version()))
 
 
 @ruta(bp, "/pools", rol=ADMINISTRADOR, metodos=("POST",), endpoint="pools_guardar")

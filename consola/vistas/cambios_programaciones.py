@@ -3,9 +3,9 @@ delete) — CONSOLE §3, BEHAVIOUR L7.4. Thin: the form is parsed here, every ru
 :mod:`common.operaciones.programaciones` (validation, overlap with the conflict list, forcing only
 by an administrador, optimistic concurrency on ``version``, audit).
 
-Double submission: a second identical create overlaps the first on the same equipos and is
-refused; an edit carries ``version`` (``FechaActualizacion``), so a resubmitted edit is refused as
-stale.
+Every edit, activation, deactivation and delete carries ``version`` (``FechaActualizacion``;
+missing → 400): a stale one is refused naming what differs, and a resubmitted edit whose values
+the row already holds answers "Ya aplicado".
 """
 
 from __future__ import annotations
@@ -105,13 +105,15 @@ def cambiar(programacion_id: str | int):
     try:
         if accion == "modificar":
             valores = definicion()
-            ops.modificar(db, actor, programacion_id, valores, ahora=ahora, version=c.version(), forzar=_forzar())
+            hecha = ops.modificar(db, actor, programacion_id, valores, ahora=ahora, version=c.version_obligatoria(),
+                                  forzar=_forzar())
         elif accion == "activar":
-            ops.activar(db, actor, programacion_id, ahora=ahora, forzar=_forzar())
+            hecha = ops.activar(db, actor, programacion_id, ahora=ahora, forzar=_forzar(),
+                                version=c.version_obligatoria())
         elif accion == "desactivar":
-            ops.desactivar(db, actor, programacion_id, ahora=ahora)
+            hecha = ops.desactivar(db, actor, programacion_id, ahora=ahora, version=c.version_obligatoria())
         else:
-            ops.eliminar(db, actor, programacion_id, ahora=ahora)
+            hecha = ops.eliminar(db, actor, programacion_id, ahora=ahora, version=c.version_obligatoria())
     except ops.NoEncontrada as exc:
         return c.rechazado(PLANTILLA, {}, exc.mensaje, 404, **_formulario(accion=accion, id=programacion_id))
     except ops.OperacionRechazada as exc:
@@ -120,6 +122,9 @@ def cambiar(programacion_id: str | int):
         return c.rechazado(PLANTILLA, {"conflictos": _conflictos(exc, programacion_id), "cambios": cambios}, exc.mensaje, 409,
                            **_formulario(accion=accion, id=programacion_id,
                                          version_actual=c.version_texto(actual and actual["FechaActualizacion"])))
+    if isinstance(hecha, ops.ProgramacionYaAplicada):
+        return c.hecho(f"Ya aplicado: la programación {programacion_id} ya tiene esos valores; no se ha cambiado "
+                       "nada.", "/programaciones", ProgramacionId=programacion_id, resultado="ya_aplicado")
     hechos = {"modificar": "guardada", "activar": "activada", "desactivar": "desactivada", "eliminar": "eliminada"}
     return c.hecho(f"Programación {programacion_id} {hechos[accion]}.", "/programaciones",
                    ProgramacionId=programacion_id)

@@ -35,10 +35,8 @@ def _cambios(campos: dict[str, str]) -> dict[str, Any]:
 
 
 def _version():
-    try:
-        return edicion.leer_version(request.form.get("version"))
-    except ValueError as exc:
-        raise c.EntradaNoValida(f"El campo version no es válido: {exc}.") from None
+    """The form's ``version``: required (a console edit without it would be last-writer-wins)."""
+    return c.version_obligatoria()
 
 
 def _diferencias(exc: OperacionRechazada) -> list[dict[str, Any]]:
