@@ -7,6 +7,11 @@ wrong passwords each count, the one reaching the limit locks) and a success is s
 is still active and unlocked at that instant. Names without a local row (LDAP users): the same
 lock-out (:func:`consola.acceso.decidir`), kept in memory per name under a lock. A name unknown everywhere costs the time
 of one verification, like a known one.
+
+Logs: a name with control characters or longer than a user name is refused before anything else
+(the same generic refusal); a refused name is logged only when it is a known user or has the form of
+a user name, else as ``(usuario no reconocido)`` (a password typed in the user field never reaches
+the log).
 """
 
 from __future__ import annotations
@@ -27,7 +32,11 @@ MAX_USUARIO, MAX_CLAVE = usuarios.MAX_USUARIO, claves.MAX_LARGO
 
 def autenticar(ctx: Any, usuario: str, clave: str, *, ip: str | None) -> UsuarioSesion | None:
     nombre = usuarios.normalizar(usuario)
-    if not nombre or not clave or len(nombre) > MAX_USUARIO or len(clave) > MAX_CLAVE:
+    if not usuarios.nombre_de_login_aceptable(usuario):
+        log.info("Inicio de sesión rechazado para «%s» (IP %s)", usuarios.NO_RECONOCIDO, ip)
+        return None
+    if not clave or len(clave) > MAX_CLAVE:
+        log.info("Inicio de sesión rechazado para «%s» (IP %s)", usuarios.para_log(nombre), ip)
         return None
     ahora = ctx.clock.now_local()
     limites = {"intentos_bloqueo": int(ajuste(ctx.cfg, "CONSOLA_INTENTOS_BLOQUEO")),
@@ -37,7 +46,7 @@ def autenticar(ctx: Any, usuario: str, clave: str, *, ip: str | None) -> Usuario
         return _local(ctx, fila, clave, ahora, limites, ip)
     if ctx.ldap is None:
         claves.verificar_señuelo(clave)
-        log.info("Inicio de sesión rechazado para «%s» (IP %s)", nombre, ip)
+        log.info("Inicio de sesión rechazado para «%s» (IP %s)", usuarios.para_log(nombre), ip)
         return None
     return _ldap(ctx, nombre, clave, ahora, limites, ip)
 
@@ -65,7 +74,7 @@ def _ldap(ctx: Any, nombre: str, clave: str, ahora: datetime, limites: dict, ip:
     with ctx.fallos_lock:
         bloqueada = acceso.bloqueado(_fila_sin_fila(ctx, nombre), ahora)
     if bloqueada:
-        _anotar_rechazo(nombre, ip, acceso.Decision(acceso.RECHAZADO))
+        _anotar_rechazo(usuarios.para_log(nombre), ip, acceso.Decision(acceso.RECHAZADO))
         return None
     resultado = ctx.ldap.autenticar(nombre, clave)
     with ctx.fallos_lock:  # re-read: parallel attempts of the same name each count once
@@ -75,9 +84,9 @@ def _ldap(ctx: Any, nombre: str, clave: str, ahora: datetime, limites: dict, ip:
         elif decision.intentos is not None:
             ctx.fallos_sin_fila[nombre] = (decision.intentos, decision.bloqueado_hasta)
     if decision.aceptado:
-        log.info("Inicio de sesión de «%s» (rol %s, LDAP, IP %s)", nombre, resultado.rol, ip)
+        log.info("Inicio de sesión de %r (rol %s, LDAP, IP %s)", nombre, resultado.rol, ip)
         return UsuarioSesion(nombre, resultado.rol, resultado.nombre, "ldap")
-    _anotar_rechazo(nombre, ip, decision)
+    _anotar_rechazo(usuarios.para_log(nombre), ip, decision)
     return None
 
 
@@ -89,6 +98,7 @@ def _fila_sin_fila(ctx: Any, nombre: str) -> dict:
 
 
 def _anotar_rechazo(nombre: str, ip: str | None, decision: acceso.Decision) -> None:
+    """Log a refusal; ``nombre`` is a known user's or already :func:`usuarios.para_log`'s."""
     if decision.bloquea:
         log.warning("Cuenta «%s» bloqueada hasta %s tras %s inicios de sesión fallidos (IP %s)", nombre,
                     decision.bloqueado_hasta, decision.intentos, ip)

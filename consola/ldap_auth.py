@@ -19,6 +19,7 @@ import ssl
 from dataclasses import dataclass
 from typing import Any
 
+from common.operaciones.usuarios import nombre_de_login_aceptable, para_log
 from common.utils.config_manager import ajuste
 from consola.rutas import NIVEL
 
@@ -82,12 +83,13 @@ class AutenticadorLdap:
 
     def autenticar(self, usuario: str, clave: str) -> ResultadoLdap | None:
         """The user's role if the bind succeeds and a mapped group grants one, else None."""
-        if not usuario or not clave or any(ord(c) < 32 for c in usuario):
+        if not clave or not nombre_de_login_aceptable(usuario):
             return None
         try:
             return self._autenticar(usuario, clave)
         except Exception as exc:  # noqa: BLE001 - LDAP down or refusing: no access, logged
-            log.warning("LDAP: no se pudo validar a «%s» en %s: %s", usuario, self.url, exc)
+            log.warning("LDAP: no se pudo validar a «%s» en %s: %s", para_log(usuario), self.url,
+                        str(exc).replace(usuario, para_log(usuario)))
             return None
 
     def _autenticar(self, usuario: str, clave: str) -> ResultadoLdap | None:
@@ -101,14 +103,14 @@ class AutenticadorLdap:
                 raise RuntimeError(f"StartTLS rechazado: {conn.result}")
             try:
                 if not conn.bind():
-                    log.info("LDAP: credenciales rechazadas para «%s»", usuario)
+                    log.info("LDAP: credenciales rechazadas para «%s»", para_log(usuario))
                     return None
             except LDAPBindError:
                 return None
             dn, nombre, grupos = self._entrada(conn, usuario)
             rol = rol_de_grupos(grupos, self.grupos)
             if rol is None:
-                log.info("LDAP: «%s» no pertenece a ningún grupo de CONSOLA_LDAP_GRUPOS", usuario)
+                log.info("LDAP: %r no pertenece a ningún grupo de CONSOLA_LDAP_GRUPOS", usuario)
                 return None
             return ResultadoLdap(rol, nombre, dn)
         finally:

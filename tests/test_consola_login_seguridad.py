@@ -1,10 +1,12 @@
 """Hardening of the console sign-in (CONSOLE §2) against a real ``python -m consola`` process over
 HTTP: parallel wrong passwords each count (atomic increment) and lock the account at exactly
 ``CONSOLA_INTENTOS_BLOQUEO``; a locked account is refused, the right password included, until the
-lock-out ends."""
+lock-out ends. Sign-in names reach the log only when they are known or well formed (no control
+characters, no password typed in the user field)."""
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import socket
@@ -17,7 +19,9 @@ import pytest
 import requests
 
 from common.operaciones import auditoria, usuarios
-from tests.consola_apoyo import CLAVE, base, config, crear_usuario
+from consola import acceso
+from consola.ldap_auth import AutenticadorLdap
+from tests.consola_apoyo import CLAVE, app_de_prueba, base, config, crear_usuario, entrar
 from tests.esperas import esperar
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -129,3 +133,59 @@ def test_parallel_wrong_passwords_each_count_and_lock_at_exactly_the_limit(conso
                        "WHERE Usuario = 'operador'")
     assert consola.entrar("operador", CLAVE).status_code == 303
     assert usuarios.consultar(consola.db, "operador")["IntentosFallidos"] == 0
+
+
+# ------------------------------------------------------------------ names in the log (no injection)
+
+
+@pytest.fixture
+def app_y_db(tmp_path):
+    app, db, clock = app_de_prueba(tmp_path)
+    yield app, db, clock
+    db.close_all()
+
+
+def _registros(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name.startswith("sam.consola")]
+
+
+@pytest.mark.parametrize("nombre", ["operador\nINFO Inicio de sesión de «admin» (falso)", "operador\r",
+                                    "ana\x1b[31m", "ana\u202eroda", "a" * 129])
+def test_names_with_control_characters_or_too_long_are_refused_and_never_logged(app_y_db, caplog, nombre):
+    app, db, _ = app_y_db
+    caplog.set_level(logging.INFO, logger="sam.consola")
+    r = entrar(app.test_client(), nombre, CLAVE)
+    assert r.status_code == 401 and acceso.MENSAJE_RECHAZO in r.get_data(as_text=True)
+    mensajes = _registros(caplog)
+    assert mensajes and all("\n" not in m and "\r" not in m and "\x1b" not in m and "\u202e" not in m
+                            for m in mensajes)
+    assert not any("(falso)" in m or "a" * 129 in m for m in mensajes)
+    assert any(usuarios.NO_RECONOCIDO in m for m in mensajes)
+    assert usuarios.consultar(db, "operador")["IntentosFallidos"] == 0  # "operador\r" is no sign-in of operador
+
+
+def test_a_password_typed_in_the_user_field_is_not_logged(app_y_db, caplog):
+    app, _, _ = app_y_db
+    caplog.set_level(logging.INFO, logger="sam.consola")
+    assert entrar(app.test_client(), "Mi Clave Secreta!2026", "x").status_code == 401
+    texto = "\n".join(_registros(caplog))
+    assert "Secreta" not in texto and "secreta" not in texto and usuarios.NO_RECONOCIDO in texto
+
+
+def test_known_and_well_formed_names_are_logged(app_y_db, caplog):
+    app, _, _ = app_y_db
+    caplog.set_level(logging.INFO, logger="sam.consola")
+    entrar(app.test_client(), "operador", "mala-clave-123")
+    entrar(app.test_client(), "nadie.conocido", "mala-clave-123")
+    texto = "\n".join(_registros(caplog))
+    assert "«operador»" in texto and "«nadie.conocido»" in texto
+
+
+def test_ldap_log_lines_do_not_carry_a_malformed_name(caplog):
+    caplog.set_level(logging.INFO, logger="sam.consola.ldap")
+    auth = AutenticadorLdap("ldap://127.0.0.1:1", "dc=x", "uid={usuario},dc=x", {}, timeout=2)
+    assert auth.autenticar("Mi Clave Secreta!2026", "x") is None
+    assert auth.autenticar("ana\nfalso", "x") is None
+    texto = "\n".join(_registros(caplog))
+    assert "Secreta" not in texto and "falso" not in texto
+    assert usuarios.NO_RECONOCIDO in texto

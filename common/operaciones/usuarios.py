@@ -107,6 +107,29 @@ def problema_usuario(usuario: str) -> str | None:
     return None
 
 
+#: What the log shows instead of a sign-in name that is not a possible user name (it may be a password).
+NO_RECONOCIDO = "(usuario no reconocido)"
+
+
+def nombre_de_login_aceptable(usuario: str | None) -> bool:
+    """False for a sign-in name no account can have and that must not reach a log or a directory:
+    empty, longer than :data:`MAX_USUARIO`, or with control/format characters (line breaks, bidi
+    overrides...)."""
+    import unicodedata
+
+    texto = usuario or ""
+    return 0 < len(texto.strip()) <= MAX_USUARIO and not any(unicodedata.category(c)[0] == "C" for c in texto)
+
+
+def para_log(usuario: str | None) -> str:
+    """A sign-in name as the log may show it: the name when it has the form of a user name (a
+    typed password usually does not), else :data:`NO_RECONOCIDO`."""
+    nombre = normalizar(usuario)
+    if nombre and len(nombre) <= MAX_USUARIO and _USUARIO_VALIDO.fullmatch(nombre):
+        return nombre
+    return NO_RECONOCIDO
+
+
 def publico(fila: dict | None) -> dict | None:
     """A user row without its hash (for listings, JSON and audit)."""
     if fila is None:
