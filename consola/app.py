@@ -24,6 +24,7 @@ from common.database.sql_client import DatabaseError
 from common.utils.config_manager import ajuste
 from common.version import __version__
 from consola import rechazos, rutas, seguridad, vistas, web
+from consola.limite_login import LimiteLogin
 
 log = logging.getLogger("sam.consola")
 
@@ -32,7 +33,7 @@ MAX_CUERPO = 2 * 1024 * 1024
 
 _TITULOS = {
     400: "Petición no válida", 401: "Sesión no iniciada", 403: "Acceso denegado", 404: "Página no encontrada",
-    405: "Método no permitido", 413: "Petición demasiado grande", 500: "Error interno",
+    405: "Método no permitido", 413: "Petición demasiado grande", 429: "Demasiados intentos", 500: "Error interno",
     503: "Servicio no disponible",
 }
 _MENSAJES = {
@@ -58,6 +59,8 @@ class Contexto:
     #: Failed sign-ins of names without a local row (LDAP users): name -> (count, locked until).
     fallos_sin_fila: dict = field(default_factory=dict)
     fallos_lock: threading.Lock = field(default_factory=threading.Lock)
+    #: Sign-in attempts per client address (created by crear_app from CONSOLA_LOGIN_MAX_POR_MIN).
+    limite_login: Any = None
 
     @property
     def inactividad_seg(self) -> float:
@@ -78,7 +81,8 @@ def crear_app(cfg: Any, db: Any, *, clock: Clock | None = None, ldap: Any = None
         TEMPLATES_AUTO_RELOAD=False,
         SEND_FILE_MAX_AGE_DEFAULT=3600,
     )
-    app.extensions["sam"] = Contexto(cfg, db, clock or Clock(ajuste(cfg, "SAM_ZONA_HORARIA") or None), ldap)
+    app.extensions["sam"] = Contexto(cfg, db, clock or Clock(ajuste(cfg, "SAM_ZONA_HORARIA") or None), ldap,
+                                     limite_login=LimiteLogin(int(ajuste(cfg, "CONSOLA_LOGIN_MAX_POR_MIN"))))
     for modulo in _modulos_de_vistas():
         bp = getattr(modulo, "bp", None)
         if bp is not None:

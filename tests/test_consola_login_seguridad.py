@@ -2,7 +2,8 @@
 HTTP: parallel wrong passwords each count (atomic increment) and lock the account at exactly
 ``CONSOLA_INTENTOS_BLOQUEO``; a locked account is refused, the right password included, until the
 lock-out ends. Sign-in names reach the log only when they are known or well formed (no control
-characters, no password typed in the user field)."""
+characters, no password typed in the user field). Beyond ``CONSOLA_LOGIN_MAX_POR_MIN`` sign-ins
+per address and minute: 429 without a verification."""
 
 from __future__ import annotations
 
@@ -19,9 +20,10 @@ import pytest
 import requests
 
 from common.operaciones import auditoria, usuarios
-from consola import acceso
+from consola import acceso, claves
 from consola.ldap_auth import AutenticadorLdap
-from tests.consola_apoyo import CLAVE, app_de_prueba, base, config, crear_usuario, entrar
+from consola.limite_login import LimiteLogin
+from tests.consola_apoyo import CLAVE, app_de_prueba, base, config, crear_usuario, entrar, token
 from tests.esperas import esperar
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -189,3 +191,38 @@ def test_ldap_log_lines_do_not_carry_a_malformed_name(caplog):
     texto = "\n".join(_registros(caplog))
     assert "Secreta" not in texto and "falso" not in texto
     assert usuarios.NO_RECONOCIDO in texto
+
+
+# ------------------------------------------------------------------ sign-ins per address
+
+
+def test_sign_ins_beyond_the_per_minute_limit_get_429_without_a_verification(tmp_path, monkeypatch):
+    app, db, clock = app_de_prueba(tmp_path, CONSOLA_LOGIN_MAX_POR_MIN="3")
+    verificadas = []
+    original = claves.verificar
+    monkeypatch.setattr(claves, "verificar", lambda *a, **k: verificadas.append(1) or original(*a, **k))
+    cliente = app.test_client()
+    for _ in range(3):
+        assert entrar(cliente, "operador", "mala-clave-123").status_code == 401
+    assert len(verificadas) == 3
+    r = entrar(cliente, "operador", CLAVE)  # even the right password: not verified at all
+    assert r.status_code == 429 and len(verificadas) == 3
+    assert int(r.headers["Retry-After"]) == 60 and "Demasiados intentos" in r.get_data(as_text=True)
+    assert usuarios.consultar(db, "operador")["IntentosFallidos"] == 3  # a 429 is not a failure of the account
+    # another address is not limited (the address as ProxyFix would set it)
+    otro = app.test_client()
+    r = otro.post("/login", data={"Usuario": "lector", "Clave": CLAVE, "csrf_token": token(otro)},
+                  environ_base={"REMOTE_ADDR": "10.0.0.9"})
+    assert r.status_code == 303
+    # the window slides: 30 s later still limited, after a minute from the first attempt admitted again
+    clock.advance(30)
+    assert entrar(cliente, "operador", CLAVE).status_code == 429
+    clock.advance(31)
+    assert entrar(cliente, "operador", CLAVE).status_code == 303
+    db.close_all()
+
+
+def test_the_limit_counts_parallel_attempts_exactly():
+    limite = LimiteLogin(20)
+    resultados = _en_paralelo(50, lambda: limite.admitir("10.1.1.1", 1000.0))
+    assert resultados.count(None) == 20 and all(r == 60.0 for r in resultados if r is not None)

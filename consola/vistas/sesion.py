@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, redirect, request
+import logging
+
+from flask import Blueprint, jsonify, redirect, render_template, request
 
 from common.database import sentencias
-from consola import acceso, seguridad, web
+from consola import acceso, limite_login, seguridad, web
 from consola.autenticacion import autenticar
 from consola.rutas import PUBLICA, ruta
 
 bp = Blueprint("sesion", __name__)
+log = logging.getLogger("sam.consola")
 
 sentencias.registrar(
     "consola.salud",
@@ -29,6 +32,9 @@ def login_formulario():
 
 @ruta(bp, "/login", rol=PUBLICA, metodos=("POST",))
 def login_enviar():
+    espera = web.contexto().limite_login.admitir(request.remote_addr, web.contexto().clock.now_utc().timestamp())
+    if espera is not None:
+        return _demasiados_intentos(espera)
     siguiente = seguridad.siguiente_seguro(request.form.get("siguiente"))
     usuario = request.form.get("Usuario", "")
     encontrado = autenticar(web.contexto(), usuario, request.form.get("Clave", ""), ip=request.remote_addr)
@@ -39,6 +45,18 @@ def login_enviar():
     if web.quiere_json():
         return jsonify(estado="ok", usuario=encontrado.usuario, rol=encontrado.rol)
     return redirect(siguiente, 303)
+
+
+def _demasiados_intentos(espera: float):
+    """429 without verifying anything: this address sent too many sign-ins in the last minute."""
+    segundos = limite_login.segundos_retry_after(espera)
+    log.warning("Inicio de sesión rechazado sin verificar: demasiados intentos desde la IP %s", request.remote_addr)
+    mensaje = (f"Demasiados intentos de inicio de sesión desde esta dirección. Espere {segundos} s y vuelva a "
+               "intentarlo.")
+    cabeceras = {"Retry-After": str(segundos)}
+    if web.quiere_json():
+        return jsonify(estado="error", codigo=429, mensaje=mensaje), 429, cabeceras
+    return render_template("error.html", titulo="Demasiados intentos", mensaje=mensaje, codigo=429), 429, cabeceras
 
 
 @ruta(bp, "/logout", rol=PUBLICA, metodos=("POST",))
