@@ -4,12 +4,13 @@ read view, and the same payloads in every filter neither break a query nor reach
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from urllib.parse import quote
 
 import pytest
 
-from tests.consola_apoyo import app_de_prueba, entrar
+from tests.consola_apoyo import app_de_prueba, entrar, token
 
 PAYLOADS = ("<script>alert(1)</script>", '"><img src=x onerror=alert(1)>', "' OR 1=1 --", "'; DROP TABLE Robots; --",
             "%_[]\\")
@@ -96,3 +97,84 @@ def test_a_search_for_a_payload_finds_exactly_the_row_that_holds_it(cliente):
     assert [e["EquipoId"] for e in equipos] == [1]
     assert c.get("/auditoria?usuario=" + quote(PAYLOADS[0]), headers={"Accept": "application/json"}).get_json()[
         "auditoria"][0]["Accion"] == PAYLOADS[1]
+
+
+# --- numbers: one strict parser (ASCII digits only, within SQL Server's INT) -------------------------
+#: What ``str.isdigit()`` or ``int()`` let through and no number field may take: a superscript,
+#: Arabic-Indic and full-width digits, a sign, a space, an exponent, hex, an underscore, a double
+#: minus and a 40-digit number (SQL Server INT overflow).
+NUMEROS = ("²", "١٢", "１２", "+1", " 1", "1e3", "0x10", "1_0", "--1", "9" * 40)
+
+#: Every GET filter that takes a number (the others take text, a choice or a date).
+FILTROS_NUMERICOS = {"/robots": ("pool", "pagina", "tamano"), "/equipos": ("pool", "pagina", "tamano"),
+                     "/programaciones": ("robot", "pagina"), "/ejecuciones": ("antes", "tamano"),
+                     "/balanceador": ("robot", "antes", "horas"), "/auditoria": ("antes", "tamano")}
+
+
+def _es_400_en_castellano(r) -> None:
+    assert r.status_code == 400, (r.status_code, r.get_data(as_text=True)[:300])
+    cuerpo = r.get_data(as_text=True)
+    assert "número" in cuerpo or "numérico" in cuerpo or "entre" in cuerpo, cuerpo[:400]
+
+
+@pytest.mark.parametrize("ruta,campo", [(r, c) for r, cs in FILTROS_NUMERICOS.items() for c in cs])
+@pytest.mark.parametrize("numero", NUMEROS)
+def test_a_number_filter_takes_ascii_digits_only_else_a_spanish_400(cliente, ruta, campo, numero):
+    c, _ = cliente
+    _es_400_en_castellano(c.get(f"{ruta}?{campo}={quote(numero)}"))
+
+
+@pytest.mark.parametrize("ruta", ["/robots/{}", "/ejecuciones/{}"])
+@pytest.mark.parametrize("numero", NUMEROS)
+def test_an_id_in_a_read_url_takes_ascii_digits_only_else_a_spanish_400(cliente, ruta, numero):
+    c, _ = cliente
+    _es_400_en_castellano(c.get(ruta.format(quote(numero))))
+
+
+def _posts(numero: str) -> list[tuple[str, dict]]:
+    """Every POST route and id/number field, with ``numero`` in that field and the rest valid."""
+    prog = {"RobotId": "2", "TipoProgramacion": "Mensual", "HoraInicio": "07:00", "DiaDelMes": "5", "EquipoId": "1"}
+    posts = [(f"/{entidad}/{quote(numero)}", {"accion": "modificar", "version": "2026-01-01T00:00:00"})
+             for entidad in ("robots", "equipos", "programaciones")]
+    if numero == numero.strip():  # these lists of ids are separated by commas or spaces
+        posts += [("/pools", {"accion": "mover", "RobotId": numero}), ("/pools", {"accion": "mover", "EquipoId": numero})]
+    if numero == numero.strip() and not re.fullmatch(r"[A-Za-z0-9_.\-]*[A-Za-z_.\-][A-Za-z0-9_.\-]*", numero):
+        # /asignaciones takes an equipo's id or its name: "1e3", "0x10" or "1_0" are names (409 if unknown)
+        posts += [("/asignaciones", {"accion": "reservar", "RobotId": "1", "EquipoId": numero}),
+                  ("/asignaciones", {"accion": "liberar", "RobotId": "1", "EquipoId": f"1, {numero}"})]
+    posts += [(f"/ejecuciones/{quote(numero)}/destrabar", {}),
+              ("/asignaciones", {"accion": "reservar", "RobotId": numero, "EquipoId": "1"}),
+              ("/programaciones", {**prog, "RobotId": numero}), ("/programaciones", {**prog, "EquipoId": numero}),
+              ("/mapeos", {"accion": "crear", "Proveedor": "rpa360", "NombreExterno": "x", "RobotId": numero}),
+              ("/mapeos", {"accion": "eliminar", "MapeoId": numero}),
+              ("/pools", {"accion": "eliminar", "PoolId": numero, "version": "2026-01-01T00:00:00"}),
+              ]
+    posts += [("/programaciones", {**prog, campo: numero}) for campo in
+              ("Tolerancia", "DiaDelMes", "IntervaloEntreEjecuciones", "DiaInicioMes", "DiaFinMes", "UltimosDiasMes")]
+    return posts
+
+
+@pytest.mark.parametrize("numero", NUMEROS)
+def test_every_posted_id_or_number_takes_ascii_digits_only_else_a_spanish_400(cliente, numero):
+    c, db = cliente
+    csrf = token(c, "/")
+    antes = db.query("SELECT * FROM Asignaciones ORDER BY RobotId, EquipoId")
+    for ruta, datos in _posts(numero):
+        r = c.post(ruta, data={"csrf_token": csrf, **datos})
+        assert r.status_code == 400, (ruta, datos, r.status_code, r.get_data(as_text=True)[:300])
+        cuerpo = r.get_data(as_text=True)
+        assert any(p in cuerpo for p in ("número", "numérico", "dentificador", "debe estar entre")), (ruta, datos, cuerpo[:400])
+    assert db.query("SELECT * FROM Asignaciones ORDER BY RobotId, EquipoId") == antes
+    assert db.query_one("SELECT COUNT(*) AS n FROM Programaciones")["n"] == 1
+
+
+@pytest.mark.parametrize("campo", ["MinEquipos", "MaxEquipos", "PrioridadBalanceo", "PoolId"])
+@pytest.mark.parametrize("numero", NUMEROS)
+def test_an_edited_robot_number_takes_ascii_digits_only_and_nothing_is_written(cliente, campo, numero):
+    c, db = cliente
+    antes = db.query_one("SELECT * FROM Robots WHERE RobotId = 2")
+    r = c.post("/robots/2", data={"csrf_token": token(c, "/"), campo: numero,
+                                  "version": str(antes["FechaActualizacion"])})
+    assert r.status_code in (400, 409, 422), (r.status_code, r.get_data(as_text=True)[:300])
+    assert "número entero" in r.get_data(as_text=True)
+    assert db.query_one("SELECT * FROM Robots WHERE RobotId = 2") == antes

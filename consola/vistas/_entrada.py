@@ -13,7 +13,9 @@ from typing import Any
 from flask import request
 from werkzeug.exceptions import BadRequest, NotFound
 
-MAX_ENTERO = 2**31 - 1
+from common.utils.enteros import MAX_INT_SQL, entero_ascii
+
+MAX_ENTERO = MAX_INT_SQL
 MAX_PAGINA = 100_000
 TAMANOS = (25, 50, 100, 200)
 
@@ -50,12 +52,12 @@ def texto(nombre: str, maximo: int = 200) -> str | None:
 
 
 def entero(nombre: str, minimo: int = 0, maximo: int = MAX_ENTERO) -> int | None:
-    valor = texto(nombre, 20)
+    valor = texto(nombre, 50)
     if valor is None:
         return None
-    if not valor.lstrip("-").isdigit() or not valor.isascii():
+    n = entero_ascii(request.args.get(nombre) or "")  # the raw value: " 1" is not a number either
+    if n is None:
         rechazar(f"El filtro «{nombre}» debe ser un número entero; se recibió «{valor}».")
-    n = int(valor)
     if not minimo <= n <= maximo:
         rechazar(f"El filtro «{nombre}» debe estar entre {minimo} y {maximo}; se recibió {n}.")
     return n
@@ -63,9 +65,10 @@ def entero(nombre: str, minimo: int = 0, maximo: int = MAX_ENTERO) -> int | None
 
 def identificador(valor: str) -> int:
     """An id from the URL path: a positive integer, else 400."""
-    if not (valor.isascii() and valor.isdigit()) or not 1 <= int(valor) <= MAX_ENTERO:
+    n = entero_ascii(valor)
+    if n is None or not 1 <= n <= MAX_ENTERO:
         rechazar(f"El identificador debe ser un número entero positivo; se recibió «{valor[:40]}».")
-    return int(valor)
+    return n
 
 
 def bit(nombre: str) -> int | None:
@@ -115,7 +118,7 @@ def _dia_siguiente(base: datetime) -> datetime:
 def pool() -> tuple[int | None, int]:
     """The ``pool`` filter: a PoolId, ``general`` (robots/equipos of no pool) or empty.
     Returns (PoolId or None, 1 when only the general pool)."""
-    valor = texto("pool", 20)
+    valor = texto("pool", 50)
     if valor is None:
         return None, 0
     if valor.lower() == "general":

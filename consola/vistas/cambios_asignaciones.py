@@ -38,10 +38,7 @@ def ids(nombre: str) -> list[int]:
     out = []
     for valor in request.form.getlist(nombre):
         for parte in valor.replace(",", " ").split():
-            if not parte.isdigit() or len(parte) > 12:
-                raise c.EntradaNoValida(f"El campo {nombre} debe llevar identificadores numéricos "
-                                        f"(se recibió '{parte[:20]}').")
-            out.append(int(parte))
+            out.append(c.id_de_campo(nombre, parte))
     return out
 
 
@@ -51,7 +48,7 @@ def _robot(robot_id: int) -> dict[str, Any] | None:
 
 @ruta(bp, "/asignaciones", rol=OPERADOR, metodos=("POST",))
 def guardar():
-    robot_id = c.entero("RobotId", obligatorio=True, minimo=1, maximo=10**12)
+    robot_id = c.entero("RobotId", obligatorio=True, minimo=1)
     que = accion(ACCIONES)
     elegidos, nombres = equipos_del_formulario()
     if not elegidos and not nombres:
@@ -72,8 +69,8 @@ def equipos_del_formulario() -> tuple[list[int], list[str]]:
     numeros, nombres = [], []
     for valor in request.form.getlist("EquipoId"):
         for parte in valor.replace(",", " ").split():
-            if parte.isdigit() and len(parte) <= 12:
-                numeros.append(int(parte))
+            if parte.isascii() and parte.isdigit():
+                numeros.append(c.id_de_campo("EquipoId", parte))
             elif _NOMBRE_EQUIPO.fullmatch(parte):
                 nombres.append(parte)
             else:
