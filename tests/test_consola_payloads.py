@@ -178,3 +178,38 @@ def test_an_edited_robot_number_takes_ascii_digits_only_and_nothing_is_written(c
     assert r.status_code in (400, 409, 422), (r.status_code, r.get_data(as_text=True)[:300])
     assert "número entero" in r.get_data(as_text=True)
     assert db.query_one("SELECT * FROM Robots WHERE RobotId = 2") == antes
+
+
+# --- dates: SAM's local time, never an offset or a zone ----------------------------------------------
+CON_ZONA = ("2026-12-31T10:00+02:00", "2026-12-31T10:00Z", "2026-12-31 10:00:00-05:30", "2026-12-31T10:00:00.000+00:00")
+
+
+@pytest.mark.parametrize("fecha", CON_ZONA)
+def test_a_pause_until_a_date_with_an_offset_is_a_spanish_400_and_nothing_is_written(cliente, fecha):
+    c, db = cliente
+    r = c.post("/pausa", data={"csrf_token": token(c, "/"), "accion": "pausar", "LANZADOR_PAUSA_MANUAL_HASTA": fecha})
+    assert r.status_code == 400, (r.status_code, r.get_data(as_text=True)[:300])
+    assert "sin zona horaria: hora local de SAM_ZONA_HORARIA" in r.get_data(as_text=True)
+    assert db.query("SELECT * FROM ConfiguracionSistema WHERE Clave = 'LANZADOR_PAUSA_MANUAL_HASTA'") == []
+    sin_zona = c.post("/pausa", data={"csrf_token": token(c, "/"), "accion": "pausar",
+                                      "LANZADOR_PAUSA_MANUAL_HASTA": fecha[:16]})
+    assert sin_zona.status_code == 303  # the same moment as local time is taken
+
+
+@pytest.mark.parametrize("ruta,campo", [("/ejecuciones", "desde"), ("/ejecuciones", "hasta"),
+                                        ("/auditoria", "desde"), ("/auditoria", "hasta")])
+@pytest.mark.parametrize("fecha", CON_ZONA)
+def test_a_date_filter_with_an_offset_is_a_spanish_400(cliente, ruta, campo, fecha):
+    c, _ = cliente
+    r = c.get(f"{ruta}?{campo}={quote(fecha)}")
+    assert r.status_code == 400, (r.status_code, r.get_data(as_text=True)[:300])
+    assert "sin zona horaria: hora local de SAM_ZONA_HORARIA" in r.get_data(as_text=True)
+
+
+def test_a_row_version_with_an_offset_is_a_spanish_400_and_nothing_is_written(cliente):
+    c, db = cliente
+    antes = db.query_one("SELECT * FROM Robots WHERE RobotId = 2")
+    r = c.post("/robots/2", data={"csrf_token": token(c, "/"), "MinEquipos": "1",
+                                  "version": "2026-01-01T00:00:00.000+02:00"})
+    assert r.status_code == 400 and "sin zona horaria" in r.get_data(as_text=True)
+    assert db.query_one("SELECT * FROM Robots WHERE RobotId = 2") == antes

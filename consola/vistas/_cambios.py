@@ -20,6 +20,8 @@ from consola import web
 
 #: Longest text a form field may carry (bigger bodies are cut by MAX_CONTENT_LENGTH anyway).
 MAX_TEXTO = 4000
+#: Every date a form carries is SAM's local time, as the DB stores it: an offset or zone is refused.
+SIN_ZONA = "sin zona horaria: hora local de SAM_ZONA_HORARIA"
 
 
 class EntradaNoValida(BadRequest):
@@ -126,14 +128,17 @@ def fecha(nombre: str) -> date | None:
 
 def fecha_hora(nombre: str) -> datetime | None:
     """A ``datetime-local`` field (``AAAA-MM-DDTHH:MM``) or ``AAAA-MM-DD HH:MM``."""
-    valor = texto(nombre, maximo=26)
+    valor = texto(nombre, maximo=40)
     if valor is None:
         return None
     try:
-        return datetime.fromisoformat(valor.replace(" ", "T"))
+        momento = datetime.fromisoformat(valor.replace(" ", "T"))
     except ValueError:
         raise EntradaNoValida(f"El campo {nombre} debe ser una fecha y hora AAAA-MM-DD HH:MM "
                               f"(se recibió '{valor}').") from None
+    if momento.tzinfo is not None:
+        raise EntradaNoValida(f"El campo {nombre} debe ir {SIN_ZONA} (se recibió '{valor}').")
+    return momento
 
 
 def version(nombre: str = "version") -> datetime | None:
@@ -142,9 +147,12 @@ def version(nombre: str = "version") -> datetime | None:
     if valor is None:
         return None
     try:
-        return datetime.fromisoformat(valor)
+        leida = datetime.fromisoformat(valor)
     except ValueError:
         raise EntradaNoValida("El campo version no es válido; vuelva a abrir el formulario.") from None
+    if leida.tzinfo is not None:
+        raise EntradaNoValida(f"El campo version debe ir {SIN_ZONA}; vuelva a abrir el formulario.")
+    return leida
 
 
 def version_obligatoria(nombre: str = "version") -> datetime:

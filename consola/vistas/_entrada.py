@@ -95,7 +95,7 @@ def opcion(nombre: str, validas: Iterable[str], defecto: str | None = None) -> s
 def fecha_hora(nombre: str, fin_del_dia: bool = False) -> datetime | None:
     """``AAAA-MM-DD`` or ``AAAA-MM-DDTHH:MM`` (local time). A bare date as an upper bound means the
     whole day (the next midnight)."""
-    valor = texto(nombre, 30)
+    valor = texto(nombre, 40)
     if valor is None:
         return None
     try:
@@ -103,10 +103,13 @@ def fecha_hora(nombre: str, fin_del_dia: bool = False) -> datetime | None:
             d = date.fromisoformat(valor)
             base = datetime.combine(d, time())
             return _dia_siguiente(base) if fin_del_dia else base
-        return datetime.fromisoformat(valor.replace(" ", "T")).replace(tzinfo=None)
+        momento = datetime.fromisoformat(valor.replace(" ", "T"))
     except ValueError:
         rechazar(f"El filtro «{nombre}» debe ser una fecha AAAA-MM-DD o AAAA-MM-DDTHH:MM; se recibió «{valor}».")
-    return None
+    if momento.tzinfo is not None:
+        rechazar(f"El filtro «{nombre}» debe ir sin zona horaria: hora local de SAM_ZONA_HORARIA; "
+                 f"se recibió «{valor}».")
+    return momento
 
 
 def _dia_siguiente(base: datetime) -> datetime:
