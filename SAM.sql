@@ -344,6 +344,7 @@ VALUES
     (N'UsuariosConsola', N'IntentosFallidos', N'INT', N'entero', NULL, 0),
     (N'UsuariosConsola', N'BloqueadoHasta', N'DATETIME2(3)', N'fecha', NULL, 0),
     (N'UsuariosConsola', N'FechaActualizacion', N'DATETIME2(3)', N'fecha', NULL, 0),
+    (N'UsuariosConsola', N'VersionSesion', N'INT', N'entero', NULL, 1),
     (N'SolicitudesServicio', N'SolicitudId', N'INT', N'identidad', NULL, 0),
     (N'SolicitudesServicio', N'Servicio', N'NVARCHAR(20)', N'clave', 11, 0),
     (N'SolicitudesServicio', N'Tipo', N'NVARCHAR(20)', N'cualquiera', NULL, 0),
@@ -1150,11 +1151,19 @@ BEGIN
         IntentosFallidos INT NOT NULL CONSTRAINT DF_UsuariosConsola_IntentosFallidos DEFAULT (0),
         BloqueadoHasta DATETIME2(3) NULL,
         FechaActualizacion DATETIME2(3) NOT NULL CONSTRAINT DF_UsuariosConsola_FechaActualizacion DEFAULT (GETDATE()),
+        VersionSesion INT NOT NULL CONSTRAINT DF_UsuariosConsola_VersionSesion DEFAULT (0),
         CONSTRAINT PK_UsuariosConsola PRIMARY KEY CLUSTERED (UsuarioId),
         CONSTRAINT UQ_UsuariosConsola_Usuario UNIQUE (Usuario),
         CONSTRAINT CK_UsuariosConsola_Rol CHECK (Rol IN (N'lector', N'operador', N'administrador'))
     );
 END;
+GO
+
+-- VersionSesion: sube con cada cambio de clave, de rol, desactivación o cierre de sesión del usuario;
+-- una sesión abierta con otra versión termina en su siguiente petición (también tras reiniciar).
+IF COL_LENGTH(N'dbo.UsuariosConsola', N'VersionSesion') IS NULL
+ALTER TABLE dbo.UsuariosConsola ADD VersionSesion INT NOT NULL
+    CONSTRAINT DF_UsuariosConsola_VersionSesion DEFAULT (0);
 GO
 
 -- Solicitudes a los servicios en marcha (CONSOLE §3 POST /solicitudes, regla L8.2): «sincronizar

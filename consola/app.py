@@ -66,6 +66,10 @@ class Contexto:
     def inactividad_seg(self) -> float:
         return float(ajuste(self.cfg, "CONSOLA_SESION_INACTIVIDAD_MIN")) * 60.0
 
+    @property
+    def sesion_maxima_seg(self) -> float:
+        return float(ajuste(self.cfg, "CONSOLA_SESION_MAXIMA_HORAS")) * 3600.0
+
 
 def crear_app(cfg: Any, db: Any, *, clock: Clock | None = None, ldap: Any = None) -> Flask:
     """The console app over ``db`` with the settings of ``cfg``."""

@@ -59,7 +59,7 @@ def _local(ctx: Any, fila: dict, clave: str, ahora: datetime, limites: dict, ip:
     correcta = claves.verificar(clave, fila.get("HashClave")) and bool(fila.get("Activo"))
     if correcta and usuarios.anotar_exito(ctx.db, nombre, ahora=ahora):  # re-checks active/unlocked atomically
         log.info("Inicio de sesión de «%s» (rol %s, usuario local, IP %s)", nombre, fila["Rol"], ip)
-        return UsuarioSesion(nombre, fila["Rol"], fila.get("Nombre"), "local")
+        return UsuarioSesion(nombre, fila["Rol"], fila.get("Nombre"), "local", int(fila.get("VersionSesion") or 0))
     if correcta:  # locked (or deactivated) by someone else while the password was being verified
         _anotar_rechazo(nombre, ip, acceso.Decision(acceso.RECHAZADO))
         return None

@@ -5,8 +5,13 @@
   request: after ``CONSOLA_SESION_INACTIVIDAD_MIN`` without activity the session is gone. A
   request with ``?auto=1`` or the header ``X-SAM-Auto: 1`` (auto-refresh) is not activity. A signed
   out ``sid`` is refused until it would have expired anyway (a copied cookie does not outlive the
-  logout). A local user is re-read on every request: deactivated → signed out; a new role applies
-  at once.
+  logout). Whatever the activity, a session lasts at most ``CONSOLA_SESION_MAXIMA_HORAS`` (for LDAP
+  users, whose groups are only checked at sign-in, this bounds how long a removal from an AD group
+  takes). A local user is re-read on every request and the session stores the row's
+  ``VersionSesion`` at sign-in: a password change, a role change, a deactivation or a sign-out of
+  that user (any browser) raise it, and every older session ends at its next request, also after
+  a restart of the console (the version is in the DB; for LDAP users the signed-out ``sid`` is kept
+  in memory only, and the maximum lifetime bounds a copied cookie after a restart).
 - CSRF: every POST (the login included) carries ``csrf_token`` (form field) or ``X-CSRF-Token``
   (header) equal to the session's; otherwise 400.
 - Unauthenticated: GET → 302 to ``/login?siguiente=…``; POST → 401; JSON → 401 with a JSON body.
@@ -74,12 +79,12 @@ def _ahora() -> float:
     return web.contexto().clock.now_utc().timestamp()
 
 
-def abrir_sesion(usuario: str, rol: str, nombre: str | None, origen: str) -> None:
+def abrir_sesion(usuario: str, rol: str, nombre: str | None, origen: str, *, version: int | None = None) -> None:
     """A brand-new session for a signed-in user (no value of the previous one survives)."""
     session.clear()
     ahora = _ahora()
     session.update(usuario=usuario, rol=rol, nombre=nombre, origen=origen, sid=secrets.token_urlsafe(24),
-                   inicio=ahora, ultimo=ahora)
+                   inicio=ahora, ultimo=ahora, version=version)
     session[CAMPO_CSRF] = secrets.token_urlsafe(32)
 
 
@@ -88,6 +93,8 @@ def cerrar_sesion() -> None:
     sid = session.get("sid")
     if sid:
         ctx.revocadas.revocar(sid, _ahora() + ctx.inactividad_seg + 60)
+    if session.get("origen") == "local" and session.get("usuario"):
+        usuarios.cerrar_sesiones(ctx.db, session["usuario"])  # in the DB: survives a restart
     session.clear()
 
 
@@ -97,16 +104,17 @@ def _usuario_de_sesion() -> web.UsuarioSesion | None:
         return None
     ctx = web.contexto()
     ahora = _ahora()
-    ultimo = float(session.get("ultimo") or 0)
-    if ahora - ultimo > ctx.inactividad_seg or ctx.revocadas.revocada(str(session.get("sid")), ahora):
+    ultimo, inicio = float(session.get("ultimo") or 0), float(session.get("inicio") or 0)
+    if (ahora - ultimo > ctx.inactividad_seg or ahora - inicio > ctx.sesion_maxima_seg
+            or ctx.revocadas.revocada(str(session.get("sid")), ahora)):
         g.sesion_caducada = True
         session.clear()
         return None
     rol, nombre = session.get("rol"), session.get("nombre")
     if session.get("origen") == "local":
         fila = usuarios.consultar(ctx.db, session["usuario"])
-        if fila is None or not fila.get("Activo"):
-            session.clear()
+        if fila is None or not fila.get("Activo") or int(fila.get("VersionSesion") or 0) != session.get("version"):
+            session.clear()  # deactivated, or password/role changed or signed out elsewhere since sign-in
             return None
         rol, nombre = fila["Rol"], fila.get("Nombre")
     if not (request.args.get("auto") == "1" or request.headers.get("X-SAM-Auto") == "1"):

@@ -21,6 +21,8 @@ class UsuarioSesion:
     rol: str
     nombre: str | None
     origen: str  # "local" (UsuariosConsola) or "ldap"
+    #: UsuariosConsola.VersionSesion at sign-in (local users; None for LDAP).
+    version: int | None = None
 
 
 def contexto() -> Any:

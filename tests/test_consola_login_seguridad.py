@@ -3,7 +3,9 @@ HTTP: parallel wrong passwords each count (atomic increment) and lock the accoun
 ``CONSOLA_INTENTOS_BLOQUEO``; a locked account is refused, the right password included, until the
 lock-out ends. Sign-in names reach the log only when they are known or well formed (no control
 characters, no password typed in the user field). Beyond ``CONSOLA_LOGIN_MAX_POR_MIN`` sign-ins
-per address and minute: 429 without a verification."""
+per address and minute: 429 without a verification. A password, role or active change and a
+sign-out end the user's open sessions (``VersionSesion`` in the DB, so also after a restart); every
+session lasts at most ``CONSOLA_SESION_MAXIMA_HORAS``."""
 
 from __future__ import annotations
 
@@ -21,9 +23,20 @@ import requests
 
 from common.operaciones import auditoria, usuarios
 from consola import acceso, claves
+from consola.app import crear_app
 from consola.ldap_auth import AutenticadorLdap
 from consola.limite_login import LimiteLogin
-from tests.consola_apoyo import CLAVE, app_de_prueba, base, config, crear_usuario, entrar, token
+from tests.consola_apoyo import (
+    ADMIN_CLI,
+    CLAVE,
+    RAPIDO,
+    app_de_prueba,
+    base,
+    config,
+    crear_usuario,
+    entrar,
+    token,
+)
 from tests.esperas import esperar
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -226,3 +239,58 @@ def test_the_limit_counts_parallel_attempts_exactly():
     limite = LimiteLogin(20)
     resultados = _en_paralelo(50, lambda: limite.admitir("10.1.1.1", 1000.0))
     assert resultados.count(None) == 20 and all(r == 60.0 for r in resultados if r is not None)
+
+
+# ------------------------------------------------------------------ sessions outliving changes
+
+
+def _dentro(cliente) -> bool:
+    return cliente.get("/", headers={"Accept": "application/json"}).status_code == 200
+
+
+def test_a_password_change_ends_every_open_session_of_that_user_only(app_y_db):
+    app, db, _ = app_y_db
+    uno, dos, otro = app.test_client(), app.test_client(), app.test_client()
+    for c, u in ((uno, "operador"), (dos, "operador"), (otro, "lector")):
+        assert entrar(c, u).status_code == 303
+    usuarios.cambiar_clave(db, ADMIN_CLI, "operador", claves.hashear("otra-clave-de-prueba-2", RAPIDO))
+    assert not _dentro(uno) and not _dentro(dos)
+    assert _dentro(otro)
+    assert entrar(uno, "operador", "otra-clave-de-prueba-2").status_code == 303 and _dentro(uno)
+
+
+def test_a_password_change_through_the_users_page_ends_the_sessions(app_y_db):
+    app, _, _ = app_y_db
+    operador, admin = app.test_client(), app.test_client()
+    assert entrar(operador, "operador").status_code == 303 and entrar(admin, "administrador").status_code == 303
+    r = admin.post("/usuarios", data={"accion": "clave", "Usuario": "operador", "Clave": "otra-clave-de-prueba-2",
+                                      "csrf_token": token(admin, "/usuarios")})
+    assert r.status_code in (200, 303), r.get_data(as_text=True)
+    assert not _dentro(operador) and _dentro(admin)
+
+
+def test_a_session_lasts_at_most_the_maximum_lifetime_even_with_activity(tmp_path):
+    app, db, clock = app_de_prueba(tmp_path, CONSOLA_SESION_MAXIMA_HORAS="2")
+    cliente = app.test_client()
+    assert entrar(cliente, "lector").status_code == 303
+    for _ in range(4):  # active every 25 minutes: never idle
+        clock.advance(25 * 60)
+        assert _dentro(cliente)
+    clock.advance(19 * 60)  # 1 h 59 min after sign-in
+    assert _dentro(cliente)
+    clock.advance(2 * 60)  # 2 h 1 min after sign-in, 2 min after the last activity
+    assert not _dentro(cliente)
+    db.close_all()
+
+
+def test_a_copied_cookie_does_not_survive_logout_and_a_restart(app_y_db, tmp_path):
+    app, db, clock = app_y_db
+    cliente, otro_navegador = app.test_client(), app.test_client()
+    assert entrar(cliente, "operador").status_code == 303 and entrar(otro_navegador, "operador").status_code == 303
+    copia = cliente.get_cookie("sam_consola").value
+    assert cliente.post("/logout", data={"csrf_token": token(cliente, "/")}).status_code == 303
+    assert not _dentro(otro_navegador)  # signing out ends the user's other sessions too
+    reiniciada = crear_app(config(tmp_path), db, clock=clock)  # a new process: no in-memory revocations
+    ladron = reiniciada.test_client()
+    ladron.set_cookie("sam_consola", copia)
+    assert not _dentro(ladron)

@@ -124,11 +124,13 @@ def test_logout_is_a_post_and_the_old_cookie_is_dead_afterwards(entorno):
     assert otro.get("/").status_code == 302  # a copied cookie does not outlive the logout
 
 
-def test_a_deactivated_user_is_signed_out_and_a_new_role_applies_at_once(entorno):
+def test_a_role_change_or_a_deactivation_ends_the_open_sessions(entorno):
     app, db, _ = entorno
     cliente = app.test_client()
     assert entrar(cliente, "operador").status_code == 303
     usuarios.cambiar_rol(db, ADMIN_CLI, "operador", "lector")
+    assert cliente.get("/", headers={"Accept": "application/json"}).status_code == 401
+    assert entrar(cliente, "operador").status_code == 303  # signs in again, now as lector
     assert cliente.get("/", headers={"Accept": "application/json"}).status_code == 200
     usuarios.desactivar(db, ADMIN_CLI, "operador")
     assert cliente.get("/").status_code == 302

@@ -250,7 +250,9 @@ CREATE TABLE IF NOT EXISTS UsuariosConsola (
     UltimoAcceso       DATETIME NULL,
     IntentosFallidos   INTEGER NOT NULL DEFAULT 0,
     BloqueadoHasta     DATETIME NULL,
-    FechaActualizacion DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f', 'now', 'localtime'))
+    FechaActualizacion DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f', 'now', 'localtime')),
+    -- Raised by a password, role or active change and by a sign-out: older sessions end.
+    VersionSesion      INTEGER NOT NULL DEFAULT 0
 );
 
 -- Requests to the running services (CONSOLE §3 POST /solicitudes, rule L8.2): "sincronizar ahora"

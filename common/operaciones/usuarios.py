@@ -8,7 +8,9 @@ its audit row and raises :class:`OperacionRechazada`. ``Antes``/``Despues`` neve
 
 Sign-in bookkeeping (:func:`para_login`, :func:`anotar_fallo`, :func:`anotar_exito`) is not a
 management change: the counters move in their own short transaction, and only the lock-out itself
-is audited (``Accion = 'bloquear_cuenta'``). User names are stored lower-case and stripped
+is audited (``Accion = 'bloquear_cuenta'``). ``VersionSesion`` rises with every password, role or
+active change and with a sign-out (:func:`cerrar_sesiones`): a console session stores the version it
+was opened with and ends when the row's differs. User names are stored lower-case and stripped
 (:func:`normalizar`), so ``Ana`` and ``ana`` are one account on both engines.
 """
 
@@ -30,7 +32,7 @@ _USUARIO_VALIDO = re.compile(r"^[a-z0-9][a-z0-9._@-]*$")
 
 # ruff: noqa: S608 - the statements below are built from constants only (no input is ever formatted in)
 _COLS = ("UsuarioId, Usuario, Nombre, HashClave, Rol, Activo, FechaAlta, UltimoAcceso, IntentosFallidos, "
-         "BloqueadoHasta, FechaActualizacion")
+         "BloqueadoHasta, FechaActualizacion, VersionSesion")
 sentencias.registrar(
     "usuarios.leer",
     tsql=f"SELECT {_COLS} FROM dbo.UsuariosConsola WITH (UPDLOCK, HOLDLOCK) WHERE Usuario = ?",
@@ -55,20 +57,29 @@ sentencias.registrar(
 )
 sentencias.registrar(
     "usuarios.cambiar_rol",
-    tsql="UPDATE dbo.UsuariosConsola SET Rol = ?, FechaActualizacion = ? WHERE Usuario = ?",
-    sqlite="UPDATE UsuariosConsola SET Rol = ?, FechaActualizacion = ? WHERE Usuario = ?",
+    tsql=("UPDATE dbo.UsuariosConsola SET Rol = ?, FechaActualizacion = ?, VersionSesion = VersionSesion + 1 "
+          "WHERE Usuario = ?"),
+    sqlite="UPDATE UsuariosConsola SET Rol = ?, FechaActualizacion = ?, VersionSesion = VersionSesion + 1 WHERE Usuario = ?",
 )
 sentencias.registrar(
     "usuarios.desactivar",
-    tsql="UPDATE dbo.UsuariosConsola SET Activo = 0, FechaActualizacion = ? WHERE Usuario = ?",
-    sqlite="UPDATE UsuariosConsola SET Activo = 0, FechaActualizacion = ? WHERE Usuario = ?",
+    tsql=("UPDATE dbo.UsuariosConsola SET Activo = 0, FechaActualizacion = ?, VersionSesion = VersionSesion + 1 "
+          "WHERE Usuario = ?"),
+    sqlite=("UPDATE UsuariosConsola SET Activo = 0, FechaActualizacion = ?, VersionSesion = VersionSesion + 1 "
+            "WHERE Usuario = ?"),
 )
 sentencias.registrar(
     "usuarios.cambiar_clave",
     tsql=("UPDATE dbo.UsuariosConsola SET HashClave = ?, Activo = 1, IntentosFallidos = 0, BloqueadoHasta = NULL, "
-          "FechaActualizacion = ? WHERE Usuario = ?"),
+          "FechaActualizacion = ?, VersionSesion = VersionSesion + 1 WHERE Usuario = ?"),
     sqlite=("UPDATE UsuariosConsola SET HashClave = ?, Activo = 1, IntentosFallidos = 0, BloqueadoHasta = NULL, "
-            "FechaActualizacion = ? WHERE Usuario = ?"),
+            "FechaActualizacion = ?, VersionSesion = VersionSesion + 1 WHERE Usuario = ?"),
+)
+# Sign-out of a local user: every open session of that user (other browsers, copied cookies) ends.
+sentencias.registrar(
+    "usuarios.cerrar_sesiones",
+    tsql="UPDATE dbo.UsuariosConsola SET VersionSesion = VersionSesion + 1 WHERE Usuario = ?",
+    sqlite="UPDATE UsuariosConsola SET VersionSesion = VersionSesion + 1 WHERE Usuario = ?",
 )
 # A failure counted atomically in the row (parallel wrong passwords each count): a row still locked
 # is left alone; a lock-out that ran out starts a fresh series; reaching the limit (first ?) sets
@@ -275,6 +286,11 @@ def anotar_exito(db: Any, usuario: str, *, ahora: datetime) -> bool:
     """Record a sign-in; False when the row is (by now) inactive or locked: the sign-in is refused."""
     momento = ahora.replace(tzinfo=None)
     return sentencias.ejecutar(db, "usuarios.anotar_acceso", (momento, normalizar(usuario), momento)) == 1
+
+
+def cerrar_sesiones(db: Any, usuario: str) -> None:
+    """End every open session of ``usuario`` (their stored version no longer matches the row)."""
+    sentencias.ejecutar(db, "usuarios.cerrar_sesiones", (normalizar(usuario),))
 
 
 def bloqueo_hasta(ahora: datetime, minutos: int) -> datetime:

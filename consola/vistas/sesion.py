@@ -41,7 +41,8 @@ def login_enviar():
     if encontrado is None:
         return web.responder("login.html", {"estado": "rechazado", "mensaje": acceso.MENSAJE_RECHAZO}, 401,
                              siguiente=siguiente, usuario_escrito=usuario[:128], error=acceso.MENSAJE_RECHAZO)
-    seguridad.abrir_sesion(encontrado.usuario, encontrado.rol, encontrado.nombre, encontrado.origen)
+    seguridad.abrir_sesion(encontrado.usuario, encontrado.rol, encontrado.nombre, encontrado.origen,
+                           version=encontrado.version)
     if web.quiere_json():
         return jsonify(estado="ok", usuario=encontrado.usuario, rol=encontrado.rol)
     return redirect(siguiente, 303)
