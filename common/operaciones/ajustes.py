@@ -22,7 +22,8 @@ from typing import Any
 from common.database import sentencias
 from common.operaciones import auditoria
 from common.operaciones.auditoria import Actor
-from common.utils.ajustes_vivos import CLAVES_VIVAS, AjusteNoValido, decidir, validar_ajuste
+from common.utils.ajustes_vivos import CLAVES_VIVAS, JUNTAS, AjusteNoValido, decidir, validar_ajuste
+from common.utils.config_manager import SETTINGS_BY_NAME
 
 #: ``Auditoria.Entidad`` of a live-setting change (``EntidadId``: the Clave, or the Claves written together).
 ENTIDAD = "ConfiguracionSistema"
@@ -86,6 +87,23 @@ def _validar(textos: Mapping[str, str]) -> dict[str, Any]:
     return tipados
 
 
+def _problemas_cruzados(cfg: Any, filas: Mapping[str, Any], escritas: Mapping[str, str]) -> list[str]:
+    """The rows written, judged by the rules of every service that reads them (the console writes
+    the Lanzador's pause window: the Lanzador's pair rule applies, not the console's)."""
+    servicios = {_servicio_de(c) for c in escritas} | {getattr(cfg, "service", None)}
+    afectadas = set(escritas).union(*(junta for junta in JUNTAS if junta & set(escritas)))
+    problemas: list[str] = []
+    for servicio in sorted(s for s in servicios if s):
+        invalidas = decidir(cfg, filas, servicio=servicio).invalidas
+        problemas += [invalidas[c][1] for c in sorted(afectadas) if c in invalidas and invalidas[c][1] not in problemas]
+    return problemas
+
+
+def _servicio_de(clave: str) -> str | None:
+    grupo = SETTINGS_BY_NAME[clave].group if clave in SETTINGS_BY_NAME else None
+    return grupo if grupo in ("lanzador", "balanceador") else None
+
+
 def escribir_ajustes(db: Any, valores: Mapping[str, str | None], usuario: str | Actor, *, cfg: Any = None,
                      descripcion: str | None = None, ahora: datetime | None = None) -> dict[str, Any]:
     """Several rows in one transaction (both halves of the pause window together): all are
@@ -114,8 +132,7 @@ def escribir_ajustes(db: Any, valores: Mapping[str, str | None], usuario: str | 
                 raise AjusteNoValido(f"La descripción admite como máximo {LARGO_DESCRIPCION} caracteres "
                                      f"(tiene {len(descripcion)}).")
             if cfg is not None:
-                invalidas = decidir(cfg, {**filas, **despues}).invalidas
-                problemas = [invalidas[c][1] for c in textos if c in invalidas]
+                problemas = _problemas_cruzados(cfg, {**filas, **despues}, textos)
                 if problemas:
                     raise AjusteNoValido("; ".join(problemas))
         except AjusteNoValido as exc:

@@ -203,8 +203,9 @@ def mover(db: Any, actor: Actor, pool_id: int | None, *, robots: Iterable[int] =
         if not movidos:
             return Resultado(YA_APLICADO, "Ya aplicado: todos estaban ya en ese pool.")
         intento.auditar(tx, auditoria.OK)
-        destino = "el pool general" if pool_id is None else f"el pool {pool_id}"
-        return Resultado(APLICADO, f"{movidos} elementos pasados a {destino}.")
+        destino = "al pool general" if pool_id is None else f"al pool {pool_id}"
+        que = "elemento pasado" if movidos == 1 else "elementos pasados"
+        return Resultado(APLICADO, f"{movidos} {que} {destino}.")
 
     return ejecutar(db, intento, ROLES_ESCRITURA, "gestionar pools", trabajo)
 

@@ -60,7 +60,7 @@ CLAVES_VIVAS: tuple[str, ...] = (
     "EMAIL_RECIPIENTS",
 )
 #: Settings checked together by a cross-setting rule: a problem naming one blames the rows of all.
-_JUNTAS: tuple[frozenset[str], ...] = (
+JUNTAS: tuple[frozenset[str], ...] = (
     frozenset({"LANZADOR_PAUSA_INICIO_HHMM", "LANZADOR_PAUSA_FIN_HHMM"}),
 )
 ORIGEN_BD = "ConfiguracionSistema"
@@ -117,17 +117,19 @@ def _valores_base(base: Any) -> dict[str, Any]:
 def _culpables(problema: str) -> set[str]:
     """The whitelisted settings a cross-setting problem line is about (with their partners)."""
     nombrados = {c for c in CLAVES_VIVAS if c in problema}
-    for junta in _JUNTAS:
+    for junta in JUNTAS:
         if nombrados & junta:
             nombrados |= junta
     return nombrados
 
 
-def decidir(base: Any, filas: Mapping[str, str | None], anteriores: Mapping[str, Any] | None = None) -> Decision:
+def decidir(base: Any, filas: Mapping[str, str | None], anteriores: Mapping[str, Any] | None = None, *,
+            servicio: str | None = None) -> Decision:
     """Effective values of the whitelisted settings for the rows ``filas`` (Clave -> Valor) over
     ``base`` (the start-up config), keeping ``anteriores`` (the last effective values; default:
-    the base's) for a row that is not valid. Pure."""
-    servicio = _servicio(base)
+    the base's) for a row that is not valid. ``servicio``: whose rules apply (default: the base's;
+    a writer checks a row with the rules of each service that reads it). Pure."""
+    servicio = servicio or _servicio(base)
     todos = _valores_base(base)
     estrictos = grupos_validados(servicio, todos)
     previos = {c: (anteriores[c] if anteriores and c in anteriores else todos[c]) for c in CLAVES_VIVAS}
