@@ -294,3 +294,24 @@ def test_a_copied_cookie_does_not_survive_logout_and_a_restart(app_y_db, tmp_pat
     ladron = reiniciada.test_client()
     ladron.set_cookie("sam_consola", copia)
     assert not _dentro(ladron)
+
+
+# ------------------------------------------------------------------ bounded forms
+
+
+def test_a_form_naming_too_many_equipos_gets_a_spanish_400_not_a_database_error(app_y_db):
+    from consola.vistas.cambios_asignaciones import MAX_EQUIPOS_POR_FORMULARIO
+
+    app, db, _ = app_y_db
+    db.execute("INSERT INTO Robots (RobotId, Robot) VALUES (1, 'P1_Facturas')")
+    db.execute("INSERT INTO Equipos (EquipoId, Equipo) VALUES (10, 'VMRPA10')")
+    c = app.test_client()
+    assert entrar(c, "operador").status_code == 303
+    csrf = token(c, "/")
+    muchos = " ".join(f"VMRPA{i}" for i in range(2500))  # beyond SQL Server's 2,100 parameters
+    r = c.post("/asignaciones", data={"csrf_token": csrf, "RobotId": "1", "accion": "reservar", "EquipoId": muchos})
+    assert r.status_code == 400 and f"como máximo {MAX_EQUIPOS_POR_FORMULARIO} equipos" in r.get_data(as_text=True)
+    justo = " ".join(["VMRPA10"] + [str(10)] * (MAX_EQUIPOS_POR_FORMULARIO - 1))
+    r = c.post("/asignaciones", data={"csrf_token": csrf, "RobotId": "1", "accion": "reservar", "EquipoId": justo})
+    assert r.status_code != 400, r.get_data(as_text=True)
+    assert db.query_one("SELECT COUNT(*) AS n FROM Asignaciones WHERE RobotId = 1")["n"] == 1

@@ -21,6 +21,8 @@ bp = Blueprint("cambios_asignaciones", __name__)
 
 #: An A360 device name as the form may carry it (anything else is a 400).
 _NOMBRE_EQUIPO = re.compile(r"[A-Za-z0-9_.\-]{1,100}")
+#: Equipos one form may name: every name becomes a parameter of one IN list (SQL Server allows 2,100).
+MAX_EQUIPOS_POR_FORMULARIO = 200
 
 ACCIONES = {"reservar": asignaciones.reservar, "liberar": asignaciones.liberar}
 
@@ -76,6 +78,9 @@ def equipos_del_formulario() -> tuple[list[int], list[str]]:
             else:
                 raise c.EntradaNoValida(f"El campo EquipoId debe llevar identificadores o nombres de equipo "
                                         f"(se recibió '{parte[:20]}').")
+            if len(numeros) + len(nombres) > MAX_EQUIPOS_POR_FORMULARIO:
+                raise c.EntradaNoValida(f"Se admiten como máximo {MAX_EQUIPOS_POR_FORMULARIO} equipos por envío; "
+                                        "divida el cambio en varios envíos.")
     return numeros, nombres
 
 
