@@ -113,8 +113,7 @@ class Pronostico:
         """The data the estimate rests on, in Spanish."""
         partes = [f"ventana {self.ventana_min} min", _plural(self.muestras, "muestra de tickets", "muestras de tickets"),
                   f"{_plural(self.ejecuciones, 'ejecución completada', 'ejecuciones completadas')} en "
-                  f"{_plural(self.equipos_con_ejecuciones, 'equipo', 'equipos')}",
-                  f"{_decimal(self.equipos_medios)} equipos de media"]
+                  f"{_plural(self.equipos_con_ejecuciones, 'equipo', 'equipos')}", self._equipos_texto()]
         if self.ritmo.base == BASE_TICKETS:
             partes.append("ritmo: bajada observada de la cola")
         elif self.ritmo.base == BASE_EJECUCIONES:
@@ -122,6 +121,16 @@ class Pronostico:
             if self.ritmo.llegadas_hora is None:
                 partes.append("sin muestras para medir las llegadas")
         return "; ".join(partes)
+
+
+    def _equipos_texto(self) -> str:
+        """The equipos the rate was measured at. Their time-weighted mean only when a rate rests on it
+        and it rounds above zero: a robot given its equipos a moment ago (a window with no span of
+        them) would read "0,0 equipos de media" next to the 3 it has; then the equipos it has now."""
+        ahora = f"{_plural(self.equipos, 'equipo', 'equipos')} ahora"
+        if self.ritmo.base is not None and round(self.equipos_medios, 1) > 0:
+            return f"{_decimal(self.equipos_medios)} equipos de media en la ventana ({ahora})"
+        return f"{ahora}, sin historial suficiente para una media de equipos"
 
 
 def _plural(n: int, singular: str, plural: str) -> str:

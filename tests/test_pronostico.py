@@ -391,3 +391,29 @@ def test_B15_simular_prints_the_forecast_after_the_plan(tmp_path):
     assert any("ejecuciones completadas" in c[7] and not c[7].startswith("ventana 60 min; 1 muestra;")
                for c in filas.values())
     assert _cuentas(tmp_path / "sam.db") == antes
+
+
+# ------------------------------------------------------------------------------ the basis, in words
+def test_B15_equipos_given_a_moment_ago_read_as_the_equipos_now_not_a_zero_mean():
+    # a new window: the balancer gave the robot its 3 equipos a second ago, one ticket sample only
+    h = HistoriaRobot(7, tickets=90, equipos=3, muestras=[Muestra(_min(0.02), 90)],
+                      cambios=[CambioEquipos(AHORA - timedelta(seconds=1), 0, 3)])
+    p = pronosticar(h, AHORA)
+    assert p.equipos_medios < 0.05  # the time-weighted mean over the hour is (rightly) about zero...
+    assert "0,0 equipos" not in p.base_texto  # ...but it is not what the operator reads
+    assert "3 equipos ahora, sin historial suficiente para una media de equipos" in p.base_texto
+
+
+def test_B15_the_mean_a_rate_was_measured_at_is_shown_with_the_equipos_now():
+    # 2 equipos for the first half hour, 4 since: the drain was measured at 3 on average
+    muestras = [Muestra(_min(60 - 10 * i), 120 - 10 * i) for i in range(6)]
+    h = HistoriaRobot(8, tickets=60, equipos=4, muestras=muestras, cambios=[CambioEquipos(_min(30), 2, 4)])
+    p = pronosticar(h, AHORA)
+    assert p.ritmo.base == BASE_TICKETS
+    assert "3,0 equipos de media en la ventana (4 equipos ahora)" in p.base_texto
+
+
+def test_B15_without_a_rate_the_basis_says_the_equipos_now_and_that_history_is_short():
+    p = pronosticar(HistoriaRobot(9, tickets=30, equipos=1, muestras=[Muestra(_min(30), 30)]), AHORA)
+    assert p.ritmo.base is None
+    assert "1 equipo ahora, sin historial suficiente" in p.base_texto and "de media" not in p.base_texto
