@@ -333,6 +333,7 @@ VALUES
     (N'Auditoria', N'Antes', N'NVARCHAR(MAX)', N'cualquiera', NULL, 0),
     (N'Auditoria', N'Despues', N'NVARCHAR(MAX)', N'cualquiera', NULL, 0),
     (N'Auditoria', N'Resultado', N'NVARCHAR(20)', N'cualquiera', NULL, 0),
+    (N'Auditoria', N'IdFormulario', N'NVARCHAR(64)', N'clave', 64, 1),
     (N'UsuariosConsola', N'UsuarioId', N'INT', N'identidad', NULL, 0),
     (N'UsuariosConsola', N'Usuario', N'NVARCHAR(128)', N'cualquiera', NULL, 0),
     (N'UsuariosConsola', N'Nombre', N'NVARCHAR(200)', N'cualquiera', NULL, 0),
@@ -1115,6 +1116,7 @@ BEGIN
         Antes NVARCHAR(MAX) NULL,
         Despues NVARCHAR(MAX) NULL,
         Resultado NVARCHAR(20) NOT NULL,
+        IdFormulario NVARCHAR(64) NULL,
         CONSTRAINT PK_Auditoria PRIMARY KEY CLUSTERED (AuditoriaId)
     );
 END;
@@ -1132,6 +1134,19 @@ IF NOT EXISTS (
 )
 CREATE NONCLUSTERED INDEX IX_Auditoria_Entidad
 ON dbo.Auditoria (Entidad, EntidadId);
+GO
+-- One-time form token (CONSOLE §4: a form sent twice applies once): the change a console form
+-- applied records the form's IdFormulario; a second submission finds that row and writes nothing.
+IF COL_LENGTH(N'dbo.Auditoria', N'IdFormulario') IS NULL
+ALTER TABLE dbo.Auditoria ADD IdFormulario NVARCHAR(64) NULL;
+GO
+IF NOT EXISTS (
+    SELECT 1 FROM sys.indexes
+    WHERE name = N'UX_Auditoria_IdFormulario' AND object_id = OBJECT_ID(N'dbo.Auditoria')
+)
+CREATE UNIQUE NONCLUSTERED INDEX UX_Auditoria_IdFormulario
+ON dbo.Auditoria (IdFormulario)
+WHERE IdFormulario IS NOT NULL;
 GO
 
 -- Usuarios locales de la consola (CONSOLE §2): Usuario único (se guarda en minúsculas), HashClave

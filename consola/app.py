@@ -21,6 +21,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from common.clock import Clock
 from common.database.sql_client import DatabaseError
+from common.operaciones import formularios
 from common.utils.config_manager import ajuste
 from common.version import __version__
 from consola import rechazos, rutas, seguridad, vistas, web
@@ -98,6 +99,8 @@ def crear_app(cfg: Any, db: Any, *, clock: Clock | None = None, ldap: Any = None
     app.register_error_handler(DatabaseError, _error_bd)
     app.register_error_handler(Exception, _error_inesperado)
     app.context_processor(_contexto_plantillas)
+    # A fresh one-time token per rendered create form (a form sent twice applies once).
+    app.jinja_env.globals["id_formulario"] = formularios.nuevo
     proxies = int(ajuste(cfg, "CONSOLA_PROXIES_CONFIABLES") or 0)
     if proxies:
         # Behind IIS/ARR: the client's address (sign-in lockout log, Auditoria.Ip) is the one the

@@ -232,10 +232,14 @@ CREATE TABLE IF NOT EXISTS Auditoria (
     EntidadId   TEXT NULL,
     Antes       TEXT NULL,
     Despues     TEXT NULL,
-    Resultado   TEXT NOT NULL
+    Resultado   TEXT NOT NULL,
+    IdFormulario TEXT NULL
 );
 CREATE INDEX IF NOT EXISTS IX_Auditoria_Fecha ON Auditoria (Fecha);
 CREATE INDEX IF NOT EXISTS IX_Auditoria_Entidad ON Auditoria (Entidad, EntidadId);
+-- One-time form token (CONSOLE §4): a console form's change records it; a resubmission finds it.
+CREATE UNIQUE INDEX IF NOT EXISTS UX_Auditoria_IdFormulario
+    ON Auditoria (IdFormulario) WHERE IdFormulario IS NOT NULL;
 
 -- Console users (CONSOLE §2). Usuario is stored lower-case; NOCASE keeps SQL Server's
 -- case-insensitive uniqueness anyway.

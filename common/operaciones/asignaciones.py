@@ -33,6 +33,7 @@ from common.operaciones.edicion import (
     CambioNoValido,
     Intento,
     Resultado,
+    como_resultado,
     ejecutar,
     marca,
 )
@@ -123,9 +124,10 @@ def _leer(tx: Any, robot_id: int, ids: list[int]) -> tuple[Any, dict[int, str], 
 
 
 def _operar(db: Any, actor: Actor, robot_id: int, equipos: Iterable[int], *, ahora: datetime, accion: str,
-            decidir: Any, aplicar: dict[str, str]) -> Resultado:
+            decidir: Any, aplicar: dict[str, str], id_formulario: str | None = None) -> Resultado:
     ids = sorted({int(e) for e in equipos})
-    intento = Intento(actor, ENTIDAD, accion, ahora, entidad_id=robot_id, despues={"Equipos": ids})
+    intento = Intento(actor, ENTIDAD, accion, ahora, entidad_id=robot_id, despues={"Equipos": ids},
+                      id_formulario=id_formulario)
 
     def trabajo(tx: Any) -> Any:
         if not ids:
@@ -157,13 +159,16 @@ def _operar(db: Any, actor: Actor, robot_id: int, equipos: Iterable[int], *, aho
         return Resultado(APLICADO, f"Equipos {verbo} para el robot {robot['Robot']}: "
                          f"{', '.join(nombres[e] for e in hechos)}{extra}.", extra={"equipos": hechos})
 
-    return ejecutar(db, intento, ROLES_ESCRITURA, "cambiar asignaciones", trabajo)
+    return como_resultado(ejecutar(db, intento, ROLES_ESCRITURA, "cambiar asignaciones", trabajo), "robot_id")
 
 
-def reservar(db: Any, actor: Actor, robot_id: int, equipos: Iterable[int], *, ahora: datetime) -> Resultado:
-    """Reserve ``equipos`` (EquipoId) for the robot; see the module docstring."""
+def reservar(db: Any, actor: Actor, robot_id: int, equipos: Iterable[int], *, ahora: datetime,
+             id_formulario: str | None = None) -> Resultado:
+    """Reserve ``equipos`` (EquipoId) for the robot; see the module docstring. ``id_formulario``:
+    the console form's one-time token (a form sent twice applies once)."""
     return _operar(db, actor, robot_id, equipos, ahora=ahora, accion="reservar", decidir=decidir_reserva,
-                   aplicar={"insertar": "asignaciones_op.insertar", "reservar": "asignaciones_op.reservar"})
+                   aplicar={"insertar": "asignaciones_op.insertar", "reservar": "asignaciones_op.reservar"},
+                   id_formulario=id_formulario)
 
 
 def liberar(db: Any, actor: Actor, robot_id: int, equipos: Iterable[int], *, ahora: datetime) -> Resultado:

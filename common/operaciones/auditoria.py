@@ -23,14 +23,14 @@ RESULTADOS = (OK, FORZADO, RECHAZADO, CONFLICTO)
 LARGO_ENTIDAD_ID, LARGO_USUARIO, LARGO_IP = 100, 128, 45
 
 # ruff: noqa: S608 - the statements below are built from constants only (no input is ever formatted in)
-_COLUMNAS = "(Fecha, Usuario, Rol, Ip, Accion, Entidad, EntidadId, Antes, Despues, Resultado)"
+_COLUMNAS = "(Fecha, Usuario, Rol, Ip, Accion, Entidad, EntidadId, Antes, Despues, Resultado, IdFormulario)"
 sentencias.registrar(
     "auditoria.insertar",
     tsql=(
         f"INSERT INTO dbo.Auditoria {_COLUMNAS} "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, CAST(? AS NVARCHAR(MAX)), CAST(? AS NVARCHAR(MAX)), ?)"
+        "VALUES (?, ?, ?, ?, ?, ?, ?, CAST(? AS NVARCHAR(MAX)), CAST(? AS NVARCHAR(MAX)), ?, ?)"
     ),
-    sqlite=f"INSERT INTO Auditoria {_COLUMNAS} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    sqlite=f"INSERT INTO Auditoria {_COLUMNAS} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 )
 sentencias.registrar(
     "auditoria.de_entidad",
@@ -76,10 +76,15 @@ def registrar(
     despues: Any,
     resultado: str,
     ahora: datetime,
+    id_formulario: str | None = None,
 ) -> None:
-    """Insert one audit row with ``db`` (call it inside the change's transaction)."""
+    """Insert one audit row with ``db`` (call it inside the change's transaction). ``id_formulario``:
+    the one-time token of the console form whose change this row records (:mod:`.formularios`);
+    only an applied change carries it."""
     if resultado not in RESULTADOS:
         raise ValueError(f"resultado de auditoría desconocido: {resultado!r}")
+    if id_formulario is not None and resultado not in (OK, FORZADO):
+        raise ValueError("sólo un cambio aplicado registra el id_formulario")
     sentencias.ejecutar(db, "auditoria.insertar", (
         ahora.replace(tzinfo=None),
         _recortar(actor.usuario, LARGO_USUARIO),
@@ -91,6 +96,7 @@ def registrar(
         a_json(antes),
         a_json(despues),
         resultado,
+        id_formulario,
     ))
 
 

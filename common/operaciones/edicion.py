@@ -36,7 +36,7 @@ from datetime import datetime
 from typing import Any
 
 from common.database import sentencias
-from common.operaciones import auditoria
+from common.operaciones import auditoria, formularios
 from common.operaciones.auditoria import Actor
 from common.operaciones.programaciones import (
     NoEncontrada,
@@ -290,29 +290,44 @@ class Intento:
     entidad_id: Any = None
     antes: Any = None
     despues: Any = None
+    #: The console form's one-time token (:mod:`.formularios`): recorded only on an applied change.
+    id_formulario: str | None = None
 
     def auditar(self, tx: Any, resultado: str, **extra: Any) -> None:
         despues = {**(self.despues or {}), **extra} if (self.despues or extra) else None
+        aplicado = resultado in (auditoria.OK, auditoria.FORZADO)
         auditoria.registrar(tx, self.actor, accion=self.accion, entidad=self.entidad, entidad_id=self.entidad_id,
-                            antes=self.antes, despues=despues, resultado=resultado, ahora=self.ahora)
+                            antes=self.antes, despues=despues, resultado=resultado, ahora=self.ahora,
+                            id_formulario=self.id_formulario if aplicado else None)
 
 
 def ejecutar(db: Any, intento: Intento, roles: tuple[str, ...], que: str, trabajo: Callable[[Any], Any]) -> Any:
     """Run ``trabajo(tx)`` in one transaction after the role check (``que``: what the role allows,
     for the message). A refusal it returns is audited ``rechazado`` there and raised here; the
-    ``ok`` audit row is ``trabajo``'s to write (it knows whether anything changed)."""
+    ``ok`` audit row is ``trabajo``'s to write (it knows whether anything changed). A form already
+    applied (``intento.id_formulario`` found) returns :class:`formularios.YaAplicado`, writing nothing."""
     def unidad(tx: Any) -> Any:
         if intento.actor.rol not in roles:
             rechazo: Any = PermisoDenegado(f"El usuario {intento.actor.usuario} (rol {intento.actor.rol}) no puede "
                                            f"{que}: hace falta el rol {' o '.join(roles)}.")
         else:
-            rechazo = trabajo(tx)
+            rechazo = formularios.previo(tx, intento.id_formulario) or trabajo(tx)
         if isinstance(rechazo, OperacionRechazada):
             estado = auditoria.CONFLICTO if isinstance(rechazo, VersionCambiada) else auditoria.RECHAZADO
             intento.auditar(tx, estado, Motivo=rechazo.mensaje)
         return rechazo
 
-    resultado = db.run_in_transaction(unidad)
+    resultado = formularios.aplicar_una_vez(db, intento.id_formulario, lambda: db.run_in_transaction(unidad))
     if isinstance(resultado, OperacionRechazada):
         raise resultado
     return resultado
+
+
+def como_resultado(hecho: Any, clave: str) -> Any:
+    """``hecho`` as a :class:`Resultado`: a :class:`formularios.YaAplicado` becomes :data:`YA_APLICADO`
+    with the first submission's id under ``extra[clave]`` (anything else is returned as is)."""
+    if not isinstance(hecho, formularios.YaAplicado):
+        return hecho
+    valor = entero_ascii(hecho.entidad_id or "")
+    return Resultado(YA_APLICADO, hecho.mensaje, extra={clave: hecho.entidad_id if valor is None else valor,
+                                                         "id_formulario": hecho.id_formulario})

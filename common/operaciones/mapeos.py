@@ -18,7 +18,15 @@ from typing import Any
 from common.database import sentencias
 from common.operaciones import auditoria
 from common.operaciones.auditoria import Actor
-from common.operaciones.edicion import APLICADO, YA_APLICADO, CambioNoValido, Intento, Resultado, ejecutar
+from common.operaciones.edicion import (
+    APLICADO,
+    YA_APLICADO,
+    CambioNoValido,
+    Intento,
+    Resultado,
+    como_resultado,
+    ejecutar,
+)
 
 ENTIDAD = "MapeoRobots"
 ROLES_ESCRITURA = ("administrador",)
@@ -59,11 +67,13 @@ def problemas(proveedor: str, nombre: str) -> list[str]:
     return out
 
 
-def crear(db: Any, actor: Actor, proveedor: str, nombre_externo: str, robot_id: int, *, ahora: datetime) -> Resultado:
+def crear(db: Any, actor: Actor, proveedor: str, nombre_externo: str, robot_id: int, *, ahora: datetime,
+          id_formulario: str | None = None) -> Resultado:
     """Map ``nombre_externo`` of ``proveedor`` to the robot; ``extra["mapeo_id"]`` is its id."""
     prov, nombre = (proveedor or "").strip().lower(), (nombre_externo or "").strip()
     intento = Intento(actor, ENTIDAD, "crear", ahora,
-                      despues={"Proveedor": prov, "NombreExterno": nombre, "RobotId": robot_id})
+                      despues={"Proveedor": prov, "NombreExterno": nombre, "RobotId": robot_id},
+                      id_formulario=id_formulario)
 
     def trabajo(tx: Any) -> Any:
         errores = problemas(prov, nombre)
@@ -85,7 +95,7 @@ def crear(db: Any, actor: Actor, proveedor: str, nombre_externo: str, robot_id: 
         return Resultado(APLICADO, f"Mapeo {intento.entidad_id} creado: {prov} «{nombre}» -> robot {robot['Robot']}.",
                          extra={"mapeo_id": intento.entidad_id})
 
-    return ejecutar(db, intento, ROLES_ESCRITURA, "gestionar mapeos de robots", trabajo)
+    return como_resultado(ejecutar(db, intento, ROLES_ESCRITURA, "gestionar mapeos de robots", trabajo), "mapeo_id")
 
 
 def eliminar(db: Any, actor: Actor, mapeo_id: int, *, ahora: datetime) -> Resultado:

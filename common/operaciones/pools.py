@@ -99,10 +99,13 @@ def problemas_descripcion(descripcion: str | None) -> list[str]:
     return []
 
 
-def crear(db: Any, actor: Actor, nombre: str, *, descripcion: str | None = None, ahora: datetime) -> Resultado:
-    """Create an active pool; ``extra["pool_id"]`` is its id (or the existing one's)."""
+def crear(db: Any, actor: Actor, nombre: str, *, descripcion: str | None = None, ahora: datetime,
+          id_formulario: str | None = None) -> Resultado:
+    """Create an active pool; ``extra["pool_id"]`` is its id (or the existing one's, or the one the
+    same form already created: ``id_formulario``)."""
     limpio = (nombre or "").strip()
-    intento = Intento(actor, ENTIDAD, "crear", ahora, despues={"Nombre": limpio, "Descripcion": descripcion})
+    intento = Intento(actor, ENTIDAD, "crear", ahora, despues={"Nombre": limpio, "Descripcion": descripcion},
+                      id_formulario=id_formulario)
 
     def trabajo(tx: Any) -> Any:
         existente = tx.query_one(sentencias.sql(tx, "pools_op.por_nombre"), (limpio,)) if limpio else None
@@ -118,7 +121,7 @@ def crear(db: Any, actor: Actor, nombre: str, *, descripcion: str | None = None,
         return Resultado(APLICADO, f"Pool {limpio} creado (id {intento.entidad_id}).", version=marca(ahora),
                          extra={"pool_id": intento.entidad_id})
 
-    return ejecutar(db, intento, ROLES_ESCRITURA, "gestionar pools", trabajo)
+    return edicion.como_resultado(ejecutar(db, intento, ROLES_ESCRITURA, "gestionar pools", trabajo), "pool_id")
 
 
 def _reglas(tx: Any, actual: Mapping[str, Any], nueva: dict[str, Any], cambiadas: set[str]) -> list[str]:

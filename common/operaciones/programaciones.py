@@ -34,7 +34,7 @@ from datetime import date, datetime
 from typing import Any
 
 from common.database import sentencias
-from common.operaciones import auditoria
+from common.operaciones import auditoria, formularios
 from common.operaciones.auditoria import Actor
 from common.programacion import (
     DIAS_SEMANA,
@@ -419,11 +419,15 @@ class _Intento:
     entidad_id: int | None = None
     antes: dict[str, Any] | None = None
     despues: dict[str, Any] | None = None
+    #: The console form's one-time token (:mod:`.formularios`): recorded only on an applied change.
+    id_formulario: str | None = None
 
     def auditar(self, tx: Any, resultado: str, **extra: Any) -> None:
         despues = {**(self.despues or {}), **extra} if (self.despues or extra) else None
+        aplicado = resultado in (auditoria.OK, auditoria.FORZADO)
         auditoria.registrar(tx, self.actor, accion=self.accion, entidad=ENTIDAD, entidad_id=self.entidad_id,
-                            antes=self.antes, despues=despues, resultado=resultado, ahora=self.ahora)
+                            antes=self.antes, despues=despues, resultado=resultado, ahora=self.ahora,
+                            id_formulario=self.id_formulario if aplicado else None)
 
 
 def _marca(ahora: datetime) -> datetime:
@@ -447,13 +451,13 @@ def _ejecutar(db: Any, intento: _Intento, trabajo: Any) -> Any:
                 "hace falta el rol operador o administrador."
             )
         else:
-            rechazo = trabajo(tx)
+            rechazo = formularios.previo(tx, intento.id_formulario) or trabajo(tx)
         if isinstance(rechazo, OperacionRechazada):
             estado = auditoria.CONFLICTO if isinstance(rechazo, VersionCambiada) else auditoria.RECHAZADO
             intento.auditar(tx, estado, Motivo=rechazo.mensaje)
         return rechazo
 
-    resultado = db.run_in_transaction(unidad)
+    resultado = formularios.aplicar_una_vez(db, intento.id_formulario, lambda: db.run_in_transaction(unidad))
     if isinstance(resultado, OperacionRechazada):
         raise resultado
     return resultado
@@ -542,14 +546,16 @@ def _equipos_existentes(tx: Any, ids: list[int]) -> tuple[dict[int, str], list[s
 
 
 def crear(db: Any, actor: Actor, programacion: Programacion, equipos: Iterable[int], *, ahora: datetime,
-          forzar: bool = False) -> int:
+          forzar: bool = False, id_formulario: str | None = None) -> int:
     """Create an active schedule on ``equipos`` (EquipoId) and its assignments; its ``ProgramacionId``.
 
     Raises :class:`OperacionRechazada` (audited) when the caller may not, the row is invalid, the
-    robot or an equipo does not exist, or it overlaps and is not forced by an administrador."""
+    robot or an equipo does not exist, or it overlaps and is not forced by an administrador. A form
+    already applied (``id_formulario``) writes nothing and returns the first schedule's id as
+    :class:`formularios.IdYaAplicado`."""
     p = normalizar(replace(programacion, ProgramacionId=None, Activo=True))
     ids = sorted({int(e) for e in equipos})
-    intento = _Intento(actor, "crear", ahora, despues=_vista(p, ids))
+    intento = _Intento(actor, "crear", ahora, despues=_vista(p, ids), id_formulario=id_formulario)
 
     def trabajo(tx: Any) -> Any:
         nombres, problemas = _equipos_existentes(tx, ids)
@@ -575,7 +581,8 @@ def crear(db: Any, actor: Actor, programacion: Programacion, equipos: Iterable[i
         intento.auditar(tx, resultado)
         return nueva.ProgramacionId
 
-    return _ejecutar(db, intento, trabajo)
+    hecha = _ejecutar(db, intento, trabajo)
+    return formularios.IdYaAplicado.de(hecha) if isinstance(hecha, formularios.YaAplicado) else hecha
 
 
 def modificar(db: Any, actor: Actor, programacion_id: int, cambios: Mapping[str, Any], *, ahora: datetime,

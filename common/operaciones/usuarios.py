@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from common.database import sentencias
-from common.operaciones import auditoria
+from common.operaciones import auditoria, formularios
 from common.operaciones.auditoria import ROLES, Actor
 from common.operaciones.programaciones import OperacionRechazada, PermisoDenegado
 
@@ -156,9 +156,11 @@ def listar(db: Any) -> list[dict]:
     return [publico(f) for f in db.query(sentencias.sql(db, "usuarios.listar"))]
 
 
-def _gestion(db: Any, actor: Actor, accion: str, usuario: str, cambio: Any, ahora: datetime | None) -> dict:
+def _gestion(db: Any, actor: Actor, accion: str, usuario: str, cambio: Any, ahora: datetime | None,
+             id_formulario: str | None = None) -> Any:
     """Run one management change: role check, ``cambio(tx, fila, momento)`` returning the new row
-    (or raising :class:`OperacionRechazada`), audit row, all in one transaction."""
+    (or raising :class:`OperacionRechazada`), audit row, all in one transaction. A console form
+    already applied (``id_formulario``) returns :class:`formularios.YaAplicado`, writing nothing."""
     nombre = normalizar(usuario)
     base = (ahora or datetime.now()).replace(tzinfo=None)
     momento = base.replace(microsecond=base.microsecond // 1000 * 1000)
@@ -169,16 +171,20 @@ def _gestion(db: Any, actor: Actor, accion: str, usuario: str, cambio: Any, ahor
             if actor.rol != ROL_GESTION:
                 raise PermisoDenegado(f"Solo un administrador puede gestionar usuarios de la consola (usuario "
                                       f"{actor.usuario}, rol {actor.rol}).")
+            ya = formularios.previo(tx, id_formulario)
+            if ya is not None:
+                return ya
             despues = cambio(tx, fila, momento)
         except OperacionRechazada as rechazo:
             auditoria.registrar(tx, actor, accion=accion, entidad=ENTIDAD, entidad_id=nombre, antes=publico(fila),
                                 despues={"Motivo": rechazo.mensaje}, resultado=auditoria.RECHAZADO, ahora=momento)
             return rechazo
         auditoria.registrar(tx, actor, accion=accion, entidad=ENTIDAD, entidad_id=nombre, antes=publico(fila),
-                            despues=publico(despues), resultado=auditoria.OK, ahora=momento)
+                            despues=publico(despues), resultado=auditoria.OK, ahora=momento,
+                            id_formulario=id_formulario)
         return publico(despues) or {}
 
-    resultado = db.run_in_transaction(unidad)
+    resultado = formularios.aplicar_una_vez(db, id_formulario, lambda: db.run_in_transaction(unidad))
     if isinstance(resultado, OperacionRechazada):
         raise resultado
     return resultado
@@ -200,8 +206,10 @@ def _releer(tx: Any, nombre: str) -> dict:
 
 
 def crear(db: Any, actor: Actor, usuario: str, rol: str, hash_clave: str, *, nombre: str | None = None,
-          ahora: datetime | None = None) -> dict:
-    """Create an active user. ``hash_clave`` comes from :func:`consola.claves.hashear`."""
+          ahora: datetime | None = None, id_formulario: str | None = None) -> Any:
+    """Create an active user. ``hash_clave`` comes from :func:`consola.claves.hashear`. The same
+    console form sent again (``id_formulario``) returns :class:`formularios.YaAplicado` instead of
+    "ya existe"."""
     clave_usuario = normalizar(usuario)
     nombre = (nombre or "").strip() or None
 
@@ -217,7 +225,7 @@ def crear(db: Any, actor: Actor, usuario: str, rol: str, hash_clave: str, *, nom
         sentencias.ejecutar(tx, "usuarios.insertar", (clave_usuario, nombre, hash_clave, rol, momento, momento))
         return _releer(tx, clave_usuario)
 
-    return _gestion(db, actor, "crear_usuario", clave_usuario, cambio, ahora)
+    return _gestion(db, actor, "crear_usuario", clave_usuario, cambio, ahora, id_formulario)
 
 
 def cambiar_rol(db: Any, actor: Actor, usuario: str, rol: str, *, ahora: datetime | None = None) -> dict:

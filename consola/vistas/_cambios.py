@@ -13,6 +13,7 @@ from typing import Any
 from flask import flash, jsonify, redirect, request
 from werkzeug.exceptions import BadRequest
 
+from common.operaciones import formularios
 from common.operaciones.auditoria import Actor
 from common.utils.enteros import MAX_INT_SQL as MAX_ENTERO
 from common.utils.enteros import entero_ascii
@@ -195,3 +196,12 @@ def identificador(valor: str) -> int:
         raise EntradaNoValida(f"Identificador no válido: '{valor[:20]}' (se esperaba un número entre 1 y "
                               f"{MAX_ENTERO}).")
     return numero
+
+
+def id_formulario() -> str | None:
+    """The create form's one-time token (hidden ``id_formulario``); None when absent (a script's POST:
+    no de-duplication). Malformed → 400."""
+    try:
+        return formularios.validar(request.form.get("id_formulario"))
+    except formularios.FormularioNoValido as exc:
+        raise EntradaNoValida(str(exc)) from None

@@ -57,7 +57,8 @@ def guardar():
         raise c.EntradaNoValida("Indique al menos un equipo (EquipoId).")
     try:
         elegidos += por_nombre(nombres)
-        resultado = ACCIONES[que](web.db(), c.actor(), robot_id, elegidos, ahora=c.ahora())
+        una_vez = {"id_formulario": c.id_formulario()} if que == "reservar" else {}  # a form sent twice applies once
+        resultado = ACCIONES[que](web.db(), c.actor(), robot_id, elegidos, ahora=c.ahora(), **una_vez)
     except OperacionRechazada as exc:
         estado = 404 if isinstance(exc, NoEncontrada) else 409
         return c.rechazado("cambios_asignaciones.html", {"RobotId": robot_id, "accion": que, "EquipoId": elegidos},

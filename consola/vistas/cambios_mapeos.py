@@ -27,7 +27,8 @@ def guardar():
             proveedor = c.texto("Proveedor", obligatorio=True, maximo=20)
             nombre = c.texto("NombreExterno", obligatorio=True, maximo=mapeos.LARGO_NOMBRE)
             robot_id = c.entero("RobotId", obligatorio=True, minimo=1, maximo=10**12)
-            resultado = mapeos.crear(db, actor, proveedor, nombre, robot_id, ahora=ahora)
+            resultado = mapeos.crear(db, actor, proveedor, nombre, robot_id, ahora=ahora,
+                                     id_formulario=c.id_formulario())
         else:
             mapeo_id = c.entero("MapeoId", obligatorio=True, minimo=1, maximo=10**12)
             resultado = mapeos.eliminar(db, actor, mapeo_id, ahora=ahora)

@@ -46,7 +46,7 @@ def _operar(que: str) -> Any:
     db, actor, ahora = web.db(), c.actor(), c.ahora()
     if que == "crear":
         return pools.crear(db, actor, c.texto("Nombre", obligatorio=True, maximo=pools.LARGO_NOMBRE),
-                           descripcion=c.texto("Descripcion"), ahora=ahora)
+                           descripcion=c.texto("Descripcion"), ahora=ahora, id_formulario=c.id_formulario())
     if que == "cambiar":
         pool_id = _pool_id()
         return pools.cambiar(db, actor, pool_id, _cambios(), ahora=ahora, version=_version())

@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import Blueprint, request
 
+from common.operaciones import formularios
 from common.operaciones import programaciones as ops
 from common.programacion import TIPOS, Programacion
 from consola import web
@@ -67,10 +68,12 @@ def crear():
     forzar = _forzar()
     try:
         nueva = ops.crear(web.db(), c.actor(), Programacion(RobotId=robot_id, **valores), equipos,
-                          ahora=c.ahora(), forzar=forzar)
+                          ahora=c.ahora(), forzar=forzar, id_formulario=c.id_formulario())
     except ops.OperacionRechazada as exc:
         return c.rechazado(PLANTILLA, {"conflictos": _conflictos(exc)}, exc.mensaje, 409,
                            **_formulario(accion="crear"))
+    if isinstance(nueva, formularios.IdYaAplicado):
+        return c.hecho(nueva.previo.mensaje, "/programaciones", ProgramacionId=int(nueva), resultado="ya_aplicado")
     return c.hecho(f"Programación {nueva} creada.", "/programaciones", ProgramacionId=nueva)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, request
 
+from common.operaciones import formularios
 from common.operaciones import usuarios as ops
 from common.operaciones.auditoria import ROLES
 from common.operaciones.programaciones import OperacionRechazada
@@ -58,7 +59,10 @@ def guardar():
     try:
         if accion == "crear":
             rol = _rol()
-            ops.crear(db, actor, usuario, rol, _clave(), nombre=c.texto("Nombre", maximo=400), ahora=ahora)
+            hecho = ops.crear(db, actor, usuario, rol, _clave(), nombre=c.texto("Nombre", maximo=400), ahora=ahora,
+                              id_formulario=c.id_formulario())
+            if isinstance(hecho, formularios.YaAplicado):
+                return c.hecho(hecho.mensaje, "/usuarios", Usuario=ops.normalizar(usuario), resultado="ya_aplicado")
         elif accion == "rol":
             ops.cambiar_rol(db, actor, usuario, _rol(), ahora=ahora)
         elif accion == "desactivar":
