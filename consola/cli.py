@@ -9,7 +9,8 @@
 
 The password (``crear``, ``clave``) is read once from standard input when it is not a terminal, and
 asked twice (hidden) on a terminal. Output in Spanish. Exit codes: 0 done; 1 refused or failed (the
-reason on stderr); 2 wrong arguments or settings. Changes are audited as ``cli:<OS user>`` with the
+reason on stderr); 2 wrong arguments or settings, or a password that is missing, does not repeat or
+is not acceptable (too short...). Changes are audited as ``cli:<OS user>`` with the
 ``administrador`` role: whoever can run this on the server with the SAM settings administers the console.
 """
 
@@ -172,7 +173,7 @@ def ejecutar_usuarios(args: Any) -> int:
                 hash_clave = claves.hashear(leer_clave())
             except ValueError as exc:
                 print(f"Clave no válida: {exc}.", file=sys.stderr)
-                return 1
+                return 2  # bad input, like a wrong argument
         if args.accion == "crear":
             fila = usuarios.crear(db, _actor(), args.usuario, args.rol, hash_clave, nombre=args.nombre, ahora=ahora)
             print(f"Usuario «{fila['Usuario']}» creado con el rol {fila['Rol']}.")

@@ -54,7 +54,7 @@ def test_usuarios_commands_create_change_and_list_users_reading_the_password_fro
     r = _cli(tmp_path, "crear", "ana", "--rol", "lector", entrada="otra-clave-larga\n")
     assert r.returncode == 1 and "Ya existe" in r.stderr
     r = _cli(tmp_path, "crear", "bob", "--rol", "lector", entrada="corta\n")
-    assert r.returncode == 1 and "al menos" in r.stderr and usuarios.consultar(db, "bob") is None
+    assert r.returncode == 2 and "al menos" in r.stderr and usuarios.consultar(db, "bob") is None
     assert _cli(tmp_path, "crear", "bob", "--rol", "jefe", entrada="x\n").returncode == 2
 
     assert _cli(tmp_path, "rol", "ana", "operador").returncode == 0
