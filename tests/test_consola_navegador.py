@@ -86,9 +86,23 @@ def navegador(chromium, consola):
 
 
 def _esperar(d, condicion, que: str, segundos: float = ESPERA):
+    """Poll ``condicion(d)`` until it is truthy. An element that went stale (the page navigated or
+    reloaded itself between finding it and reading it: the login redirect, Estado's reload) or is
+    not there yet is one more poll, not a failure."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(d, segundos, poll_frequency=0.1).until(condicion, message=que)
+    return WebDriverWait(d, segundos, poll_frequency=0.1,
+                         ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)).until(
+        condicion, message=que)
+
+
+def _textos(d, css: str, que: str, segundos: float = ESPERA) -> list[str]:
+    """The text of every element matching ``css``, found and read in one poll (never a stale read),
+    once at least one is there."""
+    from selenium.webdriver.common.by import By
+
+    return _esperar(d, lambda d: [e.text for e in d.find_elements(By.CSS_SELECTOR, css)] or None, que, segundos)
 
 
 def _entrar(d, base: str, usuario: str = USUARIO, clave: str = CLAVE) -> None:
@@ -103,10 +117,14 @@ def _entrar(d, base: str, usuario: str = USUARIO, clave: str = CLAVE) -> None:
 
 
 def _h1(d) -> str:
-    from selenium.webdriver.common.by import By
+    """The page's first heading, read inside the page in one call ("" while it is loading): no
+    element handle that the next navigation could make stale."""
+    from selenium.common.exceptions import JavascriptException
 
-    elementos = d.find_elements(By.TAG_NAME, "h1")
-    return elementos[0].text if elementos else ""
+    try:
+        return d.execute_script("const h = document.querySelector('h1'); return h ? h.textContent.trim() : '';") or ""
+    except JavascriptException:  # the document changed under the script: one more poll
+        return ""
 
 
 def test_sign_in_refuses_a_wrong_password_and_the_right_one_lands_on_estado(navegador, consola):
@@ -114,8 +132,8 @@ def test_sign_in_refuses_a_wrong_password_and_the_right_one_lands_on_estado(nave
 
     base, db = consola
     _entrar(navegador, base, clave="no-es-la-clave-1")
-    alerta = _esperar(navegador, lambda d: d.find_elements(By.CSS_SELECTOR, "[role=alert]"), "aviso de rechazo")
-    assert alerta[0].text == MENSAJE_RECHAZO
+    alerta = _textos(navegador, "[role=alert]", "aviso de rechazo")
+    assert alerta[0] == MENSAJE_RECHAZO
     assert navegador.current_url.rstrip("/").endswith("/login")
     assert navegador.find_element(By.NAME, "Usuario").get_attribute("value") == USUARIO
     # still signed out: Estado sends the browser back to the login page
@@ -125,7 +143,7 @@ def test_sign_in_refuses_a_wrong_password_and_the_right_one_lands_on_estado(nave
     _entrar(navegador, base)
     _esperar(navegador, lambda d: d.current_url.rstrip("/") == base and _h1(d).startswith("Estado"),
              "la página Estado tras entrar")
-    assert USUARIO in navegador.find_element(By.CSS_SELECTOR, ".sesion").text
+    assert USUARIO in _textos(navegador, ".sesion", "la sesión en la cabecera")[0]
     con = sqlite3.connect(db)
     try:
         fila = con.execute("SELECT IntentosFallidos, UltimoAcceso FROM UsuariosConsola WHERE Usuario = ?",
@@ -223,7 +241,8 @@ def test_ejecuciones_search_typed_and_sent_with_enter_shows_only_that_robots_row
     campo.send_keys(str(robot_id))
     campo.send_keys(Keys.ENTER)
     _esperar(navegador, lambda d: f"robot={robot_id}" in d.current_url, "la búsqueda enviada con Enter")
-    assert _ids_enlazados(navegador) == esperados  # exactly this robot's, newest first
+    # exactly this robot's, newest first (read once the new page is there: no stale rows of the old one)
+    assert _esperar(navegador, lambda d: _ids_enlazados(d) if _h1(d) else None, "las filas filtradas") == esperados
     robots = {a.get_attribute("href") for a in navegador.find_elements(By.CSS_SELECTOR, "table td a[href^='/robots/']")}
     assert robots == {f"{base}/robots/{robot_id}"}
     assert robot in navegador.find_element(By.TAG_NAME, "table").text
@@ -245,7 +264,7 @@ def test_balanceador_chart_is_an_svg_with_the_robots_series(navegador, consola):
     navegador.find_element(By.CSS_SELECTOR, "form[action='/balanceador'] button[type=submit]").click()
     svg = _esperar(navegador, lambda d: d.find_elements(By.CSS_SELECTOR, "svg"), "el gráfico SVG del robot")[0]
     assert f"robot={robot_id}" in navegador.current_url
-    assert str(robot_id) in svg.find_element(By.TAG_NAME, "title").get_attribute("textContent")
+    assert f"del robot {robot} en" in svg.find_element(By.TAG_NAME, "title").get_attribute("textContent")  # its name
     tickets = svg.find_element(By.CSS_SELECTOR, "polyline.tickets").get_attribute("points").split()
     equipos = svg.find_element(By.CSS_SELECTOR, "polyline.equipos").get_attribute("points").split()
     decisiones = _consulta(db, "SELECT COUNT(*) FROM HistoricoBalanceo WHERE RobotId = ? AND FechaBalanceo >= "

@@ -103,12 +103,16 @@ def test_C6_pause_and_resume_from_estado(navegador, consola):
     base, db = consola
     d = navegador
     _dentro(d, base)
-    _poner(d, "pausa-hasta", "2099-12-31T23:00")
-    d.find_element(By.ID, "pausa-pausar").click()
+    # Estado reloads itself: set the date and press the button inside one page (a reload between the
+    # two would make the button stale and lose the date), retried whole until it is sent
+    _esperar(d, lambda d: d.execute_script(
+        "const h = document.getElementById('pausa-hasta'), b = document.getElementById('pausa-pausar');"
+        "if (!h || !b) { return false; } h.value = arguments[0]; b.click(); return true;", "2099-12-31T23:00"),
+        "pausa enviada")
     _esperar(d, lambda d: "pausa manual hasta" in d.page_source, "pausa en Estado")  # page auto-refreshes
     assert _sql(db, "SELECT Valor FROM ConfiguracionSistema WHERE Clave = 'LANZADOR_PAUSA_MANUAL_HASTA'") == [
         ("2099-12-31 23:00:00",)]
     d.get(base + "/")  # a fresh page: the auto-refresh replaces elements
-    _esperar(d, lambda d: d.find_element(By.ID, "pausa-reanudar"), "botón reanudar").click()
+    _esperar(d, lambda d: d.find_element(By.ID, "pausa-reanudar").click() or True, "botón reanudar pulsado")
     _esperar(d, lambda d: "Lanzamientos activos" in d.page_source, "pausa retirada")
     assert _sql(db, "SELECT Valor FROM ConfiguracionSistema WHERE Clave = 'LANZADOR_PAUSA_MANUAL_HASTA'") == []

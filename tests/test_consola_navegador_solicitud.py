@@ -14,7 +14,7 @@ import pytest
 
 from benchmarks import bench_consola as banco
 from tests.esperas import esperar
-from tests.test_consola_navegador import _esperar, _h1, chromium  # noqa: F401
+from tests.test_consola_navegador import _esperar, _h1, _textos, chromium  # noqa: F401
 from tests.test_lanzador_system_procesos import Entorno, _sim
 
 pytestmark = [
@@ -79,11 +79,11 @@ def test_L8_2_sincronizar_ahora_from_estado_is_served_by_the_running_lanzador(ch
             _esperar(d, lambda d: "Ningún robot con estos filtros." in d.page_source, "Robots sin el bot nuevo")
 
             d.get(base + "/")
-            _esperar(d, lambda d: d.find_element(By.ID, "solicitar-sincronizar"), "botón sincronizar").click()
-            aviso = _esperar(d, lambda d: d.find_elements(By.CSS_SELECTOR, ".aviso-ok"), "solicitud registrada")
+            _esperar(d, lambda d: d.find_element(By.ID, "solicitar-sincronizar").click() or True, "botón sincronizar")
+            aviso = _textos(d, ".aviso-ok", "solicitud registrada")  # Estado reloads itself: read at once
             [fila] = env.db.query("SELECT * FROM SolicitudesServicio")
             sid = fila["SolicitudId"]
-            assert f"Solicitud {sid} registrada" in aviso[0].text
+            assert f"Solicitud {sid} registrada" in aviso[0]
             assert (fila["Servicio"], fila["Tipo"], fila["SolicitadoPor"]) == ("lanzador", "sincronizar", OPERADOR)
 
             estado, resultado = _esperar(d, lambda d: _fila_solicitud(d, sid), "solicitud atendida", 60)
@@ -92,13 +92,12 @@ def test_L8_2_sincronizar_ahora_from_estado_is_served_by_the_running_lanzador(ch
             [fila] = env.db.query("SELECT * FROM SolicitudesServicio")
             assert (fila["Estado"], fila["Resultado"]) == ("atendida", resultado)
             assert fila["AtendidaPor"].endswith(f"/{env.lanzador.p.pid}")  # served by the running Lanzador
-            assert str(env.lanzador.p.pid) in d.find_element(By.ID, f"solicitud-{sid}").text
+            assert str(env.lanzador.p.pid) in _textos(d, f"#solicitud-{sid}", "la fila de la solicitud")[0]
 
             assert env.db.query("SELECT Robot FROM Robots WHERE RobotId = ?", (NUEVO_ID,)) == [{"Robot": NUEVO}]
             d.get(base + f"/robots?q={NUEVO}")
-            enlace = _esperar(d, lambda d: d.find_elements(By.CSS_SELECTOR, f"a[href='/robots/{NUEVO_ID}']"),
-                              "el bot nuevo en Robots")
-            assert enlace[0].text == NUEVO
+            enlace = _textos(d, f"a[href='/robots/{NUEVO_ID}']", "el bot nuevo en Robots")
+            assert enlace[0] == NUEVO
             assert env.lanzador.terminate() == 0
         finally:
             if consola is not None:
