@@ -344,6 +344,11 @@ _R("consola.equipos_para_asignar",
    sqlite=_CANDIDATOS.format(top="", t="", robot="?1", limite=" LIMIT ?2"))
 # Equipos named in the reserve form (the operator may type names instead of ids); case-insensitive
 # on both engines (SQL Server's default collation; NOCASE folds ASCII, which device names are).
+# The Ejecuciones filter by robot name: exact, case-insensitive (SQL Server's CI collation, SQLite
+# NOCASE); the ids found then go through the id filter (its index), never a LIKE over executions.
+_R("consola.robots_por_nombre",
+   tsql="SELECT r.RobotId, r.Robot FROM dbo.Robots AS r WHERE r.Robot = ?",
+   sqlite="SELECT r.RobotId, r.Robot FROM Robots AS r WHERE r.Robot = ? COLLATE NOCASE")
 _R("consola.equipos_por_nombre",
    tsql="SELECT e.EquipoId, e.Equipo FROM dbo.Equipos AS e WHERE e.Equipo IN ({marcas})",
    sqlite="SELECT e.EquipoId, e.Equipo FROM Equipos AS e WHERE e.Equipo COLLATE NOCASE IN ({marcas})")

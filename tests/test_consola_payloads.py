@@ -213,3 +213,50 @@ def test_a_row_version_with_an_offset_is_a_spanish_400_and_nothing_is_written(cl
                                   "version": "2026-01-01T00:00:00.000+02:00"})
     assert r.status_code == 400 and "sin zona horaria" in r.get_data(as_text=True)
     assert db.query_one("SELECT * FROM Robots WHERE RobotId = 2") == antes
+
+
+# --- Ejecuciones filtered by a robot's or equipo's name -------------------------------------------
+def _ejecuciones(c, consulta: str) -> dict:
+    r = c.get("/ejecuciones?" + consulta, headers={"Accept": "application/json"})
+    assert r.status_code == 200, r.get_data(as_text=True)[:300]
+    return r.get_json()
+
+
+def test_ejecuciones_filter_takes_a_robot_or_equipo_name_exact_and_case_insensitive(cliente):
+    c, db = cliente
+    db.execute("INSERT INTO Ejecuciones (EjecucionId, DeploymentId, RobotId, EquipoId, Estado, FechaInicio) "
+               "VALUES (2, 'dep-2', 2, 1, 'RUNNING', ?)", (AHORA,))
+    por_id = _ejecuciones(c, "robot=1")
+    assert [x["EjecucionId"] for x in por_id["ejecuciones"]] == [1]
+    for nombre in (PAYLOADS[0], PAYLOADS[0].upper()):  # robot 1's name, any case
+        datos = _ejecuciones(c, "robot=" + quote(nombre))
+        assert [x["EjecucionId"] for x in datos["ejecuciones"]] == [1] and datos["avisos"] == []
+    assert [x["EjecucionId"] for x in _ejecuciones(c, "robot=" + quote(PAYLOADS[2]))["ejecuciones"]] == [2]
+    assert [x["EjecucionId"] for x in _ejecuciones(c, "equipo=" + quote(PAYLOADS[1]))["ejecuciones"]] == [2, 1]
+    assert _ejecuciones(c, "robot=" + quote(PAYLOADS[0][:-1]))["ejecuciones"] == []  # exact, not a prefix
+
+
+@pytest.mark.parametrize("campo,que", [("robot", "robot"), ("equipo", "equipo")])
+def test_ejecuciones_filter_with_an_unknown_name_says_so_and_lists_nothing(cliente, campo, que):
+    c, _ = cliente
+    datos = _ejecuciones(c, f"{campo}=NoExiste_Zeta")
+    assert datos["ejecuciones"] == [] and datos["avisos"] == [f"Ningún {que} se llama «NoExiste_Zeta»."]
+    html = c.get(f"/ejecuciones?{campo}=NoExiste_Zeta").get_data(as_text=True)
+    assert f"Ningún {que} se llama «NoExiste_Zeta»." in html
+    assert 'value="NoExiste_Zeta"' in html  # the form keeps what was typed
+
+
+def test_ejecuciones_filter_with_a_name_two_equipos_share_asks_for_the_id(cliente):
+    c, db = cliente
+    db.execute("INSERT INTO Equipos (EquipoId, Equipo) VALUES (7, 'VMDOBLE'), (8, 'vmdoble')")
+    datos = _ejecuciones(c, "equipo=VmDoble")
+    assert datos["ejecuciones"] == [] and "(ids 7, 8)" in datos["avisos"][0]
+
+
+def test_balanceador_chart_title_names_the_robot(cliente):
+    c, db = cliente
+    db.execute("INSERT INTO Robots (RobotId, Robot) VALUES (3, 'P3_Nominas')")
+    db.execute("INSERT INTO HistoricoBalanceo (FechaBalanceo, RobotId, TicketsPendientes, EquiposAsignadosAntes, "
+               "EquiposAsignadosDespues, AccionTomada) VALUES (?, 3, 5, 0, 1, 'asignar')", (AHORA,))
+    html = c.get("/balanceador?robot=3").get_data(as_text=True)
+    assert "Tickets y equipos del robot P3_Nominas en las últimas 24 h" in html

@@ -197,7 +197,7 @@ def test_programaciones_of_every_type_are_described_in_spanish_with_their_equipo
     "/robots?activo=quizas", "/robots?pagina=0", "/robots?pagina=9", "/robots?pagina=abc", "/robots?orden=Robot;DROP",
     "/robots?dir=arriba", "/robots?tamano=7", "/robots?pool=x", "/robots?q=" + "a" * 201,
     "/equipos?etiqueta=rota", "/equipos?activo=2", "/programaciones?robot=-1",
-    "/ejecuciones?robot=uno", "/ejecuciones?estado=ROTO", "/ejecuciones?desde=ayer", "/ejecuciones?antes=0",
+    "/ejecuciones?robot=0", "/ejecuciones?equipo=-3", "/ejecuciones?estado=ROTO", "/ejecuciones?desde=ayer", "/ejecuciones?antes=0",
     "/ejecuciones?desde=2026-03-02&hasta=2026-03-01", "/ejecuciones?robot=99999999999",
 ])
 def test_bad_input_is_a_spanish_400_never_a_500(lector, url):

@@ -98,6 +98,13 @@ def plan_para_pagina(plan: dict[str, Any], robot: int | None) -> dict[str, Any]:
             "max_filas": MAX_FILAS_PLAN}
 
 
+def _nombre_robot(db: Any, robots: list[dict[str, Any]], robot_id: int) -> str:
+    """The robot's name for the chart's title (its id when it is not in Robots)."""
+    fila = next((r for r in robots if r.get("RobotId") == robot_id), None) or consultas.fila(
+        db, "consola.robot", (robot_id,))
+    return str(fila["Robot"]) if fila and fila.get("Robot") else str(robot_id)
+
+
 @ruta(bp, "/balanceador", rol=LECTOR)
 def vista():
     ctx = web.contexto()
@@ -119,8 +126,8 @@ def vista():
              "antes": antes, "serie": [{"FechaBalanceo": m, "TicketsPendientes": t, "EquiposAsignadosDespues": e}
                                        for m, t, e in serie],
              "plan": plan_para_pagina(plan_vigente(ctx, forzar=_entrada.bit("recalcular") == 1), robot)}
-    grafico = Markup(graficos.serie_svg(f"Tickets y equipos del robot {robot} en las últimas {horas} h", serie)) \
-        if robot is not None else None
     robots = consultas.filas(db, "consola.robots_con_balanceo")
+    grafico = Markup(graficos.serie_svg(f"Tickets y equipos del robot {_nombre_robot(db, robots, robot)} en las "
+                                        f"últimas {horas} h", serie)) if robot is not None else None
     return web.responder("balanceador.html", datos, grafico=grafico, robots=robots, horas_grafico=HORAS_GRAFICO,
                          plan_vigencia_seg=PLAN_VIGENCIA_SEG)
