@@ -26,6 +26,16 @@ from consola.rutas import NIVEL
 log = logging.getLogger("sam.consola.ldap")
 
 
+def filtro_usuario(upn: str, usuario: str) -> str:
+    """The search filter of a UPN template (``{usuario}@empresa.local``): every value escaped
+    (``escape_filter_chars``), so a typed ``*)(uid=*`` is a literal name, never filter syntax."""
+    from ldap3.utils.conv import escape_filter_chars
+
+    u, corto = escape_filter_chars(usuario), escape_filter_chars(usuario.split("@")[0])
+    return (f"(|(userPrincipalName={escape_filter_chars(upn)})(sAMAccountName={corto})(uid={corto})"
+            f"(mail={u}))")
+
+
 @dataclass(frozen=True)
 class ResultadoLdap:
     rol: str
@@ -97,7 +107,8 @@ class AutenticadorLdap:
         from ldap3.core.exceptions import LDAPBindError
 
         conn = Connection(self._servidor(), user=self.usuario_bind(usuario), password=clave,
-                          receive_timeout=int(self.timeout), raise_exceptions=False, auto_bind="NONE")
+                          receive_timeout=int(self.timeout), raise_exceptions=False, auto_bind="NONE",
+                          auto_referrals=False)  # a referral to another server is not followed
         try:
             if not self.url.lower().startswith("ldaps://") and not conn.start_tls():
                 raise RuntimeError(f"StartTLS rechazado: {conn.result}")
@@ -125,10 +136,7 @@ class AutenticadorLdap:
         if self._es_dn():
             conn.search(self.usuario_bind(usuario), "(objectClass=*)", search_scope=BASE, attributes=atributos)
         else:
-            u = escape_filter_chars(usuario)
-            corto = escape_filter_chars(usuario.split("@")[0])
-            conn.search(self.base_dn, f"(|(userPrincipalName={escape_filter_chars(self.usuario_bind(usuario))})"
-                        f"(sAMAccountName={corto})(uid={corto})(mail={u}))", search_scope=SUBTREE,
+            conn.search(self.base_dn, filtro_usuario(self.usuario_bind(usuario), usuario), search_scope=SUBTREE,
                         attributes=atributos, size_limit=2)
         if len(conn.entries) != 1:
             return self.usuario_bind(usuario), None, []
