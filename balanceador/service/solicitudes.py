@@ -43,5 +43,5 @@ def instalar(runner: Any, servicio: Any, *, logger: logging.Logger | None = None
                                    ahora=servicio.clock.now_local,
                                    logger=logger or logging.getLogger("sam.balanceador.solicitudes"),
                                    cerco=lambda: getattr(servicio, "cerco", None))  # H3: the plan's fence
-    runner.add_job(NOMBRE_TAREA, INTERVALO_SEG, servidor.atender, solo_lider=True)
+    runner.add_job(NOMBRE_TAREA, INTERVALO_SEG, servidor.tarea(getattr(servicio, "bd_sam", None)), solo_lider=True)
     return servidor

@@ -33,6 +33,8 @@ from common.liderazgo import CONDICION_CERCO, Cerco
 from common.operaciones import auditoria
 from common.operaciones.auditoria import Actor
 from common.operaciones.programaciones import OperacionRechazada, PermisoDenegado
+from common.service_runner import CicloFallido
+from common.utils.alertas import es_bd_no_accesible
 from common.utils.redaccion import redactar
 
 ENTIDAD = "SolicitudesServicio"
@@ -243,8 +245,23 @@ class ServidorSolicitudes:
         filas = self.db.run_in_transaction(lambda tx: tx.query(sentencias.sql(tx, nombre), params))
         return sorted((dict(f) for f in filas), key=lambda f: f["SolicitudId"])
 
+    def tarea(self, bd_sam: Any = None) -> Callable[[], Any]:
+        """The runner job: :meth:`atender`. An unreachable SAM DB is the process' one alert for that
+        cause (``bd_sam``, an :class:`~common.utils.alertas.AlertaBdSam`), not a mail of this job;
+        the run is reported failed (:class:`~common.service_runner.CicloFallido`)."""
+        def atender() -> CicloFallido | None:
+            try:
+                self.atender()
+            except Exception as exc:
+                if bd_sam is None or not es_bd_no_accesible(exc):
+                    raise
+                bd_sam.fallo("la atención de las solicitudes a los servicios", exc)
+                return CicloFallido(exc)
+            return None
+        return atender
+
     def atender(self) -> int:
-        """The job: serve every pending request of this service now; how many were served."""
+        """Serve every pending request of this service now; how many were served."""
         filas = self.reclamar()
         for fila in filas:
             self._servir(fila)

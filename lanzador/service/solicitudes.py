@@ -39,5 +39,5 @@ def instalar(runner: Any, lanzador: Any, *, logger: logging.Logger | None = None
         ahora=lanzador.clock.now_local, logger=logger or logging.getLogger("sam.lanzador.solicitudes"),
         cerco=lambda: getattr(lanzador.desplegador, "cerco", None),  # H3: the launcher's fence, set after install
     )
-    runner.add_job(NOMBRE_TAREA, INTERVALO_SEG, servidor.atender, solo_lider=True)
+    runner.add_job(NOMBRE_TAREA, INTERVALO_SEG, servidor.tarea(getattr(lanzador, "bd_sam", None)), solo_lider=True)
     return servidor
