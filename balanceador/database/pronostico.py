@@ -20,7 +20,7 @@ from typing import Any
 from balanceador.modelo import Asignacion, RobotBalanceo
 from balanceador.pronostico import VENTANA, CambioEquipos, HistoriaRobot, Muestra, Pronostico, pronosticar
 from common.database import sentencias
-from common.execution_states import SUCCESS_STATES
+from common.execution_states import SUCCESS_STATES, sql_list
 
 #: Robot ids per statement.
 LOTE = 500
@@ -42,8 +42,8 @@ WHERE e.RobotId IN ({{marcas}})
 GROUP BY e.RobotId, e.EquipoId"""
 
 _DIALECTO = {
-    sentencias.TSQL: {"t": "dbo.", "exito": ", ".join(f"N'{s}'" for s in sorted(SUCCESS_STATES))},
-    sentencias.SQLITE: {"t": "", "exito": ", ".join(f"'{s}'" for s in sorted(SUCCESS_STATES))},
+    sentencias.TSQL: {"t": "dbo.", "exito": sql_list(SUCCESS_STATES)},
+    sentencias.SQLITE: {"t": "", "exito": sql_list(SUCCESS_STATES)},
 }
 
 for _nombre, _plantilla in (("muestras", _MUESTRAS), ("completadas", _COMPLETADAS)):
