@@ -2117,6 +2117,7 @@ BEGIN
 
     IF @TipoProgramacion IS NULL
         OR @TipoProgramacion NOT IN (N'Diaria', N'Semanal', N'Mensual', N'Especifica', N'RangoMensual')
+        THROW 50020, N'@TipoProgramacion debe ser Diaria, Semanal, Mensual, Especifica o RangoMensual.', 1;
     -- A column of another type is refused, not dropped: the row would not be what was asked for.
     SET @Ajena = CASE
         WHEN @TipoProgramacion <> N'Semanal' AND LTRIM(RTRIM(ISNULL(@DiaSemana, N''))) <> N'' THEN N'DiaSemana'
@@ -2138,7 +2139,6 @@ BEGIN
         );
         THROW 50028, @Mensaje, 1;
     END;
-        THROW 50020, N'@TipoProgramacion debe ser Diaria, Semanal, Mensual, Especifica o RangoMensual.', 1;
     IF @HoraInicio IS NULL
         THROW 50021, N'El parámetro @HoraInicio es obligatorio (HH:MM).', 1;
     IF @Tolerancia IS NOT NULL AND (@Tolerancia < 0 OR @Tolerancia > 1440)

@@ -810,6 +810,7 @@ LINT_CODES = (
     "literal-no-ascii",
     "nocount-en-sesion",
     "applock-sin-sesion",
+    "throw-sin-condicion",
 )
 ORIGENES = ("registro", "sam_sql")
 _CANARY_RE = re.compile(r"--\s*sam-lint:\s*canario-codificacion\b", re.IGNORECASE)
@@ -1660,7 +1661,31 @@ def _lint_applock_session(ctx: _LintInput) -> list[str]:
     return out
 
 
+_THROW_RE = re.compile(r"^(\s*)THROW\s+\S", re.IGNORECASE)
+
+
+def _lint_orphan_throw(ctx: _LintInput) -> list[str]:
+    """A THROW indented under a statement that already ended (``…;`` or ``END``) is not the body of
+    the IF it was written for: it runs always. A merge that slips a block between ``IF <cond>`` and
+    its THROW leaves exactly this (the IF then guards the slipped statement instead)."""
+    out, anterior = [], None  # (indent, text) of the previous line of code
+    for n, linea in enumerate(ctx.sql.splitlines(), start=1):
+        codigo = linea.split("--", 1)[0].rstrip()
+        if not codigo.strip():
+            continue
+        m = _THROW_RE.match(codigo)
+        if m and anterior is not None:
+            sangria, previa = anterior
+            terminada = previa.endswith(";") or previa.strip().upper() in ("END", "END;")
+            if len(m.group(1)) > sangria and terminada:
+                out.append(f"[throw-sin-condicion] línea {n}: THROW sangrado bajo una instrucción ya terminada "
+                           f"(«{previa.strip()[:60]}»): se ejecuta siempre; ¿falta su IF?")
+        anterior = (len(codigo) - len(codigo.lstrip()), codigo)
+    return out
+
+
 _LINTS = (
+    _lint_orphan_throw,
     _lint_applock_session,
     _lint_openjson,
     _lint_long_text,

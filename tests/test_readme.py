@@ -380,7 +380,8 @@ def _subjects_in_code() -> dict[str, str]:
                 if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
                     receptor = node.func.value
                     i = _SUBJECT_ARG.get(node.func.attr)
-                    es_bd_sam = isinstance(receptor, ast.Attribute) and receptor.attr == "bd_sam"
+                    es_bd_sam = (isinstance(receptor, ast.Attribute) and receptor.attr == "bd_sam") or (
+                        isinstance(receptor, ast.Name) and receptor.id == "bd_sam")
                     if i is not None and len(node.args) > i and not es_bd_sam:  # bd_sam.fallo(trabajo, exc)
                         exprs.append(node.args[i])
                 elif isinstance(node, ast.Assign) and any(

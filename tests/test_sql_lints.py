@@ -522,3 +522,42 @@ def test_sam_sql_report_is_informative_and_sees_a_new_problem(tmp_path):
     broken.write_text(SAM_SQL_PATH.read_text(encoding="utf-8") + extra, encoding="utf-8")
     new = [p for p in lint_report_sam_sql(broken) if p not in report]
     assert [p[1 : p.index("]")] for p in new] == ["texto-largo-sin-cast", "fecha-igual-parametro"], new
+
+
+# --- throw-sin-condicion: a THROW that slipped out of its IF runs always ----------------------
+HUERFANO = """CREATE OR ALTER PROCEDURE dbo.ValidarX @Tipo NVARCHAR(20) AS
+BEGIN
+    IF @Tipo IS NULL
+    SET @Tipo = N'Diaria';
+    IF @Tipo = N'Semanal'
+    BEGIN
+        SELECT 1 AS Uno;
+    END;
+        THROW 50020, N'@Tipo no valido.', 1;
+END;"""
+CONDICIONADOS = """CREATE OR ALTER PROCEDURE dbo.ValidarX @Tipo NVARCHAR(20) AS
+BEGIN
+    IF @Tipo IS NULL
+        OR @Tipo NOT IN (N'Diaria', N'Semanal')
+        THROW 50020, N'@Tipo no valido.', 1;
+    IF @Tipo = N'Semanal'
+    BEGIN
+        SET @Tipo = N'Diaria';
+        THROW 50021, N'otro', 1;
+    END;
+    BEGIN TRY
+        SELECT 1 AS Uno;
+    END TRY
+    BEGIN CATCH
+        THROW;
+    END CATCH
+END;"""
+
+
+def test_lint_throw_sin_condicion_flags_a_throw_under_a_finished_statement():
+    problemas = [p for p in lint_tsql(HUERFANO, origen="sam_sql") if p.startswith("[throw-sin-condicion]")]
+    assert len(problemas) == 1 and "línea 9" in problemas[0]
+
+
+def test_lint_throw_sin_condicion_accepts_throws_inside_their_if_or_block():
+    assert [p for p in lint_tsql(CONDICIONADOS, origen="sam_sql") if p.startswith("[throw-sin-condicion]")] == []
