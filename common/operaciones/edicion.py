@@ -38,11 +38,12 @@ from typing import Any
 from common.database import sentencias
 from common.operaciones import auditoria, formularios
 from common.operaciones.auditoria import Actor
-from common.operaciones.programaciones import (
+from common.operaciones.rechazos import (
     NoEncontrada,
     OperacionRechazada,
     PermisoDenegado,
     VersionCambiada,
+    ejecutar_auditado,
 )
 from common.utils.enteros import MAX_INT_SQL, entero_ascii
 
@@ -302,25 +303,8 @@ class Intento:
 
 
 def ejecutar(db: Any, intento: Intento, roles: tuple[str, ...], que: str, trabajo: Callable[[Any], Any]) -> Any:
-    """Run ``trabajo(tx)`` in one transaction after the role check (``que``: what the role allows,
-    for the message). A refusal it returns is audited ``rechazado`` there and raised here; the
-    ``ok`` audit row is ``trabajo``'s to write (it knows whether anything changed). A form already
-    applied (``intento.id_formulario`` found) returns :class:`formularios.YaAplicado`, writing nothing."""
-    def unidad(tx: Any) -> Any:
-        if intento.actor.rol not in roles:
-            rechazo: Any = PermisoDenegado(f"El usuario {intento.actor.usuario} (rol {intento.actor.rol}) no puede "
-                                           f"{que}: hace falta el rol {' o '.join(roles)}.")
-        else:
-            rechazo = formularios.previo(tx, intento.id_formulario) or trabajo(tx)
-        if isinstance(rechazo, OperacionRechazada):
-            estado = auditoria.CONFLICTO if isinstance(rechazo, VersionCambiada) else auditoria.RECHAZADO
-            intento.auditar(tx, estado, Motivo=rechazo.mensaje)
-        return rechazo
-
-    resultado = formularios.aplicar_una_vez(db, intento.id_formulario, lambda: db.run_in_transaction(unidad))
-    if isinstance(resultado, OperacionRechazada):
-        raise resultado
-    return resultado
+    """One audited unit of work (:func:`.rechazos.ejecutar_auditado`)."""
+    return ejecutar_auditado(db, intento, roles, que, trabajo)
 
 
 def como_resultado(hecho: Any, clave: str) -> Any:

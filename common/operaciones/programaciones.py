@@ -36,6 +36,13 @@ from typing import Any
 from common.database import sentencias
 from common.operaciones import auditoria, formularios
 from common.operaciones.auditoria import Actor
+from common.operaciones.rechazos import (  # noqa: F401 - re-exported: callers import them from here
+    NoEncontrada,
+    OperacionRechazada,
+    PermisoDenegado,
+    VersionCambiada,
+    ejecutar_auditado,
+)
 from common.programacion import (
     DIAS_SEMANA,
     TIPOS,
@@ -137,20 +144,6 @@ _dos("programaciones.asignaciones_programadas",
 # --------------------------------------------------------------------------------------------
 # Refusals
 # --------------------------------------------------------------------------------------------
-class OperacionRechazada(Exception):
-    """A refused operation; ``str(exc)`` is the Spanish message for the operator."""
-
-    def __init__(self, mensaje: str) -> None:
-        super().__init__(mensaje)
-        self.mensaje = mensaje
-
-
-class PermisoDenegado(OperacionRechazada):
-    def __init__(self, mensaje: str, conflictos: list[ConflictoEnEquipo] | None = None) -> None:
-        super().__init__(mensaje)
-        self.conflictos = conflictos or []
-
-
 class ProgramacionInvalida(OperacionRechazada):
     def __init__(self, problemas: list[str]) -> None:
         super().__init__("La programación no es válida: " + "; ".join(problemas) + ".")
@@ -163,16 +156,8 @@ class SolapeRechazado(OperacionRechazada):
         self.conflictos = conflictos
 
 
-class NoEncontrada(OperacionRechazada):
-    pass
-
-
 class ChoqueConBalanceo(OperacionRechazada):
     """L7.6: the robot is online, or the balancer holds one of the equipos."""
-
-
-class VersionCambiada(OperacionRechazada):
-    pass
 
 
 # --------------------------------------------------------------------------------------------
@@ -443,24 +428,8 @@ def _vista(p: Programacion, equipos: Iterable[int] | None = None) -> dict[str, A
 
 
 def _ejecutar(db: Any, intento: _Intento, trabajo: Any) -> Any:
-    """Run ``trabajo(tx)`` in one transaction; a refusal it returns is audited there and raised here."""
-    def unidad(tx: Any) -> Any:
-        if intento.actor.rol not in ROLES_ESCRITURA:
-            rechazo: Any = PermisoDenegado(
-                f"El usuario {intento.actor.usuario} (rol {intento.actor.rol}) no puede cambiar programaciones: "
-                "hace falta el rol operador o administrador."
-            )
-        else:
-            rechazo = formularios.previo(tx, intento.id_formulario) or trabajo(tx)
-        if isinstance(rechazo, OperacionRechazada):
-            estado = auditoria.CONFLICTO if isinstance(rechazo, VersionCambiada) else auditoria.RECHAZADO
-            intento.auditar(tx, estado, Motivo=rechazo.mensaje)
-        return rechazo
-
-    resultado = formularios.aplicar_una_vez(db, intento.id_formulario, lambda: db.run_in_transaction(unidad))
-    if isinstance(resultado, OperacionRechazada):
-        raise resultado
-    return resultado
+    """Run ``trabajo(tx)`` as one audited unit of work (:func:`.rechazos.ejecutar_auditado`)."""
+    return ejecutar_auditado(db, intento, ROLES_ESCRITURA, "cambiar programaciones", trabajo)
 
 
 def _decidir(intento: _Intento, conflictos: list[ConflictoEnEquipo], forzar: bool, candidata_id: int | None
