@@ -57,3 +57,20 @@ def token(cliente, ruta: str = "/login") -> str:
 
 def entrar(cliente, usuario: str, clave: str = CLAVE):
     return cliente.post("/login", data={"Usuario": usuario, "Clave": clave, "csrf_token": token(cliente)})
+
+
+def cliente(app, rol: str = "operador"):
+    """A test client signed in as the user of ``rol``, carrying its CSRF token (``c.csrf``)."""
+    c = app.test_client()
+    assert entrar(c, rol).status_code == 303
+    c.csrf = token(c, "/")
+    return c
+
+
+def enviar(c, ruta: str, datos: dict, **kw):
+    """POST ``datos`` with the client's CSRF token."""
+    return c.post(ruta, data={"csrf_token": c.csrf, **datos}, **kw)
+
+
+def texto(r) -> str:
+    return r.get_data(as_text=True)

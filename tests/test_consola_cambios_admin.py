@@ -9,7 +9,7 @@ import pytest
 
 from common.operaciones import auditoria
 from common.operaciones.ajustes import ENTIDAD as AJUSTES
-from tests.consola_apoyo import app_de_prueba, entrar, token
+from tests.consola_apoyo import app_de_prueba, cliente, enviar, texto
 
 
 @pytest.fixture
@@ -21,19 +21,7 @@ def entorno(tmp_path):
     db.close_all()
 
 
-def cliente(app, rol: str):
-    c = app.test_client()
-    assert entrar(c, rol).status_code == 303
-    c.csrf = token(c, "/")
-    return c
 
-
-def enviar(c, ruta: str, datos: dict, **kw):
-    return c.post(ruta, data={"csrf_token": c.csrf, **datos}, **kw)
-
-
-def texto(r) -> str:
-    return r.get_data(as_text=True)
 
 
 # --- C6: live settings are audited with the console's actor -----------------------------------

@@ -16,7 +16,7 @@ from common.operaciones import auditoria, formularios
 from common.operaciones import programaciones as ops
 from common.operaciones.auditoria import Actor
 from common.programacion import Programacion
-from tests.consola_apoyo import app_de_prueba, entrar, token
+from tests.consola_apoyo import app_de_prueba, cliente, enviar
 
 
 @pytest.fixture
@@ -28,15 +28,6 @@ def entorno(tmp_path):
     db.close_all()
 
 
-def cliente(app, rol: str):
-    c = app.test_client()
-    assert entrar(c, rol).status_code == 303
-    c.csrf = token(c, "/")
-    return c
-
-
-def enviar(c, ruta: str, datos: dict, **kw):
-    return c.post(ruta, data={"csrf_token": c.csrf, **datos}, **kw)
 
 
 def token_de(c, pagina: str, form_id: str) -> str:

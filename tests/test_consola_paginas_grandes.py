@@ -10,7 +10,7 @@ import re
 import pytest
 
 from consola import consultas
-from tests.consola_apoyo import app_de_prueba, entrar, token
+from tests.consola_apoyo import app_de_prueba, cliente, texto
 
 
 @pytest.fixture
@@ -23,15 +23,6 @@ def entorno(tmp_path):
     db.close_all()
 
 
-def cliente(app, rol: str = "operador"):
-    c = app.test_client()
-    assert entrar(c, rol).status_code == 303
-    c.csrf = token(c, "/")
-    return c
-
-
-def texto(r) -> str:
-    return r.get_data(as_text=True)
 
 
 def sugeridos(pagina: str) -> list[int]:
